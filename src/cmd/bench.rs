@@ -1,0 +1,273 @@
+//! `livegate bench`: per-stage latency of the vision pipeline on real JPEG frames, int8 and
+//! float, optionally side by side with onnxruntime on the very same input tensors.
+//!
+//! Timings are medians over many runs after a warm-up, single-threaded like the service.
+//! The peer comparison writes the tract inputs as `.npy` files, runs `tools/bench_ort.py` on
+//! them in the same command, and prints tract/onnxruntime ratios (< 1 means tract is faster).
+
+use std::hint::black_box;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::Context;
+use image::RgbImage;
+use serde::{Deserialize, Serialize};
+
+use crate::models::{self, Precision};
+use crate::vision::{FaceTracker, LandmarkModel, Roi, VisionConfig, detector, landmarks, pose};
+
+/// A 640×480 JPEG door-camera frame (the public-domain astronaut photo, NASA), shipped so the
+/// bench runs anywhere, including on a Pi without a source checkout.
+pub const SHIPPED_FRAME: &[u8] = include_bytes!("../../assets/frame_640x480.jpg");
+
+/// Settings of one bench run.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub models: PathBuf,
+    /// JPEG/PNG frames to use; empty for the shipped frame.
+    pub images: Vec<PathBuf>,
+    pub runs: usize,
+    pub warmup: usize,
+    /// Run onnxruntime through this script on the same inputs.
+    pub peer_script: Option<PathBuf>,
+    pub python: String,
+}
+
+/// Latency of one stage.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Timing {
+    pub median_ms: f64,
+    pub p90_ms: f64,
+}
+
+/// One row of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stage {
+    pub name: &'static str,
+    pub what: &'static str,
+    #[serde(flatten)]
+    pub timing: Timing,
+}
+
+/// What the peer script reports.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PeerReport {
+    pub runtime: String,
+    pub version: String,
+    pub threads: u32,
+    pub stages: std::collections::BTreeMap<String, Timing>,
+}
+
+/// tract's median divided by the peer's for one network.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ratio {
+    pub model: String,
+    pub tract_ms: f64,
+    pub peer_ms: f64,
+    pub tract_over_peer: f64,
+}
+
+/// The whole report (`--json` prints it as is).
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub frame: String,
+    pub width: u32,
+    pub height: u32,
+    pub runs: usize,
+    pub stages: Vec<Stage>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer: Option<PeerReport>,
+    pub ratios: Vec<Ratio>,
+}
+
+/// Runs `f` `warmup + runs` times (its result kept from the optimiser) and returns the median and 90th percentile of the timed runs.
+fn time<T>(runs: usize, warmup: usize, mut f: impl FnMut() -> T) -> Timing {
+    for _ in 0..warmup {
+        black_box(f());
+    }
+    let mut ms: Vec<f64> = (0..runs.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            black_box(f());
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
+    Timing { median_ms: at(0.5), p90_ms: at(0.9) }
+}
+
+fn load_frames(opts: &BenchOptions) -> anyhow::Result<(String, Vec<Vec<u8>>)> {
+    if opts.images.is_empty() {
+        return Ok(("shipped 640x480 JPEG (astronaut)".into(), vec![SHIPPED_FRAME.to_vec()]));
+    }
+    let frames = opts
+        .images
+        .iter()
+        .map(|p| std::fs::read(p).with_context(|| format!("cannot read {}", p.display())))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let names: Vec<String> = opts.images.iter().map(|p| p.display().to_string()).collect();
+    Ok((names.join(", "), frames))
+}
+
+fn decode(bytes: &[u8]) -> anyhow::Result<RgbImage> {
+    Ok(image::load_from_memory(bytes).context("frame is not a readable image")?.to_rgb8())
+}
+
+/// Runs the benchmark.
+///
+/// # Errors
+/// Missing models or frames, a frame without a face (nothing to time), or a failing peer.
+pub fn bench(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
+    let (frame_name, jpegs) = load_frames(opts)?;
+    let frames = jpegs.iter().map(|j| decode(j)).collect::<anyhow::Result<Vec<_>>>()?;
+    let img = &frames[0];
+    let cfg = VisionConfig::default();
+    let (det, mesh_int8) = models::load(&opts.models, Precision::Int8, cfg.detector_min_score)?;
+    let mesh_fp32 = LandmarkModel::load(&opts.models.join(models::MESH_FP32))?;
+    let face = det.detect(img)?.into_iter().next().context("no face in the bench frame")?;
+    let roi = Roi::from_landmarks(&mesh_int8.landmarks(img, &Roi::from_detection(&face))?);
+    let lb = detector::Letterbox::fit(img.width(), img.height());
+    let det_input = detector::letterbox_input(img, lb);
+    let mesh_input = landmarks::crop_input(img, &roi);
+    let lm = mesh_int8.landmarks(img, &roi)?;
+    let cam = pose::Intrinsics::from_hfov(img.width(), img.height(), cfg.hfov_deg);
+    let (r, w) = (opts.runs, opts.warmup);
+
+    let mut stages = Vec::new();
+    let mut stage = |name, what, timing| stages.push(Stage { name, what, timing });
+    let mut i = 0;
+    stage(
+        "decode",
+        "JPEG → RGB",
+        time(r, w, || {
+            i = (i + 1) % jpegs.len();
+            decode(&jpegs[i]).expect("decoded before")
+        }),
+    );
+    stage("letterbox", "frame → 128×128 tensor", time(r, w, || detector::letterbox_input(img, lb)));
+    stage("detect_fp32", "detector network only", time(r, w, || det.infer(det_input.clone())));
+    stage("detect", "letterbox + network + decode + NMS", time(r, w, || det.detect(img)));
+    stage("crop", "rotated ROI → 192×192 tensor", time(r, w, || landmarks::crop_input(img, &roi)));
+    stage("mesh_int8", "int8 mesh network only", time(r, w, || mesh_int8.infer(mesh_input.clone())));
+    stage("mesh_fp32", "float mesh network only", time(r, w, || mesh_fp32.infer(mesh_input.clone())));
+    stage("pose", "head pose from 468 points", time(r, w, || pose::head_pose(&lm, &cam)));
+    let steady = VisionConfig { detect_interval_frames: u32::MAX, ..cfg.clone() };
+    let mut tracker = FaceTracker::new(det.clone(), mesh_int8.clone(), steady);
+    stage("track_step", "crop + int8 mesh + pose + next ROI", time(r, w, || tracker.observe(img)));
+    let mut tracker = FaceTracker::new(det.clone(), mesh_int8.clone(), cfg.clone());
+    let mut j = 0;
+    stage(
+        "frame",
+        "decode + track, detector every 3rd frame",
+        time(r, w, || {
+            j = (j + 1) % frames.len();
+            let f = decode(&jpegs[j]).expect("decoded before");
+            tracker.observe(&f)
+        }),
+    );
+
+    let (peer, ratios) = match &opts.peer_script {
+        Some(script) => run_peer(opts, script, &det_input, &mesh_input, &stages)?,
+        None => (None, Vec::new()),
+    };
+    Ok(BenchReport {
+        frame: frame_name,
+        width: img.width(),
+        height: img.height(),
+        runs: r,
+        stages,
+        peer,
+        ratios,
+    })
+}
+
+/// Writes a float32 C-order `.npy` file.
+pub fn write_npy(path: &Path, shape: &[usize], data: &[f32]) -> std::io::Result<()> {
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({},), }}", dims.join(", "));
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    out.write_all(b"\x93NUMPY\x01\x00")?;
+    out.write_all(&(header.len() as u16).to_le_bytes())?;
+    out.write_all(header.as_bytes())?;
+    for v in data {
+        out.write_all(&v.to_le_bytes())?;
+    }
+    out.flush()
+}
+
+fn run_peer(
+    opts: &BenchOptions,
+    script: &Path,
+    det_input: &[f32],
+    mesh_input: &[f32],
+    stages: &[Stage],
+) -> anyhow::Result<(Option<PeerReport>, Vec<Ratio>)> {
+    let dir = std::env::temp_dir().join(format!("livegate-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    write_npy(&dir.join("detector_input.npy"), &[1, 128, 128, 3], det_input)?;
+    write_npy(&dir.join("mesh_input.npy"), &[1, 192, 192, 3], mesh_input)?;
+    let output = Command::new(&opts.python)
+        .arg(script)
+        .args(["--models".as_ref(), opts.models.as_os_str(), "--inputs".as_ref(), dir.as_os_str()])
+        .args(["--runs", &opts.runs.to_string(), "--json"])
+        .output()
+        .with_context(|| format!("cannot run {} {}", opts.python, script.display()))?;
+    let _ = std::fs::remove_dir_all(&dir);
+    anyhow::ensure!(
+        output.status.success(),
+        "peer benchmark failed ({}): {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    let peer: PeerReport =
+        serde_json::from_slice(&output.stdout).context("peer benchmark printed no JSON report")?;
+    let ratios = stages
+        .iter()
+        .filter_map(|s| {
+            let p = peer.stages.get(s.name)?;
+            Some(Ratio {
+                model: s.name.to_string(),
+                tract_ms: s.timing.median_ms,
+                peer_ms: p.median_ms,
+                tract_over_peer: s.timing.median_ms / p.median_ms,
+            })
+        })
+        .collect();
+    Ok((Some(peer), ratios))
+}
+
+/// The report as a human-readable table.
+pub fn render(report: &BenchReport) -> String {
+    let mut s = format!(
+        "frame: {} ({}×{}), {} runs, 1 thread\n",
+        report.frame, report.width, report.height, report.runs
+    );
+    s += &format!("{:<12} {:>10} {:>10}  {}\n", "stage", "median ms", "p90 ms", "what");
+    for st in &report.stages {
+        s += &format!(
+            "{:<12} {:>10.3} {:>10.3}  {}\n",
+            st.name, st.timing.median_ms, st.timing.p90_ms, st.what
+        );
+    }
+    if let Some(peer) = &report.peer {
+        s += &format!(
+            "\nvs {} {} ({} thread), same input tensors:\n",
+            peer.runtime, peer.version, peer.threads
+        );
+        s += &format!("{:<12} {:>10} {:>10} {:>12}\n", "network", "tract ms", "peer ms", "tract/peer");
+        for r in &report.ratios {
+            s += &format!(
+                "{:<12} {:>10.3} {:>10.3} {:>12.2}\n",
+                r.model, r.tract_ms, r.peer_ms, r.tract_over_peer
+            );
+        }
+    }
+    s
+}

@@ -1,0 +1,4 @@
+//! The subcommands. `main.rs` parses arguments and maps errors to exit codes; these do the work.
+
+pub mod bench;
+pub mod inspect;

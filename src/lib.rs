@@ -1,0 +1,23 @@
+//! livegate: the firmware service of a face-liveness door terminal.
+//!
+//! Data flow (each arrow is a module boundary):
+//!
+//! ```text
+//! camera ──frame──▶ vision ──observation──▶ liveness ──verdict──▶ mqtt / screen / gpio
+//!                   (detector, mesh, pose)   (challenge, checks)
+//! ```
+//!
+//! What exists so far:
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`vision`] | face detection, 468-point landmarks (int8), tracking, head pose |
+//! | [`models`] | where the shipped ONNX networks live and how to load the set |
+//! | [`cmd`] | the subcommands behind `main.rs` (`inspect`, `bench`) |
+//!
+//! Threads and tasks are listed here as the service grows (camera capture, inference and
+//! drawing on named threads; MQTT and timers on tokio).
+
+pub mod cmd;
+pub mod models;
+pub mod vision;

@@ -1,0 +1,95 @@
+//! The `livegate` command line: parse, call the subcommand, map errors to exit codes
+//! (0 success, 1 failure, 2 unusable input).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use livegate::cmd::{bench, inspect};
+use livegate::models::{self, Precision};
+use livegate::vision::VisionConfig;
+
+#[derive(Parser)]
+#[command(name = "livegate", version, about = "Face-liveness door terminal")]
+struct Cli {
+    /// Directory holding the ONNX models (default: $LIVEGATE_MODELS, ./models, the install dir).
+    #[arg(long, global = true, value_name = "DIR")]
+    models: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Faces, scores, box, nose tip and head pose of each image, as JSON.
+    Inspect {
+        #[arg(required = true, value_name = "IMAGE")]
+        images: Vec<PathBuf>,
+        /// Add all 468 mesh points to each face.
+        #[arg(long)]
+        landmarks: bool,
+        /// Which mesh to run.
+        #[arg(long, value_enum, default_value = "int8")]
+        precision: Precision,
+    },
+    /// Per-stage latency on real frames, int8 and float.
+    Bench {
+        /// Frames to time (default: the shipped 640×480 JPEG).
+        #[arg(value_name = "IMAGE")]
+        images: Vec<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+        #[arg(long, default_value_t = 20)]
+        warmup: usize,
+        /// Also run onnxruntime on the same inputs through this script and print ratios.
+        #[arg(long, value_name = "SCRIPT", num_args = 0..=1, default_missing_value = "tools/bench_ort.py")]
+        peer: Option<PathBuf>,
+        /// Python interpreter for --peer.
+        #[arg(long, env = "LIVEGATE_PYTHON", default_value = "python3")]
+        python: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("livegate: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let model_dir = models::locate(cli.models.as_deref())?;
+    match cli.command {
+        Command::Inspect { images, landmarks, precision } => {
+            let cfg = VisionConfig::default();
+            let (detector, mesh) = models::load(&model_dir, precision, cfg.detector_min_score)?;
+            let opts = inspect::InspectOptions { with_landmarks: landmarks, hfov_deg: cfg.hfov_deg };
+            let reports = inspect::inspect(&images, &detector, &mesh, opts);
+            println!("{}", serde_json::to_string_pretty(&reports)?);
+            for r in reports.iter().filter_map(|r| r.error.as_ref()) {
+                eprintln!("livegate: {r}");
+            }
+            let unusable = reports.iter().any(|r| r.error.is_some());
+            Ok(if unusable { ExitCode::from(2) } else { ExitCode::SUCCESS })
+        }
+        Command::Bench { images, json, runs, warmup, peer, python } => {
+            let opts =
+                bench::BenchOptions { models: model_dir, images, runs, warmup, peer_script: peer, python };
+            let report = bench::bench(&opts)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", bench::render(&report));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

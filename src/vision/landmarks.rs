@@ -1,0 +1,77 @@
+//! FaceMesh: 468 face landmarks with depth, and a face-presence score, from a rotated crop.
+
+use std::path::Path;
+
+use image::RgbImage;
+
+use super::onnx::Network;
+use super::roi::Roi;
+use super::warp::sample_nhwc;
+use super::{Landmarks, VisionError};
+
+/// Side of the mesh's square input.
+pub const INPUT: usize = 192;
+/// Number of landmarks.
+pub const POINTS: usize = 468;
+
+/// The landmark network (int8 or float: the same graph interface).
+#[derive(Debug, Clone)]
+pub struct LandmarkModel {
+    net: Network,
+}
+
+/// The mesh input tensor for `roi` in `img` (NHWC, values in [0, 1]).
+pub fn crop_input(img: &RgbImage, roi: &Roi) -> Vec<f32> {
+    sample_nhwc(img, &roi.crop_to_frame(INPUT), INPUT, INPUT, |c| c / 255.0)
+}
+
+/// Maps raw mesh outputs (crop pixels, presence logit) back into the frame.
+pub fn decode(raw: &[f32], presence_logit: f32, roi: &Roi) -> Landmarks {
+    let map = roi.crop_to_frame(INPUT);
+    let z_scale = roi.size / INPUT as f32;
+    let points = raw
+        .chunks_exact(3)
+        .map(|p| {
+            let (x, y) = map.apply(p[0], p[1]);
+            [x, y, p[2] * z_scale]
+        })
+        .collect();
+    Landmarks { points, presence: 1.0 / (1.0 + (-presence_logit.clamp(-100.0, 100.0)).exp()) }
+}
+
+impl LandmarkModel {
+    /// Loads a FaceMesh ONNX file (float or int8).
+    ///
+    /// # Errors
+    /// [`VisionError::Model`] if the file cannot be loaded.
+    pub fn load(path: &Path) -> Result<Self, VisionError> {
+        Ok(Self { net: Network::load(path, [1, INPUT, INPUT, 3])? })
+    }
+
+    /// Runs the network on a prepared crop; returns (468×3 crop-pixel values, presence logit).
+    ///
+    /// # Errors
+    /// [`VisionError::Inference`] if tract fails or the outputs have unexpected sizes.
+    pub fn infer(&self, input: Vec<f32>) -> Result<(Vec<f32>, f32), VisionError> {
+        let mut outs = self.net.run(input)?;
+        outs.sort_by_key(|o| o.len());
+        match <[Vec<f32>; 2]>::try_from(outs) {
+            Ok([presence, points]) if presence.len() == 1 && points.len() == POINTS * 3 => {
+                Ok((points, presence[0]))
+            }
+            _ => Err(VisionError::Inference {
+                path: self.net.path().to_owned(),
+                source: anyhow::anyhow!("unexpected mesh outputs (want 1404 points and 1 logit)"),
+            }),
+        }
+    }
+
+    /// Landmarks of the face in `roi`.
+    ///
+    /// # Errors
+    /// [`VisionError::Inference`] if the network fails.
+    pub fn landmarks(&self, img: &RgbImage, roi: &Roi) -> Result<Landmarks, VisionError> {
+        let (raw, logit) = self.infer(crop_input(img, roi))?;
+        Ok(decode(&raw, logit, roi))
+    }
+}

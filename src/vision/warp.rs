@@ -1,0 +1,144 @@
+//! Affine resampling of RGB images into model input tensors.
+//!
+//! Both networks take a resampled view of the frame: the detector a letterboxed 128×128 copy
+//! of the whole frame, the mesh a rotated square crop around the face. Both are the same
+//! operation (an affine map from output pixels to source pixels, bilinear sampling, black
+//! outside the frame), so both go through [`Affine`] and [`sample_nhwc`]. When the map
+//! shrinks the image (a 640-px frame into 128 px), each output pixel averages a small grid
+//! of bilinear samples over its footprint, so thin features do not alias away.
+
+use image::RgbImage;
+
+/// Maps output pixel coordinates `(u, v)` (continuous, pixel centres at `i + 0.5`) to source
+/// pixel coordinates `(x, y)` in the same convention:
+/// `x = a·u + b·v + tx`, `y = c·u + d·v + ty`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Affine {
+    pub a: f32,
+    pub b: f32,
+    pub c: f32,
+    pub d: f32,
+    pub tx: f32,
+    pub ty: f32,
+}
+
+impl Affine {
+    /// Applies the map to a point.
+    pub fn apply(&self, u: f32, v: f32) -> (f32, f32) {
+        (self.a * u + self.b * v + self.tx, self.c * u + self.d * v + self.ty)
+    }
+
+    /// The largest factor by which one output pixel's footprint spans source pixels.
+    fn footprint(&self) -> f32 {
+        let sx = (self.a * self.a + self.c * self.c).sqrt();
+        let sy = (self.b * self.b + self.d * self.d).sqrt();
+        sx.max(sy)
+    }
+}
+
+/// Bilinear sample of channel-interleaved RGB at continuous source coordinates (pixel centres
+/// at `i + 0.5`); pixels outside the image read as black.
+fn bilinear(img: &RgbImage, x: f32, y: f32) -> [f32; 3] {
+    let (w, h) = (img.width() as i64, img.height() as i64);
+    let (fx, fy) = (x - 0.5, y - 0.5);
+    let (x0, y0) = (fx.floor(), fy.floor());
+    let (wx, wy) = (fx - x0, fy - y0);
+    let (x0, y0) = (x0 as i64, y0 as i64);
+    let raw = img.as_raw();
+    let mut out = [0.0f32; 3];
+    for (dy, wy) in [(0, 1.0 - wy), (1, wy)] {
+        let yy = y0 + dy;
+        if wy == 0.0 || yy < 0 || yy >= h {
+            continue;
+        }
+        for (dx, wx) in [(0, 1.0 - wx), (1, wx)] {
+            let xx = x0 + dx;
+            if wx == 0.0 || xx < 0 || xx >= w {
+                continue;
+            }
+            let i = ((yy * w + xx) * 3) as usize;
+            let k = wx * wy;
+            out[0] += k * raw[i] as f32;
+            out[1] += k * raw[i + 1] as f32;
+            out[2] += k * raw[i + 2] as f32;
+        }
+    }
+    out
+}
+
+/// Resamples `img` through `map` into an `out_w × out_h` NHWC float buffer, applying
+/// `normalise` to each 0–255 channel value.
+pub fn sample_nhwc(
+    img: &RgbImage,
+    map: &Affine,
+    out_w: usize,
+    out_h: usize,
+    normalise: impl Fn(f32) -> f32,
+) -> Vec<f32> {
+    // Supersample when shrinking: n×n bilinear taps per output pixel, n ≤ 4.
+    let n = map.footprint().ceil().clamp(1.0, 4.0) as usize;
+    let inv = 1.0 / (n * n) as f32;
+    let mut out = Vec::with_capacity(out_w * out_h * 3);
+    for v in 0..out_h {
+        for u in 0..out_w {
+            let mut acc = [0.0f32; 3];
+            for sj in 0..n {
+                for si in 0..n {
+                    let uu = u as f32 + (si as f32 + 0.5) / n as f32;
+                    let vv = v as f32 + (sj as f32 + 0.5) / n as f32;
+                    let (x, y) = map.apply(uu, vv);
+                    let s = bilinear(img, x, y);
+                    acc[0] += s[0];
+                    acc[1] += s[1];
+                    acc[2] += s[2];
+                }
+            }
+            out.extend(acc.iter().map(|c| normalise(c * inv)));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gradient(w: u32, h: u32) -> RgbImage {
+        RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 100]))
+    }
+
+    #[test]
+    fn identity_map_reproduces_pixels() {
+        let img = gradient(8, 6);
+        let id = Affine { a: 1.0, b: 0.0, c: 0.0, d: 1.0, tx: 0.0, ty: 0.0 };
+        let out = sample_nhwc(&img, &id, 8, 6, |c| c);
+        for y in 0..6 {
+            for x in 0..8 {
+                let i = (y * 8 + x) * 3;
+                assert_eq!(&out[i..i + 3], &[x as f32, y as f32, 100.0]);
+            }
+        }
+    }
+
+    #[test]
+    fn outside_the_image_reads_black() {
+        let img = gradient(4, 4);
+        let shifted = Affine { a: 1.0, b: 0.0, c: 0.0, d: 1.0, tx: 100.0, ty: 0.0 };
+        let out = sample_nhwc(&img, &shifted, 2, 2, |c| c);
+        assert!(out.iter().all(|&c| c == 0.0));
+    }
+
+    #[test]
+    fn shrinking_averages_the_footprint() {
+        // A 1-px checkerboard shrunk 4× must come out mid-grey, not aliased to one phase.
+        let img = RgbImage::from_fn(64, 64, |x, y| {
+            let c = if (x + y) % 2 == 0 { 255 } else { 0 };
+            image::Rgb([c, c, c])
+        });
+        let shrink = Affine { a: 4.0, b: 0.0, c: 0.0, d: 4.0, tx: 0.0, ty: 0.0 };
+        let out = sample_nhwc(&img, &shrink, 16, 16, |c| c);
+        for c in &out[3 * 17..3 * 18] {
+            assert!((c - 127.5).abs() < 20.0, "got {c}");
+        }
+    }
+}
