@@ -13,11 +13,13 @@
 //! |---|---|
 //! | [`vision`] | face detection, 468-point landmarks (int8), tracking, head pose |
 //! | [`models`] | where the shipped ONNX networks live and how to load the set |
+//! | [`liveness`] | challenge geometry and the liveness measurements (in progress, issue 3) |
 //! | [`cmd`] | the subcommands behind `main.rs` (`inspect`, `bench`) |
 //!
 //! Threads and tasks are listed here as the service grows (camera capture, inference and
 //! drawing on named threads; MQTT and timers on tokio).
 
 pub mod cmd;
+pub mod liveness;
 pub mod models;
 pub mod vision;

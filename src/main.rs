@@ -71,7 +71,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect { images, landmarks, precision } => {
             let cfg = VisionConfig::default();
             let (detector, mesh) = models::load(&model_dir, precision, cfg.detector_min_score)?;
-            let opts = inspect::InspectOptions { with_landmarks: landmarks, hfov_deg: cfg.hfov_deg };
+            let opts = inspect::InspectOptions {
+                with_landmarks: landmarks,
+                hfov_deg: cfg.hfov_deg,
+                presence_min: cfg.presence_min,
+            };
             let reports = inspect::inspect(&images, &detector, &mesh, opts);
             println!("{}", serde_json::to_string_pretty(&reports)?);
             for r in reports.iter().filter_map(|r| r.error.as_ref()) {

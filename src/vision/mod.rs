@@ -19,7 +19,7 @@ pub mod warp;
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use detector::FaceDetector;
 pub use landmarks::LandmarkModel;
@@ -39,7 +39,7 @@ pub enum VisionError {
 }
 
 /// An axis-aligned rectangle in frame pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Rect {
     pub x: f32,
     pub y: f32,

@@ -85,7 +85,7 @@ impl FaceTracker {
     }
 
     fn observe_inner(&mut self, img: &RgbImage) -> Result<Observation, VisionError> {
-        let due = self.frames_since_detect + 1 >= self.config.detect_interval_frames.max(1);
+        let due = self.frames_since_detect >= self.config.detect_interval_frames.max(1);
         let mut detections = if self.roi.is_none() || due { Some(self.detect(img)?) } else { None };
         self.frames_since_detect += 1;
         let strongest = |d: &Option<Vec<FaceBox>>| d.as_ref()?.first().map(Roi::from_detection);
@@ -104,7 +104,7 @@ impl FaceTracker {
         }
         self.roi = face.as_ref().map(|f| Roi::from_landmarks(&f.landmarks));
         let faces = match &detections {
-            Some(found) => count_faces(found, face.as_ref()),
+            Some(found) => self.count_faces(img, found, face.as_ref())?,
             None => usize::from(face.is_some()),
         };
         Ok(Observation { faces, detector_ran: detections.is_some(), face })
@@ -132,14 +132,25 @@ impl FaceTracker {
         let bounds = own.map_or_else(|| landmarks.bounds(), FaceBox::rect);
         Ok(Some(TrackedFace { landmarks, pose, roi, bounds }))
     }
-}
 
-/// Faces in a frame where the detector ran: every detection, plus the tracked face when the
-/// detector missed it (no detection centred inside the landmarks).
-pub fn count_faces(found: &[FaceBox], tracked: Option<&TrackedFace>) -> usize {
-    let missed = tracked.is_some_and(|t| {
-        let b = t.landmarks.bounds();
-        !found.iter().any(|d| b.contains(d.centre()))
-    });
-    found.len() + usize::from(missed)
+    /// Faces in a frame where the detector ran: the tracked face, plus every other detection
+    /// the mesh confirms (presence ≥ `presence_min`), so a face-like pattern in the background
+    /// is not a second visitor. Costs one extra mesh pass per extra detection, only on
+    /// detector frames.
+    fn count_faces(
+        &self,
+        img: &RgbImage,
+        found: &[FaceBox],
+        tracked: Option<&TrackedFace>,
+    ) -> Result<usize, VisionError> {
+        let mut faces = usize::from(tracked.is_some());
+        for det in found {
+            if tracked.is_some_and(|t| t.landmarks.bounds().contains(det.centre())) {
+                continue;
+            }
+            let lm = self.mesh.landmarks(img, &Roi::from_detection(det))?;
+            faces += usize::from(lm.presence >= self.config.presence_min);
+        }
+        Ok(faces)
+    }
 }

@@ -1,0 +1,9 @@
+//! Liveness: the challenge geometry and the measurements behind a verdict (SPEC §1–2).
+//!
+//! Sans-IO: nothing here reads a clock, draws random numbers, touches a device or draws.
+//! The target is drawn from the OS CSPRNG by the caller and passed in as a [`TargetDraw`].
+
+pub mod checks;
+pub mod geometry;
+
+pub use geometry::{ChallengeGeometry, TargetDraw};

@@ -1,0 +1,80 @@
+//! The release-facing command line: `livegate inspect` and `livegate bench` as a user runs them.
+
+use std::path::Path;
+use std::process::Command;
+
+fn livegate() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_livegate"));
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd
+}
+
+#[test]
+fn inspect_prints_one_json_object_per_image() {
+    let out =
+        livegate().args(["inspect", "tests/data/astronaut.png", "tests/data/coffee.png"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let images = v.as_array().unwrap();
+    assert_eq!(images.len(), 2);
+    assert_eq!(images[0]["width"], 512);
+    let face = &images[0]["faces"][0];
+    for key in ["score", "box", "nose", "yaw", "pitch", "roll", "presence", "keypoints"] {
+        assert!(!face[key].is_null(), "missing {key}");
+    }
+    assert!(face.get("landmarks").is_none());
+    assert_eq!(images[1]["faces"].as_array().unwrap().len(), 0, "no face is not an error");
+}
+
+#[test]
+fn inspect_landmarks_flag_adds_468_points() {
+    let out = livegate().args(["inspect", "--landmarks", "tests/data/astronaut.png"]).output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["faces"][0]["landmarks"].as_array().unwrap().len(), 468);
+}
+
+#[test]
+fn inspect_names_an_unreadable_file_and_exits_2() {
+    let dir = std::env::temp_dir().join(format!("livegate-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bogus = dir.join("not-an-image.jpg");
+    std::fs::write(&bogus, b"this is text, not a JPEG").unwrap();
+    let missing = dir.join("missing.png");
+    let out = livegate()
+        .arg("inspect")
+        .args([Path::new("tests/data/astronaut.png"), &bogus, &missing])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not-an-image.jpg") && stderr.contains("is not a readable image"), "{stderr}");
+    assert!(stderr.contains("missing.png") && stderr.contains("cannot open"), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["faces"].as_array().unwrap().len(), 1, "the good image is still reported");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_missing_model_directory_is_a_clear_error() {
+    let out = livegate()
+        .args(["--models", "/nonexistent", "inspect", "tests/data/astronaut.png"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no model directory") && stderr.contains("/nonexistent"), "{stderr}");
+}
+
+#[test]
+fn bench_json_reports_every_stage() {
+    let out = livegate().args(["bench", "--json", "--runs", "3", "--warmup", "1"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> =
+        v["stages"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    for want in ["decode", "detect", "crop", "mesh_int8", "mesh_fp32", "track_step", "frame"] {
+        assert!(names.contains(&want), "missing stage {want} in {names:?}");
+    }
+    assert!(v["stages"].as_array().unwrap().iter().all(|s| s["median_ms"].as_f64().unwrap() > 0.0));
+}
