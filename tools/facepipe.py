@@ -63,7 +63,7 @@ def iou(a, b):
 def decode(reg, logits, lb, min_score=0.5):
     s, ox, oy = lb
     reg = reg.reshape(-1, 16) / DET_IN
-    score = 1 / (1 + np.exp(-np.clip(logits.reshape(-1), -100, 100)))
+    score = 1 / (1 + np.exp(-np.clip(logits.reshape(-1).astype(np.float64), -100, 100)))
     back = lambda u, v: ((u * DET_IN - ox) / s, (v * DET_IN - oy) / s)
     dets = []
     for i in np.nonzero(score >= min_score)[0]:

@@ -16,7 +16,7 @@ trap 'rm -rf "$work"' EXIT
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q tf2onnx==1.17.0 tensorflow-cpu==2.21.0 onnxruntime==1.32.0 onnx==1.23.2 \
-    pillow numpy
+    pillow==13.0.0 numpy==2.4.6
 fi
 py="$venv/bin/python"
 

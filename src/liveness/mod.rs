@@ -5,5 +5,6 @@
 
 pub mod checks;
 pub mod geometry;
+pub mod session;
 
 pub use geometry::{ChallengeGeometry, TargetDraw};

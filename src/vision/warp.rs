@@ -4,8 +4,10 @@
 //! of the whole frame, the mesh a rotated square crop around the face. Both are the same
 //! operation (an affine map from output pixels to source pixels, bilinear sampling, black
 //! outside the frame), so both go through [`Affine`] and [`sample_nhwc`]. When the map
-//! shrinks the image (a 640-px frame into 128 px), each output pixel averages a small grid
-//! of bilinear samples over its footprint, so thin features do not alias away.
+//! shrinks the image (a 640-px frame into 128 px), the source is first halved with 2×2 box
+//! averages until one output pixel spans less than two source pixels, and each output pixel
+//! then averages a 2×2 grid of bilinear samples over its footprint, so thin features do not
+//! alias away and the cost stays proportional to the output size.
 
 use image::RgbImage;
 
@@ -26,6 +28,11 @@ impl Affine {
     /// Applies the map to a point.
     pub fn apply(&self, u: f32, v: f32) -> (f32, f32) {
         (self.a * u + self.b * v + self.tx, self.c * u + self.d * v + self.ty)
+    }
+
+    /// The same map onto a source image scaled by `k` (e.g. 0.5 for a halved image).
+    fn onto_scaled(&self, k: f32) -> Self {
+        Self { a: self.a * k, b: self.b * k, c: self.c * k, d: self.d * k, tx: self.tx * k, ty: self.ty * k }
     }
 
     /// The largest factor by which one output pixel's footprint spans source pixels.
@@ -75,7 +82,18 @@ pub fn sample_nhwc(
     out_h: usize,
     normalise: impl Fn(f32) -> f32,
 ) -> Vec<f32> {
-    // Supersample when shrinking: n×n bilinear taps per output pixel, n ≤ 4.
+    let mut map = *map;
+    let mut halved: Option<RgbImage> = None;
+    while map.footprint() >= 2.0 {
+        let src = halved.as_ref().unwrap_or(img);
+        if src.width() < 2 || src.height() < 2 {
+            break;
+        }
+        halved = Some(halve(src));
+        map = map.onto_scaled(0.5);
+    }
+    let img = halved.as_ref().unwrap_or(img);
+    // Supersample when still shrinking: n×n bilinear taps per output pixel.
     let n = map.footprint().ceil().clamp(1.0, 4.0) as usize;
     let inv = 1.0 / (n * n) as f32;
     let mut out = Vec::with_capacity(out_w * out_h * 3);
@@ -97,6 +115,29 @@ pub fn sample_nhwc(
         }
     }
     out
+}
+
+/// The image at half size, each pixel the mean of a 2×2 block (an odd last row or column is
+/// dropped). Pixel centres map exactly: `x_half = x / 2`.
+fn halve(img: &RgbImage) -> RgbImage {
+    let (w, h) = (img.width() / 2, img.height() / 2);
+    let raw = img.as_raw();
+    let stride = img.width() as usize * 3;
+    let mut out = Vec::with_capacity(w as usize * h as usize * 3);
+    for y in 0..h as usize {
+        let (r0, r1) = (2 * y * stride, (2 * y + 1) * stride);
+        for x in 0..w as usize {
+            for ch in 0..3 {
+                let i = 6 * x + ch;
+                let sum = u16::from(raw[r0 + i])
+                    + u16::from(raw[r0 + i + 3])
+                    + u16::from(raw[r1 + i])
+                    + u16::from(raw[r1 + i + 3]);
+                out.push(((sum + 2) / 4) as u8);
+            }
+        }
+    }
+    RgbImage::from_raw(w, h, out).expect("sized above")
 }
 
 #[cfg(test)]
@@ -126,6 +167,15 @@ mod tests {
         let shifted = Affine { a: 1.0, b: 0.0, c: 0.0, d: 1.0, tx: 100.0, ty: 0.0 };
         let out = sample_nhwc(&img, &shifted, 2, 2, |c| c);
         assert!(out.iter().all(|&c| c == 0.0));
+    }
+
+    #[test]
+    fn halving_keeps_pixel_centres_in_place() {
+        let img = gradient(8, 6);
+        let half = halve(&img);
+        assert_eq!(half.dimensions(), (4, 3));
+        // Block x ∈ {2, 3} averages to 2.5 → 3 (rounded); its centre is at source x = 3.
+        assert_eq!(half.get_pixel(1, 0).0, [3, 1, 100]);
     }
 
     #[test]

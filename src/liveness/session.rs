@@ -1,0 +1,559 @@
+//! The challenge state machine (SPEC §1–2): Face → Area → Nose → verdict.
+//!
+//! Sans-IO: [`Session::step`] takes what the vision stage saw in one frame and that frame's
+//! timestamp (milliseconds on a monotonic clock, or recorded ones in replay) and says what
+//! happened. It never reads a clock, sleeps, draws or publishes, so a recorded session
+//! replays to exactly the same verdict.
+
+use serde::{Deserialize, Serialize};
+
+use super::checks::{layout_change, path_rms};
+use super::geometry::{ChallengeGeometry, grow, is_inside};
+use crate::vision::Rect;
+
+/// Thresholds and limits of a challenge; every one is a config key (`[liveness]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LivenessConfig {
+    /// How long to wait for exactly one face before the challenge times out.
+    pub face_timeout_ms: u64,
+    /// Area state: the face must be inside the area box and large enough within this time.
+    pub area_timeout_ms: u64,
+    /// Nose state: the nose must reach the target within this time.
+    pub nose_timeout_ms: u64,
+    /// Frames without a face tolerated in the Area state (counted, not consecutive).
+    pub area_max_missing_frames: u32,
+    /// Frames without a face tolerated in the Nose state (counted, not consecutive).
+    pub nose_max_missing_frames: u32,
+    /// Minimum face-box area as a fraction of the area box ("come closer" below it).
+    pub min_face_fraction: f32,
+    /// In the Nose state the face box must stay inside the area box grown by this fraction.
+    pub nose_area_growth: f32,
+    /// Minimum head turn toward the target's side, degrees (camera-frame yaw).
+    pub min_yaw_deg: f32,
+    /// Minimum 3×3 landmark-layout change between Nose start and the decision frame.
+    pub min_layout_change: f32,
+    /// Minimum pooled non-planar motion of tracked image keypoints (see `motion`).
+    pub min_parallax: f32,
+    /// Maximum RMS residual of the quadratic fit of the nose path (frame-normalised).
+    pub max_path_rms: f32,
+    /// Maximum nose jump between consecutive frames, as a fraction of the frame height.
+    pub max_nose_step: f32,
+}
+
+impl Default for LivenessConfig {
+    fn default() -> Self {
+        Self {
+            face_timeout_ms: 30_000,
+            area_timeout_ms: 30_000,
+            nose_timeout_ms: 10_000,
+            area_max_missing_frames: 6,
+            nose_max_missing_frames: 12,
+            min_face_fraction: 0.30,
+            nose_area_growth: 0.15,
+            min_yaw_deg: 5.0,
+            // Calibrated by the evaluation harness (docs/evaluation.md); until then the
+            // seed's "turned" value.
+            min_layout_change: 0.075,
+            min_parallax: 0.02,
+            max_path_rms: 0.02,
+            max_nose_step: 0.15,
+        }
+    }
+}
+
+/// Where the challenge is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Face,
+    Area,
+    Nose,
+    Done,
+}
+
+/// Why a challenge did not pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    MultipleFaces,
+    FaceLost,
+    FaceTimeout,
+    AreaTimeout,
+    NoseTimeout,
+    LeftArea,
+    TurnedAway,
+    NoRotation,
+    LayoutUnchanged,
+    FlatMotion,
+    JerkyPath,
+}
+
+/// The verdict's result field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Pass,
+    Fail,
+    Timeout,
+}
+
+/// The measured value of every check (SPEC §3 `checks`); `None` where it was never reached.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Checks {
+    pub single_face: bool,
+    pub nose_hit: bool,
+    pub yaw_deg: Option<f32>,
+    pub layout_change: Option<f32>,
+    pub parallax: Option<f32>,
+    pub path_rms: Option<f32>,
+}
+
+/// How a challenge ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub result: Outcome,
+    pub reason: Option<Reason>,
+    pub checks: Checks,
+    /// Frames analysed from the start of the challenge to the decision.
+    pub frames: u32,
+    pub decided_t_ms: u64,
+}
+
+/// The followed face in one frame, as the session needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaceSample {
+    pub bounds: Rect,
+    pub nose: [f32; 2],
+    pub yaw_deg: f32,
+    /// Landmark positions for the layout check.
+    pub layout: Vec<[f32; 2]>,
+}
+
+/// What the vision stage saw in one frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub t_ms: u64,
+    /// Faces in the frame (see `vision::Observation::faces`).
+    pub faces: usize,
+    pub face: Option<FaceSample>,
+    /// Non-planar motion of the tracked keypoints since the Nose state began (`motion`), when
+    /// the keypoint tracker has it for this frame.
+    pub parallax: Option<f32>,
+}
+
+/// What one step produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Still running: the phase and the message for the visitor.
+    Running { phase: Phase, message: &'static str },
+    /// The Nose state began on this frame: seed the keypoint tracker here.
+    NoseStarted,
+    /// The challenge is over.
+    Decided(Decision),
+}
+
+/// One challenge in progress.
+#[derive(Debug, Clone)]
+pub struct Session {
+    config: LivenessConfig,
+    geometry: ChallengeGeometry,
+    phase: Phase,
+    started_ms: Option<u64>,
+    phase_started_ms: u64,
+    missing: u32,
+    frames: u32,
+    nose_start: Option<FaceSample>,
+    path: Vec<(f32, [f32; 2])>,
+    parallax: Vec<f32>,
+}
+
+impl Session {
+    /// A challenge with the given geometry, waiting for a face.
+    pub fn new(config: LivenessConfig, geometry: ChallengeGeometry) -> Self {
+        Self {
+            config,
+            geometry,
+            phase: Phase::Face,
+            started_ms: None,
+            phase_started_ms: 0,
+            missing: 0,
+            frames: 0,
+            nose_start: None,
+            path: Vec::new(),
+            parallax: Vec::new(),
+        }
+    }
+
+    /// The challenge geometry.
+    pub fn geometry(&self) -> &ChallengeGeometry {
+        &self.geometry
+    }
+
+    /// The current phase.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// Feeds one analysed frame.
+    pub fn step(&mut self, s: &Sample) -> Step {
+        if self.phase == Phase::Done {
+            return Step::Running { phase: Phase::Done, message: "" };
+        }
+        let start = *self.started_ms.get_or_insert(s.t_ms);
+        if self.frames == 0 {
+            self.phase_started_ms = start;
+        }
+        self.frames += 1;
+        if s.faces >= 2 {
+            return self.end(Outcome::Fail, Some(Reason::MultipleFaces), s.t_ms, Checks::default());
+        }
+        match self.phase {
+            Phase::Face => self.face_step(s),
+            Phase::Area => self.area_step(s),
+            Phase::Nose => self.nose_step(s),
+            Phase::Done => unreachable!("handled above"),
+        }
+    }
+
+    fn elapsed(&self, s: &Sample) -> u64 {
+        s.t_ms.saturating_sub(self.phase_started_ms)
+    }
+
+    fn enter(&mut self, phase: Phase, t_ms: u64) {
+        self.phase = phase;
+        self.phase_started_ms = t_ms;
+        self.missing = 0;
+    }
+
+    fn face_step(&mut self, s: &Sample) -> Step {
+        if self.elapsed(s) > self.config.face_timeout_ms {
+            return self.end(Outcome::Timeout, Some(Reason::FaceTimeout), s.t_ms, Checks::default());
+        }
+        if s.face.is_none() {
+            return Step::Running { phase: Phase::Face, message: "Look at the camera" };
+        }
+        self.enter(Phase::Area, s.t_ms);
+        self.area_step(s)
+    }
+
+    fn area_step(&mut self, s: &Sample) -> Step {
+        if self.elapsed(s) > self.config.area_timeout_ms {
+            return self.end(Outcome::Timeout, Some(Reason::AreaTimeout), s.t_ms, self.partial_checks());
+        }
+        let Some(face) = &s.face else {
+            return self.missing_face(self.config.area_max_missing_frames, Phase::Area, s.t_ms);
+        };
+        let area = self.geometry.area;
+        if !is_inside(&face.bounds, &area) {
+            return Step::Running { phase: Phase::Area, message: "Centre your face in the frame" };
+        }
+        if face.bounds.w * face.bounds.h < self.config.min_face_fraction * area.w * area.h {
+            return Step::Running { phase: Phase::Area, message: "Come closer" };
+        }
+        self.enter(Phase::Nose, s.t_ms);
+        self.nose_start = Some(face.clone());
+        self.path.clear();
+        self.parallax.clear();
+        self.record_nose(s.t_ms, face.nose);
+        Step::NoseStarted
+    }
+
+    fn missing_face(&mut self, limit: u32, phase: Phase, t_ms: u64) -> Step {
+        self.missing += 1;
+        if self.missing > limit {
+            return self.end(Outcome::Fail, Some(Reason::FaceLost), t_ms, self.partial_checks());
+        }
+        Step::Running { phase, message: "Look at the camera" }
+    }
+
+    fn record_nose(&mut self, t_ms: u64, nose: [f32; 2]) {
+        let (w, h) = (self.geometry.width as f32, self.geometry.height as f32);
+        self.path.push((t_ms as f32, [nose[0] / w, nose[1] / h]));
+    }
+
+    /// Head turn since the Nose state began, signed so that positive is toward the target.
+    fn turn_toward_target(&self, face: &FaceSample) -> f32 {
+        let start = self.nose_start.as_ref().map_or(face.yaw_deg, |f| f.yaw_deg);
+        let turn = face.yaw_deg - start;
+        if self.geometry.target_is_right() { turn } else { -turn }
+    }
+
+    fn nose_step(&mut self, s: &Sample) -> Step {
+        if self.elapsed(s) > self.config.nose_timeout_ms {
+            return self.end(Outcome::Timeout, Some(Reason::NoseTimeout), s.t_ms, self.partial_checks());
+        }
+        let Some(face) = &s.face else {
+            return self.missing_face(self.config.nose_max_missing_frames, Phase::Nose, s.t_ms);
+        };
+        let tolerant = grow(self.geometry.area, self.config.nose_area_growth);
+        if !is_inside(&face.bounds, &tolerant) {
+            return self.end(Outcome::Fail, Some(Reason::LeftArea), s.t_ms, self.partial_checks());
+        }
+        self.record_nose(s.t_ms, face.nose);
+        if let Some(p) = s.parallax {
+            self.parallax.push(p);
+        }
+        let turn = self.turn_toward_target(face);
+        if turn <= -self.config.min_yaw_deg {
+            let checks = Checks { yaw_deg: Some(turn), ..self.partial_checks() };
+            return self.end(Outcome::Fail, Some(Reason::TurnedAway), s.t_ms, checks);
+        }
+        if !self.geometry.is_hit(face.nose) {
+            return Step::Running {
+                phase: Phase::Nose,
+                message: "Slowly move the tip of your nose into the yellow square",
+            };
+        }
+        self.decide(face, turn, s.t_ms)
+    }
+
+    fn partial_checks(&self) -> Checks {
+        Checks { single_face: true, ..Checks::default() }
+    }
+
+    /// Non-planar motion pooled over the later half of the Nose state, where the head has
+    /// turned most: the mean of those frames' values. `None` without at least 3 values.
+    fn pooled_parallax(&self) -> Option<f32> {
+        let later = &self.parallax[self.parallax.len() / 2..];
+        (later.len() >= 3).then(|| later.iter().sum::<f32>() / later.len() as f32)
+    }
+
+    fn largest_nose_step(&self) -> f32 {
+        let aspect = self.geometry.width as f32 / self.geometry.height as f32;
+        self.path
+            .windows(2)
+            .map(|w| ((w[1].1[0] - w[0].1[0]) * aspect).hypot(w[1].1[1] - w[0].1[1]))
+            .fold(0.0, f32::max)
+    }
+
+    fn decide(&mut self, face: &FaceSample, turn: f32, t_ms: u64) -> Step {
+        let start = self.nose_start.as_ref().expect("set on entering Nose");
+        let checks = Checks {
+            single_face: true,
+            nose_hit: true,
+            yaw_deg: Some(turn),
+            layout_change: Some(layout_change(&start.layout, &face.layout)),
+            parallax: self.pooled_parallax(),
+            path_rms: path_rms(&self.path),
+        };
+        let c = &self.config;
+        let reason = if turn < c.min_yaw_deg {
+            Some(Reason::NoRotation)
+        } else if checks.layout_change.is_none_or(|v| v <= c.min_layout_change) {
+            Some(Reason::LayoutUnchanged)
+        } else if checks.parallax.is_none_or(|v| v < c.min_parallax) {
+            Some(Reason::FlatMotion)
+        } else if checks.path_rms.is_none_or(|v| v > c.max_path_rms)
+            || self.largest_nose_step() > c.max_nose_step
+        {
+            Some(Reason::JerkyPath)
+        } else {
+            None
+        };
+        let outcome = if reason.is_none() { Outcome::Pass } else { Outcome::Fail };
+        self.end(outcome, reason, t_ms, checks)
+    }
+
+    fn end(&mut self, result: Outcome, reason: Option<Reason>, t_ms: u64, mut checks: Checks) -> Step {
+        checks.single_face = reason != Some(Reason::MultipleFaces);
+        self.phase = Phase::Done;
+        Step::Decided(Decision { result, reason, checks, frames: self.frames, decided_t_ms: t_ms })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::liveness::TargetDraw;
+
+    const RIGHT: TargetDraw = TargetDraw { right: true, below: false, dx: 70, dy: 30 };
+
+    fn session() -> Session {
+        Session::new(LivenessConfig::default(), ChallengeGeometry::new(640, 480, RIGHT))
+    }
+
+    /// A face whose layout squeezes toward image right as `turn` (0..1) grows.
+    fn face(nose: [f32; 2], yaw_deg: f32, turn: f32) -> FaceSample {
+        let layout = (0..6)
+            .flat_map(|y| (0..6).map(move |x| (x, y)))
+            .map(|(x, y)| {
+                let fx = x as f32 / 5.0;
+                [fx.powf(1.0 + 1.5 * turn) * 100.0, y as f32 * 20.0]
+            })
+            .collect();
+        FaceSample { bounds: Rect { x: 220.0, y: 100.0, w: 200.0, h: 260.0 }, nose, yaw_deg, layout }
+    }
+
+    fn sample(t_ms: u64, face: Option<FaceSample>) -> Sample {
+        Sample { t_ms, faces: usize::from(face.is_some()), face, parallax: Some(0.05) }
+    }
+
+    /// Runs a live-looking performance: nose from the centre to the target over `n` frames
+    /// while the head turns 15° toward it. `bend` perturbs frame `i`'s sample.
+    fn perform(s: &mut Session, n: u32, bend: impl Fn(u32, &mut Sample)) -> Step {
+        let target = s.geometry().target;
+        let goal = [target.x + target.w / 2.0, target.y + target.h / 2.0];
+        let mut last = s.step(&sample(0, Some(face([320.0, 240.0], 0.0, 0.0))));
+        assert_eq!(last, Step::NoseStarted);
+        for i in 1..=n {
+            let k = i as f32 / n as f32;
+            let nose = [320.0 + (goal[0] - 320.0) * k, 240.0 + (goal[1] - 240.0) * k * k];
+            let mut smp = sample(u64::from(i) * 66, Some(face(nose, 15.0 * k, k)));
+            bend(i, &mut smp);
+            last = s.step(&smp);
+            if matches!(last, Step::Decided(_)) {
+                break;
+            }
+        }
+        last
+    }
+
+    fn decided(step: Step) -> Decision {
+        match step {
+            Step::Decided(d) => d,
+            other => panic!("not decided: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_smooth_turn_into_the_target_passes_with_every_check_measured() {
+        let d = decided(perform(&mut session(), 20, |_, _| {}));
+        assert_eq!((d.result, d.reason), (Outcome::Pass, None), "{d:?}");
+        assert!(d.checks.single_face && d.checks.nose_hit);
+        assert!(d.checks.yaw_deg.unwrap() >= 5.0);
+        assert!(d.checks.layout_change.unwrap() > 0.075);
+        assert!(d.checks.path_rms.unwrap() < 0.02);
+        assert!((d.checks.parallax.unwrap() - 0.05).abs() < 1e-6);
+    }
+
+    #[test]
+    fn two_faces_fail_at_once() {
+        let mut s = session();
+        let mut two = sample(0, Some(face([320.0, 240.0], 0.0, 0.0)));
+        two.faces = 2;
+        let d = decided(s.step(&two));
+        assert_eq!((d.result, d.reason, d.frames), (Outcome::Fail, Some(Reason::MultipleFaces), 1));
+        assert!(!d.checks.single_face);
+    }
+
+    #[test]
+    fn two_faces_in_the_nose_state_fail_at_once() {
+        let d = decided(perform(&mut session(), 20, |i, smp| smp.faces = if i == 5 { 2 } else { 1 }));
+        assert_eq!(d.reason, Some(Reason::MultipleFaces));
+        assert_eq!(d.frames, 6);
+    }
+
+    #[test]
+    fn too_many_frames_without_a_face_fail_in_the_nose_state() {
+        let d = decided(perform(&mut session(), 40, |i, smp| {
+            if i % 2 == 0 {
+                smp.face = None;
+                smp.faces = 0;
+            }
+        }));
+        assert_eq!(d.reason, Some(Reason::FaceLost));
+    }
+
+    #[test]
+    fn a_few_frames_without_a_face_are_tolerated() {
+        let d = decided(perform(&mut session(), 20, |i, smp| {
+            if i == 3 || i == 7 {
+                smp.face = None;
+                smp.faces = 0;
+            }
+        }));
+        assert_eq!(d.result, Outcome::Pass, "{d:?}");
+    }
+
+    #[test]
+    fn the_nose_state_times_out_after_ten_seconds() {
+        let mut s = session();
+        assert_eq!(s.step(&sample(0, Some(face([320.0, 240.0], 0.0, 0.0)))), Step::NoseStarted);
+        assert!(matches!(s.step(&sample(9_999, Some(face([321.0, 240.0], 0.0, 0.0)))), Step::Running { .. }));
+        let d = decided(s.step(&sample(10_001, Some(face([322.0, 240.0], 0.0, 0.0)))));
+        assert_eq!((d.result, d.reason), (Outcome::Timeout, Some(Reason::NoseTimeout)));
+    }
+
+    #[test]
+    fn the_area_state_times_out_when_the_face_stays_too_small() {
+        let mut s = session();
+        let mut small = face([320.0, 240.0], 0.0, 0.0);
+        small.bounds = Rect { x: 280.0, y: 200.0, w: 80.0, h: 100.0 };
+        let step = s.step(&sample(0, Some(small.clone())));
+        assert_eq!(step, Step::Running { phase: Phase::Area, message: "Come closer" });
+        let d = decided(s.step(&sample(30_001, Some(small))));
+        assert_eq!((d.result, d.reason), (Outcome::Timeout, Some(Reason::AreaTimeout)));
+    }
+
+    #[test]
+    fn nobody_arriving_times_out_in_the_face_state() {
+        let mut s = session();
+        assert!(matches!(s.step(&sample(0, None)), Step::Running { phase: Phase::Face, .. }));
+        let d = decided(s.step(&sample(30_001, None)));
+        assert_eq!(d.reason, Some(Reason::FaceTimeout));
+    }
+
+    #[test]
+    fn turning_away_from_the_target_fails_at_once() {
+        let d = decided(perform(&mut session(), 20, |i, smp| {
+            if let Some(f) = smp.face.as_mut() {
+                f.yaw_deg = -(i as f32);
+            }
+        }));
+        assert_eq!(d.reason, Some(Reason::TurnedAway));
+        assert!(d.checks.yaw_deg.unwrap() <= -5.0);
+        assert_eq!(d.frames, 6, "fails on the first frame 5° away");
+    }
+
+    #[test]
+    fn sliding_without_turning_is_no_rotation() {
+        let d = decided(perform(&mut session(), 20, |_, smp| {
+            if let Some(f) = smp.face.as_mut() {
+                f.yaw_deg = 1.0;
+            }
+        }));
+        assert_eq!(d.reason, Some(Reason::NoRotation));
+    }
+
+    #[test]
+    fn flat_motion_fails_the_parallax_check() {
+        let d = decided(perform(&mut session(), 20, |_, smp| smp.parallax = Some(0.004)));
+        assert_eq!(d.reason, Some(Reason::FlatMotion));
+        assert_eq!(d.checks.parallax, Some(0.004));
+    }
+
+    #[test]
+    fn a_jerky_path_fails() {
+        let d = decided(perform(&mut session(), 20, |i, smp| {
+            if let Some(f) = smp.face.as_mut()
+                && i % 2 == 1
+                && i < 19
+            {
+                f.nose[1] += 30.0;
+            }
+        }));
+        assert_eq!(d.reason, Some(Reason::JerkyPath), "{d:?}");
+    }
+
+    #[test]
+    fn leaving_the_area_in_the_nose_state_fails() {
+        let d = decided(perform(&mut session(), 20, |i, smp| {
+            if let Some(f) = smp.face.as_mut()
+                && i == 4
+            {
+                f.bounds.x = 20.0;
+            }
+        }));
+        assert_eq!(d.reason, Some(Reason::LeftArea));
+    }
+
+    #[test]
+    fn a_decided_session_stays_decided() {
+        let mut s = session();
+        let mut two = sample(0, None);
+        two.faces = 2;
+        assert!(matches!(s.step(&two), Step::Decided(_)));
+        assert!(matches!(s.step(&sample(10, None)), Step::Running { phase: Phase::Done, .. }));
+    }
+}
