@@ -5,6 +5,7 @@
 
 pub mod checks;
 pub mod geometry;
+pub mod motion;
 pub mod session;
 
 pub use geometry::{ChallengeGeometry, TargetDraw};

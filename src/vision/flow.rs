@@ -1,0 +1,200 @@
+//! Image keypoints tracked frame to frame: pyramidal Lucas–Kanade on grey levels.
+//!
+//! This is the liveness evidence the face model cannot invent: where image texture actually
+//! moved, measured from pixels, not where the mesh's 3-D face prior says the landmarks are.
+//! Each point is tracked coarse to fine over a small pyramid, and kept only when it is
+//! trackable (the window's gradient matrix is well conditioned) and tracking it back from the
+//! new frame lands where it started (forward–backward check).
+
+use image::RgbImage;
+
+/// A single-channel float image.
+#[derive(Debug, Clone)]
+struct Gray {
+    w: usize,
+    h: usize,
+    px: Vec<f32>,
+}
+
+impl Gray {
+    fn from_rgb(img: &RgbImage) -> Self {
+        let px =
+            img.pixels().map(|p| 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32).collect();
+        Self { w: img.width() as usize, h: img.height() as usize, px }
+    }
+
+    fn half(&self) -> Self {
+        let (w, h) = (self.w / 2, self.h / 2);
+        let mut px = Vec::with_capacity(w * h);
+        for y in 0..h {
+            for x in 0..w {
+                let i = 2 * y * self.w + 2 * x;
+                px.push((self.px[i] + self.px[i + 1] + self.px[i + self.w] + self.px[i + self.w + 1]) / 4.0);
+            }
+        }
+        Self { w, h, px }
+    }
+
+    /// Bilinear sample at pixel-index coordinates (clamped to the border).
+    fn at(&self, x: f32, y: f32) -> f32 {
+        let x = x.clamp(0.0, (self.w - 1) as f32);
+        let y = y.clamp(0.0, (self.h - 1) as f32);
+        let (x0, y0) = (x.floor() as usize, y.floor() as usize);
+        let (x1, y1) = ((x0 + 1).min(self.w - 1), (y0 + 1).min(self.h - 1));
+        let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+        let row = |yy: usize| self.px[yy * self.w + x0] * (1.0 - fx) + self.px[yy * self.w + x1] * fx;
+        row(y0) * (1.0 - fy) + row(y1) * fy
+    }
+}
+
+/// A frame prepared for tracking: its grey-level pyramid.
+#[derive(Debug, Clone)]
+pub struct Pyramid {
+    levels: Vec<Gray>,
+}
+
+/// Lucas–Kanade settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FlowParams {
+    /// Half-size of the square window (a 7 means 15×15).
+    pub half_window: i32,
+    /// Pyramid levels (3 follows motions of ~30 px per frame at 640×480).
+    pub levels: usize,
+    pub iterations: usize,
+    /// Minimum eigenvalue of the window's gradient matrix, per window pixel (grey² units).
+    pub min_eigen: f32,
+    /// Maximum forward–backward disagreement, pixels.
+    pub max_fb_error: f32,
+}
+
+impl Default for FlowParams {
+    fn default() -> Self {
+        Self { half_window: 7, levels: 3, iterations: 12, min_eigen: 4.0, max_fb_error: 1.0 }
+    }
+}
+
+impl Pyramid {
+    /// Builds the pyramid of a frame.
+    pub fn new(img: &RgbImage, levels: usize) -> Self {
+        let mut out = vec![Gray::from_rgb(img)];
+        while out.len() < levels.max(1) {
+            let last = out.last().expect("non-empty");
+            if last.w < 32 || last.h < 32 {
+                break;
+            }
+            out.push(last.half());
+        }
+        Self { levels: out }
+    }
+}
+
+/// Tracks one point from `a` to `b` at one level, starting from displacement `guess`.
+fn refine(a: &Gray, b: &Gray, p: [f32; 2], guess: [f32; 2], prm: &FlowParams) -> Option<[f32; 2]> {
+    let r = prm.half_window;
+    let n = ((2 * r + 1) * (2 * r + 1)) as f32;
+    let (mut gxx, mut gxy, mut gyy) = (0.0f32, 0.0f32, 0.0f32);
+    let mut grads = Vec::with_capacity(n as usize);
+    for j in -r..=r {
+        for i in -r..=r {
+            let (x, y) = (p[0] + i as f32, p[1] + j as f32);
+            let ix = (a.at(x + 1.0, y) - a.at(x - 1.0, y)) / 2.0;
+            let iy = (a.at(x, y + 1.0) - a.at(x, y - 1.0)) / 2.0;
+            gxx += ix * ix;
+            gxy += ix * iy;
+            gyy += iy * iy;
+            grads.push((x, y, ix, iy, a.at(x, y)));
+        }
+    }
+    let det = gxx * gyy - gxy * gxy;
+    let min_eig = ((gxx + gyy) - ((gxx - gyy).powi(2) + 4.0 * gxy * gxy).sqrt()) / 2.0;
+    if min_eig / n < prm.min_eigen || det.abs() < f32::EPSILON {
+        return None;
+    }
+    let mut d = guess;
+    for _ in 0..prm.iterations {
+        let (mut bx, mut by) = (0.0f32, 0.0f32);
+        for &(x, y, ix, iy, va) in &grads {
+            let diff = va - b.at(x + d[0], y + d[1]);
+            bx += diff * ix;
+            by += diff * iy;
+        }
+        let step = [(gyy * bx - gxy * by) / det, (gxx * by - gxy * bx) / det];
+        d = [d[0] + step[0], d[1] + step[1]];
+        if step[0].hypot(step[1]) < 0.01 {
+            break;
+        }
+    }
+    Some(d)
+}
+
+/// Coarse-to-fine displacement of `p` from `a` to `b`.
+fn track_one(a: &Pyramid, b: &Pyramid, p: [f32; 2], prm: &FlowParams) -> Option<[f32; 2]> {
+    let top = a.levels.len().min(b.levels.len());
+    let mut d = [0.0f32; 2];
+    for level in (0..top).rev() {
+        let k = 0.5f32.powi(level as i32);
+        // Pixel-index coordinates at this level (centres at i + 0.5 in the full frame).
+        let pl = [(p[0] - 0.5) * k - 0.5 * (1.0 - k), (p[1] - 0.5) * k - 0.5 * (1.0 - k)];
+        let pl = [pl[0].max(0.0), pl[1].max(0.0)];
+        d = refine(&a.levels[level], &b.levels[level], pl, d, prm)?;
+        if level > 0 {
+            d = [d[0] * 2.0, d[1] * 2.0];
+        }
+    }
+    let q = [p[0] + d[0], p[1] + d[1]];
+    let inside = |v: [f32; 2], g: &Gray| v[0] >= 0.0 && v[1] >= 0.0 && v[0] < g.w as f32 && v[1] < g.h as f32;
+    inside(q, &b.levels[0]).then_some(q)
+}
+
+/// Tracks every point from frame `a` to frame `b`; `None` for points lost (untrackable,
+/// outside the frame, or failing the forward–backward check).
+pub fn track(a: &Pyramid, b: &Pyramid, points: &[[f32; 2]], prm: &FlowParams) -> Vec<Option<[f32; 2]>> {
+    points
+        .iter()
+        .map(|&p| {
+            let q = track_one(a, b, p, prm)?;
+            let back = track_one(b, a, q, prm)?;
+            ((back[0] - p[0]).hypot(back[1] - p[1]) <= prm.max_fb_error).then_some(q)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Smooth texture with structure in both directions.
+    fn texture(dx: f32, dy: f32) -> RgbImage {
+        RgbImage::from_fn(160, 120, |x, y| {
+            let (u, v) = (x as f32 - dx, y as f32 - dy);
+            let g = 128.0 + 50.0 * (u * 0.21).sin() * (v * 0.17).cos() + 40.0 * ((u + v) * 0.09).sin();
+            image::Rgb([g as u8; 3])
+        })
+    }
+
+    #[test]
+    fn a_shifted_texture_is_tracked_to_subpixel_accuracy() {
+        let prm = FlowParams::default();
+        let (a, b) = (Pyramid::new(&texture(0.0, 0.0), 3), Pyramid::new(&texture(6.4, -3.3), 3));
+        let pts = [[60.0, 50.0], [90.0, 70.0], [40.5, 80.25]];
+        for (p, q) in pts.iter().zip(track(&a, &b, &pts, &prm)) {
+            let q = q.expect("tracked");
+            assert!((q[0] - p[0] - 6.4).abs() < 0.3 && (q[1] - p[1] + 3.3).abs() < 0.3, "{p:?} → {q:?}");
+        }
+    }
+
+    #[test]
+    fn a_large_motion_is_followed_through_the_pyramid() {
+        let prm = FlowParams::default();
+        let (a, b) = (Pyramid::new(&texture(0.0, 0.0), 3), Pyramid::new(&texture(17.0, 9.0), 3));
+        let q = track(&a, &b, &[[70.0, 55.0]], &prm)[0].expect("tracked");
+        assert!((q[0] - 87.0).abs() < 0.5 && (q[1] - 64.0).abs() < 0.5, "{q:?}");
+    }
+
+    #[test]
+    fn a_flat_region_is_not_trackable() {
+        let flat = RgbImage::from_pixel(100, 100, image::Rgb([90, 90, 90]));
+        let (a, b) = (Pyramid::new(&flat, 3), Pyramid::new(&flat, 3));
+        assert_eq!(track(&a, &b, &[[50.0, 50.0]], &FlowParams::default()), vec![None]);
+    }
+}
