@@ -14,12 +14,16 @@
 //! | [`vision`] | face detection, 468-point landmarks (int8), tracking, head pose |
 //! | [`models`] | where the shipped ONNX networks live and how to load the set |
 //! | [`liveness`] | challenge geometry and the liveness measurements (in progress, issue 3) |
+//! | [`camera`] | the `Camera` seam and the replay camera (recorded sessions) |
+//! | [`pipeline`] | one challenge wired: face tracker + keypoint tracker + session |
 //! | [`cmd`] | the subcommands behind `main.rs` (`inspect`, `bench`) |
 //!
 //! Threads and tasks are listed here as the service grows (camera capture, inference and
 //! drawing on named threads; MQTT and timers on tokio).
 
+pub mod camera;
 pub mod cmd;
 pub mod liveness;
 pub mod models;
+pub mod pipeline;
 pub mod vision;

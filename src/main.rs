@@ -6,9 +6,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use livegate::cmd::{bench, inspect};
+use livegate::cmd::{bench, inspect, verify};
+use livegate::liveness::session::LivenessConfig;
+use livegate::liveness::verdict::VerdictResult;
 use livegate::models::{self, Precision};
-use livegate::vision::VisionConfig;
+use livegate::vision::{FaceTracker, VisionConfig};
 
 #[derive(Parser)]
 #[command(name = "livegate", version, about = "Face-liveness door terminal")]
@@ -32,6 +34,11 @@ enum Command {
         /// Which mesh to run.
         #[arg(long, value_enum, default_value = "int8")]
         precision: Precision,
+    },
+    /// Replay a recorded session directory and print its verdict (exit 0 pass, 1 other, 2 unusable).
+    Verify {
+        #[arg(value_name = "SESSION_DIR")]
+        dir: PathBuf,
     },
     /// Per-stage latency on real frames, int8 and float.
     Bench {
@@ -83,6 +90,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let unusable = reports.iter().any(|r| r.error.is_some());
             Ok(if unusable { ExitCode::from(2) } else { ExitCode::SUCCESS })
+        }
+        Command::Verify { dir } => {
+            let cfg = VisionConfig::default();
+            let (detector, mesh) = models::load(&model_dir, Precision::Int8, cfg.detector_min_score)?;
+            let tracker = FaceTracker::new(detector, mesh, cfg);
+            match verify::verify(&dir, tracker, LivenessConfig::default()) {
+                Ok(verdict) => {
+                    println!("{}", serde_json::to_string_pretty(&verdict)?);
+                    Ok(if verdict.result == VerdictResult::Pass {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    })
+                }
+                Err(e @ verify::VerifyError::Unusable(_)) => {
+                    eprintln!("livegate: {e}");
+                    Ok(ExitCode::from(2))
+                }
+                Err(e) => Err(e.into()),
+            }
         }
         Command::Bench { images, json, runs, warmup, peer, python } => {
             let opts =

@@ -7,5 +7,6 @@ pub mod checks;
 pub mod geometry;
 pub mod motion;
 pub mod session;
+pub mod verdict;
 
 pub use geometry::{ChallengeGeometry, TargetDraw};

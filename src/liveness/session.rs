@@ -87,6 +87,8 @@ pub enum Reason {
     LayoutUnchanged,
     FlatMotion,
     JerkyPath,
+    /// A replayed session ended before the challenge was decided.
+    Incomplete,
 }
 
 /// The verdict's result field.

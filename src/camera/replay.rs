@@ -1,0 +1,117 @@
+//! The replay camera: a recorded session directory (SPEC §6) played back frame by frame with
+//! its recorded timestamps.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Camera, CameraError, Frame};
+use crate::vision::Rect;
+
+/// One frame entry of `session.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrameEntry {
+    pub file: String,
+    pub t_ms: u64,
+}
+
+/// The recorded challenge: face area and nose target, `[x, y, w, h]` in frame pixels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordedChallenge {
+    pub area: [f32; 4],
+    pub target: [f32; 4],
+}
+
+/// `session.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionFile {
+    pub version: u32,
+    pub width: u32,
+    pub height: u32,
+    pub challenge: RecordedChallenge,
+    pub frames: Vec<FrameEntry>,
+    /// What a test fixture should produce (`pass`, `fail`, …); not used by the replay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+}
+
+/// Converts `[x, y, w, h]` into a rectangle.
+pub fn rect(v: [f32; 4]) -> Rect {
+    Rect { x: v[0], y: v[1], w: v[2], h: v[3] }
+}
+
+impl SessionFile {
+    /// Reads and checks `DIR/session.json` (not the frames).
+    ///
+    /// # Errors
+    /// [`CameraError::Unusable`] naming what is wrong: a missing file, bad JSON, an unknown
+    /// version, no frames, timestamps going backwards.
+    pub fn load(dir: &Path) -> Result<Self, CameraError> {
+        let path = dir.join("session.json");
+        let bad = |what: String| CameraError::Unusable(format!("{}: {what}", path.display()));
+        let text = std::fs::read(&path).map_err(|e| bad(format!("cannot read: {e}")))?;
+        let s: SessionFile =
+            serde_json::from_slice(&text).map_err(|e| bad(format!("not a valid session: {e}")))?;
+        if s.version != 1 {
+            return Err(bad(format!("unsupported version {} (this build reads version 1)", s.version)));
+        }
+        if s.width == 0 || s.height == 0 {
+            return Err(bad("width and height must be positive".into()));
+        }
+        if s.frames.is_empty() {
+            return Err(bad("no frames".into()));
+        }
+        if s.frames.windows(2).any(|w| w[1].t_ms < w[0].t_ms) {
+            return Err(bad("frame timestamps go backwards".into()));
+        }
+        Ok(s)
+    }
+}
+
+/// Plays a session directory's frames in order.
+#[derive(Debug)]
+pub struct ReplayCamera {
+    dir: PathBuf,
+    session: SessionFile,
+    next: usize,
+}
+
+impl ReplayCamera {
+    /// Opens a session directory.
+    ///
+    /// # Errors
+    /// See [`SessionFile::load`].
+    pub fn open(dir: &Path) -> Result<Self, CameraError> {
+        Ok(Self { dir: dir.to_owned(), session: SessionFile::load(dir)?, next: 0 })
+    }
+
+    /// The session's description.
+    pub fn session(&self) -> &SessionFile {
+        &self.session
+    }
+}
+
+impl Camera for ReplayCamera {
+    fn next_frame(&mut self) -> Result<Option<Frame>, CameraError> {
+        let Some(entry) = self.session.frames.get(self.next) else {
+            return Ok(None);
+        };
+        let index = self.next;
+        self.next += 1;
+        let bad = |reason: String| CameraError::BadFrame { index, name: entry.file.clone(), reason };
+        let img = image::open(self.dir.join(&entry.file)).map_err(|e| bad(e.to_string()))?.to_rgb8();
+        if img.dimensions() != (self.session.width, self.session.height) {
+            return Err(bad(format!(
+                "is {}×{}, the session says {}×{}",
+                img.width(),
+                img.height(),
+                self.session.width,
+                self.session.height
+            )));
+        }
+        Ok(Some(Frame { image: img, t_ms: entry.t_ms }))
+    }
+}

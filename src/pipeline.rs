@@ -1,0 +1,97 @@
+//! Wiring one challenge: frames → face tracker + keypoint tracker → session → decision.
+//!
+//! [`ChallengeRunner`] is driven one frame at a time, by the live service and by `verify`
+//! alike, so a recorded session replays through exactly the code a door runs.
+
+use crate::camera::Frame;
+use crate::liveness::motion::{SEED_LANDMARKS, planar_residual};
+use crate::liveness::session::{FaceSample, Sample, Session, Step};
+use crate::vision::flow::{self, FlowParams, Pyramid};
+use crate::vision::{FaceTracker, TrackedFace, VisionError};
+
+/// Keypoints followed from the start of the Nose state.
+#[derive(Debug)]
+struct Keypoints {
+    start: Vec<[f32; 2]>,
+    now: Vec<Option<[f32; 2]>>,
+    prev: Pyramid,
+    face_width: f32,
+}
+
+impl Keypoints {
+    /// Tracks the live points into `next` and returns the non-planar motion since the start.
+    fn advance(&mut self, next: Pyramid, params: &FlowParams) -> Option<f32> {
+        let alive: Vec<(usize, [f32; 2])> =
+            self.now.iter().enumerate().filter_map(|(i, p)| p.map(|p| (i, p))).collect();
+        let pts: Vec<[f32; 2]> = alive.iter().map(|(_, p)| *p).collect();
+        let moved = flow::track(&self.prev, &next, &pts, params);
+        self.now.iter_mut().for_each(|p| *p = None);
+        for ((i, _), q) in alive.iter().zip(moved) {
+            self.now[*i] = q;
+        }
+        self.prev = next;
+        let (a, b): (Vec<_>, Vec<_>) =
+            self.start.iter().zip(&self.now).filter_map(|(s, n)| n.map(|n| (*s, n))).unzip();
+        planar_residual(&a, &b, self.face_width)
+    }
+}
+
+/// The layout points and pose the session needs from a tracked face.
+pub fn face_sample(face: &TrackedFace) -> FaceSample {
+    FaceSample {
+        bounds: face.bounds,
+        nose: face.landmarks.nose_tip(),
+        yaw_deg: face.pose.yaw,
+        layout: SEED_LANDMARKS.iter().map(|&i| face.landmarks.xy(i)).collect(),
+    }
+}
+
+/// One challenge being watched.
+#[derive(Debug)]
+pub struct ChallengeRunner {
+    tracker: FaceTracker,
+    session: Session,
+    flow: FlowParams,
+    keypoints: Option<Keypoints>,
+}
+
+impl ChallengeRunner {
+    /// Watches `session` through `tracker` (reset for a fresh start).
+    pub fn new(mut tracker: FaceTracker, session: Session) -> Self {
+        tracker.reset();
+        Self { tracker, session, flow: FlowParams::default(), keypoints: None }
+    }
+
+    /// The session being run.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// Analyses one frame and advances the challenge.
+    ///
+    /// # Errors
+    /// [`VisionError`] if a network fails on this frame (the caller may skip the frame).
+    pub fn feed(&mut self, frame: &Frame) -> Result<Step, VisionError> {
+        let obs = self.tracker.observe(&frame.image)?;
+        let pyramid = || Pyramid::new(&frame.image, self.flow.levels);
+        let parallax = match self.keypoints.as_mut() {
+            Some(k) => k.advance(pyramid(), &self.flow),
+            None => None,
+        };
+        let sample =
+            Sample { t_ms: frame.t_ms, faces: obs.faces, face: obs.face.as_ref().map(face_sample), parallax };
+        let step = self.session.step(&sample);
+        if step == Step::NoseStarted
+            && let Some(face) = &obs.face
+        {
+            let start: Vec<[f32; 2]> = SEED_LANDMARKS.iter().map(|&i| face.landmarks.xy(i)).collect();
+            self.keypoints = Some(Keypoints {
+                now: start.iter().map(|p| Some(*p)).collect(),
+                start,
+                prev: pyramid(),
+                face_width: face.bounds.w,
+            });
+        }
+        Ok(step)
+    }
+}

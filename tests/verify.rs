@@ -1,0 +1,116 @@
+//! `livegate verify` end to end: recorded session directories (SPEC §6) through the real
+//! networks, with the exit codes installers and CI scripts rely on.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use image::RgbImage;
+
+fn livegate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_livegate"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("livegate-verify-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A 640×480 door-camera view of the astronaut photo held close (face box ≈ 180 px, inside
+/// the face area), moved by `(dx, dy)` pixels: a flat picture in front of the camera.
+fn close_photo(dx: f32, dy: f32) -> RgbImage {
+    static PHOTO: std::sync::OnceLock<RgbImage> = std::sync::OnceLock::new();
+    let photo = PHOTO.get_or_init(|| {
+        image::open(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/astronaut.png")).unwrap().to_rgb8()
+    });
+    let scale = 1.9;
+    // The astronaut's face centre (224, 127) lands at the frame centre, then moves by (dx, dy).
+    RgbImage::from_fn(640, 480, |x, y| {
+        let sx = (x as f32 - 320.0 - dx) / scale + 224.0;
+        let sy = (y as f32 - 240.0 - dy) / scale + 127.0;
+        if sx < 0.0 || sy < 0.0 || sx >= 512.0 || sy >= 512.0 {
+            image::Rgb([96, 104, 112])
+        } else {
+            *photo.get_pixel(sx as u32, sy as u32)
+        }
+    })
+}
+
+/// Writes a session directory with the given frames, 66 ms apart, target right of centre.
+fn write_session(dir: &Path, frames: &[RgbImage]) {
+    let mut entries = Vec::new();
+    for (i, f) in frames.iter().enumerate() {
+        let name = format!("{i:04}.jpg");
+        f.save(dir.join(&name)).unwrap();
+        entries.push(serde_json::json!({"file": name, "t_ms": i as u64 * 66}));
+    }
+    let session = serde_json::json!({
+        "version": 1, "width": 640, "height": 480,
+        "challenge": {"area": [185, 60, 270, 360], "target": [380, 200, 20, 20]},
+        "frames": entries,
+    });
+    std::fs::write(dir.join("session.json"), serde_json::to_vec_pretty(&session).unwrap()).unwrap();
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn a_missing_session_directory_exits_2_with_a_clear_message() {
+    let o = livegate(&["verify", "/nonexistent/session"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("session.json") && stderr(&o).contains("cannot read"), "{}", stderr(&o));
+}
+
+#[test]
+fn bad_json_exits_2() {
+    let dir = scratch("badjson");
+    std::fs::write(dir.join("session.json"), b"{\"version\": 1, \"width\": 640").unwrap();
+    let o = livegate(&["verify", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not a valid session"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_frame_that_is_not_an_image_exits_2_naming_it() {
+    let dir = scratch("notimage");
+    write_session(&dir, &[close_photo(0.0, 0.0), close_photo(0.0, 0.0)]);
+    std::fs::write(dir.join("0001.jpg"), b"not a jpeg").unwrap();
+    let o = livegate(&["verify", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("0001.jpg"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_still_photo_never_reaches_the_target_and_fails() {
+    let dir = scratch("still");
+    write_session(&dir, &vec![close_photo(0.0, 0.0); 12]);
+    let o = livegate(&["verify", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["source"], "replay");
+    assert_eq!(v["result"], "fail");
+    assert_eq!(v["reason"], "incomplete");
+    assert_eq!(v["frames"], 12);
+    assert_eq!(v["challenge_id"].as_str().unwrap().len(), 32);
+}
+
+#[test]
+fn a_photo_slid_into_the_target_fails() {
+    // The nose starts near the frame centre; the target is at x 380–400, y 200–220.
+    let dir = scratch("slid");
+    let frames: Vec<RgbImage> = (0..24).map(|i| close_photo(i as f32 * 4.0, -(i as f32) * 2.0)).collect();
+    write_session(&dir, &frames);
+    let o = livegate(&["verify", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["result"], "fail", "{v}");
+    assert_ne!(v["reason"], "incomplete", "the nose should reach the target: {v}");
+    eprintln!("slid photo: reason {} checks {}", v["reason"], v["checks"]);
+}
