@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use livegate::cmd::{bench, inspect, verify};
+use livegate::camera::synthetic::{Script, SeededRng, SyntheticCamera};
+use livegate::cmd::{bench, inspect, synth, verify};
+use livegate::liveness::ChallengeGeometry;
 use livegate::liveness::session::LivenessConfig;
 use livegate::liveness::verdict::VerdictResult;
 use livegate::models::{self, Precision};
@@ -39,6 +41,21 @@ enum Command {
     Verify {
         #[arg(value_name = "SESSION_DIR")]
         dir: PathBuf,
+    },
+    /// Write a synthetic session (a scripted performer or attacker) as a session directory.
+    Synth {
+        #[arg(long, value_enum)]
+        script: Script,
+        /// The source face photo.
+        #[arg(long)]
+        face: PathBuf,
+        /// A second photo, for the person stepping in (default: the mirrored face).
+        #[arg(long)]
+        other: Option<PathBuf>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(short, long, value_name = "DIR")]
+        out: PathBuf,
     },
     /// Per-stage latency on real frames, int8 and float.
     Bench {
@@ -110,6 +127,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 Err(e) => Err(e.into()),
             }
+        }
+        Command::Synth { script, face, other, seed, out } => {
+            let cfg = VisionConfig::default();
+            let (detector, mesh) = models::load(&model_dir, Precision::Float, cfg.detector_min_score)?;
+            let photo = inspect::read_rgb(&face)?;
+            let model = synth::face_model(&photo, &detector, &mesh)?;
+            let other_photo = match &other {
+                Some(p) => inspect::read_rgb(p)?,
+                None => image::imageops::flip_horizontal(&photo),
+            };
+            let other_model = synth::face_model(&other_photo, &detector, &mesh)?;
+            let mut rng = SeededRng::new(seed);
+            let geometry = ChallengeGeometry::new(640, 480, synth::seeded_target(&mut rng));
+            let mut camera =
+                SyntheticCamera::new(model, other_model, script, &geometry, cfg.hfov_deg, rng.next_u64());
+            let n = synth::write_session(&out, &mut camera, &geometry, script)?;
+            eprintln!("wrote {n} frames to {}", out.display());
+            Ok(ExitCode::SUCCESS)
         }
         Command::Bench { images, json, runs, warmup, peer, python } => {
             let opts =

@@ -2,6 +2,7 @@
 //! camera arrive with their issues, the replay camera reads recorded sessions (SPEC §6).
 
 pub mod replay;
+pub mod synthetic;
 
 use image::RgbImage;
 

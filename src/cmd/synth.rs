@@ -1,0 +1,87 @@
+//! `livegate synth`: write a synthetic session directory (SPEC §6) — a scripted performer in
+//! front of the synthetic camera — so any case can be saved, replayed with `verify` and
+//! kept as a fixture. Targets here are drawn from the seed (reproducible fixtures), unlike
+//! the service's, which come from the OS CSPRNG.
+
+use std::path::Path;
+
+use anyhow::Context;
+use image::RgbImage;
+
+use crate::camera::Camera;
+use crate::camera::replay::{FrameEntry, RecordedChallenge, SessionFile};
+use crate::camera::synthetic::{FaceModel, Script, SeededRng, SyntheticCamera};
+use crate::liveness::geometry::{TARGET_DX, TARGET_DY};
+use crate::liveness::{ChallengeGeometry, TargetDraw};
+use crate::vision::{FaceDetector, LandmarkModel, Roi};
+
+/// JPEG quality of written frames (a USB camera's MJPEG is about this).
+pub const JPEG_QUALITY: u8 = 85;
+
+/// Builds the face model of a photo: the strongest face's float mesh.
+///
+/// # Errors
+/// When the photo has no face or the networks fail.
+pub fn face_model(
+    photo: &RgbImage,
+    detector: &FaceDetector,
+    mesh: &LandmarkModel,
+) -> anyhow::Result<FaceModel> {
+    let det = detector.detect(photo)?.into_iter().next().context("no face in the source photo")?;
+    let lm = mesh.landmarks(photo, &Roi::from_detection(&det))?;
+    let lm = mesh.landmarks(photo, &Roi::from_landmarks(&lm))?;
+    Ok(FaceModel::new(photo, &lm))
+}
+
+/// A challenge target drawn from a seeded generator.
+pub fn seeded_target(rng: &mut SeededRng) -> TargetDraw {
+    let pick = |rng: &mut SeededRng, r: &std::ops::RangeInclusive<u32>| {
+        r.start() + (rng.next_u64() % u64::from(r.end() - r.start() + 1)) as u32
+    };
+    TargetDraw {
+        right: rng.next_u64() % 2 == 0,
+        below: rng.next_u64() % 2 == 0,
+        dx: pick(rng, &TARGET_DX),
+        dy: pick(rng, &TARGET_DY),
+    }
+}
+
+/// Encodes a frame as a camera would deliver it (JPEG).
+///
+/// # Errors
+/// When encoding fails.
+pub fn to_jpeg(img: &RgbImage) -> anyhow::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY).encode_image(img)?;
+    Ok(out)
+}
+
+/// Writes the performance as a session directory and returns the number of frames.
+///
+/// # Errors
+/// When the directory or a frame cannot be written.
+pub fn write_session(
+    dir: &Path,
+    camera: &mut SyntheticCamera,
+    geometry: &ChallengeGeometry,
+    script: Script,
+) -> anyhow::Result<usize> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut frames = Vec::new();
+    while let Some(frame) = camera.next_frame()? {
+        let file = format!("{:04}.jpg", frames.len());
+        std::fs::write(dir.join(&file), to_jpeg(&frame.image)?)?;
+        frames.push(FrameEntry { file, t_ms: frame.t_ms });
+    }
+    let r = |v: crate::vision::Rect| [v.x, v.y, v.w, v.h];
+    let session = SessionFile {
+        version: 1,
+        width: geometry.width,
+        height: geometry.height,
+        challenge: RecordedChallenge { area: r(geometry.area), target: r(geometry.target) },
+        expected: Some(if script == Script::Live { "pass" } else { "fail" }.into()),
+        frames,
+    };
+    std::fs::write(dir.join("session.json"), serde_json::to_vec_pretty(&session)?)?;
+    Ok(session.frames.len())
+}
