@@ -39,8 +39,8 @@ pub fn seeded_target(rng: &mut SeededRng) -> TargetDraw {
         r.start() + (rng.next_u64() % u64::from(r.end() - r.start() + 1)) as u32
     };
     TargetDraw {
-        right: rng.next_u64() % 2 == 0,
-        below: rng.next_u64() % 2 == 0,
+        right: rng.next_u64().is_multiple_of(2),
+        below: rng.next_u64().is_multiple_of(2),
         dx: pick(rng, &TARGET_DX),
         dy: pick(rng, &TARGET_DY),
     }
