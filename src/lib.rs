@@ -13,10 +13,10 @@
 //! |---|---|
 //! | [`vision`] | face detection, 468-point landmarks (int8), tracking, head pose |
 //! | [`models`] | where the shipped ONNX networks live and how to load the set |
-//! | [`liveness`] | challenge geometry and the liveness measurements (in progress, issue 3) |
-//! | [`camera`] | the `Camera` seam and the replay camera (recorded sessions) |
+//! | [`liveness`] | challenge geometry, the sans-IO session, the checks, the verdict |
+//! | [`camera`] | the `Camera` seam, the replay camera (recorded sessions), the synthetic camera |
 //! | [`pipeline`] | one challenge wired: face tracker + keypoint tracker + session |
-//! | [`cmd`] | the subcommands behind `main.rs` (`inspect`, `bench`) |
+//! | [`cmd`] | the subcommands behind `main.rs` (`inspect`, `verify`, `synth`, `evaluate`, `bench`) |
 //!
 //! Threads and tasks are listed here as the service grows (camera capture, inference and
 //! drawing on named threads; MQTT and timers on tokio).

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use livegate::camera::synthetic::{Script, SeededRng, SyntheticCamera};
-use livegate::cmd::{bench, inspect, synth, verify};
+use livegate::cmd::{bench, evaluate, inspect, synth, verify};
 use livegate::liveness::ChallengeGeometry;
 use livegate::liveness::session::LivenessConfig;
 use livegate::liveness::verdict::VerdictResult;
@@ -56,6 +56,27 @@ enum Command {
         seed: u64,
         #[arg(short, long, value_name = "DIR")]
         out: PathBuf,
+    },
+    /// Generate synthetic live and attack sessions, calibrate on one set, report APCER/BPCER on another.
+    Evaluate {
+        /// Source faces of the calibration set.
+        #[arg(long, num_args = 1.., default_values = ["tests/data/obama.jpg", "tests/data/biden.jpg"])]
+        calibrate: Vec<PathBuf>,
+        /// Source faces of the report set (held out).
+        #[arg(long, num_args = 1.., default_values = ["tests/data/astronaut.png"])]
+        report: Vec<PathBuf>,
+        /// Live sessions per calibration face (report faces get as many in total).
+        #[arg(long, default_value_t = 25)]
+        live: u32,
+        /// Sessions per attack kind per calibration face.
+        #[arg(long, default_value_t = 9)]
+        per_attack: u32,
+        /// Sessions per misbehaviour (slide, turn away, second face, leaving) per calibration face.
+        #[arg(long, default_value_t = 2)]
+        per_misbehaviour: u32,
+        /// Write the Markdown report here.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Per-stage latency on real frames, int8 and float.
     Bench {
@@ -144,6 +165,72 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 SyntheticCamera::new(model, other_model, script, &geometry, cfg.hfov_deg, rng.next_u64());
             let n = synth::write_session(&out, &mut camera, &geometry, script)?;
             eprintln!("wrote {n} frames to {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Evaluate { calibrate, report, live, per_attack, per_misbehaviour, out } => {
+            let vision = VisionConfig::default();
+            let (detector, mesh_f) = models::load(&model_dir, Precision::Float, vision.detector_min_score)?;
+            let (_, mesh_i8) = models::load(&model_dir, Precision::Int8, vision.detector_min_score)?;
+            let load = |paths: &[PathBuf]| -> anyhow::Result<Vec<evaluate::SourceFace>> {
+                paths
+                    .iter()
+                    .map(|p| {
+                        let photo = inspect::read_rgb(p)?;
+                        Ok(evaluate::SourceFace {
+                            name: p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+                            model: synth::face_model(&photo, &detector, &mesh_f)?,
+                        })
+                    })
+                    .collect()
+            };
+            let (cal_faces, rep_faces) = (load(&calibrate)?, load(&report)?);
+            let tracker = FaceTracker::new(detector.clone(), mesh_i8, vision.clone());
+            let counts = evaluate::Counts { live, per_attack, per_misbehaviour };
+            let k = (cal_faces.len() as u32).div_ceil(rep_faces.len() as u32);
+            let rep_counts = evaluate::Counts {
+                live: live * k,
+                per_attack: per_attack * k,
+                per_misbehaviour: per_misbehaviour * k,
+            };
+            let base = LivenessConfig::default();
+            eprintln!("calibration set…");
+            let measured = evaluate::run_set(
+                &tracker,
+                &cal_faces,
+                &rep_faces,
+                counts,
+                1_000_000,
+                &evaluate::measuring(&base),
+                &vision,
+            )?;
+            let cal = evaluate::calibrate(&measured)?;
+            let config = LivenessConfig {
+                min_parallax: cal.min_parallax,
+                min_layout_change: cal.min_layout_change,
+                ..base
+            };
+            eprintln!(
+                "report set with min_parallax {:.4}, min_layout_change {:.4}…",
+                cal.min_parallax, cal.min_layout_change
+            );
+            let reported =
+                evaluate::run_set(&tracker, &rep_faces, &cal_faces, rep_counts, 2_000_000, &config, &vision)?;
+            let names = |f: &[evaluate::SourceFace]| f.iter().map(|x| x.name.clone()).collect::<Vec<_>>();
+            let command = format!(
+                "cargo run --release -- evaluate --live {live} --per-attack {per_attack} --per-misbehaviour {per_misbehaviour} --out docs/evaluation.md"
+            );
+            let md = evaluate::render(
+                &cal,
+                &names(&cal_faces),
+                &names(&rep_faces),
+                &measured,
+                &reported,
+                &command,
+            );
+            match out {
+                Some(path) => std::fs::write(&path, &md)?,
+                None => print!("{md}"),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { images, json, runs, warmup, peer, python } => {

@@ -114,3 +114,30 @@ fn a_photo_slid_into_the_target_fails() {
     assert_ne!(v["reason"], "incomplete", "the nose should reach the target: {v}");
     eprintln!("slid photo: reason {} checks {}", v["reason"], v["checks"]);
 }
+
+#[test]
+fn a_saved_live_session_passes_with_every_check_measured() {
+    let o = livegate(&["verify", "tests/sessions/live_astronaut"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["result"], "pass");
+    assert!(v["reason"].is_null());
+    let c = &v["checks"];
+    assert_eq!((c["single_face"].as_bool(), c["nose_hit"].as_bool()), (Some(true), Some(true)));
+    for key in ["yaw_deg", "layout_change", "parallax", "path_rms"] {
+        assert!(c[key].as_f64().is_some(), "{key} missing: {c}");
+    }
+    assert!(c["yaw_deg"].as_f64().unwrap() >= 5.0);
+}
+
+#[test]
+fn a_saved_print_attack_fails_naming_the_check_and_its_motion_is_flat() {
+    let o = livegate(&["verify", "tests/sessions/print_astronaut"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["result"], "fail");
+    assert_eq!(v["reason"], "no_rotation", "{v}");
+    let parallax = v["checks"]["parallax"].as_f64().unwrap() as f32;
+    let threshold = livegate::liveness::session::LivenessConfig::default().min_parallax;
+    assert!(parallax < threshold, "the flat-motion check would reject it too: {parallax} vs {threshold}");
+}

@@ -52,10 +52,11 @@ impl Default for LivenessConfig {
             min_face_fraction: 0.30,
             nose_area_growth: 0.15,
             min_yaw_deg: 5.0,
-            // Calibrated by the evaluation harness (docs/evaluation.md); until then the
-            // seed's "turned" value.
-            min_layout_change: 0.075,
-            min_parallax: 0.02,
+            // Both calibrated by `livegate evaluate` on held-out synthetic sessions
+            // (docs/evaluation.md): parallax at the geometric mean of the largest flat-attack
+            // value and the smallest live value; layout at half the smallest live value.
+            min_layout_change: 0.0468,
+            min_parallax: 0.0029,
             max_path_rms: 0.02,
             max_nose_step: 0.15,
         }

@@ -51,7 +51,7 @@ pub struct Observation {
 }
 
 /// Follows one face across frames (see the module docs of [`super`]).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct FaceTracker {
     detector: FaceDetector,
     mesh: LandmarkModel,

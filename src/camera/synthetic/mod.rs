@@ -35,7 +35,7 @@ pub enum Script {
     TwoFaces,
     /// A live visitor who walks out of the frame.
     Leaves,
-    /// A printed photo (with its paper border) tilted 10–35° and moved into the target.
+    /// A printed photo (with its paper border) tilted 10–45° and moved into the target.
     Print,
     /// A cut-out of the head, tilted and moved the same way.
     Cutout,
@@ -204,7 +204,7 @@ impl SyntheticCamera {
             Script::Slide => (rng.uniform(-1.5, 1.5), rng.uniform(-1.0, 1.0)),
             Script::TurnAway => (-toward * rng.uniform(10.0, 20.0), up * rng.uniform(0.0, 5.0)),
             Script::Print | Script::Cutout | Script::Screen => {
-                (toward * rng.uniform(10.0, 35.0), up * rng.uniform(0.0, 15.0))
+                (toward * rng.uniform(10.0, 45.0), up * rng.uniform(0.0, 15.0))
             }
         };
         let t = geometry.target;
