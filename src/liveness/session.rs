@@ -521,9 +521,10 @@ mod tests {
 
     #[test]
     fn flat_motion_fails_the_parallax_check() {
-        let d = decided(perform(&mut session(), 20, |_, smp| smp.parallax = Some(0.004)));
+        let flat = LivenessConfig::default().min_parallax * 0.5;
+        let d = decided(perform(&mut session(), 20, |_, smp| smp.parallax = Some(flat)));
         assert_eq!(d.reason, Some(Reason::FlatMotion));
-        assert_eq!(d.checks.parallax, Some(0.004));
+        assert!((d.checks.parallax.unwrap() - flat).abs() < 1e-6, "the pooled value is reported");
     }
 
     #[test]
