@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use livegate::camera::synthetic::{Script, SeededRng, SyntheticCamera};
-use livegate::cmd::{bench, evaluate, inspect, synth, verify};
+use livegate::cmd::{bench, evaluate, inspect, record, synth, verify};
 use livegate::liveness::ChallengeGeometry;
 use livegate::liveness::session::LivenessConfig;
 use livegate::liveness::verdict::VerdictResult;
@@ -41,6 +41,22 @@ enum Command {
     Verify {
         #[arg(value_name = "SESSION_DIR")]
         dir: PathBuf,
+    },
+    /// Run one challenge on a camera and write what it delivered as a session directory.
+    Record {
+        #[arg(short, long, value_name = "DIR")]
+        out: PathBuf,
+        /// Replay this session directory as the camera (its challenge is kept).
+        #[arg(long, value_name = "SESSION_DIR", conflicts_with_all = ["face", "script"])]
+        replay: Option<PathBuf>,
+        /// Synthetic camera: the performer's face photo.
+        #[arg(long, required_unless_present = "replay")]
+        face: Option<PathBuf>,
+        /// Synthetic camera: what the performer does.
+        #[arg(long, value_enum, default_value = "live")]
+        script: Script,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Write a synthetic session (a scripted performer or attacker) as a session directory.
     Synth {
@@ -148,6 +164,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 Err(e) => Err(e.into()),
             }
+        }
+        Command::Record { out, replay, face, script, seed } => {
+            let vision = VisionConfig::default();
+            let source = match (replay, face) {
+                (Some(dir), _) => record::RecordSource::Replay(dir),
+                (None, Some(face)) => {
+                    let (detector, mesh) =
+                        models::load(&model_dir, Precision::Float, vision.detector_min_score)?;
+                    let photo = inspect::read_rgb(&face)?;
+                    let other = image::imageops::flip_horizontal(&photo);
+                    record::RecordSource::Synthetic {
+                        face: Box::new(synth::face_model(&photo, &detector, &mesh)?),
+                        other: Box::new(synth::face_model(&other, &detector, &mesh)?),
+                        script,
+                        seed,
+                    }
+                }
+                (None, None) => anyhow::bail!("record needs --face PHOTO (synthetic camera) or --replay DIR"),
+            };
+            let (detector, mesh) = models::load(&model_dir, Precision::Int8, vision.detector_min_score)?;
+            let tracker = FaceTracker::new(detector, mesh, vision.clone());
+            let verdict = record::record(&out, source, tracker, LivenessConfig::default(), &vision)?;
+            println!("{}", serde_json::to_string_pretty(&verdict)?);
+            eprintln!("recorded {} frames to {}", verdict.frames, out.display());
+            Ok(if verdict.result == VerdictResult::Pass { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Command::Synth { script, face, other, seed, out } => {
             let cfg = VisionConfig::default();

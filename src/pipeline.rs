@@ -3,9 +3,9 @@
 //! [`ChallengeRunner`] is driven one frame at a time, by the live service and by `verify`
 //! alike, so a recorded session replays through exactly the code a door runs.
 
-use crate::camera::Frame;
+use crate::camera::{Camera, CameraError, Frame};
 use crate::liveness::motion::{SEED_LANDMARKS, planar_residual};
-use crate::liveness::session::{FaceSample, Sample, Session, Step};
+use crate::liveness::session::{Checks, Decision, FaceSample, Outcome, Reason, Sample, Session, Step};
 use crate::vision::flow::{self, FlowParams, Pyramid};
 use crate::vision::{FaceTracker, TrackedFace, VisionError};
 
@@ -34,6 +34,17 @@ impl Keypoints {
             self.start.iter().zip(&self.now).filter_map(|(s, n)| n.map(|n| (*s, n))).unzip();
         planar_residual(&a, &b, self.face_width)
     }
+}
+
+/// Why a challenge could not be run to its end.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The camera failed (for a replay: unusable input).
+    #[error(transparent)]
+    Camera(#[from] CameraError),
+    /// Something done with a frame failed (recording, encoding).
+    #[error(transparent)]
+    Frame(#[from] anyhow::Error),
 }
 
 /// The layout points and pose the session needs from a tracked face.
@@ -93,5 +104,38 @@ impl ChallengeRunner {
             });
         }
         Ok(step)
+    }
+
+    /// Runs the challenge on `camera` until it is decided or the camera has no more frames
+    /// (then it fails as `incomplete`). `tap` sees each frame before the analysis (to record
+    /// it, or to pass it through a codec). A frame the networks fail on is logged and skipped,
+    /// as the live service does.
+    ///
+    /// # Errors
+    /// [`RunError`] when the camera or `tap` fails.
+    pub fn run(
+        &mut self,
+        camera: &mut dyn Camera,
+        mut tap: impl FnMut(&mut Frame) -> anyhow::Result<()>,
+    ) -> Result<Decision, RunError> {
+        let (mut frames, mut last_t) = (0u32, 0u64);
+        while let Some(mut frame) = camera.next_frame()? {
+            tap(&mut frame)?;
+            frames += 1;
+            last_t = frame.t_ms;
+            match self.feed(&frame) {
+                Ok(Step::Decided(d)) => return Ok(d),
+                Ok(_) => {}
+                Err(e) => eprintln!("livegate: frame at {} ms skipped: {e}", frame.t_ms),
+            }
+        }
+        Ok(Decision {
+            result: Outcome::Fail,
+            reason: Some(Reason::Incomplete),
+            // More than one face would have ended the session already.
+            checks: Checks { single_face: true, ..Checks::default() },
+            frames,
+            decided_t_ms: last_t,
+        })
     }
 }

@@ -141,3 +141,33 @@ fn a_saved_print_attack_fails_naming_the_check_and_its_motion_is_flat() {
     let threshold = livegate::liveness::session::LivenessConfig::default().min_parallax;
     assert!(parallax < threshold, "the flat-motion check would reject it too: {parallax} vs {threshold}");
 }
+
+#[test]
+fn a_recorded_challenge_replays_to_the_same_verdict() {
+    for (name, args) in [
+        ("synthetic", vec!["--face", "tests/data/astronaut.png", "--script", "live", "--seed", "11"]),
+        ("replay", vec!["--replay", "tests/sessions/print_astronaut"]),
+    ] {
+        let dir = scratch(&format!("record-{name}"));
+        let mut cmd = vec!["record", "-o", dir.to_str().unwrap()];
+        cmd.extend(args);
+        let rec = livegate(&cmd);
+        assert!(rec.status.code().is_some_and(|c| c <= 1), "{name}: {}", stderr(&rec));
+        let recorded: serde_json::Value = serde_json::from_slice(&rec.stdout).unwrap();
+        assert_eq!(recorded["source"], name);
+        let session: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("session.json")).unwrap()).unwrap();
+        assert_eq!(session["expected"], recorded["result"], "{name}");
+        let replayed = livegate(&["verify", dir.to_str().unwrap()]);
+        assert_eq!(replayed.status.code(), rec.status.code(), "{name}");
+        let v: serde_json::Value = serde_json::from_slice(&replayed.stdout).unwrap();
+        assert_eq!(
+            (&v["result"], &v["reason"], &v["frames"]),
+            (&recorded["result"], &recorded["reason"], &recorded["frames"])
+        );
+        assert_eq!(
+            v["checks"], recorded["checks"],
+            "{name}: replay measures exactly what the live run measured"
+        );
+    }
+}

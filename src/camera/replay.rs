@@ -71,6 +71,72 @@ impl SessionFile {
     }
 }
 
+/// Writes a session directory frame by frame: JPEG frames as a USB camera's MJPEG would
+/// deliver them, then `session.json`.
+#[derive(Debug)]
+pub struct SessionWriter {
+    dir: PathBuf,
+    session: SessionFile,
+}
+
+/// JPEG quality of written frames (a USB camera's MJPEG is about this).
+pub const JPEG_QUALITY: u8 = 85;
+
+/// Encodes a frame as JPEG.
+///
+/// # Errors
+/// When encoding fails.
+pub fn to_jpeg(img: &image::RgbImage) -> image::ImageResult<Vec<u8>> {
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY).encode_image(img)?;
+    Ok(out)
+}
+
+impl SessionWriter {
+    /// Starts a session directory for a challenge (created if missing).
+    ///
+    /// # Errors
+    /// When the directory cannot be created.
+    pub fn create(dir: &Path, geometry: &crate::liveness::ChallengeGeometry) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let r = |v: Rect| [v.x, v.y, v.w, v.h];
+        let session = SessionFile {
+            version: 1,
+            width: geometry.width,
+            height: geometry.height,
+            challenge: RecordedChallenge { area: r(geometry.area), target: r(geometry.target) },
+            frames: Vec::new(),
+            expected: None,
+        };
+        Ok(Self { dir: dir.to_owned(), session })
+    }
+
+    /// Appends a frame and replaces its image with the saved (JPEG-decoded) one, so whoever
+    /// analyses the frame next sees exactly what a replay of the session will see.
+    ///
+    /// # Errors
+    /// When the frame cannot be encoded, written or decoded again.
+    pub fn push(&mut self, frame: &mut Frame) -> anyhow::Result<()> {
+        let file = format!("{:04}.jpg", self.session.frames.len());
+        let jpeg = to_jpeg(&frame.image)?;
+        std::fs::write(self.dir.join(&file), &jpeg)?;
+        frame.image = image::load_from_memory(&jpeg)?.to_rgb8();
+        self.session.frames.push(FrameEntry { file, t_ms: frame.t_ms });
+        Ok(())
+    }
+
+    /// Writes `session.json` (with the expected result, for fixtures) and returns the number
+    /// of frames.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn finish(mut self, expected: Option<String>) -> anyhow::Result<usize> {
+        self.session.expected = expected;
+        std::fs::write(self.dir.join("session.json"), serde_json::to_vec_pretty(&self.session)?)?;
+        Ok(self.session.frames.len())
+    }
+}
+
 /// Plays a session directory's frames in order.
 #[derive(Debug)]
 pub struct ReplayCamera {

@@ -11,11 +11,11 @@ use std::fmt::Write as _;
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::camera::Camera;
+use crate::camera::replay::to_jpeg;
 use crate::camera::synthetic::{FaceModel, Script, SeededRng, SyntheticCamera};
-use crate::cmd::synth::{seeded_target, to_jpeg};
+use crate::cmd::synth::seeded_target;
 use crate::liveness::ChallengeGeometry;
-use crate::liveness::session::{Decision, LivenessConfig, Outcome, Reason, Session, Step};
+use crate::liveness::session::{Decision, LivenessConfig, Outcome, Session};
 use crate::pipeline::ChallengeRunner;
 use crate::vision::{FaceTracker, VisionConfig};
 
@@ -62,22 +62,10 @@ pub fn run_case(
     let mut camera =
         SyntheticCamera::new(face.clone(), other.clone(), script, &geometry, vision.hfov_deg, rng.next_u64());
     let mut runner = ChallengeRunner::new(tracker, Session::new(config.clone(), geometry));
-    let (mut frames, mut last) = (0, 0);
-    while let Some(mut frame) = camera.next_frame()? {
+    Ok(runner.run(&mut camera, |frame| {
         frame.image = image::load_from_memory(&to_jpeg(&frame.image)?)?.to_rgb8();
-        frames += 1;
-        last = frame.t_ms;
-        if let Step::Decided(d) = runner.feed(&frame)? {
-            return Ok(d);
-        }
-    }
-    Ok(Decision {
-        result: Outcome::Fail,
-        reason: Some(Reason::Incomplete),
-        checks: Default::default(),
-        frames,
-        decided_t_ms: last,
-    })
+        Ok(())
+    })?)
 }
 
 /// A configuration that measures every check without failing on the data-driven ones.

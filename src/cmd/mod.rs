@@ -3,5 +3,6 @@
 pub mod bench;
 pub mod evaluate;
 pub mod inspect;
+pub mod record;
 pub mod synth;
 pub mod verify;

@@ -9,14 +9,11 @@ use anyhow::Context;
 use image::RgbImage;
 
 use crate::camera::Camera;
-use crate::camera::replay::{FrameEntry, RecordedChallenge, SessionFile};
+use crate::camera::replay::SessionWriter;
 use crate::camera::synthetic::{FaceModel, Script, SeededRng, SyntheticCamera};
 use crate::liveness::geometry::{TARGET_DX, TARGET_DY};
 use crate::liveness::{ChallengeGeometry, TargetDraw};
 use crate::vision::{FaceDetector, LandmarkModel, Roi};
-
-/// JPEG quality of written frames (a USB camera's MJPEG is about this).
-pub const JPEG_QUALITY: u8 = 85;
 
 /// Builds the face model of a photo: the strongest face's float mesh.
 ///
@@ -46,16 +43,6 @@ pub fn seeded_target(rng: &mut SeededRng) -> TargetDraw {
     }
 }
 
-/// Encodes a frame as a camera would deliver it (JPEG).
-///
-/// # Errors
-/// When encoding fails.
-pub fn to_jpeg(img: &RgbImage) -> anyhow::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY).encode_image(img)?;
-    Ok(out)
-}
-
 /// Writes the performance as a session directory and returns the number of frames.
 ///
 /// # Errors
@@ -66,22 +53,10 @@ pub fn write_session(
     geometry: &ChallengeGeometry,
     script: Script,
 ) -> anyhow::Result<usize> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut frames = Vec::new();
-    while let Some(frame) = camera.next_frame()? {
-        let file = format!("{:04}.jpg", frames.len());
-        std::fs::write(dir.join(&file), to_jpeg(&frame.image)?)?;
-        frames.push(FrameEntry { file, t_ms: frame.t_ms });
+    let mut writer =
+        SessionWriter::create(dir, geometry).with_context(|| format!("cannot create {}", dir.display()))?;
+    while let Some(mut frame) = camera.next_frame()? {
+        writer.push(&mut frame)?;
     }
-    let r = |v: crate::vision::Rect| [v.x, v.y, v.w, v.h];
-    let session = SessionFile {
-        version: 1,
-        width: geometry.width,
-        height: geometry.height,
-        challenge: RecordedChallenge { area: r(geometry.area), target: r(geometry.target) },
-        expected: Some(if script == Script::Live { "pass" } else { "fail" }.into()),
-        frames,
-    };
-    std::fs::write(dir.join("session.json"), serde_json::to_vec_pretty(&session)?)?;
-    Ok(session.frames.len())
+    writer.finish(Some(if script == Script::Live { "pass" } else { "fail" }.into()))
 }

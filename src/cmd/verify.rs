@@ -5,12 +5,13 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
+use crate::camera::CameraError;
 use crate::camera::replay::{ReplayCamera, rect};
-use crate::camera::{Camera, CameraError};
+use crate::entropy::challenge_id;
 use crate::liveness::ChallengeGeometry;
-use crate::liveness::session::{Checks, Decision, LivenessConfig, Outcome, Reason, Session, Step};
-use crate::liveness::verdict::{Source, Verdict, VerdictResult, challenge_id, rfc3339_ms};
-use crate::pipeline::ChallengeRunner;
+use crate::liveness::session::{Decision, LivenessConfig, Outcome, Session};
+use crate::liveness::verdict::{Source, Verdict, VerdictResult, rfc3339_ms};
+use crate::pipeline::{ChallengeRunner, RunError};
 use crate::vision::FaceTracker;
 
 /// How long a verdict stays fresh after its decision.
@@ -41,37 +42,22 @@ pub fn replay(dir: &Path, tracker: FaceTracker, config: LivenessConfig) -> Resul
         target: rect(s.challenge.target),
     };
     let mut runner = ChallengeRunner::new(tracker, Session::new(config, geometry));
-    let (mut frames, mut last_t) = (0u32, 0u64);
-    while let Some(frame) = camera.next_frame()? {
-        frames += 1;
-        last_t = frame.t_ms;
-        match runner.feed(&frame) {
-            Ok(Step::Decided(d)) => return Ok(d),
-            Ok(_) => {}
-            // One frame the networks choke on is skipped, as the live service does.
-            Err(e) => eprintln!("livegate: frame at {} ms skipped: {e}", frame.t_ms),
-        }
-    }
-    Ok(Decision {
-        result: Outcome::Fail,
-        reason: Some(Reason::Incomplete),
-        // More than one face would have ended the session already.
-        checks: Checks { single_face: true, ..Checks::default() },
-        frames,
-        decided_t_ms: last_t,
+    runner.run(&mut camera, |_| Ok(())).map_err(|e| match e {
+        RunError::Camera(c) => VerifyError::Unusable(c),
+        RunError::Frame(f) => VerifyError::Failed(f),
     })
 }
 
-/// Wraps a replayed decision into a verdict document (source `replay`, unsigned).
+/// Wraps a decision into a verdict document (unsigned; signing comes with MQTT).
 ///
 /// # Errors
 /// When the OS random source cannot be read.
-pub fn to_verdict(d: Decision, first_t_ms: u64, device_id: &str) -> anyhow::Result<Verdict> {
+pub fn to_verdict(d: Decision, first_t_ms: u64, device_id: &str, source: Source) -> anyhow::Result<Verdict> {
     let decided = SystemTime::now();
     let started = decided - Duration::from_millis(d.decided_t_ms.saturating_sub(first_t_ms));
     Ok(Verdict {
         device_id: device_id.to_owned(),
-        source: Source::Replay,
+        source,
         challenge_id: challenge_id()?,
         request_id: None,
         nonce: None,
@@ -98,5 +84,5 @@ pub fn to_verdict(d: Decision, first_t_ms: u64, device_id: &str) -> anyhow::Resu
 pub fn verify(dir: &Path, tracker: FaceTracker, config: LivenessConfig) -> Result<Verdict, VerifyError> {
     let first_t = ReplayCamera::open(dir)?.session().frames[0].t_ms;
     let decision = replay(dir, tracker, config)?;
-    Ok(to_verdict(decision, first_t, "replay")?)
+    Ok(to_verdict(decision, first_t, "replay", Source::Replay)?)
 }

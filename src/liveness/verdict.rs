@@ -45,17 +45,6 @@ pub struct Verdict {
     pub sig: Option<String>,
 }
 
-/// A fresh 128-bit challenge id from the OS CSPRNG, as hex.
-///
-/// # Errors
-/// When `/dev/urandom` cannot be read.
-pub fn challenge_id() -> std::io::Result<String> {
-    use std::io::Read;
-    let mut b = [0u8; 16];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut b)?;
-    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
-}
-
 /// `2026-11-23T18:40:01.120Z` for a system time (UTC, milliseconds).
 pub fn rfc3339_ms(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
@@ -84,13 +73,5 @@ mod tests {
         assert_eq!(rfc3339_ms(t), "2026-11-23T18:40:01.120Z");
         assert_eq!(rfc3339_ms(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
         assert_eq!(rfc3339_ms(UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00.000Z");
-    }
-
-    #[test]
-    fn challenge_ids_are_128_bit_hex_and_differ() {
-        let (a, b) = (challenge_id().unwrap(), challenge_id().unwrap());
-        assert_eq!(a.len(), 32);
-        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
-        assert_ne!(a, b);
     }
 }

@@ -1,0 +1,81 @@
+//! The OS CSPRNG (`/dev/urandom`): challenge targets and challenge ids come from here and
+//! nowhere else, so a visitor or an attacker cannot predict the next target.
+
+use std::io::Read;
+
+use crate::liveness::TargetDraw;
+use crate::liveness::geometry::{TARGET_DX, TARGET_DY};
+
+/// Fills `buf` from the OS CSPRNG.
+///
+/// # Errors
+/// When `/dev/urandom` cannot be read.
+pub fn fill(buf: &mut [u8]) -> std::io::Result<()> {
+    std::fs::File::open("/dev/urandom")?.read_exact(buf)
+}
+
+fn u32() -> std::io::Result<u32> {
+    let mut b = [0u8; 4];
+    fill(&mut b)?;
+    Ok(u32::from_le_bytes(b))
+}
+
+/// Uniform in `range` without modulo bias (rejection sampling).
+fn uniform(range: &std::ops::RangeInclusive<u32>) -> std::io::Result<u32> {
+    let span = range.end() - range.start() + 1;
+    let limit = u32::MAX - u32::MAX % span;
+    loop {
+        let v = u32()?;
+        if v < limit {
+            return Ok(range.start() + v % span);
+        }
+    }
+}
+
+/// A fresh challenge target (side, offsets) from the OS CSPRNG.
+///
+/// # Errors
+/// When the OS random source cannot be read.
+pub fn target_draw() -> std::io::Result<TargetDraw> {
+    let sides = uniform(&(0..=3))?;
+    Ok(TargetDraw {
+        right: sides & 1 == 1,
+        below: sides & 2 == 2,
+        dx: uniform(&TARGET_DX)?,
+        dy: uniform(&TARGET_DY)?,
+    })
+}
+
+/// A fresh 128-bit challenge id, as hex.
+///
+/// # Errors
+/// When the OS random source cannot be read.
+pub fn challenge_id() -> std::io::Result<String> {
+    let mut b = [0u8; 16];
+    fill(&mut b)?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drawn_targets_stay_in_range_and_cover_every_side() {
+        let mut sides = [false; 4];
+        for _ in 0..200 {
+            let t = target_draw().unwrap();
+            assert!(TARGET_DX.contains(&t.dx) && TARGET_DY.contains(&t.dy));
+            sides[usize::from(t.right) + 2 * usize::from(t.below)] = true;
+        }
+        assert!(sides.iter().all(|&s| s), "200 draws should reach all four quadrants");
+    }
+
+    #[test]
+    fn challenge_ids_are_128_bit_hex_and_differ() {
+        let (a, b) = (challenge_id().unwrap(), challenge_id().unwrap());
+        assert_eq!(a.len(), 32);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+}
