@@ -16,6 +16,7 @@
 //! | [`liveness`] | challenge geometry, the sans-IO session, the checks, the verdict |
 //! | [`camera`] | the `Camera` seam, the replay camera (recorded sessions), the synthetic camera |
 //! | [`pipeline`] | one challenge wired: face tracker + keypoint tracker + session |
+//! | [`gpio`] | start button (debounced) and relay pulse on `pass`, rppal behind embedded-hal pins |
 //! | [`entropy`] | the OS CSPRNG: challenge targets and ids |
 //! | [`cmd`] | the subcommands behind `main.rs` (`inspect`, `verify`, `synth`, `evaluate`, `bench`) |
 //!
@@ -25,6 +26,7 @@
 pub mod camera;
 pub mod cmd;
 pub mod entropy;
+pub mod gpio;
 pub mod liveness;
 pub mod models;
 pub mod pipeline;
