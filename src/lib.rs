@@ -16,6 +16,7 @@
 //! | [`liveness`] | challenge geometry, the sans-IO session, the checks, the verdict |
 //! | [`camera`] | the `Camera` seam, the replay camera (recorded sessions), the synthetic camera |
 //! | [`pipeline`] | one challenge wired: face tracker + keypoint tracker + session |
+//! | [`screen`] | the UI drawn from a plain `View` onto any embedded-graphics target; PNG, framebuffer, SPI TFT, window; the drawing thread |
 //! | [`cmd`] | the subcommands behind `main.rs` (`inspect`, `verify`, `synth`, `evaluate`, `bench`) |
 //!
 //! Threads and tasks are listed here as the service grows (camera capture, inference and
@@ -26,4 +27,5 @@ pub mod cmd;
 pub mod liveness;
 pub mod models;
 pub mod pipeline;
+pub mod screen;
 pub mod vision;

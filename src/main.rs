@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use livegate::camera::synthetic::{Script, SeededRng, SyntheticCamera};
-use livegate::cmd::{bench, evaluate, inspect, synth, verify};
+use livegate::cmd::{bench, evaluate, inspect, screens, synth, verify};
 use livegate::liveness::ChallengeGeometry;
 use livegate::liveness::session::LivenessConfig;
 use livegate::liveness::verdict::VerdictResult;
@@ -78,6 +78,17 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Render every screen (idle, challenge, results, lockout, errors) to PNG at each size.
+    Screens {
+        #[arg(short, long, value_name = "DIR")]
+        out: PathBuf,
+        /// Comma-separated WxH sizes.
+        #[arg(long, default_value = "240x240,800x480")]
+        sizes: String,
+        /// The camera frame shown on the challenge screens.
+        #[arg(long, default_value = screens::FRAME)]
+        frame: PathBuf,
+    },
     /// Per-stage latency on real frames, int8 and float.
     Bench {
         /// Frames to time (default: the shipped 640×480 JPEG).
@@ -111,6 +122,12 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Screens { out, sizes, frame } = &cli.command {
+        let sizes = screens::parse_sizes(sizes)?;
+        let written = screens::write_all(out, &sizes, screens::load_frame(frame)?)?;
+        eprintln!("wrote {} screens to {}", written.len(), out.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     let model_dir = models::locate(cli.models.as_deref())?;
     match cli.command {
         Command::Inspect { images, landmarks, precision } => {
@@ -244,5 +261,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Screens { .. } => unreachable!("handled before the models are located"),
     }
 }

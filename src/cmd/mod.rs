@@ -3,5 +3,6 @@
 pub mod bench;
 pub mod evaluate;
 pub mod inspect;
+pub mod screens;
 pub mod synth;
 pub mod verify;
