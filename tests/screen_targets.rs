@@ -126,6 +126,8 @@ enum Wire {
 }
 
 type Log = Rc<RefCell<(bool, Vec<Wire>)>>;
+type Resets = Rc<RefCell<Vec<bool>>>;
+type TestPanel = SpiPanel<RecordingSpi, DcPin, ResetPin>;
 
 struct RecordingSpi(Log);
 
@@ -167,7 +169,7 @@ impl OutputPin for DcPin {
     }
 }
 
-struct ResetPin(Rc<RefCell<Vec<bool>>>);
+struct ResetPin(Resets);
 
 impl ErrorType for ResetPin {
     type Error = Infallible;
@@ -190,10 +192,7 @@ impl DelayNs for NoDelay {
     fn delay_ns(&mut self, _: u32) {}
 }
 
-fn panel(
-    opts: &SpiPanelOptions,
-    with_reset: bool,
-) -> (SpiPanel<RecordingSpi, DcPin, ResetPin>, Log, Rc<RefCell<Vec<bool>>>) {
+fn panel(opts: &SpiPanelOptions, with_reset: bool) -> (TestPanel, Log, Resets) {
     let log: Log = Rc::new(RefCell::new((true, Vec::new())));
     let rst = Rc::new(RefCell::new(Vec::new()));
     let reset = with_reset.then(|| ResetPin(Rc::clone(&rst)));
