@@ -88,6 +88,10 @@ enum Command {
         /// The camera frame shown on the challenge screens.
         #[arg(long, default_value = screens::FRAME)]
         frame: PathBuf,
+        /// Also show each screen for this many seconds in a window, at the first size.
+        #[cfg(feature = "simulator")]
+        #[arg(long, value_name = "SECONDS")]
+        window: Option<f32>,
     },
     /// Per-stage latency on real frames, int8 and float.
     Bench {
@@ -122,10 +126,15 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    if let Command::Screens { out, sizes, frame } = &cli.command {
+    if let Command::Screens { out, sizes, frame, .. } = &cli.command {
         let sizes = screens::parse_sizes(sizes)?;
-        let written = screens::write_all(out, &sizes, screens::load_frame(frame)?)?;
+        let frame = screens::load_frame(frame)?;
+        let written = screens::write_all(out, &sizes, std::sync::Arc::clone(&frame))?;
         eprintln!("wrote {} screens to {}", written.len(), out.display());
+        #[cfg(feature = "simulator")]
+        if let Command::Screens { window: Some(seconds), .. } = &cli.command {
+            screens::show_in_window(sizes[0], frame, std::time::Duration::from_secs_f32(seconds.max(0.1)))?;
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let model_dir = models::locate(cli.models.as_deref())?;

@@ -117,6 +117,34 @@ pub fn write_all(out: &Path, sizes: &[(u32, u32)], frame: Arc<RgbImage>) -> anyh
     Ok(written)
 }
 
+/// Show every sample in a desktop window through the real drawing thread, `dwell` each.
+///
+/// # Errors
+/// When the thread cannot start or the window was closed.
+#[cfg(feature = "simulator")]
+pub fn show_in_window(
+    size: (u32, u32),
+    frame: Arc<RgbImage>,
+    dwell: std::time::Duration,
+) -> anyhow::Result<()> {
+    use crate::screen::ScreenThread;
+    use crate::screen::window::WindowTarget;
+    let scale = if size.0 <= 320 { 2 } else { 1 };
+    let (tx, handle) =
+        ScreenThread::spawn(WindowTarget::new(size.0, size.1, scale, "livegate screens"), 30.0)?;
+    for (name, view) in samples(frame) {
+        eprintln!("showing {name}");
+        tx.send(view);
+        std::thread::sleep(dwell);
+    }
+    drop(tx);
+    let stats = handle.join().map_err(|_| anyhow::anyhow!("the screen thread panicked"))?;
+    if stats.failed > 0 {
+        bail!("{} of {} frames failed to show", stats.failed, stats.drawn);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,7 @@
 //! drops stale frames instead of slowing vision.
 
 pub mod canvas;
+pub mod countdown;
 pub mod draw;
 pub mod fbdev;
 mod fbioctl;
@@ -36,6 +37,7 @@ pub mod window;
 use std::path::PathBuf;
 
 pub use canvas::Canvas;
+pub use countdown::{Countdown, Remaining};
 pub use draw::draw;
 pub use fbdev::Framebuffer;
 pub use mapping::PreviewMap;
