@@ -72,7 +72,8 @@ where
     let extra_n = extra_lines.as_ref().map_or(0, |(l, _)| l.len()) as i32;
     let text_h = headline.len() as i32 * hl + gap + (extra_n + advice.len() as i32) * bl;
     let room = area.size.height as i32 - 2 * s.margin as i32 - text_h - gap;
-    let d = (room.min(area.size.width as i32 / 2)).clamp(24, 200) as u32 * 9 / 10;
+    // As large as the room allows, but never dwarfing the headline.
+    let d = room.min(area.size.width as i32 / 2).min(hl * 4).clamp(24, 200) as u32 * 9 / 10;
     let total = d as i32 + gap + text_h;
     let cx = area.center().x;
     let mut y = area.top_left.y + (area.size.height as i32 - total) / 2;
