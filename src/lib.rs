@@ -21,6 +21,10 @@
 //!
 //! Threads and tasks are listed here as the service grows (camera capture, inference and
 //! drawing on named threads; MQTT and timers on tokio).
+//!
+//! | thread / task | owns | fed by |
+//! |---|---|---|
+//! | `screen` (std thread, [`screen::ScreenThread`]) | the display; draws at most at its refresh rate | a newest-wins slot of `screen::View` (stale views dropped, never blocks the sender) |
 
 pub mod camera;
 pub mod cmd;

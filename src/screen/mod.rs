@@ -2,7 +2,7 @@
 //! tells them at a glance what to do, shows where their nose is and where it must go, and
 //! says plainly whether they may enter and, if not, what to try.
 //!
-//! The UI is one pure function, [`draw`], from a plain-data [`View`] onto any
+//! The UI is one pure function, [`draw()`], from a plain-data [`View`] onto any
 //! embedded-graphics `DrawTarget` (STYLE.md habit 3: no display trait of our own). Sizes and
 //! fonts follow the target's bounding box. The concrete targets:
 //!

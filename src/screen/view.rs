@@ -1,5 +1,5 @@
 //! What the screen shows, as plain data. The pipeline builds a [`View`] from the session's
-//! state and sends it to the drawing thread; [`super::draw`] turns it into pixels. Nothing here
+//! state and sends it to the drawing thread; [`super::draw()`] turns it into pixels. Nothing here
 //! knows about displays, so every screen can be rendered in a test or by `livegate screens`.
 
 use std::sync::Arc;
