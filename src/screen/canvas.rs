@@ -90,6 +90,9 @@ impl DrawTarget for Canvas {
 
     fn fill_solid(&mut self, area: &Rectangle, color: Self::Color) -> Result<(), Self::Error> {
         let area = area.intersection(&self.bounding_box());
+        if area.is_zero_sized() {
+            return Ok(()); // wholly outside: the intersection's corner may lie anywhere
+        }
         let (x0, w) = (area.top_left.x as usize, area.size.width as usize);
         for y in area.rows() {
             let start = y as usize * self.width as usize + x0;
@@ -114,6 +117,8 @@ mod tests {
         assert_eq!(c.row(1), &[Rgb888::RED; 4]);
         assert_eq!(c.pixel(0, 0), Some(Rgb888::BLACK));
         assert_eq!(c.pixel(4, 0), None);
+        c.fill_solid(&Rectangle::new(Point::new(9, 9), Size::new(3, 3)), Rgb888::RED).unwrap();
+        assert_eq!(c.row(2), &[Rgb888::BLACK; 4]);
     }
 
     #[test]

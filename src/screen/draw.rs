@@ -96,3 +96,62 @@ where
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use embedded_graphics::pixelcolor::Rgb565;
+    use embedded_graphics::primitives::Rectangle;
+    use image::RgbImage;
+
+    use super::*;
+    use crate::cmd::screens::samples;
+    use crate::screen::Canvas;
+
+    /// An Rgb565 target, as an SPI panel's colour type, to prove `draw` is colour-generic.
+    struct Panel565(Vec<Rgb565>, Size);
+
+    impl OriginDimensions for Panel565 {
+        fn size(&self) -> Size {
+            self.1
+        }
+    }
+
+    impl DrawTarget for Panel565 {
+        type Color = Rgb565;
+        type Error = core::convert::Infallible;
+        fn draw_iter<I: IntoIterator<Item = Pixel<Rgb565>>>(&mut self, px: I) -> Result<(), Self::Error> {
+            let area = Rectangle::new(Point::zero(), self.1);
+            for Pixel(p, c) in px.into_iter().filter(|p| area.contains(p.0)) {
+                self.0[(p.y as u32 * self.1.width + p.x as u32) as usize] = c;
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn every_screen_draws_on_odd_and_tiny_sizes_without_panicking() {
+        let frame = Arc::new(RgbImage::new(640, 480));
+        for (w, h) in [(1, 1), (16, 16), (64, 48), (96, 320), (1920, 1080)] {
+            for (name, view) in samples(Arc::clone(&frame)) {
+                let mut c = Canvas::new(w, h);
+                let Ok(()) = draw(&view, &mut c);
+                assert!(c.pixels().iter().any(|p| *p != Rgb888::BLACK), "{name} at {w}x{h} drew nothing");
+            }
+        }
+    }
+
+    #[test]
+    fn an_rgb565_panel_gets_the_same_picture_quantised() {
+        let frame = Arc::new(RgbImage::from_pixel(640, 480, image::Rgb([200, 120, 40])));
+        for (name, view) in samples(frame) {
+            let mut c = Canvas::new(240, 240);
+            let Ok(()) = draw(&view, &mut c);
+            let mut p = Panel565(vec![Rgb565::BLACK; 240 * 240], Size::new(240, 240));
+            let Ok(()) = draw(&view, &mut p);
+            let same = c.pixels().iter().zip(&p.0).all(|(a, b)| Rgb565::from(*a) == *b);
+            assert!(same, "{name}");
+        }
+    }
+}

@@ -114,7 +114,7 @@ where
     C: PixelColor + From<Rgb888>,
 {
     let full = s.screen.size.width;
-    let y = s.screen.top_left.y + (s.screen.size.height - h) as i32;
+    let y = s.screen.top_left.y + s.screen.size.height.saturating_sub(h) as i32;
     let track = Rectangle::new(Point::new(s.screen.top_left.x, y), Size::new(full, h));
     target.fill_solid(&track, C::from(style::BAR))?;
     let f = if fraction.is_finite() { fraction.clamp(0.0, 1.0) } else { 0.0 };
