@@ -88,10 +88,16 @@ enum Command {
         /// The camera frame shown on the challenge screens.
         #[arg(long, default_value = screens::FRAME)]
         frame: PathBuf,
-        /// Also show each screen for this many seconds in a window, at the first size.
+        /// Also show every screen on this framebuffer device (e.g. /dev/fb0), at its own size.
+        #[arg(long, value_name = "DEVICE")]
+        fbdev: Option<PathBuf>,
+        /// Seconds each screen stays on the framebuffer or window.
+        #[arg(long, default_value_t = 2.0)]
+        dwell: f32,
+        /// Also show each screen in a window, at the first size.
         #[cfg(feature = "simulator")]
-        #[arg(long, value_name = "SECONDS")]
-        window: Option<f32>,
+        #[arg(long)]
+        window: bool,
     },
     /// Per-stage latency on real frames, int8 and float.
     Bench {
@@ -126,14 +132,19 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    if let Command::Screens { out, sizes, frame, .. } = &cli.command {
+    if let Command::Screens { out, sizes, frame, fbdev, dwell, .. } = &cli.command {
         let sizes = screens::parse_sizes(sizes)?;
         let frame = screens::load_frame(frame)?;
         let written = screens::write_all(out, &sizes, std::sync::Arc::clone(&frame))?;
         eprintln!("wrote {} screens to {}", written.len(), out.display());
+        let dwell = std::time::Duration::from_secs_f32(dwell.clamp(0.0, 600.0));
+        if let Some(dev) = fbdev {
+            let g = screens::show_on_framebuffer(dev, std::sync::Arc::clone(&frame), dwell)?;
+            eprintln!("showed every screen on {}: {g:?}", dev.display());
+        }
         #[cfg(feature = "simulator")]
-        if let Command::Screens { window: Some(seconds), .. } = &cli.command {
-            screens::show_in_window(sizes[0], frame, std::time::Duration::from_secs_f32(seconds.max(0.1)))?;
+        if let Command::Screens { window: true, .. } = &cli.command {
+            screens::show_in_window(sizes[0], frame, dwell)?;
         }
         return Ok(ExitCode::SUCCESS);
     }

@@ -117,6 +117,31 @@ pub fn write_all(out: &Path, sizes: &[(u32, u32)], frame: Arc<RgbImage>) -> anyh
     Ok(written)
 }
 
+/// Show every sample on a framebuffer device through the drawing thread, `dwell` each (an
+/// installer's check that the HDMI/DSI panel works); returns the geometry the kernel reported.
+///
+/// # Errors
+/// When the device cannot be opened or a frame cannot be written.
+pub fn show_on_framebuffer(
+    path: &Path,
+    frame: Arc<RgbImage>,
+    dwell: std::time::Duration,
+) -> anyhow::Result<crate::screen::fbdev::FbGeometry> {
+    let fb = crate::screen::Framebuffer::open(path)?;
+    let geometry = fb.geometry();
+    let (tx, handle) = crate::screen::ScreenThread::spawn(fb, 30.0)?;
+    for (_, view) in samples(frame) {
+        tx.send(view);
+        std::thread::sleep(dwell);
+    }
+    drop(tx);
+    let stats = handle.join().map_err(|_| anyhow::anyhow!("the screen thread panicked"))?;
+    if stats.failed > 0 {
+        bail!("{} of {} frames could not be written to {}", stats.failed, stats.drawn, path.display());
+    }
+    Ok(geometry)
+}
+
 /// Show every sample in a desktop window through the real drawing thread, `dwell` each.
 ///
 /// # Errors
