@@ -59,3 +59,11 @@ pub enum ScreenError {
     #[error("screen window: {0}")]
     Window(String),
 }
+
+/// Every device target must move to the `screen` thread.
+const _: () = {
+    const fn sendable<T: Send>() {}
+    sendable::<Canvas>();
+    sendable::<Framebuffer>();
+    sendable::<spi_rppal::RppalPanel>();
+};
