@@ -28,7 +28,9 @@ fn frame() -> Arc<RgbImage> {
 /// Compare with the golden (or write it when blessing); the error names every mismatch.
 fn check_golden(dir: &Path, file: &str, actual: &RgbImage) -> Result<(), String> {
     let path = dir.join(file);
+    let review = dir.join(file.replace(".png", ".actual.png"));
     if std::env::var_os("LIVEGATE_BLESS").is_some() {
+        let _ = std::fs::remove_file(&review);
         actual.save(&path).map_err(|e| e.to_string())?;
         return Ok(());
     }
@@ -39,7 +41,6 @@ fn check_golden(dir: &Path, file: &str, actual: &RgbImage) -> Result<(), String>
         return Ok(());
     }
     let differing = expected.pixels().zip(actual.pixels()).filter(|(a, b)| a != b).count();
-    let review = dir.join(file.replace(".png", ".actual.png"));
     actual.save(&review).map_err(|e| e.to_string())?;
     Err(format!("{file}: {differing} pixels differ; see {}", review.display()))
 }

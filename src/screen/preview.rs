@@ -25,7 +25,7 @@ where
     target.fill_solid(&s.screen, C::from(style::BACKGROUND))?;
     let content = s.content();
     let lines = wrap(&s.body, text::instruction(c.instruction), s.text_width());
-    let bar_h = (s.bar / 4).max(4);
+    let bar_h = (s.bar / 3).max(6);
     let text_h = lines.len() as u32 * line_height(&s.body) + s.margin;
     let preview_h = content.size.height.saturating_sub(text_h + bar_h + s.margin / 2);
     let space = Rectangle::new(content.top_left, Size::new(content.size.width, preview_h));
