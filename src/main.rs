@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use livegate::camera::synthetic::{Script, SeededRng, SyntheticCamera};
-use livegate::cmd::{bench, evaluate, inspect, record, synth, verify};
+use livegate::cmd::{bench, evaluate, inspect, record, screens, synth, verify};
 use livegate::liveness::ChallengeGeometry;
 use livegate::liveness::session::LivenessConfig;
 use livegate::liveness::verdict::VerdictResult;
@@ -94,6 +94,27 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Render every screen (idle, challenge, results, lockout, errors) to PNG at each size.
+    Screens {
+        #[arg(short, long, value_name = "DIR")]
+        out: PathBuf,
+        /// Comma-separated WxH sizes.
+        #[arg(long, default_value = "240x240,800x480")]
+        sizes: String,
+        /// The camera frame shown on the challenge screens.
+        #[arg(long, default_value = screens::FRAME)]
+        frame: PathBuf,
+        /// Also show every screen on this framebuffer device (e.g. /dev/fb0), at its own size.
+        #[arg(long, value_name = "DEVICE")]
+        fbdev: Option<PathBuf>,
+        /// Seconds each screen stays on the framebuffer or window.
+        #[arg(long, default_value_t = 2.0)]
+        dwell: f32,
+        /// Also show each screen in a window, at the first size.
+        #[cfg(feature = "simulator")]
+        #[arg(long)]
+        window: bool,
+    },
     /// Per-stage latency on real frames, int8 and float.
     Bench {
         /// Frames to time (default: the shipped 640×480 JPEG).
@@ -127,6 +148,22 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Screens { out, sizes, frame, fbdev, dwell, .. } = &cli.command {
+        let sizes = screens::parse_sizes(sizes)?;
+        let frame = screens::load_frame(frame)?;
+        let written = screens::write_all(out, &sizes, std::sync::Arc::clone(&frame))?;
+        eprintln!("wrote {} screens to {}", written.len(), out.display());
+        let dwell = std::time::Duration::from_secs_f32(dwell.clamp(0.0, 600.0));
+        if let Some(dev) = fbdev {
+            let g = screens::show_on_framebuffer(dev, std::sync::Arc::clone(&frame), dwell)?;
+            eprintln!("showed every screen on {}: {g:?}", dev.display());
+        }
+        #[cfg(feature = "simulator")]
+        if let Command::Screens { window: true, .. } = &cli.command {
+            screens::show_in_window(sizes[0], frame, dwell)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let model_dir = models::locate(cli.models.as_deref())?;
     match cli.command {
         Command::Inspect { images, landmarks, precision } => {
@@ -285,5 +322,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Screens { .. } => unreachable!("handled before the models are located"),
     }
 }

@@ -4,5 +4,6 @@ pub mod bench;
 pub mod evaluate;
 pub mod inspect;
 pub mod record;
+pub mod screens;
 pub mod synth;
 pub mod verify;

@@ -1,0 +1,192 @@
+//! `livegate screens --out DIR`: every UI state rendered to PNG at the given sizes, for the
+//! README, for design reviews and as the golden images of `tests/screens.rs`. The challenge
+//! screens use the shipped camera frame with the nose the int8 mesh finds in it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use image::RgbImage;
+
+use crate::liveness::ChallengeGeometry;
+use crate::liveness::geometry::TargetDraw;
+use crate::liveness::session::{Phase, Reason};
+use crate::screen::{Canvas, Challenge, Fault, Instruction, Scene, Status, View, draw};
+
+/// The shipped frame the challenge screens show.
+pub const FRAME: &str = "assets/frame_640x480.jpg";
+
+/// The nose tip in [`FRAME`], from `livegate inspect assets/frame_640x480.jpg` (int8 mesh).
+pub const FRAME_NOSE: [f32; 2] = [288.874, 122.774];
+
+/// The target of the sample challenge: on the image's right (the visitor's left, the screen's
+/// left), a little above the centre.
+pub const SAMPLE_TARGET: TargetDraw = TargetDraw { right: true, below: false, dx: 70, dy: 30 };
+
+/// Every screen a visitor can meet, by file name.
+pub fn samples(frame: Arc<RgbImage>) -> Vec<(&'static str, View)> {
+    let geometry = ChallengeGeometry::new(frame.width(), frame.height(), SAMPLE_TARGET);
+    let on_target =
+        [geometry.target.x + geometry.target.w / 2.0, geometry.target.y + geometry.target.h / 2.0];
+    let challenge = |phase, instruction, nose, remaining_fraction: f32| {
+        Scene::Challenge(Challenge {
+            frame: Some(Arc::clone(&frame)),
+            geometry,
+            nose,
+            phase,
+            remaining_fraction,
+            remaining_ms: (remaining_fraction * 10_000.0) as u64,
+            instruction,
+        })
+    };
+    let ok = Status::default();
+    let v = |scene, status| View { scene, status };
+    vec![
+        ("idle", v(Scene::Idle, ok)),
+        ("face", v(challenge(Phase::Face, Instruction::LookAtCamera, None, 1.0), ok)),
+        ("area", v(challenge(Phase::Area, Instruction::ComeCloser, Some(FRAME_NOSE), 0.8), ok)),
+        ("nose", v(challenge(Phase::Nose, Instruction::MoveNose, Some(FRAME_NOSE), 0.6), ok)),
+        ("nose_hurry", v(challenge(Phase::Nose, Instruction::MoveNose, Some(FRAME_NOSE), 0.15), ok)),
+        ("nose_hit", v(challenge(Phase::Nose, Instruction::HoldStill, Some(on_target), 0.4), ok)),
+        ("pass", v(Scene::Pass, ok)),
+        ("fail_no_rotation", v(Scene::Fail { reason: Reason::NoRotation }, ok)),
+        ("fail_multiple_faces", v(Scene::Fail { reason: Reason::MultipleFaces }, ok)),
+        ("timeout_nose", v(Scene::Timeout { reason: Reason::NoseTimeout }, ok)),
+        ("lockout", v(Scene::Lockout { remaining_ms: 545_000 }, ok)),
+        (
+            "error_camera",
+            v(Scene::Error(Fault::CameraMissing), Status { camera_ok: false, broker_connected: true }),
+        ),
+        ("idle_offline", v(Scene::Idle, Status { camera_ok: true, broker_connected: false })),
+    ]
+}
+
+/// One view rendered at one size.
+pub fn render(view: &View, width: u32, height: u32) -> Canvas {
+    let mut canvas = Canvas::new(width, height);
+    let Ok(()) = draw(view, &mut canvas);
+    canvas
+}
+
+/// "240x240,800x480" → [(240, 240), (800, 480)].
+///
+/// # Errors
+/// A size that is not `WxH` with both at least 64.
+pub fn parse_sizes(s: &str) -> anyhow::Result<Vec<(u32, u32)>> {
+    s.split(',')
+        .map(|part| {
+            let (w, h) = part.trim().split_once('x').with_context(|| format!("size {part:?} is not WxH"))?;
+            let (w, h): (u32, u32) = (w.parse()?, h.parse()?);
+            if w < 64 || h < 64 || w > 4096 || h > 4096 {
+                bail!("size {part:?} must be between 64 and 4096 pixels each way");
+            }
+            Ok((w, h))
+        })
+        .collect()
+}
+
+/// The file a sample is written to: `DIR/NAME_WxH.png`.
+pub fn file_name(name: &str, (w, h): (u32, u32)) -> String {
+    format!("{name}_{w}x{h}.png")
+}
+
+/// Load the sample frame.
+///
+/// # Errors
+/// When the frame cannot be read or decoded.
+pub fn load_frame(path: &Path) -> anyhow::Result<Arc<RgbImage>> {
+    let img =
+        image::open(path).with_context(|| format!("cannot read the sample frame {}", path.display()))?;
+    Ok(Arc::new(img.to_rgb8()))
+}
+
+/// Render every sample at every size into `out`; returns the files written.
+///
+/// # Errors
+/// When the directory or a file cannot be written.
+pub fn write_all(out: &Path, sizes: &[(u32, u32)], frame: Arc<RgbImage>) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut written = Vec::new();
+    for (name, view) in samples(frame) {
+        for &size in sizes {
+            let path = out.join(file_name(name, size));
+            render(&view, size.0, size.1).save_png(&path)?;
+            written.push(path);
+        }
+    }
+    Ok(written)
+}
+
+/// Show every sample on a framebuffer device through the drawing thread, `dwell` each (an
+/// installer's check that the HDMI/DSI panel works); returns the geometry the kernel reported.
+///
+/// # Errors
+/// When the device cannot be opened or a frame cannot be written.
+pub fn show_on_framebuffer(
+    path: &Path,
+    frame: Arc<RgbImage>,
+    dwell: std::time::Duration,
+) -> anyhow::Result<crate::screen::fbdev::FbGeometry> {
+    let fb = crate::screen::Framebuffer::open(path)?;
+    let geometry = fb.geometry();
+    let (tx, handle) = crate::screen::ScreenThread::spawn(fb, 30.0)?;
+    for (_, view) in samples(frame) {
+        tx.send(view);
+        std::thread::sleep(dwell);
+    }
+    drop(tx);
+    let stats = handle.join().map_err(|_| anyhow::anyhow!("the screen thread panicked"))?;
+    if stats.failed > 0 {
+        bail!("{} of {} frames could not be written to {}", stats.failed, stats.drawn, path.display());
+    }
+    Ok(geometry)
+}
+
+/// Show every sample in a desktop window through the real drawing thread, `dwell` each.
+///
+/// # Errors
+/// When the thread cannot start or the window was closed.
+#[cfg(feature = "simulator")]
+pub fn show_in_window(
+    size: (u32, u32),
+    frame: Arc<RgbImage>,
+    dwell: std::time::Duration,
+) -> anyhow::Result<()> {
+    use crate::screen::ScreenThread;
+    use crate::screen::window::WindowTarget;
+    let scale = if size.0 <= 320 { 2 } else { 1 };
+    let (tx, handle) =
+        ScreenThread::spawn(WindowTarget::new(size.0, size.1, scale, "livegate screens"), 30.0)?;
+    for (name, view) in samples(frame) {
+        eprintln!("showing {name}");
+        tx.send(view);
+        std::thread::sleep(dwell);
+    }
+    drop(tx);
+    let stats = handle.join().map_err(|_| anyhow::anyhow!("the screen thread panicked"))?;
+    if stats.failed > 0 {
+        bail!("{} of {} frames failed to show", stats.failed, stats.drawn);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_and_bad_sizes_say_why() {
+        assert_eq!(parse_sizes("240x240, 800x480").unwrap(), vec![(240, 240), (800, 480)]);
+        assert!(parse_sizes("240").unwrap_err().to_string().contains("not WxH"));
+        assert!(parse_sizes("10x10").unwrap_err().to_string().contains("between"));
+    }
+
+    #[test]
+    fn sample_names_are_unique() {
+        let names: Vec<_> = samples(Arc::new(RgbImage::new(640, 480))).into_iter().map(|(n, _)| n).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), names.len());
+    }
+}

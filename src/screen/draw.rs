@@ -1,0 +1,157 @@
+//! `draw(view, target)`: the whole screen from a [`View`], on any embedded-graphics target
+//! whose colour can be made from RGB888 (Rgb565 SPI panels, RGB888 canvases). Pure: the same
+//! view on the same size gives the same pixels, which is what the golden tests rely on.
+
+use embedded_graphics::pixelcolor::Rgb888;
+use embedded_graphics::prelude::*;
+
+use super::glyphs::{self, Glyph};
+use super::preview;
+use super::style::{self, Style, centred, line_height, wrap};
+use super::text::{self, Wording};
+use super::view::{Fault, Scene, View};
+
+/// Draw `view` over the whole of `target`.
+///
+/// # Errors
+/// Only the target's own errors (an SPI or file write failing).
+pub fn draw<D, C>(view: &View, target: &mut D) -> Result<(), D::Error>
+where
+    D: DrawTarget<Color = C>,
+    C: PixelColor + From<Rgb888>,
+{
+    let s = Style::for_screen(target.bounding_box());
+    match &view.scene {
+        Scene::Idle => message(target, &s, style::BACKGROUND, Glyph::Face, text::IDLE, None)?,
+        Scene::Challenge(c) => preview::challenge(target, &s, c)?,
+        Scene::Pass => message(target, &s, style::PASS_BG, Glyph::Check, text::PASS, None)?,
+        Scene::Fail { reason } => {
+            message(target, &s, style::FAIL_BG, Glyph::Cross, text::failure(*reason), None)?
+        }
+        Scene::Timeout { reason } => {
+            let w = Wording { headline: text::TIMEOUT, advice: text::failure(*reason).advice };
+            message(target, &s, style::WAIT_BG, Glyph::Clock, w, None)?
+        }
+        Scene::Lockout { remaining_ms } => {
+            let wait = text::wait_time(*remaining_ms);
+            message(target, &s, style::BACKGROUND, Glyph::Lock, text::LOCKOUT, Some((&wait, style::TARGET)))?
+        }
+        Scene::Error(f) => {
+            let detail = match f {
+                Fault::Other(d) => Some((d.as_str(), style::DIM)),
+                _ => None,
+            };
+            message(target, &s, style::BACKGROUND, Glyph::Warning, text::fault(f), detail)?
+        }
+    }
+    glyphs::status_bar(target, &s, view.status)
+}
+
+/// A full-screen message: glyph, headline, an optional highlighted line, advice; the block
+/// centred vertically below the status bar.
+fn message<D, C>(
+    target: &mut D,
+    s: &Style,
+    background: Rgb888,
+    glyph: Glyph,
+    words: Wording,
+    extra: Option<(&str, Rgb888)>,
+) -> Result<(), D::Error>
+where
+    D: DrawTarget<Color = C>,
+    C: PixelColor + From<Rgb888>,
+{
+    target.fill_solid(&s.screen, C::from(background))?;
+    let area = s.content();
+    let width = s.text_width();
+    let headline = wrap(&s.headline, words.headline, width);
+    let extra_lines = extra.map(|(t, c)| (wrap(&s.body, t, width), c));
+    let advice = wrap(&s.body, words.advice, width);
+    let (hl, bl) = (line_height(&s.headline) as i32, line_height(&s.body) as i32);
+    let gap = s.margin as i32 / 2;
+    let extra_n = extra_lines.as_ref().map_or(0, |(l, _)| l.len()) as i32;
+    let text_h = headline.len() as i32 * hl + gap + (extra_n + advice.len() as i32) * bl;
+    let room = area.size.height as i32 - 2 * s.margin as i32 - text_h - gap;
+    // As large as the room allows, but never dwarfing the headline.
+    let d = room.min(area.size.width as i32 / 2).min(hl * 4).clamp(24, 200) as u32 * 9 / 10;
+    let total = d as i32 + gap + text_h;
+    let cx = area.center().x;
+    let mut y = area.top_left.y + (area.size.height as i32 - total) / 2;
+    glyphs::big(target, glyph, Point::new(cx, y + d as i32 / 2), d, s.stroke)?;
+    y += d as i32 + gap;
+    for l in &headline {
+        centred(target, &s.headline, l, cx, y, style::TEXT)?;
+        y += hl;
+    }
+    y += gap;
+    if let Some((lines, color)) = &extra_lines {
+        for l in lines {
+            centred(target, &s.body, l, cx, y, *color)?;
+            y += bl;
+        }
+    }
+    for l in &advice {
+        centred(target, &s.body, l, cx, y, style::TEXT)?;
+        y += bl;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use embedded_graphics::pixelcolor::Rgb565;
+    use embedded_graphics::primitives::Rectangle;
+    use image::RgbImage;
+
+    use super::*;
+    use crate::cmd::screens::samples;
+    use crate::screen::Canvas;
+
+    /// An Rgb565 target, as an SPI panel's colour type, to prove `draw` is colour-generic.
+    struct Panel565(Vec<Rgb565>, Size);
+
+    impl OriginDimensions for Panel565 {
+        fn size(&self) -> Size {
+            self.1
+        }
+    }
+
+    impl DrawTarget for Panel565 {
+        type Color = Rgb565;
+        type Error = core::convert::Infallible;
+        fn draw_iter<I: IntoIterator<Item = Pixel<Rgb565>>>(&mut self, px: I) -> Result<(), Self::Error> {
+            let area = Rectangle::new(Point::zero(), self.1);
+            for Pixel(p, c) in px.into_iter().filter(|p| area.contains(p.0)) {
+                self.0[(p.y as u32 * self.1.width + p.x as u32) as usize] = c;
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn every_screen_draws_on_odd_and_tiny_sizes_without_panicking() {
+        let frame = Arc::new(RgbImage::new(640, 480));
+        for (w, h) in [(1, 1), (16, 16), (64, 48), (96, 320), (1920, 1080)] {
+            for (name, view) in samples(Arc::clone(&frame)) {
+                let mut c = Canvas::new(w, h);
+                let Ok(()) = draw(&view, &mut c);
+                assert!(c.pixels().iter().any(|p| *p != Rgb888::BLACK), "{name} at {w}x{h} drew nothing");
+            }
+        }
+    }
+
+    #[test]
+    fn an_rgb565_panel_gets_the_same_picture_quantised() {
+        let frame = Arc::new(RgbImage::from_pixel(640, 480, image::Rgb([200, 120, 40])));
+        for (name, view) in samples(frame) {
+            let mut c = Canvas::new(240, 240);
+            let Ok(()) = draw(&view, &mut c);
+            let mut p = Panel565(vec![Rgb565::BLACK; 240 * 240], Size::new(240, 240));
+            let Ok(()) = draw(&view, &mut p);
+            let same = c.pixels().iter().zip(&p.0).all(|(a, b)| Rgb565::from(*a) == *b);
+            assert!(same, "{name}");
+        }
+    }
+}
