@@ -135,7 +135,7 @@ fn check_len(
 /// [`ConvertError::Short`] / [`ConvertError::OddSize`].
 pub fn yuyv_to_rgb(data: &[u8], width: u32, height: u32, stride: usize) -> Result<RgbImage, ConvertError> {
     let format = PixelFormat::Yuyv;
-    if width % 2 != 0 {
+    if !width.is_multiple_of(2) {
         return Err(ConvertError::OddSize { format, width, height });
     }
     let row = width as usize * 2;
@@ -158,7 +158,7 @@ pub fn yuyv_to_rgb(data: &[u8], width: u32, height: u32, stride: usize) -> Resul
 /// [`ConvertError::Short`] / [`ConvertError::OddSize`].
 pub fn nv12_to_rgb(data: &[u8], width: u32, height: u32, stride: usize) -> Result<RgbImage, ConvertError> {
     let format = PixelFormat::Nv12;
-    if width % 2 != 0 || height % 2 != 0 {
+    if !width.is_multiple_of(2) || !height.is_multiple_of(2) {
         return Err(ConvertError::OddSize { format, width, height });
     }
     let (w, h) = (width as usize, height as usize);

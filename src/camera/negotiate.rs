@@ -125,12 +125,19 @@ fn snap(want: u32, min: u32, max: u32, step: u32) -> u32 {
     if snapped > max { snapped - step } else { snapped }
 }
 
-/// `"YUYV 640x480 320x240, H264 1920x1080"`: what the device offered, for the log.
+/// What a device offered, for the log: formats we read with their sizes, then the others by
+/// name (a virtual driver offers 80+), e.g. `"YUYV 640x480 320x240; also H264"`.
 pub fn describe(offered: &[Offered]) -> String {
-    let one = |o: &Offered| {
-        let name = String::from_utf8_lossy(&o.fourcc).trim_end().to_string();
-        let sizes: Vec<String> = o
-            .sizes
+    let name = |o: &Offered| -> String {
+        o.fourcc
+            .iter()
+            .map(|&b| if b.is_ascii_graphic() { b as char } else { '?' })
+            .collect::<String>()
+            .trim_end()
+            .into()
+    };
+    let sizes = |o: &Offered| -> Vec<String> {
+        o.sizes
             .iter()
             .map(|s| match *s {
                 OfferedSize::Discrete { width, height } => format!("{width}x{height}"),
@@ -138,10 +145,19 @@ pub fn describe(offered: &[Offered]) -> String {
                     format!("{min_width}x{min_height}-{max_width}x{max_height}")
                 }
             })
-            .collect();
-        if sizes.is_empty() { name } else { format!("{name} {}", sizes.join(" ")) }
+            .collect()
     };
-    if offered.is_empty() { "nothing".into() } else { offered.iter().map(one).collect::<Vec<_>>().join(", ") }
+    let (ours, others): (Vec<&Offered>, Vec<&Offered>) =
+        offered.iter().partition(|o| PixelFormat::from_fourcc(o.fourcc).is_some());
+    let mut parts: Vec<String> = ours.iter().map(|o| [vec![name(o)], sizes(o)].concat().join(" ")).collect();
+    if !others.is_empty() {
+        let mut names: Vec<String> = others.iter().take(6).map(|o| name(o)).collect();
+        if others.len() > 6 {
+            names.push(format!("and {} more", others.len() - 6));
+        }
+        parts.push(format!("also {}", names.join(" ")));
+    }
+    if parts.is_empty() { "nothing".into() } else { parts.join(", ") }
 }
 
 #[cfg(test)]

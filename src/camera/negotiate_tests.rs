@@ -88,7 +88,7 @@ fn only_unusable_formats_is_an_error_that_lists_them() {
     let offered = vec![discrete(b"H264", &[(1920, 1080)]), discrete(b"GREY", &[(640, 480)])];
     let err = choose(&offered, 640, 480, None).unwrap_err();
     assert!(matches!(err, NegotiateError::NoUsableFormat { .. }));
-    assert!(err.to_string().contains("H264 1920x1080, GREY 640x480"), "{err}");
+    assert!(err.to_string().contains("offered: also H264 GREY"), "{err}");
     assert!(matches!(choose(&[], 640, 480, None), Err(NegotiateError::NoUsableFormat { .. })));
 }
 
@@ -96,4 +96,13 @@ fn only_unusable_formats_is_an_error_that_lists_them() {
 fn a_format_offered_without_sizes_is_skipped() {
     let offered = vec![discrete(b"YUYV", &[]), discrete(b"MJPG", &[(640, 480)])];
     assert_eq!(choose(&offered, 640, 480, None).unwrap().format, PixelFormat::Mjpeg);
+}
+
+#[test]
+fn the_log_lists_our_formats_with_sizes_and_only_counts_a_long_tail_of_others() {
+    let mut offered = uvc_webcam();
+    offered.extend((0..8u8).map(|i| discrete(&[b'X', b'0' + i, b' ', 0xA0], &[(640, 480)])));
+    let text = describe(&offered);
+    assert!(text.starts_with("YUYV 1920x1080 1280x720 640x480 320x240, MJPG 1920x1080"), "{text}");
+    assert!(text.ends_with("also X0 ? X1 ? X2 ? X3 ? X4 ? X5 ? and 2 more"), "{text}");
 }

@@ -1,0 +1,173 @@
+//! The V4L2 probe that `tools/vivid/run.sh` boots inside a qemu VM with the `vivid` driver
+//! (see `tests/v4l2_vivid.rs`). It drives our real camera code against a real V4L2 driver
+//! and reports over stdout (the VM's serial console), one `PROBE …` line per fact:
+//!
+//! 1. recovery: started before `vivid` is loaded, the camera reports a camera error and
+//!    picks the device up when it appears;
+//! 2. capture: frames in several pixel formats and sizes, format, size and count asserted;
+//! 3. close/reopen: the same camera closed and reopened, then a second camera on the node.
+//!
+//! Exit status 0 when every check passed. Usage: `v4l2_probe [DEVICE] [RECOVERY_TIMEOUT_S]`.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use livegate::camera::convert::PixelFormat;
+use livegate::camera::{Camera, CameraStatus, Frame, V4l2Camera, V4l2Options};
+
+const CAPTURES: [(PixelFormat, u32, u32); 4] = [
+    (PixelFormat::Yuyv, 640, 480),
+    (PixelFormat::Yuyv, 1280, 720),
+    (PixelFormat::Nv12, 640, 360),
+    (PixelFormat::Rgb3, 320, 180),
+];
+const FRAMES: usize = 5;
+/// vivid's "75% Colorbar": white, yellow, cyan, green, magenta, red, blue, black.
+const BARS: [[u8; 3]; 8] = [
+    [191, 191, 191],
+    [191, 191, 0],
+    [0, 191, 191],
+    [0, 191, 0],
+    [191, 0, 191],
+    [191, 0, 0],
+    [0, 0, 191],
+    [0, 0, 0],
+];
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let device = PathBuf::from(args.next().unwrap_or_else(|| "/dev/video0".into()));
+    let timeout_s: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(60);
+    let mut failures = 0;
+    let mut check = |name: &str, result: Result<String, String>| match result {
+        Ok(line) => println!("PROBE ok {name} {line}"),
+        Err(why) => {
+            failures += 1;
+            println!("PROBE FAIL {name} {why}");
+        }
+    };
+    check("recovery", recovery(&device, Duration::from_secs(timeout_s)));
+    for (format, w, h) in CAPTURES {
+        check("capture", capture(&device, format, w, h));
+    }
+    check("auto", auto());
+    check("reopen", reopen(&device));
+    println!("PROBE DONE failures={failures}");
+    std::process::exit(i32::from(failures > 0));
+}
+
+fn options(device: &PathBuf) -> V4l2Options {
+    V4l2Options {
+        device: Some(device.clone()),
+        reconnect_initial_ms: 200,
+        reconnect_max_ms: 1000,
+        ..Default::default()
+    }
+}
+
+/// Waits for the device to appear, as the service does with a camera plugged in late.
+fn recovery(device: &PathBuf, timeout: Duration) -> Result<String, String> {
+    let mut cam = V4l2Camera::new(options(device)).map_err(|e| e.to_string())?;
+    let t0 = Instant::now();
+    let mut errors = 0;
+    while t0.elapsed() < timeout {
+        match cam.next_frame() {
+            Ok(Some(frame)) => {
+                return Ok(format!(
+                    "errors={errors} waited_ms={} status=\"{}\" size={}x{}",
+                    t0.elapsed().as_millis(),
+                    cam.status(),
+                    frame.image.width(),
+                    frame.image.height()
+                ));
+            }
+            Ok(None) => return Err("the live camera ended".into()),
+            Err(e) => {
+                if errors == 0 {
+                    println!("PROBE status \"{}\" ({e})", cam.status());
+                }
+                errors += 1;
+            }
+        }
+    }
+    Err(format!("no frame within {timeout:?}; last status \"{}\"", cam.status()))
+}
+
+fn frames(cam: &mut V4l2Camera, n: usize) -> Result<Vec<Frame>, String> {
+    (0..n)
+        .map(|_| cam.next_frame().map_err(|e| e.to_string())?.ok_or_else(|| "camera ended".to_string()))
+        .collect()
+}
+
+/// Captures `FRAMES` frames in a forced format and checks what came out.
+fn capture(device: &PathBuf, format: PixelFormat, w: u32, h: u32) -> Result<String, String> {
+    let opts = V4l2Options { pixel_format: Some(format), width: w, height: h, ..options(device) };
+    let mut cam = V4l2Camera::new(opts).map_err(|e| e.to_string())?;
+    let got = frames(&mut cam, FRAMES)?;
+    let want = CameraStatus::Streaming {
+        device: device.display().to_string(),
+        format: format.to_string(),
+        width: w,
+        height: h,
+    };
+    if cam.status() != &want {
+        return Err(format!("status {} instead of {want}", cam.status()));
+    }
+    if let Some(f) = got.iter().find(|f| f.image.dimensions() != (w, h)) {
+        return Err(format!("a frame is {:?}", f.image.dimensions()));
+    }
+    if got.windows(2).any(|p| p[1].t_ms < p[0].t_ms) {
+        return Err("timestamps go backwards".into());
+    }
+    // vivid's default pattern is the 75 % colour bar: every bar must come out in every format
+    // (a wrong chroma order, plane offset or range shows up here).
+    let colours: HashSet<[u8; 3]> = got[FRAMES - 1].image.pixels().map(|p| p.0).collect();
+    let missing: Vec<[u8; 3]> = BARS
+        .into_iter()
+        .filter(|bar| !colours.iter().any(|c| c.iter().zip(bar).all(|(&a, &b)| a.abs_diff(b) <= 8)))
+        .collect();
+    if !missing.is_empty() {
+        let mut seen: Vec<_> = colours.into_iter().collect();
+        seen.sort();
+        seen.truncate(16);
+        return Err(format!("colour bars {missing:?} missing; got {seen:?}"));
+    }
+    let span = got[FRAMES - 1].t_ms - got[0].t_ms;
+    Ok(format!(
+        "format={format} size={w}x{h} frames={} bars=8 span_ms={span} dropped={}",
+        got.len(),
+        cam.stats().dropped
+    ))
+}
+
+/// No device configured: the first capture node is found and VGA negotiates YUYV.
+fn auto() -> Result<String, String> {
+    let mut cam = V4l2Camera::new(V4l2Options::default()).map_err(|e| e.to_string())?;
+    let got = frames(&mut cam, 2)?;
+    match cam.status() {
+        CameraStatus::Streaming { device, format, width, height } => {
+            Ok(format!("device={device} format={format} size={width}x{height} frames={}", got.len()))
+        }
+        other => Err(format!("status {other}")),
+    }
+}
+
+/// Close and reopen the same camera, then open the node again from a new camera.
+fn reopen(device: &PathBuf) -> Result<String, String> {
+    let mut cam = V4l2Camera::new(options(device)).map_err(|e| e.to_string())?;
+    let mut total = frames(&mut cam, 3)?.len();
+    cam.close();
+    if cam.status() != &CameraStatus::Starting {
+        return Err(format!("after close the status is {}", cam.status()));
+    }
+    total += frames(&mut cam, 3)?.len();
+    let opens = cam.stats().opens;
+    drop(cam);
+    let mut again = V4l2Camera::new(options(device)).map_err(|e| e.to_string())?;
+    total += frames(&mut again, 3)?.len();
+    if opens != 2 {
+        return Err(format!("{opens} opens instead of 2"));
+    }
+    Ok(format!("opens={} frames={total}", opens + again.stats().opens))
+}
