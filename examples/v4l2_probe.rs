@@ -10,7 +10,7 @@
 //! Exit status 0 when every check passed. Usage: `v4l2_probe [DEVICE] [RECOVERY_TIMEOUT_S]`.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use livegate::camera::convert::PixelFormat;
@@ -57,9 +57,9 @@ fn main() {
     std::process::exit(i32::from(failures > 0));
 }
 
-fn options(device: &PathBuf) -> V4l2Options {
+fn options(device: &Path) -> V4l2Options {
     V4l2Options {
-        device: Some(device.clone()),
+        device: Some(device.to_path_buf()),
         reconnect_initial_ms: 200,
         reconnect_max_ms: 1000,
         ..Default::default()
@@ -67,7 +67,7 @@ fn options(device: &PathBuf) -> V4l2Options {
 }
 
 /// Waits for the device to appear, as the service does with a camera plugged in late.
-fn recovery(device: &PathBuf, timeout: Duration) -> Result<String, String> {
+fn recovery(device: &Path, timeout: Duration) -> Result<String, String> {
     let mut cam = V4l2Camera::new(options(device)).map_err(|e| e.to_string())?;
     let t0 = Instant::now();
     let mut errors = 0;
@@ -101,7 +101,7 @@ fn frames(cam: &mut V4l2Camera, n: usize) -> Result<Vec<Frame>, String> {
 }
 
 /// Captures `FRAMES` frames in a forced format and checks what came out.
-fn capture(device: &PathBuf, format: PixelFormat, w: u32, h: u32) -> Result<String, String> {
+fn capture(device: &Path, format: PixelFormat, w: u32, h: u32) -> Result<String, String> {
     let opts = V4l2Options { pixel_format: Some(format), width: w, height: h, ..options(device) };
     let mut cam = V4l2Camera::new(opts).map_err(|e| e.to_string())?;
     let got = frames(&mut cam, FRAMES)?;
@@ -154,7 +154,7 @@ fn auto() -> Result<String, String> {
 }
 
 /// Close and reopen the same camera, then open the node again from a new camera.
-fn reopen(device: &PathBuf) -> Result<String, String> {
+fn reopen(device: &Path) -> Result<String, String> {
     let mut cam = V4l2Camera::new(options(device)).map_err(|e| e.to_string())?;
     let mut total = frames(&mut cam, 3)?.len();
     cam.close();

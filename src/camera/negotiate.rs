@@ -131,7 +131,7 @@ pub fn describe(offered: &[Offered]) -> String {
     let name = |o: &Offered| -> String {
         o.fourcc
             .iter()
-            .map(|&b| if b.is_ascii_graphic() { b as char } else { '?' })
+            .map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '?' })
             .collect::<String>()
             .trim_end()
             .into()
