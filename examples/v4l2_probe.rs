@@ -5,16 +5,25 @@
 //! 1. recovery: started before `vivid` is loaded, the camera reports a camera error and
 //!    picks the device up when it appears;
 //! 2. capture: frames in several pixel formats and sizes, format, size and count asserted;
-//! 3. close/reopen: the same camera closed and reopened, then a second camera on the node.
+//! 3. close/reopen: the same camera closed and reopened, then a second camera on the node;
+//! 4. faults, injected through vivid's test controls: a buffer flagged as damaged (dropped
+//!    and counted), a stalled stream (100 % dropped buffers: restarted), a fatal streaming
+//!    error (reopened);
+//! 5. unplug: vivid's "Disconnect" mid-stream (and its automatic replug), then, when
+//!    `PROBE_UNLOAD` / `PROBE_LOAD` name shell commands that unload and load the driver, the
+//!    node vanishing and coming back.
 //!
 //! Exit status 0 when every check passed. Usage: `v4l2_probe [DEVICE] [RECOVERY_TIMEOUT_S]`.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use livegate::camera::convert::PixelFormat;
-use livegate::camera::{Camera, CameraStatus, Frame, V4l2Camera, V4l2Options};
+use livegate::camera::{Camera, CameraError, CameraStatus, Frame, V4l2Camera, V4l2Options};
+use v4l::Device;
+use v4l::control::{Control, Value};
 
 const CAPTURES: [(PixelFormat, u32, u32); 4] = [
     (PixelFormat::Yuyv, 640, 480),
@@ -53,6 +62,11 @@ fn main() {
     }
     check("auto", auto());
     check("reopen", reopen(&device));
+    check("faults", faults(&device));
+    match (std::env::var("PROBE_UNLOAD"), std::env::var("PROBE_LOAD")) {
+        (Ok(unload), Ok(load)) => check("unplug", unplug(&device, &unload, &load)),
+        _ => println!("PROBE skip unplug (PROBE_UNLOAD / PROBE_LOAD not set)"),
+    }
     println!("PROBE DONE failures={failures}");
     std::process::exit(i32::from(failures > 0));
 }
@@ -170,4 +184,123 @@ fn reopen(device: &Path) -> Result<String, String> {
         return Err(format!("{opens} opens instead of 2"));
     }
     Ok(format!("opens={} frames={total}", opens + again.stats().opens))
+}
+
+/// Sets one of vivid's test controls (by name) through a second handle on the node.
+fn poke(device: &Path, name: &str, value: Value) -> Result<(), String> {
+    let dev = Device::with_path(device).map_err(|e| format!("control handle: {e}"))?;
+    let ctrl = dev
+        .query_controls()
+        .map_err(|e| format!("query controls: {e}"))?
+        .into_iter()
+        .find(|c| c.name == name)
+        .ok_or_else(|| format!("no control {name:?}"))?;
+    dev.set_control(Control { id: ctrl.id, value }).map_err(|e| format!("set {name:?}: {e}"))
+}
+
+/// Damaged buffer, stall and fatal streaming error on one camera, which must carry on.
+fn faults(device: &Path) -> Result<String, String> {
+    let opts = V4l2Options { stall_timeout_ms: 1000, ..options(device) };
+    let mut cam = V4l2Camera::new(opts).map_err(|e| e.to_string())?;
+    frames(&mut cam, 2)?;
+
+    poke(device, "Inject V4L2_BUF_FLAG_ERROR", Value::None)?;
+    frames(&mut cam, 3)?;
+    let dropped = cam.stats().dropped;
+    if dropped != 1 {
+        return Err(format!("{dropped} buffers dropped after one flagged as damaged"));
+    }
+
+    poke(device, "Percentage of Dropped Buffers", Value::Integer(100))?;
+    let t0 = Instant::now();
+    let stalled = loop {
+        match cam.next_frame() {
+            Err(e @ CameraError::Stalled(_)) => break e,
+            Err(e) => return Err(format!("expected a stall, got {e}")),
+            Ok(_) if t0.elapsed() > Duration::from_secs(10) => return Err("frames kept coming".into()),
+            Ok(_) => {}
+        }
+    };
+    let stall_status = cam.status().to_string();
+    poke(device, "Percentage of Dropped Buffers", Value::Integer(0))?;
+    frames(&mut cam, 2)?;
+
+    poke(device, "Inject Fatal Streaming Error", Value::None)?;
+    let fatal = loop {
+        match cam.next_frame() {
+            Err(e) => break e,
+            Ok(_) if t0.elapsed() > Duration::from_secs(20) => return Err("no streaming error".into()),
+            Ok(_) => {}
+        }
+    };
+    frames(&mut cam, 2)?;
+    let s = cam.stats();
+    if s.stalls != 1 || s.opens != 3 || !cam.status().to_string().starts_with("camera ok") {
+        return Err(format!("after the faults: {s:?}, {}", cam.status()));
+    }
+    println!("PROBE fault stall: {stalled} / {stall_status}");
+    println!("PROBE fault fatal: {fatal}");
+    Ok(format!("dropped={} stalls={} opens={}", s.dropped, s.stalls, s.opens))
+}
+
+/// Runs a shell command inside the VM (module loading), failing with its status.
+fn shell(cmd: &str) -> Result<(), String> {
+    let status = Command::new("sh").args(["-c", cmd]).status().map_err(|e| format!("{cmd}: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("{cmd}: {status}")) }
+}
+
+/// Frames again within 30 s of `t0`, counting the errors on the way.
+fn until_back(cam: &mut V4l2Camera, t0: Instant) -> Result<(u32, Frame), String> {
+    let mut errors = 0;
+    loop {
+        match cam.next_frame() {
+            Ok(Some(frame)) => return Ok((errors, frame)),
+            _ if t0.elapsed() > Duration::from_secs(30) => return Err(format!("not back: {}", cam.status())),
+            _ => errors += 1,
+        }
+    }
+}
+
+/// Mid-stream unplug: vivid's "Disconnect" makes every call fail with ENODEV like a pulled USB
+/// cable, and re-registers the device once its last user closed it (a replug), so the camera
+/// must drop the stream and come back. Then the driver is unloaded while the camera is closed
+/// (`unload`: the node disappears) and loaded again (`load`).
+fn unplug(device: &Path, unload: &str, load: &str) -> Result<String, String> {
+    let mut cam = V4l2Camera::new(options(device)).map_err(|e| e.to_string())?;
+    frames(&mut cam, 2)?;
+    poke(device, "Disconnect", Value::None)?;
+    let t0 = Instant::now();
+    let gone = loop {
+        match cam.next_frame() {
+            Err(e) => break e,
+            Ok(_) if t0.elapsed() > Duration::from_secs(10) => {
+                return Err("still streaming after Disconnect".into());
+            }
+            Ok(_) => {}
+        }
+    };
+    if !matches!(gone, CameraError::Disconnected(_)) || !cam.status().is_error() {
+        return Err(format!("after Disconnect: {gone:?}, status {}", cam.status()));
+    }
+    println!("PROBE unplug gone: {}", cam.status());
+    let (replug_errors, _) = until_back(&mut cam, t0)?;
+    let replug_ms = t0.elapsed().as_millis();
+
+    cam.close();
+    shell(unload)?;
+    if device.exists() {
+        return Err(format!("{} still there after `{unload}`", device.display()));
+    }
+    let absent = cam.next_frame().err().map(|e| e.to_string()).unwrap_or_default();
+    println!("PROBE unplug absent: {absent} / {}", cam.status());
+    shell(load)?;
+    let t1 = Instant::now();
+    let (reload_errors, frame) = until_back(&mut cam, t1)?;
+    Ok(format!(
+        "replug_errors={replug_errors} replug_ms={replug_ms} reload_errors={reload_errors} reload_ms={} size={}x{} status=\"{}\"",
+        t1.elapsed().as_millis(),
+        frame.image.width(),
+        frame.image.height(),
+        cam.status()
+    ))
 }

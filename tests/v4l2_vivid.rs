@@ -36,7 +36,7 @@ fn kernel_cached() -> bool {
 }
 
 #[test]
-fn the_v4l2_camera_recovers_captures_and_reopens_against_the_vivid_driver() {
+fn the_v4l2_camera_recovers_captures_reopens_and_survives_faults_against_the_vivid_driver() {
     if Command::new("qemu-system-x86_64").arg("--version").output().is_err() {
         return unavailable("qemu-system-x86_64 is not installed (tools/vivid/setup.sh installs it)");
     }
@@ -93,5 +93,18 @@ fn the_v4l2_camera_recovers_captures_and_reopens_against_the_vivid_driver() {
     assert!(has("PROBE ok auto device=/dev/video0 format=YUYV size=640x480 frames=2"), "{context}");
     // 3. Close/reopen on one camera, then a second camera on the same node.
     assert!(has("PROBE ok reopen opens=3 frames=9"), "{context}");
+    // 4. Faults through vivid's test controls: one damaged buffer dropped and counted, a stall
+    //    restarted, a fatal streaming error reopened: three opens in all, still streaming.
+    assert!(has("PROBE ok faults dropped=1 stalls=1 opens=3"), "{context}");
+    assert!(
+        has("PROBE fault stall: /dev/video0: no frame for 1000 ms; restarting the stream / camera error:"),
+        "{context}"
+    );
+    // 5. Unplugged mid-stream ("Disconnect"), then the node removed and back (rmmod/insmod).
+    assert!(has("PROBE unplug gone: camera error: /dev/video0: device gone (unplugged?)"), "{context}");
+    assert!(has("PROBE unplug absent: /dev/video0: no such device"), "{context}");
+    let unplug =
+        report.iter().find(|l| l.starts_with("PROBE ok unplug")).unwrap_or_else(|| panic!("{context}"));
+    assert!(unplug.ends_with("size=640x480 status=\"camera ok: /dev/video0 YUYV 640x480\""), "{unplug}");
     assert!(has("PROBE DONE failures=0") && has("VM probe exit 0"), "{context}");
 }

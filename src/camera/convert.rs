@@ -86,6 +86,8 @@ pub struct Layout {
 pub enum ConvertError {
     #[error("{format} buffer of {got} bytes is too short for {width}×{height} (needs {need})")]
     Short { format: PixelFormat, width: u32, height: u32, got: usize, need: usize },
+    #[error("the driver flagged the buffer as damaged")]
+    Damaged,
     #[error("corrupt JPEG: {0}")]
     CorruptJpeg(String),
     #[error("JPEG is {got_w}×{got_h}, the stream was negotiated at {width}×{height}")]

@@ -57,11 +57,7 @@ impl FrameIntake {
         driver_error: bool,
         stats: &mut CameraStats,
     ) -> Option<Frame> {
-        let converted = if driver_error {
-            Err(ConvertError::CorruptJpeg("the driver flagged the buffer as damaged".into()))
-        } else {
-            to_rgb(&self.layout, data)
-        };
+        let converted = if driver_error { Err(ConvertError::Damaged) } else { to_rgb(&self.layout, data) };
         match converted {
             Ok(image) => {
                 stats.frames += 1;
@@ -109,8 +105,10 @@ mod tests {
     #[test]
     fn a_buffer_the_driver_flags_as_damaged_is_dropped_even_if_it_decodes() {
         let mut stats = CameraStats::default();
-        assert!(mjpeg().take(&jpeg_of(64, 48), 0, true, &mut stats).is_none());
+        let mut intake = mjpeg();
+        assert!(intake.take(&jpeg_of(64, 48), 0, true, &mut stats).is_none());
         assert_eq!(stats.dropped, 1);
+        assert_eq!(intake.last_error(), Some(&ConvertError::Damaged));
     }
 
     #[test]
