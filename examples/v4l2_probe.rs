@@ -2,8 +2,8 @@
 //! (see `tests/v4l2_vivid.rs`). It drives our real camera code against a real V4L2 driver
 //! and reports over stdout (the VM's serial console), one `PROBE …` line per fact:
 //!
-//! 1. recovery: started before `vivid` is loaded, the camera reports a camera error and
-//!    picks the device up when it appears;
+//! 1. recovery: started before `vivid` is loaded, the camera thread (as the service runs it)
+//!    reports a camera error and picks the device up when it appears;
 //! 2. capture: frames in several pixel formats and sizes, format, size and count asserted;
 //! 3. close/reopen: the same camera closed and reopened, then a second camera on the node;
 //! 4. faults, injected through vivid's test controls: a buffer flagged as damaged (dropped
@@ -21,7 +21,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use livegate::camera::convert::PixelFormat;
-use livegate::camera::{Camera, CameraError, CameraStatus, Frame, V4l2Camera, V4l2Options};
+use livegate::camera::{Camera, CameraError, CameraStatus, CaptureThread, Frame, V4l2Camera, V4l2Options};
 use v4l::Device;
 use v4l::control::{Control, Value};
 
@@ -80,32 +80,31 @@ fn options(device: &Path) -> V4l2Options {
     }
 }
 
-/// Waits for the device to appear, as the service does with a camera plugged in late.
+/// Waits for the device to appear, the way the service does: the camera on its own thread
+/// ([`CaptureThread`]), its status readable meanwhile.
 fn recovery(device: &Path, timeout: Duration) -> Result<String, String> {
-    let mut cam = V4l2Camera::new(options(device)).map_err(|e| e.to_string())?;
+    let cam = V4l2Camera::new(options(device)).map_err(|e| e.to_string())?;
+    let thread = CaptureThread::v4l2(cam).map_err(|e| e.to_string())?;
     let t0 = Instant::now();
-    let mut errors = 0;
+    let mut reported = false;
     while t0.elapsed() < timeout {
-        match cam.next_frame() {
-            Ok(Some(frame)) => {
-                return Ok(format!(
-                    "errors={errors} waited_ms={} status=\"{}\" size={}x{}",
-                    t0.elapsed().as_millis(),
-                    cam.status(),
-                    frame.image.width(),
-                    frame.image.height()
-                ));
-            }
-            Ok(None) => return Err("the live camera ended".into()),
-            Err(e) => {
-                if errors == 0 {
-                    println!("PROBE status \"{}\" ({e})", cam.status());
-                }
-                errors += 1;
-            }
+        if let Some(frame) = thread.next_frame(Duration::from_millis(100)) {
+            let (_, errors) = thread.counts();
+            return Ok(format!(
+                "errors={errors} waited_ms={} status=\"{}\" size={}x{}",
+                t0.elapsed().as_millis(),
+                thread.status(),
+                frame.image.width(),
+                frame.image.height()
+            ));
+        }
+        let status = thread.status();
+        if status.is_error() && !reported {
+            println!("PROBE status \"{status}\"");
+            reported = true;
         }
     }
-    Err(format!("no frame within {timeout:?}; last status \"{}\"", cam.status()))
+    Err(format!("no frame within {timeout:?}; last status \"{}\"", thread.status()))
 }
 
 fn frames(cam: &mut V4l2Camera, n: usize) -> Result<Vec<Frame>, String> {

@@ -2,6 +2,7 @@
 //! its pure helpers: pixel conversion, format negotiation, the reconnect policy, the frame
 //! intake), the replay camera for recorded sessions (SPEC §6) and the synthetic camera.
 
+pub mod capture;
 pub mod convert;
 pub mod intake;
 pub mod negotiate;
@@ -10,6 +11,7 @@ pub mod replay;
 pub mod synthetic;
 pub mod v4l2;
 
+pub use capture::CaptureThread;
 pub use intake::CameraStats;
 pub use recovery::CameraStatus;
 pub use v4l2::{V4l2Camera, V4l2Options};
