@@ -4,7 +4,8 @@
 //! way. YUV uses BT.601 limited range ("studio swing", Y 16–235), which is what UVC webcams,
 //! libcamera's V4L2 layer and vivid's default colorspace deliver; integer arithmetic keeps it
 //! fast on a Pi without SIMD intrinsics. MJPEG goes through zune-jpeg (the `image` crate's JPEG
-//! decoder); a corrupt or truncated frame is an error for the caller to drop and count.
+//! decoder), with the standard Huffman tables supplied when a UVC camera leaves them out; a
+//! corrupt or truncated frame is an error for the caller to drop and count.
 
 use image::RgbImage;
 
@@ -205,9 +206,11 @@ pub fn mjpeg_to_rgb(data: &[u8], width: u32, height: u32) -> Result<RgbImage, Co
     if !trimmed.ends_with(&[0xFF, 0xD9]) {
         return Err(ConvertError::CorruptJpeg(format!("no end-of-image marker in {} bytes", data.len())));
     }
-    let img = image::load_from_memory_with_format(trimmed, image::ImageFormat::Jpeg)
-        .map_err(|e| ConvertError::CorruptJpeg(e.to_string()))?
-        .to_rgb8();
+    let patched = super::mjpeg::with_standard_huffman_tables(trimmed);
+    let img =
+        image::load_from_memory_with_format(patched.as_deref().unwrap_or(trimmed), image::ImageFormat::Jpeg)
+            .map_err(|e| ConvertError::CorruptJpeg(e.to_string()))?
+            .to_rgb8();
     if img.dimensions() != (width, height) {
         return Err(ConvertError::JpegSize { got_w: img.width(), got_h: img.height(), width, height });
     }

@@ -5,6 +5,7 @@
 pub mod capture;
 pub mod convert;
 pub mod intake;
+pub mod mjpeg;
 pub mod negotiate;
 pub mod recovery;
 pub mod replay;
