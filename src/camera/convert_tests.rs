@@ -148,24 +148,58 @@ fn without_huffman_tables(jpeg: &[u8]) -> Vec<u8> {
     panic!("no start of scan");
 }
 
-#[test]
-fn uvc_mjpeg_without_huffman_tables_decodes_with_the_standard_ones() {
-    // A smooth picture and pseudo-random noise (which uses most of the AC code space), both
-    // encoded with the standard tables: without their DHT they must decode identically.
+/// 8×8 blocks that are each one DCT basis pattern of random frequency and amplitude (per
+/// channel when `colour`), so the encoded scan uses most run/size Huffman symbols.
+fn basis_patterns(colour: bool) -> RgbImage {
     let mut seed = 0x2545_f491_u32;
-    let noise = RgbImage::from_fn(64, 48, |_, _| {
+    let mut rand = move |n: u32| {
         seed ^= seed << 13;
         seed ^= seed >> 17;
         seed ^= seed << 5;
-        image::Rgb([seed as u8, (seed >> 8) as u8, (seed >> 16) as u8])
-    });
-    let mut noisy = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut noisy, 98).encode_image(&noise).unwrap();
-    for jpeg in [jpeg_of(64, 48), noisy] {
+        seed % n
+    };
+    let mut img = RgbImage::new(256, 256);
+    for by in 0..32 {
+        for bx in 0..32 {
+            let mut pattern = || {
+                let (u, v) = loop {
+                    let (u, v) = (rand(8), rand(8));
+                    if (u, v) != (0, 0) {
+                        break (u as f32, v as f32);
+                    }
+                };
+                let amplitude =
+                    (2f32.powf(rand(70) as f32 / 10.0)).min(127.0) * if rand(2) == 0 { 1.0 } else { -1.0 };
+                move |x: u32, y: u32| {
+                    let c = |k: u32, f: f32| ((2 * k + 1) as f32 * f * std::f32::consts::PI / 16.0).cos();
+                    (128.0 + amplitude * c(x, u) * c(y, v)).round().clamp(0.0, 255.0) as u8
+                }
+            };
+            let grey = pattern();
+            let (r, b) = (pattern(), pattern());
+            for y in 0..8 {
+                for x in 0..8 {
+                    let g = grey(x, y);
+                    let px = if colour { [r(x, y), g, b(x, y)] } else { [g, g, g] };
+                    img.put_pixel(bx * 8 + x, by * 8 + y, image::Rgb(px));
+                }
+            }
+        }
+    }
+    img
+}
+
+#[test]
+fn uvc_mjpeg_without_huffman_tables_decodes_with_the_standard_ones() {
+    // Encoded with the standard tables (as the encoder does), then stripped of its DHT: it
+    // must decode exactly like the original.
+    for (name, img) in [("grey", basis_patterns(false)), ("colour", basis_patterns(true))] {
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 100).encode_image(&img).unwrap();
         let stripped = without_huffman_tables(&jpeg);
         assert!(stripped.len() < jpeg.len() - 100, "the test JPEG had DHT segments");
-        let full = mjpeg_to_rgb(&jpeg, 64, 48).unwrap();
-        let img = mjpeg_to_rgb(&stripped, 64, 48).unwrap();
-        assert_eq!(img.as_raw(), full.as_raw());
+        let full = mjpeg_to_rgb(&jpeg, 256, 256).unwrap();
+        let decoded = mjpeg_to_rgb(&stripped, 256, 256).unwrap();
+        assert!(decoded.as_raw() == full.as_raw(), "{name} pattern decodes differently");
     }
 }
