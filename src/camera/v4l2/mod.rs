@@ -180,8 +180,11 @@ impl V4l2Camera {
                     if self.recovery.stalled(now_ms()) {
                         self.stats.stalls += 1;
                         let ms = self.opts.stall_timeout_ms;
-                        let msg =
-                            format!("{}: no good frame for {ms} ms; restarting the stream", path.display());
+                        let why = intake.last_error().map(ToString::to_string).unwrap_or_default();
+                        let msg = format!(
+                            "{}: no good frame for {ms} ms ({why}); restarting the stream",
+                            path.display()
+                        );
                         return Err(self.lose(CameraError::Stalled(msg)));
                     }
                 }
