@@ -53,19 +53,26 @@ pub(super) fn open(opts: &V4l2Options) -> Result<OpenStream, CameraError> {
         Some(25) => CameraError::Unusable(format!("{}: not a V4L2 device", path.display())),
         _ => open_error(&path, &e),
     })?;
-    let offered = offered(&dev).map_err(|e| open_error(&path, &e))?;
-    let listing = negotiate::describe(&offered);
+    let (layout, how) = configure(&dev, &path, opts)?;
+    eprintln!("camera: {} ({}, driver {}) {how}", path.display(), caps.card, caps.driver);
+    let mut stream = MmapStream::with_buffers(&dev, Type::VideoCapture, opts.buffers)
+        .map_err(|e| open_error(&path, &e))?;
+    stream.set_timeout(std::time::Duration::from_millis(opts.stall_timeout_ms));
+    Ok(OpenStream { path, layout, stream: Some(stream) })
+}
+
+/// Negotiates format, size and frame rate; returns the confirmed layout and a log line.
+fn configure(dev: &Device, path: &Path, opts: &V4l2Options) -> Result<(Layout, String), CameraError> {
+    let offered = offered(dev).map_err(|e| open_error(path, &e))?;
     let choice = negotiate::choose(&offered, opts.width, opts.height, opts.pixel_format)
         .map_err(|e| CameraError::Unusable(format!("{}: {e}", path.display())))?;
     let wanted = v4l::Format::new(choice.width, choice.height, FourCC::new(&choice.format.fourcc()));
-    let got = dev.set_format(&wanted).map_err(|e| open_error(&path, &e))?;
+    let got = dev.set_format(&wanted).map_err(|e| open_error(path, &e))?;
     if got.fourcc.repr != choice.format.fourcc() {
+        let (p, f) = (path.display(), got.fourcc);
         return Err(CameraError::Unusable(format!(
-            "{}: asked for {choice}, the driver set {} {}x{}",
-            path.display(),
-            got.fourcc,
-            got.width,
-            got.height
+            "{p}: asked for {choice}, the driver set {f} {}x{}",
+            got.width, got.height
         )));
     }
     let fps = match dev.set_params(&Parameters::with_fps(opts.fps)) {
@@ -77,19 +84,14 @@ pub(super) fn open(opts: &V4l2Options) -> Result<OpenStream, CameraError> {
     };
     let layout =
         Layout { format: choice.format, width: got.width, height: got.height, stride: got.stride as usize };
-    eprintln!(
-        "camera: {} ({}, driver {}) offers {listing}; chose {choice}, driver confirmed {}x{} stride {} at {fps}",
-        path.display(),
-        caps.card,
-        caps.driver,
+    let how = format!(
+        "offers {}; chose {choice}, driver confirmed {}x{} stride {} at {fps}",
+        negotiate::describe(&offered),
         got.width,
         got.height,
         got.stride
     );
-    let mut stream = MmapStream::with_buffers(&dev, Type::VideoCapture, opts.buffers)
-        .map_err(|e| open_error(&path, &e))?;
-    stream.set_timeout(std::time::Duration::from_millis(opts.stall_timeout_ms));
-    Ok(OpenStream { path, layout, stream: Some(stream) })
+    Ok((layout, how))
 }
 
 impl OpenStream {
