@@ -14,7 +14,7 @@
 //! | [`vision`] | face detection, 468-point landmarks (int8), tracking, head pose |
 //! | [`models`] | where the shipped ONNX networks live and how to load the set |
 //! | [`liveness`] | challenge geometry, the sans-IO session, the checks, the verdict |
-//! | [`camera`] | the `Camera` seam, the replay camera (recorded sessions), the synthetic camera |
+//! | [`camera`] | the `Camera` seam, V4L2 capture (negotiation, conversion, reconnect), the replay camera (recorded sessions), the synthetic camera |
 //! | [`pipeline`] | one challenge wired: face tracker + keypoint tracker + session |
 //! | [`gpio`] | start button (debounced) and relay pulse on `pass`, rppal behind embedded-hal pins |
 //! | [`entropy`] | the OS CSPRNG: challenge targets and ids |

@@ -1,8 +1,21 @@
-//! Where frames come from. One tiny trait at the hardware seam; V4L2 and the synthetic
-//! camera arrive with their issues, the replay camera reads recorded sessions (SPEC §6).
+//! Where frames come from. One tiny trait at the hardware seam: the live V4L2 camera (with
+//! its pure helpers: pixel conversion, format negotiation, the reconnect policy, the frame
+//! intake), the replay camera for recorded sessions (SPEC §6) and the synthetic camera.
 
+pub mod capture;
+pub mod convert;
+pub mod intake;
+pub mod mjpeg;
+pub mod negotiate;
+pub mod recovery;
 pub mod replay;
 pub mod synthetic;
+pub mod v4l2;
+
+pub use capture::CaptureThread;
+pub use intake::CameraStats;
+pub use recovery::CameraStatus;
+pub use v4l2::{V4l2Camera, V4l2Options};
 
 use image::RgbImage;
 
@@ -22,6 +35,15 @@ pub enum CameraError {
     /// One frame could not be read or decoded.
     #[error("frame {index} ({name}): {reason}")]
     BadFrame { index: usize, name: String, reason: String },
+    /// The device is absent or went away (unplugged); a live camera keeps retrying.
+    #[error("{0}")]
+    Disconnected(String),
+    /// The device exists but the service user may not open it.
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// The stream delivered no good frame for the stall timeout and was restarted.
+    #[error("{0}")]
+    Stalled(String),
 }
 
 /// A source of frames; `Ok(None)` when it has no more.

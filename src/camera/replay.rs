@@ -1,5 +1,8 @@
 //! The replay camera: a recorded session directory (SPEC §6) played back frame by frame with
-//! its recorded timestamps.
+//! its recorded timestamps, as fast as possible (`verify`, tests) or at recorded timing (a
+//! session standing in for the live camera in the service, where the screen and the MQTT
+//! timing should look as they did). Pacing reads its clock and sleeps through two injected
+//! functions, so tests check the schedule without waiting.
 
 use std::path::{Path, PathBuf};
 
@@ -143,6 +146,42 @@ pub struct ReplayCamera {
     dir: PathBuf,
     session: SessionFile,
     next: usize,
+    pace: Option<Pace>,
+}
+
+/// A clock in ms (any origin) and a sleep in ms, for pacing.
+pub type ClockFn = Box<dyn FnMut() -> u64 + Send>;
+pub type SleepFn = Box<dyn FnMut(u64) + Send>;
+
+/// Recorded-timing playback: frame `i` is due `t_ms[i] - t_ms[0]` after the first was served.
+struct Pace {
+    clock: ClockFn,
+    sleep: SleepFn,
+    /// (clock at the first frame, that frame's `t_ms`).
+    origin: Option<(u64, u64)>,
+}
+
+impl std::fmt::Debug for Pace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pace").field("origin", &self.origin).finish_non_exhaustive()
+    }
+}
+
+impl Pace {
+    /// Sleeps until the frame recorded at `t_ms` is due. A consumer that fell behind gets the
+    /// frame at once (no frames are skipped: a replay must stay complete).
+    fn wait_for(&mut self, t_ms: u64) {
+        let now = (self.clock)();
+        match self.origin {
+            None => self.origin = Some((now, t_ms)),
+            Some((start, first)) => {
+                let due = start + t_ms.saturating_sub(first);
+                if due > now {
+                    (self.sleep)(due - now);
+                }
+            }
+        }
+    }
 }
 
 impl ReplayCamera {
@@ -151,7 +190,22 @@ impl ReplayCamera {
     /// # Errors
     /// See [`SessionFile::load`].
     pub fn open(dir: &Path) -> Result<Self, CameraError> {
-        Ok(Self { dir: dir.to_owned(), session: SessionFile::load(dir)?, next: 0 })
+        Ok(Self { dir: dir.to_owned(), session: SessionFile::load(dir)?, next: 0, pace: None })
+    }
+
+    /// Plays at the recorded timing on the real monotonic clock.
+    pub fn at_recorded_timing(self) -> Self {
+        let start = std::time::Instant::now();
+        self.paced_by(
+            Box::new(move || start.elapsed().as_millis() as u64),
+            Box::new(|ms| std::thread::sleep(std::time::Duration::from_millis(ms))),
+        )
+    }
+
+    /// Plays at the recorded timing on the given clock and sleep (tests use a fake clock).
+    pub fn paced_by(mut self, clock: ClockFn, sleep: SleepFn) -> Self {
+        self.pace = Some(Pace { clock, sleep, origin: None });
+        self
     }
 
     /// The session's description.
@@ -167,6 +221,9 @@ impl Camera for ReplayCamera {
         };
         let index = self.next;
         self.next += 1;
+        if let Some(pace) = &mut self.pace {
+            pace.wait_for(entry.t_ms);
+        }
         let bad = |reason: String| CameraError::BadFrame { index, name: entry.file.clone(), reason };
         let img = image::open(self.dir.join(&entry.file)).map_err(|e| bad(e.to_string()))?.to_rgb8();
         if img.dimensions() != (self.session.width, self.session.height) {
@@ -179,5 +236,81 @@ impl Camera for ReplayCamera {
             )));
         }
         Ok(Some(Frame { image: img, t_ms: entry.t_ms }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    fn session() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sessions/live_astronaut")
+    }
+
+    /// A fake clock that only moves when slept on (plus `work_ms` per clock read, to model
+    /// decoding time), recording every sleep.
+    fn fake(work_ms: u64) -> (ClockFn, SleepFn, Arc<Mutex<Vec<u64>>>) {
+        let now = Arc::new(Mutex::new(1000u64));
+        let sleeps = Arc::new(Mutex::new(Vec::new()));
+        let (n1, n2, s) = (now.clone(), now, sleeps.clone());
+        let clock: ClockFn = Box::new(move || {
+            let mut t = n1.lock().unwrap();
+            *t += work_ms;
+            *t
+        });
+        let sleep: SleepFn = Box::new(move |ms| {
+            *n2.lock().unwrap() += ms;
+            s.lock().unwrap().push(ms);
+        });
+        (clock, sleep, sleeps)
+    }
+
+    fn play(mut cam: ReplayCamera, n: usize) -> Vec<u64> {
+        (0..n).map(|_| cam.next_frame().unwrap().unwrap().t_ms).collect()
+    }
+
+    #[test]
+    fn as_fast_as_possible_is_the_default_and_keeps_recorded_timestamps() {
+        let cam = ReplayCamera::open(&session()).unwrap();
+        let recorded: Vec<u64> = cam.session().frames.iter().map(|f| f.t_ms).collect();
+        let span = recorded[recorded.len() - 1];
+        let started = std::time::Instant::now();
+        assert_eq!(play(cam, recorded.len()), recorded);
+        // 32 frames recorded over ~2 s; decoding them takes a fraction of that.
+        assert!(started.elapsed().as_millis() < u128::from(span), "{:?} for {span} ms", started.elapsed());
+    }
+
+    #[test]
+    fn recorded_timing_sleeps_the_recorded_gaps() {
+        let (clock, sleep, sleeps) = fake(0);
+        let cam = ReplayCamera::open(&session()).unwrap().paced_by(clock, sleep);
+        assert_eq!(play(cam, 4), [0, 66, 133, 200]);
+        assert_eq!(*sleeps.lock().unwrap(), [66, 67, 67]);
+    }
+
+    #[test]
+    fn recorded_timing_subtracts_the_time_spent_between_frames() {
+        // Each clock read costs 10 ms of "work", so only the rest of each gap is slept.
+        let (clock, sleep, sleeps) = fake(10);
+        let cam = ReplayCamera::open(&session()).unwrap().paced_by(clock, sleep);
+        play(cam, 3);
+        assert_eq!(*sleeps.lock().unwrap(), [56, 57]);
+    }
+
+    #[test]
+    fn a_consumer_that_fell_behind_gets_frames_at_once_and_none_skipped() {
+        let (clock, sleep, sleeps) = fake(500);
+        let cam = ReplayCamera::open(&session()).unwrap().paced_by(clock, sleep);
+        assert_eq!(play(cam, 3), [0, 66, 133]);
+        assert!(sleeps.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn recorded_timing_on_the_real_clock_takes_the_recorded_time() {
+        let started = std::time::Instant::now();
+        play(ReplayCamera::open(&session()).unwrap().at_recorded_timing(), 3);
+        assert!(started.elapsed().as_millis() >= 133, "{:?}", started.elapsed());
     }
 }
