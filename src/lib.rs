@@ -16,14 +16,25 @@
 //! | [`liveness`] | challenge geometry, the sans-IO session, the checks, the verdict |
 //! | [`camera`] | the `Camera` seam, the replay camera (recorded sessions), the synthetic camera |
 //! | [`pipeline`] | one challenge wired: face tracker + keypoint tracker + session |
+//! | [`config`] | the TOML configuration tree, its defaults and validation |
+//! | [`mqtt`] | topics and payloads, verdict signing, the spool, TLS, the MQTT task |
+//! | [`service`] | `livegate run`: requests → challenges → signed, spooled verdicts |
 //! | [`cmd`] | the subcommands behind `main.rs` (`inspect`, `verify`, `synth`, `evaluate`, `bench`) |
 //!
-//! Threads and tasks are listed here as the service grows (camera capture, inference and
-//! drawing on named threads; MQTT and timers on tokio).
+//! Threads and tasks of `livegate run` (see [`service`] for the channels between them):
+//!
+//! | name | kind | work |
+//! |---|---|---|
+//! | `challenge` | std thread | camera frames, inference, the challenge session |
+//! | service | tokio task | requests, busy/lockout, `seq`, signing |
+//! | MQTT | tokio task | rumqttc event loop, spool, PUBACKs, reconnect backoff |
 
 pub mod camera;
 pub mod cmd;
+pub mod config;
 pub mod liveness;
 pub mod models;
+pub mod mqtt;
 pub mod pipeline;
+pub mod service;
 pub mod vision;

@@ -8,10 +8,12 @@ use clap::{Parser, Subcommand};
 
 use livegate::camera::synthetic::{Script, SeededRng, SyntheticCamera};
 use livegate::cmd::{bench, evaluate, inspect, synth, verify};
+use livegate::config::Config;
 use livegate::liveness::ChallengeGeometry;
 use livegate::liveness::session::LivenessConfig;
 use livegate::liveness::verdict::VerdictResult;
 use livegate::models::{self, Precision};
+use livegate::mqtt::signing::DeviceKey;
 use livegate::vision::{FaceTracker, VisionConfig};
 
 #[derive(Parser)]
@@ -26,6 +28,24 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The service: MQTT requests in, signed verdicts out.
+    Run {
+        #[arg(short, long, value_name = "FILE", default_value = "/etc/livegate/livegate.toml")]
+        config: PathBuf,
+    },
+    /// Make the verdict-signing key (0600; never overwrites) and print the public key.
+    Keygen {
+        /// Where to write the key (default: `[signing] key_file` of the config).
+        #[arg(short, long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[arg(short, long, value_name = "FILE", default_value = "/etc/livegate/livegate.toml")]
+        config: PathBuf,
+    },
+    /// Print the default config, or validate a file with --check.
+    Config {
+        #[arg(long, value_name = "FILE")]
+        check: Option<PathBuf>,
+    },
     /// Faces, scores, box, nose tip and head pose of each image, as JSON.
     Inspect {
         #[arg(required = true, value_name = "IMAGE")]
@@ -99,6 +119,23 @@ enum Command {
     },
 }
 
+/// `livegate keygen`: the key file from `--out` or the config (defaults when it is absent).
+fn keygen(out: Option<PathBuf>, config: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let path = match out {
+        Some(p) => p,
+        None if config.exists() => Config::load(config)?.signing.key_file,
+        None => Config::default().signing.key_file,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let key = DeviceKey::generate()?;
+    key.save(&path)?;
+    eprintln!("wrote {} (keep it secret; give controllers the public key below)", path.display());
+    println!("{}", key.public_hex());
+    Ok(ExitCode::SUCCESS)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -111,8 +148,29 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let command = match cli.command {
+        Command::Keygen { out, config } => return keygen(out, &config),
+        Command::Config { check: Some(path) } => {
+            Config::load(&path)?;
+            println!("{}: ok", path.display());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Config { check: None } => {
+            print!("{}", toml::to_string_pretty(&Config::default())?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        other => other,
+    };
     let model_dir = models::locate(cli.models.as_deref())?;
-    match cli.command {
+    match command {
+        Command::Keygen { .. } | Command::Config { .. } => unreachable!("handled above"),
+        Command::Run { config } => {
+            let cfg = Config::load(&config)?;
+            let vision = VisionConfig::default();
+            let (detector, mesh) = models::load(&model_dir, Precision::Int8, vision.detector_min_score)?;
+            livegate::service::run(cfg, FaceTracker::new(detector, mesh, vision))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Inspect { images, landmarks, precision } => {
             let cfg = VisionConfig::default();
             let (detector, mesh) = models::load(&model_dir, precision, cfg.detector_min_score)?;

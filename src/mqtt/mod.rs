@@ -1,0 +1,95 @@
+//! MQTT: requests in, signed verdicts out, nothing lost (SPEC §4–5).
+//!
+//! | file | owns |
+//! |---|---|
+//! | [`topics`] | topic names and every payload as pure types and functions |
+//! | [`signing`] | canonical JSON, the Ed25519 device key, the persisted `seq` |
+//! | [`spool`] | verdicts on disk (fsynced) until the broker's PUBACK |
+//! | [`tls`] | rustls client config: system roots, CA file, mTLS, credentials |
+//! | [`client`] | the tokio task around rumqttc, fed by bounded channels of enums |
+//!
+//! Only MQTT 3.1.1 is spoken for now; request/response correlation is by the payload's
+//! `request_id` (the Zigbee2MQTT convention), which every 3.1.1 and 5 broker carries.
+
+pub mod client;
+pub mod signing;
+pub mod spool;
+pub mod tls;
+pub mod topics;
+
+/// Where the broker is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BrokerUrl {
+    /// `mqtt://` (plain) or `mqtts://` (TLS).
+    Tcp { host: String, port: u16, tls: bool },
+    /// The built-in broker on loopback (not in this build yet).
+    Embedded,
+}
+
+/// A broker URL that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{url:?}: {reason}")]
+pub struct UrlError {
+    url: String,
+    reason: &'static str,
+}
+
+impl BrokerUrl {
+    /// Parses `mqtt://host[:port]`, `mqtts://host[:port]` or `embedded`.
+    ///
+    /// # Errors
+    /// [`UrlError`] saying what is wrong.
+    pub fn parse(url: &str) -> Result<Self, UrlError> {
+        let err = |reason| UrlError { url: url.into(), reason };
+        if url == "embedded" {
+            return Ok(Self::Embedded);
+        }
+        let (rest, tls, default_port) = if let Some(r) = url.strip_prefix("mqtts://") {
+            (r, true, 8883)
+        } else if let Some(r) = url.strip_prefix("mqtt://") {
+            (r, false, 1883)
+        } else {
+            return Err(err("must start with mqtt:// or mqtts://, or be \"embedded\""));
+        };
+        let rest = rest.trim_end_matches('/');
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => {
+                (h, p.parse::<u16>().map_err(|_| err("port is not a number 1-65535"))?)
+            }
+            _ => (rest, default_port),
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if host.is_empty() || host.contains(['/', '@', '?']) {
+            return Err(err("no usable host"));
+        }
+        if port == 0 {
+            return Err(err("port 0"));
+        }
+        Ok(Self::Tcp { host: host.into(), port, tls })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_parse_with_default_ports_per_scheme() {
+        assert_eq!(
+            BrokerUrl::parse("mqtt://127.0.0.1").unwrap(),
+            BrokerUrl::Tcp { host: "127.0.0.1".into(), port: 1883, tls: false }
+        );
+        assert_eq!(
+            BrokerUrl::parse("mqtts://localhost:18883").unwrap(),
+            BrokerUrl::Tcp { host: "localhost".into(), port: 18883, tls: true }
+        );
+        assert_eq!(BrokerUrl::parse("embedded").unwrap(), BrokerUrl::Embedded);
+    }
+
+    #[test]
+    fn urls_with_other_schemes_or_bad_ports_are_refused() {
+        for bad in ["tcp://x:1", "mqtt://x:port", "mqtt://:1883", "mqtt://user@x", "mqtt://x:0"] {
+            assert!(BrokerUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
