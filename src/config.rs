@@ -86,6 +86,8 @@ impl Default for CameraConfig {
 pub struct MqttConfig {
     /// `mqtt://host:port`, `mqtts://host:port` (TLS) or `embedded`.
     pub url: String,
+    /// `"3.1.1"` (default) or `"5"` (adds response topic + correlation data to answers).
+    pub protocol: crate::mqtt::wire::Protocol,
     /// Topic prefix; topics are `<base_topic>/<device id>/…`.
     pub base_topic: String,
     /// Client id (default `livegate-<device id>`).
@@ -112,6 +114,7 @@ impl Default for MqttConfig {
     fn default() -> Self {
         Self {
             url: "mqtt://127.0.0.1:1883".into(),
+            protocol: crate::mqtt::wire::Protocol::V311,
             base_topic: "livegate".into(),
             client_id: None,
             keepalive_s: 15,
@@ -233,7 +236,7 @@ mod tests {
     fn spec_keys_parse_and_liveness_thresholds_are_keys() {
         let cfg = Config::parse(
             "[device]\nid = \"door-3\"\n[camera]\nsource = \"replay\"\npath = \"/tmp/s\"\n\
-             [mqtt]\nurl = \"mqtts://broker.lan:8883\"\nbase_topic = \"doors\"\n\
+             [mqtt]\nurl = \"mqtts://broker.lan:8883\"\nprotocol = \"5\"\nbase_topic = \"doors\"\n\
              [liveness]\nmin_yaw_deg = 7.5\n",
         )
         .unwrap();
@@ -241,6 +244,7 @@ mod tests {
         assert_eq!(cfg.device.id, "door-3");
         assert_eq!(cfg.camera.source, CameraSource::Replay);
         assert_eq!(cfg.liveness.min_yaw_deg, 7.5);
+        assert_eq!(cfg.mqtt.protocol, crate::mqtt::wire::Protocol::V5);
         assert_eq!(cfg.liveness.nose_timeout_ms, LivenessConfig::default().nose_timeout_ms);
     }
 

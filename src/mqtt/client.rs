@@ -13,10 +13,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use rumqttc::{
-    AsyncClient, ConnectionError, Event, LastWill, MqttOptions, Outgoing, Packet, QoS, TlsConfiguration,
-    Transport,
-};
+use rumqttc::{QoS, TlsConfiguration, Transport};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 
@@ -24,6 +21,7 @@ use super::spool::Spool;
 use super::topics::{
     self, BadRequest, EventPayload, Request, RequestKind, Response, StatePayload, Topics, parse_request,
 };
+use super::wire::{self, Client, Loop, ReplyTo, Settings, WireEvent};
 use super::{BrokerUrl, tls};
 use crate::config::{Config, MqttConfig};
 use crate::liveness::verdict::Verdict;
@@ -31,20 +29,21 @@ use crate::liveness::verdict::Verdict;
 /// What the service asks the MQTT task to send.
 #[derive(Debug)]
 pub enum Outbound {
-    Response(Response),
+    /// The answer to a request; also sent to the MQTT 5 response topic when there is one.
+    Response(Response, Option<ReplyTo>),
     State(StatePayload),
     Event(EventPayload),
     /// A signed verdict: spooled, then published, then removed on PUBACK.
     Verdict(Box<Verdict>),
 }
 
-/// What arrived for the service.
+/// A request that arrived for the service (a failed validation too: the service answers it).
 #[derive(Debug)]
-pub enum Inbound {
-    Start(Request),
-    Cancel(Request),
-    /// A request that failed validation; the service answers it.
-    Invalid(RequestKind, BadRequest),
+pub struct Inbound {
+    pub kind: RequestKind,
+    pub request: Result<Request, BadRequest>,
+    /// MQTT 5 response topic and correlation data, if the requester gave them.
+    pub reply: Option<ReplyTo>,
 }
 
 /// Errors of setting the client up.
@@ -58,35 +57,36 @@ pub enum ClientError {
     Tls(#[from] tls::TlsError),
 }
 
-/// Connection options from the config: client id, keep-alive, last will, TLS, credentials.
+/// Connection settings from the config: protocol, client id, keep-alive, last will, TLS,
+/// credentials.
 ///
 /// # Errors
 /// [`ClientError`] for a bad URL or unreadable TLS/credential files.
-pub fn options(cfg: &Config, topics: &Topics) -> Result<MqttOptions, ClientError> {
+pub fn settings(cfg: &Config, topics: &Topics) -> Result<Settings, ClientError> {
     let m: &MqttConfig = &cfg.mqtt;
     let BrokerUrl::Tcp { host, port, tls } = BrokerUrl::parse(&m.url)? else {
         return Err(ClientError::EmbeddedUnavailable);
     };
-    let id = m.client_id.clone().unwrap_or_else(|| format!("livegate-{}", cfg.device.id));
-    let mut o = MqttOptions::new(id, host, port);
-    o.set_keep_alive(Duration::from_secs(m.keepalive_s))
-        .set_clean_session(true)
-        // Oversize requests must reach the validator (and get an answer), not kill the link.
-        .set_max_packet_size(256 * 1024, 256 * 1024)
-        .set_last_will(LastWill::new(topics.availability(), "offline", QoS::AtLeastOnce, true));
-    if tls {
-        o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(tls::client_config(m)?)));
-    }
-    if let Some((user, password)) = tls::credentials(m)? {
-        o.set_credentials(user, password);
-    }
-    Ok(o)
+    let transport = if tls {
+        Transport::tls_with_config(TlsConfiguration::Rustls(tls::client_config(m)?))
+    } else {
+        Transport::tcp()
+    };
+    Ok(Settings {
+        protocol: m.protocol,
+        client_id: m.client_id.clone().unwrap_or_else(|| format!("livegate-{}", cfg.device.id)),
+        host,
+        port,
+        keep_alive: Duration::from_secs(m.keepalive_s),
+        will_topic: topics.availability(),
+        transport,
+        credentials: tls::credentials(m)?,
+    })
 }
 
 /// Everything the task needs besides its channels.
 pub struct Link {
     pub topics: Topics,
-    pub options: MqttOptions,
     pub spool: Spool,
     pub reconnect_min: Duration,
     pub reconnect_max: Duration,
@@ -96,7 +96,7 @@ pub struct Link {
 
 /// Per-connection bookkeeping of the task.
 struct Wire {
-    client: AsyncClient,
+    client: Client,
     connected: bool,
     /// For each requested publish, in order: the verdict `seq` it carries, if any.
     requested: VecDeque<Option<u64>>,
@@ -106,10 +106,22 @@ struct Wire {
 
 impl Wire {
     fn publish(&mut self, topic: String, qos: QoS, retain: bool, payload: Vec<u8>, seq: Option<u64>) {
+        self.publish_to(topic, qos, retain, payload, seq, None);
+    }
+
+    fn publish_to(
+        &mut self,
+        topic: String,
+        qos: QoS,
+        retain: bool,
+        payload: Vec<u8>,
+        seq: Option<u64>,
+        reply: Option<&ReplyTo>,
+    ) {
         if !self.connected {
             return;
         }
-        match self.client.try_publish(topic.as_str(), qos, retain, payload) {
+        match self.client.try_publish(topic.as_str(), qos, retain, payload, reply) {
             Ok(()) => self.requested.push_back(seq),
             Err(e) => eprintln!("livegate: mqtt: publish to {topic} dropped: {e}"),
         }
@@ -129,8 +141,14 @@ impl Wire {
 
 /// Runs the MQTT task until the service drops its [`Outbound`] sender; then publishes
 /// `offline` and disconnects cleanly.
-pub async fn run(link: Link, mut outbound: mpsc::Receiver<Outbound>, inbound: mpsc::Sender<Inbound>) {
-    let (client, mut eventloop) = AsyncClient::new(link.options.clone(), 256);
+pub async fn run(
+    link: Link,
+    settings: Settings,
+    mut outbound: mpsc::Receiver<Outbound>,
+    inbound: mpsc::Sender<Inbound>,
+) {
+    let broker = format!("{}:{}", settings.host, settings.port);
+    let (client, mut eventloop) = wire::client(settings, 256);
     let mut link = link;
     let mut wire = Wire { client, connected: false, requested: VecDeque::new(), inflight: HashMap::new() };
     let mut backoff = link.reconnect_min;
@@ -140,15 +158,14 @@ pub async fn run(link: Link, mut outbound: mpsc::Receiver<Outbound>, inbound: mp
         tokio::select! {
             ev = eventloop.poll(), if retry_at.is_none() => match ev {
                 Ok(ev) => {
-                    if matches!(ev, Event::Incoming(Packet::ConnAck(_))) {
-                        eprintln!("livegate: mqtt: connected to {}:{}", link.options.broker_address().0, link.options.broker_address().1);
+                    if matches!(ev, WireEvent::ConnAck) {
+                        eprintln!("livegate: mqtt: connected to {broker}");
                         backoff = link.reconnect_min;
                         last_error.clear();
                     }
                     on_event(ev, &mut link, &mut wire, &inbound);
                 }
-                Err(e) => {
-                    let msg = describe(&e);
+                Err(msg) => {
                     if msg != last_error {
                         eprintln!("livegate: mqtt: {msg}; retrying with backoff");
                         last_error = msg;
@@ -168,27 +185,24 @@ pub async fn run(link: Link, mut outbound: mpsc::Receiver<Outbound>, inbound: mp
     shutdown(&link, &mut wire, &mut eventloop).await;
 }
 
-fn describe(e: &ConnectionError) -> String {
-    match e {
-        ConnectionError::Tls(t) => format!("TLS with the broker failed: {t}"),
-        ConnectionError::Io(io) => format!("broker connection: {io}"),
-        ConnectionError::ConnectionRefused(code) => format!("broker refused the connection: {code:?}"),
-        other => format!("broker connection: {other}"),
-    }
-}
-
-fn on_event(ev: Event, link: &mut Link, wire: &mut Wire, inbound: &mpsc::Sender<Inbound>) {
+fn on_event(ev: WireEvent, link: &mut Link, wire: &mut Wire, inbound: &mpsc::Sender<Inbound>) {
     match ev {
-        Event::Incoming(Packet::ConnAck(_)) => on_connect(link, wire),
-        Event::Incoming(Packet::Publish(p)) => on_publish(&p.topic, &p.payload, link, wire, inbound),
-        Event::Incoming(Packet::PubAck(ack)) => {
-            if let Some(seq) = wire.inflight.remove(&ack.pkid)
-                && let Err(e) = link.spool.remove(seq)
-            {
-                eprintln!("livegate: mqtt: verdict {seq} acknowledged but not removed: {e}");
-            }
+        WireEvent::ConnAck => on_connect(link, wire),
+        WireEvent::Publish { topic, payload, reply } => {
+            on_publish(&topic, &payload, reply, link, wire, inbound)
         }
-        Event::Outgoing(Outgoing::Publish(pkid)) => {
+        WireEvent::PubAck { pkid, accepted } => match wire.inflight.remove(&pkid) {
+            Some(seq) if !accepted => {
+                eprintln!("livegate: mqtt: broker refused verdict {seq}; kept for the next connect");
+            }
+            Some(seq) => {
+                if let Err(e) = link.spool.remove(seq) {
+                    eprintln!("livegate: mqtt: verdict {seq} acknowledged but not removed: {e}");
+                }
+            }
+            None => {}
+        },
+        WireEvent::SentPublish(pkid) => {
             if let Some(Some(seq)) = wire.requested.pop_front() {
                 wire.inflight.insert(pkid, seq);
             }
@@ -201,7 +215,7 @@ fn on_connect(link: &mut Link, wire: &mut Wire) {
     wire.connected = true;
     let t = &link.topics;
     for topic in [t.start(), t.cancel(), t.ha_status()] {
-        if let Err(e) = wire.client.try_subscribe(topic.as_str(), QoS::AtLeastOnce) {
+        if let Err(e) = wire.client.try_subscribe(&topic, QoS::AtLeastOnce) {
             eprintln!("livegate: mqtt: cannot subscribe to {topic}: {e}");
         }
     }
@@ -224,7 +238,14 @@ fn publish_discovery(link: &Link, wire: &mut Wire) {
     }
 }
 
-fn on_publish(topic: &str, payload: &[u8], link: &Link, wire: &mut Wire, inbound: &mpsc::Sender<Inbound>) {
+fn on_publish(
+    topic: &str,
+    payload: &[u8],
+    reply: Option<ReplyTo>,
+    link: &Link,
+    wire: &mut Wire,
+    inbound: &mpsc::Sender<Inbound>,
+) {
     let t = &link.topics;
     if topic == t.ha_status() {
         if payload == b"online" {
@@ -239,25 +260,22 @@ fn on_publish(topic: &str, payload: &[u8], link: &Link, wire: &mut Wire, inbound
     } else {
         return;
     };
-    let msg = match (kind, parse_request(payload)) {
-        (RequestKind::Start, Ok(r)) => Inbound::Start(r),
-        (RequestKind::Cancel, Ok(r)) => Inbound::Cancel(r),
-        (kind, Err(bad)) => Inbound::Invalid(kind, bad),
-    };
+    let msg = Inbound { kind, request: parse_request(payload), reply };
     if let Err(e) = inbound.try_send(msg) {
-        let request_id = match e.into_inner() {
-            Inbound::Start(r) | Inbound::Cancel(r) => r.request_id,
-            Inbound::Invalid(_, b) => b.request_id,
+        let msg = e.into_inner();
+        let request_id = match msg.request {
+            Ok(r) => r.request_id,
+            Err(b) => b.request_id,
         };
         let r = Response::error(request_id, "too many requests at once; try again");
-        wire.publish_json(t.response(), QoS::AtLeastOnce, false, &r);
+        respond(link, wire, &r, msg.reply.as_ref());
     }
 }
 
 fn on_outbound(m: Outbound, link: &mut Link, wire: &mut Wire) {
     let t = &link.topics;
     match m {
-        Outbound::Response(r) => wire.publish_json(t.response(), QoS::AtLeastOnce, false, &r),
+        Outbound::Response(r, reply) => respond(link, wire, &r, reply.as_ref()),
         Outbound::Event(e) => wire.publish_json(t.event(), QoS::AtMostOnce, false, &e),
         Outbound::State(s) => {
             wire.publish_json(t.state(), QoS::AtLeastOnce, true, &s);
@@ -277,15 +295,24 @@ fn on_outbound(m: Outbound, link: &mut Link, wire: &mut Wire) {
     }
 }
 
-async fn shutdown(link: &Link, wire: &mut Wire, eventloop: &mut rumqttc::EventLoop) {
+/// Answers on `…/response`, and on the MQTT 5 response topic with its correlation data.
+fn respond(link: &Link, wire: &mut Wire, r: &Response, reply: Option<&ReplyTo>) {
+    let bytes = serde_json::to_vec(r).expect("a response always serialises");
+    if let Some(to) = reply {
+        wire.publish_to(to.topic.clone(), QoS::AtLeastOnce, false, bytes.clone(), None, Some(to));
+    }
+    wire.publish(link.topics.response(), QoS::AtLeastOnce, false, bytes, None);
+}
+
+async fn shutdown(link: &Link, wire: &mut Wire, eventloop: &mut Loop) {
     if !wire.connected {
         return;
     }
     wire.publish(link.topics.availability(), QoS::AtLeastOnce, true, b"offline".to_vec(), None);
-    let _ = wire.client.try_disconnect();
+    wire.client.try_disconnect();
     let deadline = Instant::now() + Duration::from_secs(2);
     while let Ok(Ok(ev)) = tokio::time::timeout_at(deadline, eventloop.poll()).await {
-        if matches!(ev, Event::Outgoing(Outgoing::Disconnect)) {
+        if matches!(ev, WireEvent::Disconnect) {
             break;
         }
     }

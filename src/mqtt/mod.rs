@@ -6,16 +6,19 @@
 //! | [`signing`] | canonical JSON, the Ed25519 device key, the persisted `seq` |
 //! | [`spool`] | verdicts on disk (fsynced) until the broker's PUBACK |
 //! | [`tls`] | rustls client config: system roots, CA file, mTLS, credentials |
+//! | [`wire`] | MQTT 3.1.1 or 5 behind one small interface (`[mqtt] protocol`) |
 //! | [`client`] | the tokio task around rumqttc, fed by bounded channels of enums |
 //!
-//! Only MQTT 3.1.1 is spoken for now; request/response correlation is by the payload's
-//! `request_id` (the Zigbee2MQTT convention), which every 3.1.1 and 5 broker carries.
+//! Every request is answered on `…/response` with its `request_id` echoed (the Zigbee2MQTT
+//! convention, which any broker carries); with MQTT 5 the answer also goes to the request's
+//! response topic with its correlation data.
 
 pub mod client;
 pub mod signing;
 pub mod spool;
 pub mod tls;
 pub mod topics;
+pub mod wire;
 
 /// Where the broker is.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,7 +26,8 @@ use crate::liveness::verdict::{Source, Verdict, VerdictResult, challenge_id, rfc
 use crate::mqtt::client::{self, Inbound, Link, Outbound};
 use crate::mqtt::signing::{DeviceKey, SeqFile, round4};
 use crate::mqtt::spool::Spool;
-use crate::mqtt::topics::{Activity, EventPayload, Request, Response, StatePayload, Topics};
+use crate::mqtt::topics::{Activity, EventPayload, Request, RequestKind, Response, StatePayload, Topics};
+use crate::mqtt::wire::ReplyTo;
 use crate::vision::FaceTracker;
 use lockout::Lockout;
 use worker::{Ending, Job, WorkerEvent};
@@ -59,7 +60,7 @@ pub fn run(cfg: Config, tracker: FaceTracker) -> anyhow::Result<()> {
     let seq = SeqFile::open(&cfg.signing.seq_file).context("verdict sequence file")?;
     let spool = Spool::open(&cfg.mqtt.spool_dir)?;
     let topics = Topics::new(&cfg.mqtt.base_topic, &cfg.device.id, &cfg.mqtt.discovery_prefix);
-    let options = client::options(&cfg, &topics)?;
+    let settings = client::settings(&cfg, &topics)?;
     worker::check_camera(&cfg.camera).context("camera")?;
     let (work_tx, work_rx) = mpsc::channel(16);
     let jobs = worker::spawn(tracker, cfg.camera.clone(), cfg.liveness.clone(), work_tx)?;
@@ -67,7 +68,6 @@ pub fn run(cfg: Config, tracker: FaceTracker) -> anyhow::Result<()> {
     let (in_tx, in_rx) = mpsc::channel(16);
     let link = Link {
         topics,
-        options,
         spool,
         reconnect_min: Duration::from_millis(cfg.mqtt.reconnect_min_ms),
         reconnect_max: Duration::from_millis(cfg.mqtt.reconnect_max_ms),
@@ -86,7 +86,7 @@ pub fn run(cfg: Config, tracker: FaceTracker) -> anyhow::Result<()> {
     };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async move {
-        let mqtt = tokio::spawn(client::run(link, out_rx, in_tx));
+        let mqtt = tokio::spawn(client::run(link, settings, out_rx, in_tx));
         service.serve(in_rx, work_rx).await;
         let _ = tokio::time::timeout(Duration::from_secs(3), mqtt).await;
     });
@@ -136,8 +136,8 @@ impl Service {
         }
     }
 
-    async fn respond(&self, r: Response) {
-        self.send(Outbound::Response(r)).await;
+    async fn respond(&self, r: Response, reply: Option<ReplyTo>) {
+        self.send(Outbound::Response(r, reply)).await;
     }
 
     fn now_ms(&self) -> u64 {
@@ -145,44 +145,48 @@ impl Service {
     }
 
     async fn on_request(&mut self, m: Inbound) {
-        match m {
-            Inbound::Invalid(_, bad) => self.respond(Response::error(bad.request_id, bad.message)).await,
-            Inbound::Cancel(r) => match &self.running {
-                Some(run) => {
-                    run.cancel.store(true, Ordering::Relaxed);
-                    self.respond(Response::ok(r.request_id)).await;
+        let reply = m.reply;
+        match (m.kind, m.request) {
+            (_, Err(bad)) => self.respond(Response::error(bad.request_id, bad.message), reply).await,
+            (RequestKind::Cancel, Ok(r)) => {
+                let answer = match &self.running {
+                    Some(run) => {
+                        run.cancel.store(true, Ordering::Relaxed);
+                        Response::ok(r.request_id)
+                    }
+                    None => Response::error(r.request_id, "no challenge is running"),
+                };
+                self.respond(answer, reply).await;
+            }
+            (RequestKind::Start, Ok(r)) => match self.start(r) {
+                Ok((answer, running)) => {
+                    self.respond(answer, reply).await;
+                    self.running = Some(running);
+                    self.send(Outbound::State(state(&self.cfg, Activity::Challenge, None))).await;
                 }
-                None => self.respond(Response::error(r.request_id, "no challenge is running")).await,
+                Err(refusal) => self.respond(refusal, reply).await,
             },
-            Inbound::Start(r) => self.start(r).await,
         }
     }
 
-    async fn start(&mut self, r: Request) {
+    /// Hands a challenge to the worker if the terminal is free; else the refusal to send.
+    fn start(&mut self, r: Request) -> Result<(Response, Running), Response> {
         if let Some(run) = &self.running {
             let msg = format!("busy: challenge {} is still running", run.challenge_id);
-            return self.respond(Response::error(r.request_id, msg)).await;
+            return Err(Response::error(r.request_id, msg));
         }
         let now = self.now_ms();
         if let Some(left) = self.lockout.remaining_ms(now) {
             let msg = format!("locked out after repeated failures for another {} s", left.div_ceil(1000));
-            return self.respond(Response::error(r.request_id, msg)).await;
+            return Err(Response::error(r.request_id, msg));
         }
-        let id = match challenge_id() {
-            Ok(id) => id,
-            Err(e) => {
-                return self.respond(Response::error(r.request_id, format!("no randomness: {e}"))).await;
-            }
-        };
+        let id = challenge_id()
+            .map_err(|e| Response::error(r.request_id.clone(), format!("no randomness: {e}")))?;
         let cancel = Arc::new(AtomicBool::new(false));
         if self.jobs.try_send(Job { challenge_id: id.clone(), cancel: cancel.clone() }).is_err() {
-            return self
-                .respond(Response::error(r.request_id, "the challenge worker is not available"))
-                .await;
+            return Err(Response::error(r.request_id, "the challenge worker is not available"));
         }
-        self.respond(Response::ok(r.request_id.clone())).await;
-        self.running = Some(Running { challenge_id: id, request: r, cancel });
-        self.send(Outbound::State(state(&self.cfg, Activity::Challenge, None))).await;
+        Ok((Response::ok(r.request_id.clone()), Running { challenge_id: id, request: r, cancel }))
     }
 
     async fn on_worker(&mut self, ev: WorkerEvent) {

@@ -4,6 +4,7 @@
 
 mod harness;
 mod tls;
+mod v5;
 
 use std::time::Duration;
 
