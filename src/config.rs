@@ -9,12 +9,13 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::camera::synthetic::Script;
 use crate::liveness::session::LivenessConfig;
 
 /// Errors of loading or validating a configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config {path}: {source}")]
+    #[error("cannot read config {path}")]
     Read { path: PathBuf, source: std::io::Error },
     #[error("config {path}: {message}")]
     Parse { path: PathBuf, message: String },
@@ -68,6 +69,10 @@ pub struct CameraConfig {
     pub device: PathBuf,
     /// Replay: a session directory (SPEC §6).
     pub path: PathBuf,
+    /// Synthetic: the face photo re-rendered as a head or a flat prop.
+    pub face: PathBuf,
+    /// Synthetic: what the performer does, one script per challenge in turn.
+    pub scripts: Vec<Script>,
 }
 
 impl Default for CameraConfig {
@@ -76,6 +81,8 @@ impl Default for CameraConfig {
             source: CameraSource::V4l2,
             device: "/dev/video0".into(),
             path: "/var/lib/livegate/session".into(),
+            face: "tests/data/astronaut.png".into(),
+            scripts: vec![Script::Live, Script::Print],
         }
     }
 }
@@ -213,6 +220,9 @@ impl Config {
         }
         if self.mqtt.keepalive_s < 5 {
             return bad("mqtt.keepalive_s", "must be at least 5");
+        }
+        if self.camera.source == CameraSource::Synthetic && self.camera.scripts.is_empty() {
+            return bad("camera.scripts", "needs at least one script for the synthetic camera");
         }
         if self.lockout.max_fails == 0 {
             return bad("lockout.max_fails", "must be at least 1");

@@ -8,12 +8,13 @@ use clap::{Parser, Subcommand};
 
 use livegate::camera::synthetic::{Script, SeededRng, SyntheticCamera};
 use livegate::cmd::{bench, evaluate, inspect, synth, verify};
-use livegate::config::Config;
+use livegate::config::{CameraSource, Config};
 use livegate::liveness::ChallengeGeometry;
 use livegate::liveness::session::LivenessConfig;
 use livegate::liveness::verdict::VerdictResult;
 use livegate::models::{self, Precision};
 use livegate::mqtt::signing::DeviceKey;
+use livegate::service::SyntheticFaces;
 use livegate::vision::{FaceTracker, VisionConfig};
 
 #[derive(Parser)]
@@ -136,6 +137,19 @@ fn keygen(out: Option<PathBuf>, config: &std::path::Path) -> anyhow::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
+/// The synthetic camera's face models, from `[camera] face` and its mirror image.
+fn synthetic_faces(
+    cfg: &Config,
+    model_dir: &std::path::Path,
+    vision: &VisionConfig,
+) -> anyhow::Result<SyntheticFaces> {
+    let (detector, mesh) = models::load(model_dir, Precision::Float, vision.detector_min_score)?;
+    let photo = inspect::read_rgb(&cfg.camera.face)?;
+    let face = synth::face_model(&photo, &detector, &mesh)?;
+    let other = synth::face_model(&image::imageops::flip_horizontal(&photo), &detector, &mesh)?;
+    Ok(SyntheticFaces { face, other, scripts: cfg.camera.scripts.clone(), hfov_deg: vision.hfov_deg })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -168,7 +182,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let cfg = Config::load(&config)?;
             let vision = VisionConfig::default();
             let (detector, mesh) = models::load(&model_dir, Precision::Int8, vision.detector_min_score)?;
-            livegate::service::run(cfg, FaceTracker::new(detector, mesh, vision))?;
+            let synthetic = match cfg.camera.source {
+                CameraSource::Synthetic => Some(synthetic_faces(&cfg, &model_dir, &vision)?),
+                _ => None,
+            };
+            livegate::service::run(cfg, FaceTracker::new(detector, mesh, vision), synthetic)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Inspect { images, landmarks, precision } => {

@@ -10,7 +10,7 @@ use crate::liveness::verdict::Verdict;
 
 /// Errors of the spool directory.
 #[derive(Debug, thiserror::Error)]
-#[error("spool {path}: {source}")]
+#[error("spool {path}")]
 pub struct SpoolError {
     path: PathBuf,
     source: std::io::Error,

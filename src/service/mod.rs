@@ -30,7 +30,8 @@ use crate::mqtt::topics::{Activity, EventPayload, Request, RequestKind, Response
 use crate::mqtt::wire::ReplyTo;
 use crate::vision::FaceTracker;
 use lockout::Lockout;
-use worker::{Ending, Job, WorkerEvent};
+pub use worker::SyntheticFaces;
+use worker::{Cameras, Ending, Job, WorkerEvent};
 
 /// The challenge in progress.
 struct Running {
@@ -55,15 +56,16 @@ struct Service {
 ///
 /// # Errors
 /// Start-up failures (key, seq file, spool, TLS files, camera), with context.
-pub fn run(cfg: Config, tracker: FaceTracker) -> anyhow::Result<()> {
+pub fn run(cfg: Config, tracker: FaceTracker, synthetic: Option<SyntheticFaces>) -> anyhow::Result<()> {
     let key = DeviceKey::load(&cfg.signing.key_file).context("verdict signing key")?;
     let seq = SeqFile::open(&cfg.signing.seq_file).context("verdict sequence file")?;
     let spool = Spool::open(&cfg.mqtt.spool_dir)?;
     let topics = Topics::new(&cfg.mqtt.base_topic, &cfg.device.id, &cfg.mqtt.discovery_prefix);
     let settings = client::settings(&cfg, &topics)?;
-    worker::check_camera(&cfg.camera).context("camera")?;
+    let cameras = Cameras { config: cfg.camera.clone(), synthetic };
+    worker::check_camera(&cameras).context("camera")?;
     let (work_tx, work_rx) = mpsc::channel(16);
-    let jobs = worker::spawn(tracker, cfg.camera.clone(), cfg.liveness.clone(), work_tx)?;
+    let jobs = worker::spawn(tracker, cameras, cfg.liveness.clone(), work_tx)?;
     let (out_tx, out_rx) = mpsc::channel(64);
     let (in_tx, in_rx) = mpsc::channel(16);
     let link = Link {

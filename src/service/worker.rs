@@ -9,10 +9,12 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::mpsc;
 
 use crate::camera::replay::{ReplayCamera, rect};
+use crate::camera::synthetic::{FaceModel, Script, SyntheticCamera};
 use crate::camera::{Camera, CameraError, Frame};
 use crate::config::{CameraConfig, CameraSource};
-use crate::liveness::ChallengeGeometry;
+use crate::liveness::geometry::{TARGET_DX, TARGET_DY};
 use crate::liveness::session::{Checks, Decision, LivenessConfig, Outcome, Phase, Reason, Session, Step};
+use crate::liveness::{ChallengeGeometry, TargetDraw};
 use crate::pipeline::ChallengeRunner;
 use crate::vision::FaceTracker;
 
@@ -38,15 +40,32 @@ pub enum Ending {
     CameraFailed { frames: u32, error: String },
 }
 
+/// The synthetic camera's material: the face models are built once, at start-up.
+#[derive(Debug, Clone)]
+pub struct SyntheticFaces {
+    pub face: FaceModel,
+    pub other: FaceModel,
+    pub scripts: Vec<Script>,
+    pub hfov_deg: f32,
+}
+
+/// The frame sources the service can open.
+#[derive(Debug, Clone)]
+pub struct Cameras {
+    pub config: CameraConfig,
+    pub synthetic: Option<SyntheticFaces>,
+}
+
 /// A camera opened for one challenge, with the challenge it runs.
 struct Opened {
     camera: Box<dyn Camera>,
     geometry: ChallengeGeometry,
 }
 
-/// The camera seam of the service: replay is wired here; `v4l2` and `synthetic` are wired
-/// by their own modules and refused until then.
-fn open_camera(cfg: &CameraConfig) -> Result<Opened, CameraError> {
+/// The camera seam of the service: replay and synthetic are wired here; `v4l2` is wired by
+/// its own module and refused until then. `n` counts challenges (synthetic scripts rotate).
+fn open_camera(cams: &Cameras, n: usize) -> Result<Opened, CameraError> {
+    let cfg = &cams.config;
     match cfg.source {
         CameraSource::Replay => {
             let camera = ReplayCamera::open(&cfg.path)?;
@@ -59,18 +78,50 @@ fn open_camera(cfg: &CameraConfig) -> Result<Opened, CameraError> {
             };
             Ok(Opened { camera: Box::new(camera), geometry })
         }
-        other => {
-            Err(CameraError::Unusable(format!("camera source {other:?} is not wired into the service yet")))
+        CameraSource::Synthetic => {
+            let Some(s) = &cams.synthetic else {
+                return Err(CameraError::Unusable("synthetic camera without face models".into()));
+            };
+            let random = |what: &str| {
+                random_u64().map_err(|e| CameraError::Unusable(format!("no randomness for the {what}: {e}")))
+            };
+            let t = random("target")?;
+            let pick = |r: &std::ops::RangeInclusive<u32>, x: u64| {
+                r.start() + (x % u64::from(r.end() - r.start() + 1)) as u32
+            };
+            let draw = TargetDraw {
+                right: t & 1 == 1,
+                below: t & 2 == 2,
+                dx: pick(&TARGET_DX, t >> 8),
+                dy: pick(&TARGET_DY, t >> 32),
+            };
+            let geometry = ChallengeGeometry::new(640, 480, draw);
+            let script = s.scripts[n % s.scripts.len()];
+            let seed = random("performer")?;
+            let camera =
+                SyntheticCamera::new(s.face.clone(), s.other.clone(), script, &geometry, s.hfov_deg, seed);
+            Ok(Opened { camera: Box::new(camera), geometry })
+        }
+        CameraSource::V4l2 => {
+            Err(CameraError::Unusable("camera source v4l2 is not wired into the service yet".into()))
         }
     }
+}
+
+/// 64 bits from the OS CSPRNG (challenge targets never come from a seeded generator).
+fn random_u64() -> std::io::Result<u64> {
+    use std::io::Read;
+    let mut b = [0u8; 8];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut b)?;
+    Ok(u64::from_le_bytes(b))
 }
 
 /// Checks at start-up that the configured camera can be opened.
 ///
 /// # Errors
 /// The camera's error.
-pub fn check_camera(cfg: &CameraConfig) -> Result<(), CameraError> {
-    open_camera(cfg).map(|_| ())
+pub fn check_camera(cams: &Cameras) -> Result<(), CameraError> {
+    open_camera(cams, 0).map(|_| ())
 }
 
 /// Starts the worker thread; returns the job sender.
@@ -79,17 +130,19 @@ pub fn check_camera(cfg: &CameraConfig) -> Result<(), CameraError> {
 /// When the thread cannot be spawned.
 pub fn spawn(
     tracker: FaceTracker,
-    camera: CameraConfig,
+    camera: Cameras,
     liveness: LivenessConfig,
     events: mpsc::Sender<WorkerEvent>,
 ) -> std::io::Result<std::sync::mpsc::SyncSender<Job>> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(1);
     std::thread::Builder::new().name("challenge".into()).spawn(move || {
         let mut tracker = Some(tracker);
+        let mut n = 0;
         while let Ok(job) = rx.recv() {
             let started = SystemTime::now();
-            let (ending, back) =
-                run_job(&job, tracker.take().expect("tracker returned"), &camera, &liveness, &events);
+            let tr = tracker.take().expect("tracker returned");
+            let (ending, back) = run_job(&job, tr, (&camera, n), &liveness, &events);
+            n += 1;
             tracker = Some(back);
             let done = WorkerEvent::Done { challenge_id: job.challenge_id, started, ending };
             if events.blocking_send(done).is_err() {
@@ -103,17 +156,18 @@ pub fn spawn(
 fn run_job(
     job: &Job,
     tracker: FaceTracker,
-    camera: &CameraConfig,
+    (cams, n): (&Cameras, usize),
     liveness: &LivenessConfig,
     events: &mpsc::Sender<WorkerEvent>,
 ) -> (Ending, FaceTracker) {
-    let opened = match open_camera(camera) {
+    let opened = match open_camera(cams, n) {
         Ok(o) => o,
         Err(e) => return (Ending::CameraFailed { frames: 0, error: e.to_string() }, tracker),
     };
     let mut cam = opened.camera;
     let mut runner = ChallengeRunner::new(tracker, Session::new(liveness.clone(), opened.geometry));
-    let mut pace = Pace::new(camera.source == CameraSource::Replay);
+    // Recorded and rendered frames are delivered at their timestamps, as a camera would.
+    let mut pace = Pace::new(cams.config.source != CameraSource::V4l2);
     let (mut frames, mut last_phase, mut last_t) = (0u32, None, 0u64);
     let ending = loop {
         if job.cancel.load(Ordering::Relaxed) {
