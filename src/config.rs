@@ -95,6 +95,8 @@ pub struct MqttConfig {
     pub url: String,
     /// `"3.1.1"` (default) or `"5"` (adds response topic + correlation data to answers).
     pub protocol: crate::mqtt::wire::Protocol,
+    /// Loopback port of the embedded broker (`url = "embedded"`).
+    pub embedded_port: u16,
     /// Topic prefix; topics are `<base_topic>/<device id>/…`.
     pub base_topic: String,
     /// Client id (default `livegate-<device id>`).
@@ -122,6 +124,7 @@ impl Default for MqttConfig {
         Self {
             url: "mqtt://127.0.0.1:1883".into(),
             protocol: crate::mqtt::wire::Protocol::V311,
+            embedded_port: 1883,
             base_topic: "livegate".into(),
             client_id: None,
             keepalive_s: 15,

@@ -51,8 +51,6 @@ pub struct Inbound {
 pub enum ClientError {
     #[error("mqtt.url: {0}")]
     Url(#[from] super::UrlError),
-    #[error("mqtt.url = \"embedded\": the built-in broker is not part of this build yet")]
-    EmbeddedUnavailable,
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
 }
@@ -64,8 +62,9 @@ pub enum ClientError {
 /// [`ClientError`] for a bad URL or unreadable TLS/credential files.
 pub fn settings(cfg: &Config, topics: &Topics) -> Result<Settings, ClientError> {
     let m: &MqttConfig = &cfg.mqtt;
-    let BrokerUrl::Tcp { host, port, tls } = BrokerUrl::parse(&m.url)? else {
-        return Err(ClientError::EmbeddedUnavailable);
+    let (host, port, tls) = match BrokerUrl::parse(&m.url)? {
+        BrokerUrl::Tcp { host, port, tls } => (host, port, tls),
+        BrokerUrl::Embedded => ("127.0.0.1".to_owned(), m.embedded_port, false),
     };
     let transport = if tls {
         Transport::tls_with_config(TlsConfiguration::Rustls(tls::client_config(m)?))

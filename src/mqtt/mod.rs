@@ -7,12 +7,14 @@
 //! | [`spool`] | verdicts on disk (fsynced) until the broker's PUBACK |
 //! | [`tls`] | rustls client config: system roots, CA file, mTLS, credentials |
 //! | [`wire`] | MQTT 3.1.1 or 5 behind one small interface (`[mqtt] protocol`) |
+//! | [`broker`] | the embedded rumqttd broker on loopback (`url = "embedded"`) |
 //! | [`client`] | the tokio task around rumqttc, fed by bounded channels of enums |
 //!
 //! Every request is answered on `…/response` with its `request_id` echoed (the Zigbee2MQTT
 //! convention, which any broker carries); with MQTT 5 the answer also goes to the request's
 //! response topic with its correlation data.
 
+pub mod broker;
 pub mod client;
 pub mod signing;
 pub mod spool;
@@ -25,7 +27,7 @@ pub mod wire;
 pub enum BrokerUrl {
     /// `mqtt://` (plain) or `mqtts://` (TLS).
     Tcp { host: String, port: u16, tls: bool },
-    /// The built-in broker on loopback (not in this build yet).
+    /// The built-in broker on loopback (`[mqtt] embedded_port`).
     Embedded,
 }
 

@@ -62,6 +62,10 @@ pub fn run(cfg: Config, tracker: FaceTracker, synthetic: Option<SyntheticFaces>)
     let spool = Spool::open(&cfg.mqtt.spool_dir)?;
     let topics = Topics::new(&cfg.mqtt.base_topic, &cfg.device.id, &cfg.mqtt.discovery_prefix);
     let settings = client::settings(&cfg, &topics)?;
+    if crate::mqtt::BrokerUrl::parse(&cfg.mqtt.url)? == crate::mqtt::BrokerUrl::Embedded {
+        let addr = crate::mqtt::broker::start(cfg.mqtt.embedded_port, cfg.mqtt.protocol)?;
+        eprintln!("livegate: embedded broker on {addr}");
+    }
     let cameras = Cameras { config: cfg.camera.clone(), synthetic };
     worker::check_camera(&cameras).context("camera")?;
     let (work_tx, work_rx) = mpsc::channel(16);
