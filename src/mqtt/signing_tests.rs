@@ -109,3 +109,15 @@ fn seq_grows_strictly_across_reopens() {
     std::fs::write(&path, "garbage").unwrap();
     assert!(SeqFile::open(&path).is_err(), "a corrupt counter must not restart at 0");
 }
+
+#[test]
+fn serde_json_alone_rebuilds_the_signed_bytes_from_the_wire() {
+    // The README's Rust snippet: parse the published text, drop `sig`, re-serialise.
+    let key = DeviceKey::generate().unwrap();
+    let mut v = verdict();
+    key.sign(&mut v).unwrap();
+    let wire = serde_json::to_string(&v).unwrap();
+    let mut parsed: Value = serde_json::from_str(&wire).unwrap();
+    parsed.as_object_mut().unwrap().remove("sig");
+    assert_eq!(serde_json::to_string(&parsed).unwrap().into_bytes(), signed_bytes(&v).unwrap());
+}
