@@ -19,21 +19,30 @@
 //! | [`gpio`] | start button (debounced) and relay pulse on `pass`, rppal behind embedded-hal pins |
 //! | [`entropy`] | the OS CSPRNG: challenge targets and ids |
 //! | [`screen`] | the UI drawn from a plain `View` onto any embedded-graphics target; PNG, framebuffer, SPI TFT, window; the drawing thread |
-//! | [`cmd`] | the subcommands behind `main.rs` (`inspect`, `verify`, `synth`, `evaluate`, `bench`) |
+//! | [`config`] | the TOML configuration tree, its defaults and validation |
+//! | [`mqtt`] | topics and payloads, verdict signing, the spool, TLS, the MQTT task |
+//! | [`service`] | `livegate run`: requests → challenges → signed, spooled verdicts |
+//! | [`cmd`] | the subcommands behind `main.rs` (`inspect`, `verify`, `record`, `synth`, `evaluate`, `bench`, `screens`) |
 //!
-//! Threads and tasks are listed here as the service grows (camera capture, inference and
-//! drawing on named threads; MQTT and timers on tokio).
+//! Threads and tasks of `livegate run` (see [`service`] for the channels between them):
 //!
-//! | thread / task | owns | fed by |
-//! |---|---|---|
-//! | `screen` (std thread, [`screen::ScreenThread`]) | the display; draws at most at its refresh rate | a newest-wins slot of `screen::View` (stale views dropped, never blocks the sender) |
+//! | name | kind | work | fed by |
+//! |---|---|---|---|
+//! | `challenge` | std thread | camera frames, inference, the challenge session | a job channel (capacity 1) |
+//! | `camera` | std thread ([`camera::capture::CaptureThread`]) | V4L2 capture, reconnect | the device; hands on the newest frame only |
+//! | `screen` | std thread ([`screen::ScreenThread`]) | the display, at most at its refresh rate | a newest-wins slot of `screen::View` (never blocks the sender) |
+//! | service | tokio task | requests, busy/lockout, `seq`, signing | channels from MQTT and `challenge` |
+//! | MQTT | tokio task | rumqttc event loop, spool, PUBACKs, reconnect backoff | the service task |
 
 pub mod camera;
 pub mod cmd;
+pub mod config;
 pub mod entropy;
 pub mod gpio;
 pub mod liveness;
 pub mod models;
+pub mod mqtt;
 pub mod pipeline;
 pub mod screen;
+pub mod service;
 pub mod vision;

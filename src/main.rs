@@ -8,10 +8,13 @@ use clap::{Parser, Subcommand};
 
 use livegate::camera::synthetic::{Script, SeededRng, SyntheticCamera};
 use livegate::cmd::{bench, evaluate, inspect, record, screens, synth, verify};
+use livegate::config::{CameraSource, Config};
 use livegate::liveness::ChallengeGeometry;
 use livegate::liveness::session::LivenessConfig;
 use livegate::liveness::verdict::VerdictResult;
 use livegate::models::{self, Precision};
+use livegate::mqtt::signing::DeviceKey;
+use livegate::service::SyntheticFaces;
 use livegate::vision::{FaceTracker, VisionConfig};
 
 #[derive(Parser)]
@@ -26,6 +29,24 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The service: MQTT requests in, signed verdicts out.
+    Run {
+        #[arg(short, long, value_name = "FILE", default_value = "/etc/livegate/livegate.toml")]
+        config: PathBuf,
+    },
+    /// Make the verdict-signing key (0600; never overwrites) and print the public key.
+    Keygen {
+        /// Where to write the key (default: `[signing] key_file` of the config).
+        #[arg(short, long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[arg(short, long, value_name = "FILE", default_value = "/etc/livegate/livegate.toml")]
+        config: PathBuf,
+    },
+    /// Print the default config, or validate a file with --check.
+    Config {
+        #[arg(long, value_name = "FILE")]
+        check: Option<PathBuf>,
+    },
     /// Faces, scores, box, nose tip and head pose of each image, as JSON.
     Inspect {
         #[arg(required = true, value_name = "IMAGE")]
@@ -136,6 +157,36 @@ enum Command {
     },
 }
 
+/// `livegate keygen`: the key file from `--out` or the config (defaults when it is absent).
+fn keygen(out: Option<PathBuf>, config: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let path = match out {
+        Some(p) => p,
+        None if config.exists() => Config::load(config)?.signing.key_file,
+        None => Config::default().signing.key_file,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let key = DeviceKey::generate()?;
+    key.save(&path)?;
+    eprintln!("wrote {} (keep it secret; give controllers the public key below)", path.display());
+    println!("{}", key.public_hex());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The synthetic camera's face models, from `[camera] face` and its mirror image.
+fn synthetic_faces(
+    cfg: &Config,
+    model_dir: &std::path::Path,
+    vision: &VisionConfig,
+) -> anyhow::Result<SyntheticFaces> {
+    let (detector, mesh) = models::load(model_dir, Precision::Float, vision.detector_min_score)?;
+    let photo = inspect::read_rgb(&cfg.camera.face)?;
+    let face = synth::face_model(&photo, &detector, &mesh)?;
+    let other = synth::face_model(&image::imageops::flip_horizontal(&photo), &detector, &mesh)?;
+    Ok(SyntheticFaces { face, other, scripts: cfg.camera.scripts.clone(), hfov_deg: vision.hfov_deg })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -164,8 +215,33 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    let command = match cli.command {
+        Command::Keygen { out, config } => return keygen(out, &config),
+        Command::Config { check: Some(path) } => {
+            Config::load(&path)?;
+            println!("{}: ok", path.display());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Config { check: None } => {
+            print!("{}", toml::to_string_pretty(&Config::default())?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        other => other,
+    };
     let model_dir = models::locate(cli.models.as_deref())?;
-    match cli.command {
+    match command {
+        Command::Keygen { .. } | Command::Config { .. } => unreachable!("handled above"),
+        Command::Run { config } => {
+            let cfg = Config::load(&config)?;
+            let vision = VisionConfig::default();
+            let (detector, mesh) = models::load(&model_dir, Precision::Int8, vision.detector_min_score)?;
+            let synthetic = match cfg.camera.source {
+                CameraSource::Synthetic => Some(synthetic_faces(&cfg, &model_dir, &vision)?),
+                _ => None,
+            };
+            livegate::service::run(cfg, FaceTracker::new(detector, mesh, vision), synthetic)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Inspect { images, landmarks, precision } => {
             let cfg = VisionConfig::default();
             let (detector, mesh) = models::load(&model_dir, precision, cfg.detector_min_score)?;

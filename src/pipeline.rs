@@ -78,6 +78,11 @@ impl ChallengeRunner {
         &self.session
     }
 
+    /// Ends the challenge and hands the tracker back for the next one.
+    pub fn into_tracker(self) -> FaceTracker {
+        self.tracker
+    }
+
     /// Analyses one frame and advances the challenge.
     ///
     /// # Errors

@@ -90,6 +90,10 @@ pub enum Reason {
     JerkyPath,
     /// A replayed session ended before the challenge was decided.
     Incomplete,
+    /// The camera failed during the challenge (result `error`).
+    CameraError,
+    /// The challenge was cancelled by a request (result `aborted`).
+    Cancelled,
 }
 
 /// The verdict's result field.

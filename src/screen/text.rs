@@ -52,6 +52,8 @@ pub fn failure(reason: Reason) -> Wording {
         Reason::FlatMotion => w("Not verified", "Please try again facing the camera, in good light."),
         Reason::JerkyPath => w("Too fast", "Please try again and move your head slowly and smoothly."),
         Reason::Incomplete => w("Check not finished", "Please try again."),
+        Reason::CameraError => w("Camera problem", "Please try again in a moment, or ask staff for help."),
+        Reason::Cancelled => w("Check cancelled", "Please try again when the screen asks you to."),
     }
 }
 

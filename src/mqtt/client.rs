@@ -1,0 +1,318 @@
+//! The MQTT task: one tokio task owns the rumqttc event loop, the spool and the PUBACK
+//! bookkeeping. The service talks to it through two bounded channels of enums
+//! ([`Outbound`] in, [`Inbound`] out), so vision never waits on the network.
+//!
+//! PUBACK tracking: rumqttc reports each publish it sends as `Outgoing::Publish(pkid)`, in
+//! the order they were requested. The task only publishes while connected and remembers, in
+//! the same order, which requests were verdicts; that pairs each verdict's `seq` with its
+//! packet id, and its PUBACK removes it from the spool. Sessions are clean, so after a
+//! disconnect rumqttc drops whatever was unacknowledged and the task re-sends every spooled
+//! verdict itself, in `seq` order, on the next CONNACK: at-least-once, ordered, across
+//! outages and restarts alike.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use rumqttc::{QoS, TlsConfiguration, Transport};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep_until};
+
+use super::spool::Spool;
+use super::topics::{
+    self, BadRequest, EventPayload, Request, RequestKind, Response, StatePayload, Topics, parse_request,
+};
+use super::wire::{self, Client, Loop, ReplyTo, Settings, WireEvent};
+use super::{BrokerUrl, tls};
+use crate::config::{Config, MqttConfig};
+use crate::liveness::verdict::Verdict;
+
+/// What the service asks the MQTT task to send.
+#[derive(Debug)]
+pub enum Outbound {
+    /// The answer to a request; also sent to the MQTT 5 response topic when there is one.
+    Response(Response, Option<ReplyTo>),
+    State(StatePayload),
+    Event(EventPayload),
+    /// A signed verdict: spooled, then published, then removed on PUBACK.
+    Verdict(Box<Verdict>),
+}
+
+/// A request that arrived for the service (a failed validation too: the service answers it).
+#[derive(Debug)]
+pub struct Inbound {
+    pub kind: RequestKind,
+    pub request: Result<Request, BadRequest>,
+    /// MQTT 5 response topic and correlation data, if the requester gave them.
+    pub reply: Option<ReplyTo>,
+}
+
+/// Errors of setting the client up.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("mqtt.url: {0}")]
+    Url(#[from] super::UrlError),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+}
+
+/// Connection settings from the config: protocol, client id, keep-alive, last will, TLS,
+/// credentials.
+///
+/// # Errors
+/// [`ClientError`] for a bad URL or unreadable TLS/credential files.
+pub fn settings(cfg: &Config, topics: &Topics) -> Result<Settings, ClientError> {
+    let m: &MqttConfig = &cfg.mqtt;
+    let (host, port, tls) = match BrokerUrl::parse(&m.url)? {
+        BrokerUrl::Tcp { host, port, tls } => (host, port, tls),
+        BrokerUrl::Embedded => ("127.0.0.1".to_owned(), m.embedded_port, false),
+    };
+    let transport = if tls {
+        Transport::tls_with_config(TlsConfiguration::Rustls(tls::client_config(m)?))
+    } else {
+        Transport::tcp()
+    };
+    Ok(Settings {
+        protocol: m.protocol,
+        client_id: m.client_id.clone().unwrap_or_else(|| format!("livegate-{}", cfg.device.id)),
+        host,
+        port,
+        keep_alive: Duration::from_secs(m.keepalive_s),
+        will_topic: topics.availability(),
+        transport,
+        credentials: tls::credentials(m)?,
+    })
+}
+
+/// Everything the task needs besides its channels.
+pub struct Link {
+    pub topics: Topics,
+    pub spool: Spool,
+    pub reconnect_min: Duration,
+    pub reconnect_max: Duration,
+    /// The last state, republished (retained) on every connect.
+    pub state: StatePayload,
+}
+
+/// Per-connection bookkeeping of the task.
+struct Wire {
+    client: Client,
+    connected: bool,
+    /// For each requested publish, in order: the verdict `seq` it carries, if any.
+    requested: VecDeque<Option<u64>>,
+    /// Packet id → verdict `seq`, waiting for PUBACK.
+    inflight: HashMap<u16, u64>,
+}
+
+impl Wire {
+    fn publish(&mut self, topic: String, qos: QoS, retain: bool, payload: Vec<u8>, seq: Option<u64>) {
+        self.publish_to(topic, qos, retain, payload, seq, None);
+    }
+
+    fn publish_to(
+        &mut self,
+        topic: String,
+        qos: QoS,
+        retain: bool,
+        payload: Vec<u8>,
+        seq: Option<u64>,
+        reply: Option<&ReplyTo>,
+    ) {
+        if !self.connected {
+            return;
+        }
+        match self.client.try_publish(topic.as_str(), qos, retain, payload, reply) {
+            Ok(()) => self.requested.push_back(seq),
+            Err(e) => eprintln!("livegate: mqtt: publish to {topic} dropped: {e}"),
+        }
+    }
+
+    fn publish_json(&mut self, topic: String, qos: QoS, retain: bool, v: &impl serde::Serialize) {
+        let bytes = serde_json::to_vec(v).expect("payload types always serialise");
+        self.publish(topic, qos, retain, bytes, None);
+    }
+
+    fn lost(&mut self) {
+        self.connected = false;
+        self.requested.clear();
+        self.inflight.clear();
+    }
+}
+
+/// Runs the MQTT task until the service drops its [`Outbound`] sender; then publishes
+/// `offline` and disconnects cleanly.
+pub async fn run(
+    link: Link,
+    settings: Settings,
+    mut outbound: mpsc::Receiver<Outbound>,
+    inbound: mpsc::Sender<Inbound>,
+) {
+    let broker = format!("{}:{}", settings.host, settings.port);
+    let (client, mut eventloop) = wire::client(settings, 256);
+    let mut link = link;
+    let mut wire = Wire { client, connected: false, requested: VecDeque::new(), inflight: HashMap::new() };
+    let mut backoff = link.reconnect_min;
+    let mut retry_at: Option<Instant> = None;
+    let mut last_error = String::new();
+    loop {
+        tokio::select! {
+            ev = eventloop.poll(), if retry_at.is_none() => match ev {
+                Ok(ev) => {
+                    if matches!(ev, WireEvent::ConnAck) {
+                        eprintln!("livegate: mqtt: connected to {broker}");
+                        backoff = link.reconnect_min;
+                        last_error.clear();
+                    }
+                    on_event(ev, &mut link, &mut wire, &inbound);
+                }
+                Err(msg) => {
+                    if msg != last_error {
+                        eprintln!("livegate: mqtt: {msg}; retrying with backoff");
+                        last_error = msg;
+                    }
+                    wire.lost();
+                    retry_at = Some(Instant::now() + backoff);
+                    backoff = (backoff * 2).min(link.reconnect_max);
+                }
+            },
+            () = sleep_until(retry_at.unwrap_or_else(Instant::now)), if retry_at.is_some() => retry_at = None,
+            msg = outbound.recv() => match msg {
+                Some(m) => on_outbound(m, &mut link, &mut wire),
+                None => break,
+            },
+        }
+    }
+    shutdown(&link, &mut wire, &mut eventloop).await;
+}
+
+fn on_event(ev: WireEvent, link: &mut Link, wire: &mut Wire, inbound: &mpsc::Sender<Inbound>) {
+    match ev {
+        WireEvent::ConnAck => on_connect(link, wire),
+        WireEvent::Publish { topic, payload, reply } => {
+            on_publish(&topic, &payload, reply, link, wire, inbound)
+        }
+        WireEvent::PubAck { pkid, accepted } => match wire.inflight.remove(&pkid) {
+            Some(seq) if !accepted => {
+                eprintln!("livegate: mqtt: broker refused verdict {seq}; kept for the next connect");
+            }
+            Some(seq) => {
+                if let Err(e) = link.spool.remove(seq) {
+                    eprintln!("livegate: mqtt: verdict {seq} acknowledged but not removed: {e}");
+                }
+            }
+            None => {}
+        },
+        WireEvent::SentPublish(pkid) => {
+            if let Some(Some(seq)) = wire.requested.pop_front() {
+                wire.inflight.insert(pkid, seq);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn on_connect(link: &mut Link, wire: &mut Wire) {
+    wire.connected = true;
+    let t = &link.topics;
+    for topic in [t.start(), t.cancel(), t.ha_status()] {
+        if let Err(e) = wire.client.try_subscribe(&topic, QoS::AtLeastOnce) {
+            eprintln!("livegate: mqtt: cannot subscribe to {topic}: {e}");
+        }
+    }
+    wire.publish(t.availability(), QoS::AtLeastOnce, true, b"online".to_vec(), None);
+    wire.publish_json(t.state(), QoS::AtLeastOnce, true, &link.state);
+    publish_discovery(link, wire);
+    match link.spool.pending() {
+        Ok(pending) => {
+            for s in pending {
+                wire.publish(link.topics.verdict(), QoS::AtLeastOnce, false, s.payload, Some(s.seq));
+            }
+        }
+        Err(e) => eprintln!("livegate: mqtt: cannot read the spool: {e}"),
+    }
+}
+
+fn publish_discovery(link: &Link, wire: &mut Wire) {
+    for (topic, config) in topics::discovery(&link.topics, env!("CARGO_PKG_VERSION")) {
+        wire.publish_json(topic, QoS::AtLeastOnce, true, &config);
+    }
+}
+
+fn on_publish(
+    topic: &str,
+    payload: &[u8],
+    reply: Option<ReplyTo>,
+    link: &Link,
+    wire: &mut Wire,
+    inbound: &mpsc::Sender<Inbound>,
+) {
+    let t = &link.topics;
+    if topic == t.ha_status() {
+        if payload == b"online" {
+            publish_discovery(link, wire);
+        }
+        return;
+    }
+    let kind = if topic == t.start() {
+        RequestKind::Start
+    } else if topic == t.cancel() {
+        RequestKind::Cancel
+    } else {
+        return;
+    };
+    let msg = Inbound { kind, request: parse_request(payload), reply };
+    if let Err(e) = inbound.try_send(msg) {
+        let msg = e.into_inner();
+        let request_id = match msg.request {
+            Ok(r) => r.request_id,
+            Err(b) => b.request_id,
+        };
+        let r = Response::error(request_id, "too many requests at once; try again");
+        respond(link, wire, &r, msg.reply.as_ref());
+    }
+}
+
+fn on_outbound(m: Outbound, link: &mut Link, wire: &mut Wire) {
+    let t = &link.topics;
+    match m {
+        Outbound::Response(r, reply) => respond(link, wire, &r, reply.as_ref()),
+        Outbound::Event(e) => wire.publish_json(t.event(), QoS::AtMostOnce, false, &e),
+        Outbound::State(s) => {
+            wire.publish_json(t.state(), QoS::AtLeastOnce, true, &s);
+            link.state = s;
+        }
+        Outbound::Verdict(v) => match link.spool.put(&v) {
+            Ok(s) => wire.publish(t.verdict(), QoS::AtLeastOnce, false, s.payload, Some(s.seq)),
+            Err(e) => {
+                // Not durable: still publish once rather than drop it, and say so.
+                eprintln!(
+                    "livegate: mqtt: verdict {} NOT spooled ({e}); publishing without the guarantee",
+                    v.seq
+                );
+                wire.publish_json(t.verdict(), QoS::AtLeastOnce, false, &v);
+            }
+        },
+    }
+}
+
+/// Answers on `…/response`, and on the MQTT 5 response topic with its correlation data.
+fn respond(link: &Link, wire: &mut Wire, r: &Response, reply: Option<&ReplyTo>) {
+    let bytes = serde_json::to_vec(r).expect("a response always serialises");
+    if let Some(to) = reply {
+        wire.publish_to(to.topic.clone(), QoS::AtLeastOnce, false, bytes.clone(), None, Some(to));
+    }
+    wire.publish(link.topics.response(), QoS::AtLeastOnce, false, bytes, None);
+}
+
+async fn shutdown(link: &Link, wire: &mut Wire, eventloop: &mut Loop) {
+    if !wire.connected {
+        return;
+    }
+    wire.publish(link.topics.availability(), QoS::AtLeastOnce, true, b"offline".to_vec(), None);
+    wire.client.try_disconnect();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while let Ok(Ok(ev)) = tokio::time::timeout_at(deadline, eventloop.poll()).await {
+        if matches!(ev, WireEvent::Disconnect) {
+            break;
+        }
+    }
+}

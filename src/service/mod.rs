@@ -1,0 +1,285 @@
+//! `livegate run`: the service. MQTT requests start challenges on the configured camera; each
+//! challenge ends in exactly one signed verdict, which is spooled and published.
+//!
+//! | thread / task | does | talks through |
+//! |---|---|---|
+//! | `challenge` (std thread) | camera frames → vision → session | std `sync_channel(1)` of [`worker::Job`] in, tokio channel of [`worker::WorkerEvent`] out |
+//! | service task (tokio) | requests, busy/lockout, verdicts, `seq`, signing | [`Inbound`] in, [`Outbound`] out |
+//! | MQTT task (tokio) | rumqttc, spool, PUBACKs, reconnects | see [`crate::mqtt::client`] |
+//!
+//! Screen, GPIO, systemd notify and the V4L2 camera plug in here later: each is a consumer
+//! of the same verdict/state stream or a producer of `Start` requests.
+
+pub mod lockout;
+pub mod worker;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context;
+use tokio::sync::mpsc;
+
+use crate::config::{CameraSource, Config};
+use crate::entropy::challenge_id;
+use crate::liveness::session::{Checks, Outcome, Reason};
+use crate::liveness::verdict::{Source, Verdict, VerdictResult, rfc3339_ms};
+use crate::mqtt::client::{self, Inbound, Link, Outbound};
+use crate::mqtt::signing::{DeviceKey, SeqFile, round4};
+use crate::mqtt::spool::Spool;
+use crate::mqtt::topics::{Activity, EventPayload, Request, RequestKind, Response, StatePayload, Topics};
+use crate::mqtt::wire::ReplyTo;
+use crate::vision::FaceTracker;
+use lockout::Lockout;
+pub use worker::SyntheticFaces;
+use worker::{Cameras, Ending, Job, WorkerEvent};
+
+/// The challenge in progress.
+struct Running {
+    challenge_id: String,
+    request: Request,
+    cancel: Arc<AtomicBool>,
+}
+
+/// The service task's state.
+struct Service {
+    cfg: Config,
+    key: DeviceKey,
+    seq: SeqFile,
+    jobs: std::sync::mpsc::SyncSender<Job>,
+    out: mpsc::Sender<Outbound>,
+    running: Option<Running>,
+    lockout: Lockout,
+    epoch: Instant,
+}
+
+/// Runs the service until SIGINT/SIGTERM.
+///
+/// # Errors
+/// Start-up failures (key, seq file, spool, TLS files, camera), with context.
+pub fn run(cfg: Config, tracker: FaceTracker, synthetic: Option<SyntheticFaces>) -> anyhow::Result<()> {
+    let key = DeviceKey::load(&cfg.signing.key_file).context("verdict signing key")?;
+    let seq = SeqFile::open(&cfg.signing.seq_file).context("verdict sequence file")?;
+    let spool = Spool::open(&cfg.mqtt.spool_dir)?;
+    let topics = Topics::new(&cfg.mqtt.base_topic, &cfg.device.id, &cfg.mqtt.discovery_prefix);
+    let settings = client::settings(&cfg, &topics)?;
+    if crate::mqtt::BrokerUrl::parse(&cfg.mqtt.url)? == crate::mqtt::BrokerUrl::Embedded {
+        let addr = crate::mqtt::broker::start(cfg.mqtt.embedded_port, cfg.mqtt.protocol)?;
+        eprintln!("livegate: embedded broker on {addr}");
+    }
+    let cameras = Cameras { config: cfg.camera.clone(), synthetic };
+    worker::check_camera(&cameras).context("camera")?;
+    let (work_tx, work_rx) = mpsc::channel(16);
+    let jobs = worker::spawn(tracker, cameras, cfg.liveness.clone(), work_tx)?;
+    let (out_tx, out_rx) = mpsc::channel(64);
+    let (in_tx, in_rx) = mpsc::channel(16);
+    let link = Link {
+        topics,
+        spool,
+        reconnect_min: Duration::from_millis(cfg.mqtt.reconnect_min_ms),
+        reconnect_max: Duration::from_millis(cfg.mqtt.reconnect_max_ms),
+        state: state(&cfg, Activity::Idle, None),
+    };
+    eprintln!("livegate: verdict public key {}", key.public_hex());
+    let service = Service {
+        lockout: Lockout::new(&cfg.lockout),
+        cfg,
+        key,
+        seq,
+        jobs,
+        out: out_tx,
+        running: None,
+        epoch: Instant::now(),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async move {
+        let mqtt = tokio::spawn(client::run(link, settings, out_rx, in_tx));
+        service.serve(in_rx, work_rx).await;
+        let _ = tokio::time::timeout(Duration::from_secs(3), mqtt).await;
+    });
+    Ok(())
+}
+
+fn state(cfg: &Config, activity: Activity, locked_until: Option<String>) -> StatePayload {
+    StatePayload {
+        state: activity,
+        camera: format!("{:?}", cfg.camera.source).to_lowercase(),
+        model: "blazeface+facemesh-int8".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        since: rfc3339_ms(SystemTime::now()),
+        locked_until,
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+impl Service {
+    async fn serve(mut self, mut inbound: mpsc::Receiver<Inbound>, mut work: mpsc::Receiver<WorkerEvent>) {
+        let stop = shutdown_signal();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                Some(m) = inbound.recv() => self.on_request(m).await,
+                Some(ev) = work.recv() => self.on_worker(ev).await,
+                () = &mut stop => break,
+            }
+        }
+        eprintln!("livegate: shutting down");
+        if let Some(r) = &self.running {
+            r.cancel.store(true, Ordering::Relaxed);
+        }
+    }
+
+    async fn send(&self, m: Outbound) {
+        if self.out.send(m).await.is_err() {
+            eprintln!("livegate: the MQTT task has stopped");
+        }
+    }
+
+    async fn respond(&self, r: Response, reply: Option<ReplyTo>) {
+        self.send(Outbound::Response(r, reply)).await;
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    async fn on_request(&mut self, m: Inbound) {
+        let reply = m.reply;
+        match (m.kind, m.request) {
+            (_, Err(bad)) => self.respond(Response::error(bad.request_id, bad.message), reply).await,
+            (RequestKind::Cancel, Ok(r)) => {
+                let answer = match &self.running {
+                    Some(run) => {
+                        run.cancel.store(true, Ordering::Relaxed);
+                        Response::ok(r.request_id)
+                    }
+                    None => Response::error(r.request_id, "no challenge is running"),
+                };
+                self.respond(answer, reply).await;
+            }
+            (RequestKind::Start, Ok(r)) => match self.start(r) {
+                Ok((answer, running)) => {
+                    self.respond(answer, reply).await;
+                    self.running = Some(running);
+                    self.send(Outbound::State(state(&self.cfg, Activity::Challenge, None))).await;
+                }
+                Err(refusal) => self.respond(refusal, reply).await,
+            },
+        }
+    }
+
+    /// Hands a challenge to the worker if the terminal is free; else the refusal to send.
+    fn start(&mut self, r: Request) -> Result<(Response, Running), Response> {
+        if let Some(run) = &self.running {
+            let msg = format!("busy: challenge {} is still running", run.challenge_id);
+            return Err(Response::error(r.request_id, msg));
+        }
+        let now = self.now_ms();
+        if let Some(left) = self.lockout.remaining_ms(now) {
+            let msg = format!("locked out after repeated failures for another {} s", left.div_ceil(1000));
+            return Err(Response::error(r.request_id, msg));
+        }
+        let id = challenge_id()
+            .map_err(|e| Response::error(r.request_id.clone(), format!("no randomness: {e}")))?;
+        let cancel = Arc::new(AtomicBool::new(false));
+        if self.jobs.try_send(Job { challenge_id: id.clone(), cancel: cancel.clone() }).is_err() {
+            return Err(Response::error(r.request_id, "the challenge worker is not available"));
+        }
+        Ok((Response::ok(r.request_id.clone()), Running { challenge_id: id, request: r, cancel }))
+    }
+
+    async fn on_worker(&mut self, ev: WorkerEvent) {
+        match ev {
+            WorkerEvent::Progress { challenge_id, phase, message } => {
+                let state = format!("{phase:?}").to_lowercase();
+                let e = EventPayload { challenge_id, state, message: message.into() };
+                self.send(Outbound::Event(e)).await;
+            }
+            WorkerEvent::Done { challenge_id, started, ending } => {
+                let Some(run) = self.running.take().filter(|r| r.challenge_id == challenge_id) else {
+                    eprintln!("livegate: result of unknown challenge {challenge_id} ignored");
+                    return;
+                };
+                self.finish(run, started, ending).await;
+            }
+        }
+    }
+
+    async fn finish(&mut self, run: Running, started: SystemTime, ending: Ending) {
+        let mut v = self.verdict(&run, started, ending);
+        let failed = v.result != VerdictResult::Pass && v.result != VerdictResult::Aborted;
+        let lock = self.lockout.record(failed, self.now_ms());
+        match self.seq.take_next().map_err(anyhow::Error::from).and_then(|seq| {
+            v.seq = seq;
+            self.key.sign(&mut v).map_err(anyhow::Error::from)
+        }) {
+            Ok(()) => self.send(Outbound::Verdict(Box::new(v))).await,
+            // Without a durable seq or a signature there is no verdict a door could trust.
+            Err(e) => eprintln!("livegate: challenge {}: verdict not issued: {e:#}", run.challenge_id),
+        }
+        let next = match lock {
+            Some(until_ms) => {
+                let until = SystemTime::now() + Duration::from_millis(until_ms.saturating_sub(self.now_ms()));
+                state(&self.cfg, Activity::Locked, Some(rfc3339_ms(until)))
+            }
+            None => state(&self.cfg, Activity::Idle, None),
+        };
+        self.send(Outbound::State(next)).await;
+    }
+
+    fn verdict(&self, run: &Running, started: SystemTime, ending: Ending) -> Verdict {
+        let decided = SystemTime::now();
+        let (result, reason, checks, frames) = match ending {
+            Ending::Decided(d) => {
+                let result = match d.result {
+                    Outcome::Pass => VerdictResult::Pass,
+                    Outcome::Fail => VerdictResult::Fail,
+                    Outcome::Timeout => VerdictResult::Timeout,
+                };
+                (result, d.reason, d.checks, d.frames)
+            }
+            Ending::Cancelled { frames } => {
+                (VerdictResult::Aborted, Some(Reason::Cancelled), Checks::default(), frames)
+            }
+            Ending::CameraFailed { frames, error } => {
+                eprintln!("livegate: challenge {}: camera failed: {error}", run.challenge_id);
+                (VerdictResult::Error, Some(Reason::CameraError), Checks::default(), frames)
+            }
+        };
+        let r4 = |x: Option<f32>| x.map(round4);
+        Verdict {
+            device_id: self.cfg.device.id.clone(),
+            source: match self.cfg.camera.source {
+                CameraSource::V4l2 => Source::V4l2,
+                CameraSource::Replay => Source::Replay,
+                CameraSource::Synthetic => Source::Synthetic,
+            },
+            challenge_id: run.challenge_id.clone(),
+            request_id: run.request.request_id.clone(),
+            nonce: run.request.nonce.clone(),
+            result,
+            reason,
+            checks: Checks {
+                yaw_deg: r4(checks.yaw_deg),
+                layout_change: r4(checks.layout_change),
+                parallax: r4(checks.parallax),
+                path_rms: r4(checks.path_rms),
+                ..checks
+            },
+            started_at: rfc3339_ms(started),
+            decided_at: rfc3339_ms(decided),
+            frames,
+            seq: 0,
+            expires_at: rfc3339_ms(decided + Duration::from_secs(self.cfg.signing.verdict_ttl_s)),
+            sig: None,
+        }
+    }
+}

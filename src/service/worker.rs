@@ -1,0 +1,219 @@
+//! The challenge worker: a named std thread that owns the face tracker and runs one challenge
+//! at a time through [`ChallengeRunner`], so inference never runs inside tokio. Jobs come in
+//! on a bounded std channel; progress and the decision go out on a tokio channel.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::mpsc;
+
+use crate::camera::replay::{ReplayCamera, rect};
+use crate::camera::synthetic::{FaceModel, Script, SyntheticCamera};
+use crate::camera::{Camera, CameraError, Frame};
+use crate::config::{CameraConfig, CameraSource};
+use crate::liveness::ChallengeGeometry;
+use crate::liveness::session::{Checks, Decision, LivenessConfig, Outcome, Phase, Reason, Session, Step};
+use crate::pipeline::ChallengeRunner;
+use crate::vision::FaceTracker;
+
+/// One challenge to run.
+#[derive(Debug)]
+pub struct Job {
+    pub challenge_id: String,
+    pub cancel: Arc<AtomicBool>,
+}
+
+/// What the worker reports.
+#[derive(Debug)]
+pub enum WorkerEvent {
+    Progress { challenge_id: String, phase: Phase, message: &'static str },
+    Done { challenge_id: String, started: SystemTime, ending: Ending },
+}
+
+/// How a challenge ended.
+#[derive(Debug)]
+pub enum Ending {
+    Decided(Decision),
+    Cancelled { frames: u32 },
+    CameraFailed { frames: u32, error: String },
+}
+
+/// The synthetic camera's material: the face models are built once, at start-up.
+#[derive(Debug, Clone)]
+pub struct SyntheticFaces {
+    pub face: FaceModel,
+    pub other: FaceModel,
+    pub scripts: Vec<Script>,
+    pub hfov_deg: f32,
+}
+
+/// The frame sources the service can open.
+#[derive(Debug, Clone)]
+pub struct Cameras {
+    pub config: CameraConfig,
+    pub synthetic: Option<SyntheticFaces>,
+}
+
+/// A camera opened for one challenge, with the challenge it runs.
+struct Opened {
+    camera: Box<dyn Camera>,
+    geometry: ChallengeGeometry,
+}
+
+/// The camera seam of the service: replay and synthetic are wired here; `v4l2` is wired by
+/// its own module and refused until then. `n` counts challenges (synthetic scripts rotate).
+fn open_camera(cams: &Cameras, n: usize) -> Result<Opened, CameraError> {
+    let cfg = &cams.config;
+    match cfg.source {
+        CameraSource::Replay => {
+            let camera = ReplayCamera::open(&cfg.path)?;
+            let s = camera.session();
+            let geometry = ChallengeGeometry {
+                width: s.width,
+                height: s.height,
+                area: rect(s.challenge.area),
+                target: rect(s.challenge.target),
+            };
+            Ok(Opened { camera: Box::new(camera), geometry })
+        }
+        CameraSource::Synthetic => {
+            let Some(s) = &cams.synthetic else {
+                return Err(CameraError::Unusable("synthetic camera without face models".into()));
+            };
+            let draw = crate::entropy::target_draw()
+                .map_err(|e| CameraError::Unusable(format!("no randomness for the target: {e}")))?;
+            let geometry = ChallengeGeometry::new(640, 480, draw);
+            let script = s.scripts[n % s.scripts.len()];
+            let mut seed = [0u8; 8];
+            crate::entropy::fill(&mut seed)
+                .map_err(|e| CameraError::Unusable(format!("no randomness for the performer: {e}")))?;
+            let seed = u64::from_le_bytes(seed);
+            let camera =
+                SyntheticCamera::new(s.face.clone(), s.other.clone(), script, &geometry, s.hfov_deg, seed);
+            Ok(Opened { camera: Box::new(camera), geometry })
+        }
+        CameraSource::V4l2 => {
+            Err(CameraError::Unusable("camera source v4l2 is not wired into the service yet".into()))
+        }
+    }
+}
+
+/// Checks at start-up that the configured camera can be opened.
+///
+/// # Errors
+/// The camera's error.
+pub fn check_camera(cams: &Cameras) -> Result<(), CameraError> {
+    open_camera(cams, 0).map(|_| ())
+}
+
+/// Starts the worker thread; returns the job sender.
+///
+/// # Errors
+/// When the thread cannot be spawned.
+pub fn spawn(
+    tracker: FaceTracker,
+    camera: Cameras,
+    liveness: LivenessConfig,
+    events: mpsc::Sender<WorkerEvent>,
+) -> std::io::Result<std::sync::mpsc::SyncSender<Job>> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(1);
+    std::thread::Builder::new().name("challenge".into()).spawn(move || {
+        let mut tracker = Some(tracker);
+        let mut n = 0;
+        while let Ok(job) = rx.recv() {
+            let started = SystemTime::now();
+            let tr = tracker.take().expect("tracker returned");
+            let (ending, back) = run_job(&job, tr, (&camera, n), &liveness, &events);
+            n += 1;
+            tracker = Some(back);
+            let done = WorkerEvent::Done { challenge_id: job.challenge_id, started, ending };
+            if events.blocking_send(done).is_err() {
+                break;
+            }
+        }
+    })?;
+    Ok(tx)
+}
+
+fn run_job(
+    job: &Job,
+    tracker: FaceTracker,
+    (cams, n): (&Cameras, usize),
+    liveness: &LivenessConfig,
+    events: &mpsc::Sender<WorkerEvent>,
+) -> (Ending, FaceTracker) {
+    let opened = match open_camera(cams, n) {
+        Ok(o) => o,
+        Err(e) => return (Ending::CameraFailed { frames: 0, error: e.to_string() }, tracker),
+    };
+    let mut cam = opened.camera;
+    let mut runner = ChallengeRunner::new(tracker, Session::new(liveness.clone(), opened.geometry));
+    // Recorded and rendered frames are delivered at their timestamps, as a camera would.
+    let mut pace = Pace::new(cams.config.source != CameraSource::V4l2);
+    let (mut frames, mut last_phase, mut last_t) = (0u32, None, 0u64);
+    let ending = loop {
+        if job.cancel.load(Ordering::Relaxed) {
+            break Ending::Cancelled { frames };
+        }
+        let frame: Frame = match cam.next_frame() {
+            Ok(Some(f)) => f,
+            Ok(None) => break Ending::Decided(incomplete(frames, last_t)),
+            Err(e @ CameraError::BadFrame { .. }) => {
+                eprintln!("livegate: challenge {}: {e}; frame skipped", job.challenge_id);
+                continue;
+            }
+            Err(e) => break Ending::CameraFailed { frames, error: e.to_string() },
+        };
+        pace.wait_for(frame.t_ms);
+        frames += 1;
+        last_t = frame.t_ms;
+        match runner.feed(&frame) {
+            Ok(Step::Decided(d)) => break Ending::Decided(d),
+            Ok(Step::Running { phase, message }) if last_phase != Some(phase) => {
+                last_phase = Some(phase);
+                let p = WorkerEvent::Progress { challenge_id: job.challenge_id.clone(), phase, message };
+                let _ = events.try_send(p);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("livegate: challenge {}: frame at {} ms skipped: {e}", job.challenge_id, frame.t_ms)
+            }
+        }
+    };
+    (ending, runner.into_tracker())
+}
+
+fn incomplete(frames: u32, last_t: u64) -> Decision {
+    Decision {
+        result: Outcome::Fail,
+        reason: Some(Reason::Incomplete),
+        checks: Checks { single_face: true, ..Checks::default() },
+        frames,
+        decided_t_ms: last_t,
+    }
+}
+
+/// Replays frames at their recorded pace, as a camera would deliver them.
+struct Pace {
+    enabled: bool,
+    start: Instant,
+    first_t: Option<u64>,
+}
+
+impl Pace {
+    fn new(enabled: bool) -> Self {
+        Self { enabled, start: Instant::now(), first_t: None }
+    }
+
+    fn wait_for(&mut self, t_ms: u64) {
+        if !self.enabled {
+            return;
+        }
+        let first = *self.first_t.get_or_insert(t_ms);
+        let due = self.start + Duration::from_millis(t_ms.saturating_sub(first));
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! Processes for the MQTT integration tests: a real Debian `mosquitto` on a free loopback
+//! port, the `livegate run` service, and `mosquitto_sub`/`mosquitto_pub` as a controller.
+//! Every process is killed when its handle drops (also when a test panics).
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// A fresh scratch directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("livegate-mqtt-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_port(port: u16, up: bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_ok() != up {
+        assert!(Instant::now() < deadline, "port {port} never became {}", if up { "open" } else { "closed" });
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A mosquitto broker; `persistence` keeps sessions across a restart (saved on SIGTERM).
+pub struct Mosquitto {
+    pub port: u16,
+    conf: PathBuf,
+    child: Option<Child>,
+}
+
+impl Mosquitto {
+    pub fn start(dir: &Path, listener_conf: &str) -> Self {
+        let port = free_port();
+        let conf = dir.join("mosquitto.conf");
+        let data = dir.join("mosquitto-data/");
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::write(
+            &conf,
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n\
+                 persistence_location {}\n{listener_conf}\n",
+                data.display()
+            ),
+        )
+        .unwrap();
+        let mut m = Self { port, conf, child: None };
+        m.restart();
+        m
+    }
+
+    pub fn restart(&mut self) {
+        let log = std::fs::File::create(self.conf.with_extension("log")).unwrap();
+        let child =
+            Command::new("mosquitto").arg("-c").arg(&self.conf).stderr(log).spawn().expect("mosquitto");
+        self.child = Some(child);
+        wait_port(self.port, true);
+    }
+
+    /// Stops the broker with SIGTERM (it saves its sessions) and waits until the port closes.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill").arg(c.id().to_string()).status();
+            let _ = c.wait();
+            wait_port(self.port, false);
+        }
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// The `livegate run` service.
+pub struct Livegate {
+    config: PathBuf,
+    log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Livegate {
+    pub fn start(dir: &Path, toml: &str) -> Self {
+        let config = dir.join("livegate.toml");
+        std::fs::write(&config, toml).unwrap();
+        let mut s = Self { log: dir.join("livegate.log"), config, child: None };
+        s.restart();
+        s
+    }
+
+    pub fn restart(&mut self) {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_livegate"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .arg("run")
+            .arg("-c")
+            .arg(&self.config)
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+    }
+
+    pub fn sigkill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.as_mut().is_some_and(|c| c.try_wait().unwrap().is_none())
+    }
+}
+
+impl Drop for Livegate {
+    fn drop(&mut self) {
+        self.sigkill();
+    }
+}
+
+/// `mosquitto_sub -v` on some topics, lines delivered through a channel.
+pub struct Sub {
+    child: Child,
+    lines: mpsc::Receiver<(String, String)>,
+}
+
+impl Sub {
+    /// Subscribes at QoS 1; with `id`, as a persistent session (`-c`) that survives reconnects.
+    pub fn start(port: u16, topics: &[&str], id: Option<&str>, extra: &[&str]) -> Self {
+        let mut cmd = Command::new("mosquitto_sub");
+        cmd.args(["-h", "127.0.0.1", "-p", &port.to_string(), "-v", "-q", "1"]);
+        if let Some(id) = id {
+            cmd.args(["-c", "-i", id]);
+        }
+        for t in topics {
+            cmd.args(["-t", t]);
+        }
+        cmd.args(extra);
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("mosquitto_sub");
+        let out = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let (t, p) = line.split_once(' ').unwrap_or((&line, ""));
+                if tx.send((t.to_owned(), p.to_owned())).is_err() {
+                    break;
+                }
+            }
+        });
+        // Give the subscription time to reach the broker.
+        std::thread::sleep(Duration::from_millis(300));
+        Self { child, lines }
+    }
+
+    /// The first message whose topic ends with `suffix` and whose payload matches `pred`.
+    pub fn wait_for(&self, suffix: &str, pred: impl Fn(&str) -> bool, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok((t, p)) if t.ends_with(suffix) && pred(&p) => return p,
+                Ok(_) => {}
+                Err(_) => panic!("no message on …{suffix} matching within {within:?}"),
+            }
+        }
+    }
+
+    /// Every message on `…suffix` that arrives within `window`.
+    pub fn collect(&self, suffix: &str, window: Duration) -> Vec<String> {
+        let deadline = Instant::now() + window;
+        let mut out = Vec::new();
+        while let Ok((t, p)) = self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            if t.ends_with(suffix) {
+                out.push(p);
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Sub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Publishes one message at QoS 1.
+pub fn publish(port: u16, topic: &str, payload: &str, extra: &[&str]) {
+    let ok = Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q", "1", "-t", topic, "-m", payload])
+        .args(extra)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "mosquitto_pub to {topic} failed");
+}
+
+/// The service config for a test: replay camera on the recorded live session, state in `dir`.
+pub fn config(dir: &Path, url: &str, extra_mqtt: &str) -> String {
+    let root = env!("CARGO_MANIFEST_DIR");
+    format!(
+        "[device]\nid = \"t1\"\n[camera]\nsource = \"replay\"\npath = \"{root}/tests/sessions/live_astronaut\"\n\
+         [mqtt]\nurl = \"{url}\"\nspool_dir = \"{d}/spool\"\nreconnect_min_ms = 200\nreconnect_max_ms = 1000\n\
+         keepalive_s = 5\n{extra_mqtt}\n[signing]\nkey_file = \"{d}/verdict.key\"\nseq_file = \"{d}/seq\"\n",
+        d = dir.display()
+    )
+}
+
+/// Runs `livegate keygen` into `dir` and returns the public key.
+pub fn keygen(dir: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_livegate"))
+        .args(["keygen", "--out"])
+        .arg(dir.join("verdict.key"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// A Python with `cryptography`, for the integrators' check (a venv made once if needed).
+pub fn python() -> PathBuf {
+    static VENV: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    VENV.get_or_init(|| {
+        let venv = std::env::var_os("LIVEGATE_MQTT_VENV").map(PathBuf::from).unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/livegate/venv-mqtt")
+        });
+        let py = venv.join("bin/python");
+        let has = |py: &Path| {
+            Command::new(py).args(["-c", "import cryptography"]).status().is_ok_and(|s| s.success())
+        };
+        if !has(&py) {
+            assert!(Command::new("python3").arg("-m").arg("venv").arg(&venv).status().unwrap().success());
+            let pip = venv.join("bin/pip");
+            assert!(Command::new(pip).args(["install", "-q", "cryptography"]).status().unwrap().success());
+        }
+        py
+    })
+    .clone()
+}
+
+/// Verifies a verdict payload with `tools/verify_verdict.py` (the README snippet).
+pub fn python_verifies(payload: &str, public_key: &str) -> Result<String, String> {
+    use std::io::Write;
+    let mut child = Command::new(python())
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/verify_verdict.py"))
+        .arg(public_key)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(payload.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text =
+        String::from_utf8_lossy(if out.status.success() { &out.stdout } else { &out.stderr }).into_owned();
+    if out.status.success() { Ok(text) } else { Err(text) }
+}
