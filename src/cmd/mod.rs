@@ -1,6 +1,7 @@
 //! The subcommands. `main.rs` parses arguments and maps errors to exit codes; these do the work.
 
 pub mod bench;
+pub mod bench_frames;
 pub mod evaluate;
 pub mod inspect;
 pub mod record;
