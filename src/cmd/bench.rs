@@ -296,6 +296,13 @@ pub fn render(report: &BenchReport) -> String {
             st.name, st.timing.median_ms, st.timing.p90_ms, st.what
         );
     }
+    s += &bench_frames::render(&report.pipeline);
+    if let Some(ms) = report.startup_ms {
+        s += &format!("start-up to first processed frame: {ms:.0} ms\n");
+    }
+    if let Some(mib) = report.peak_rss_mib {
+        s += &format!("peak RSS: {mib:.1} MiB\n");
+    }
     if let Some(peer) = &report.peer {
         s += &format!(
             "\nvs {} {} ({} thread), same input tensors:\n",

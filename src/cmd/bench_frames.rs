@@ -255,6 +255,26 @@ pub fn run(
     })
 }
 
+/// The whole-frame table as text.
+pub fn render(p: &PipelineReport) -> String {
+    let mut s = format!(
+        "\nwhole frame, steady state: {} ({} frames timed, detector on {})\n",
+        p.source, p.frames_timed, p.detector_frames
+    );
+    s += &format!("{:<13} {:>10} {:>10} {:>7}  {}\n", "stage", "median ms", "p90 ms", "frames", "what");
+    for st in &p.stages {
+        s += &format!(
+            "{:<13} {:>10.3} {:>10.3} {:>7}  {}\n",
+            st.name, st.timing.median_ms, st.timing.p90_ms, st.frames, st.what
+        );
+    }
+    s += &format!(
+        "vision (track + keypoints) {:.3} ms; total {:.3} ms per frame = {:.1} fps on one core\n",
+        p.vision_ms, p.total_ms, p.fps
+    );
+    s
+}
+
 /// Peak resident set of this process so far (`VmHWM`), in MiB; `None` off Linux.
 pub fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
