@@ -7,7 +7,8 @@ one command, interleaved round by round so machine noise hits all three alike.
   (tools/peer_lk.py), detector every 3rd frame or on a lost track as `VisionConfig`;
 * MediaPipe: its own FaceMesh solution in video mode (static_image_mode=False).
 
-Every process is pinned to one CPU (the livegate child inherits it), so MediaPipe's own
+Times are process CPU time (time.process_time; livegate uses CLOCK_PROCESS_CPUTIME_ID too):
+the machine is shared, and CPU time is what a frame costs. Every process is pinned to one CPU (the livegate child inherits it), so MediaPipe's own
 threads cannot use a second core. Run through tools/bench_peers.sh (it sets up the venv).
 """
 import argparse
@@ -77,15 +78,15 @@ def run_ort(frames, models, runs, warmup):
     laps = {k: [] for k in ("decode", "track", "track_detect", "keypoints", "vision", "total")}
     prev = None
     for n in range(warmup + runs):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         img = decode(frames[n % len(frames)])
-        t1 = time.perf_counter()
+        t1 = time.process_time()
         face, detector_ran = tr.observe(img)
-        t2 = time.perf_counter()
+        t2 = time.process_time()
         pyr = peer_lk.pyramid(img)
         if prev is not None:
             peer_lk.track(prev[0], pyr, prev[1])
-        t3 = time.perf_counter()
+        t3 = time.process_time()
         prev = (pyr, face[0][SEED_LANDMARKS, :2]) if face else None
         if n < warmup:
             continue
@@ -105,11 +106,11 @@ def run_mediapipe(frames, runs, warmup):
     with mp.solutions.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=False,
                                          min_detection_confidence=0.5, min_tracking_confidence=0.5) as fm:
         for n in range(warmup + runs):
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             img = decode(frames[n % len(frames)])
-            t1 = time.perf_counter()
+            t1 = time.process_time()
             res = fm.process(img)
-            t2 = time.perf_counter()
+            t2 = time.process_time()
             if n < warmup:
                 continue
             found += res.multi_face_landmarks is not None

@@ -1,7 +1,8 @@
 //! `livegate bench`: per-stage latency of the vision pipeline on real JPEG frames, int8 and
 //! float, optionally side by side with onnxruntime on the very same input tensors.
 //!
-//! Timings are medians over many runs after a warm-up, single-threaded like the service.
+//! Timings are medians of process CPU time over many runs after a warm-up, single-threaded
+//! like the service (CPU time, because the machines we measure on are shared).
 //! The peer comparison writes the tract inputs as `.npy` files, runs `tools/bench_ort.py` on
 //! them in the same command, and prints tract/onnxruntime ratios (< 1 means tract is faster).
 
@@ -9,7 +10,6 @@ use std::hint::black_box;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
 
 use anyhow::Context;
 use image::RgbImage;
@@ -103,9 +103,9 @@ fn time<T>(runs: usize, warmup: usize, mut f: impl FnMut() -> T) -> Timing {
     }
     let mut ms: Vec<f64> = (0..runs.max(1))
         .map(|_| {
-            let t = Instant::now();
+            let t = bench_frames::cpu_ms();
             black_box(f());
-            t.elapsed().as_secs_f64() * 1e3
+            bench_frames::cpu_ms() - t
         })
         .collect();
     ms.sort_by(f64::total_cmp);
