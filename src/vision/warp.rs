@@ -57,6 +57,7 @@ fn floor(v: f32) -> f32 {
 
 /// Bilinear sample of channel-interleaved RGB at continuous source coordinates (pixel centres
 /// at `i + 0.5`); pixels outside the image read as black.
+#[inline(always)]
 fn bilinear(img: &RgbImage, x: f32, y: f32) -> [f32; 3] {
     let (w, h) = (img.width() as i64, img.height() as i64);
     let (fx, fy) = (x - 0.5, y - 0.5);
@@ -123,15 +124,15 @@ pub fn sample_nhwc(
     // Supersample when still shrinking: n×n bilinear taps per output pixel.
     let n = map.footprint().ceil().clamp(1.0, 4.0) as usize;
     let inv = 1.0 / (n * n) as f32;
+    // Sub-sample offsets within an output pixel, divided once rather than per tap.
+    let offsets: Vec<f32> = (0..n).map(|s| (s as f32 + 0.5) / n as f32).collect();
     let mut out = Vec::with_capacity(out_w * out_h * 3);
     for v in 0..out_h {
         for u in 0..out_w {
             let mut acc = [0.0f32; 3];
-            for sj in 0..n {
-                for si in 0..n {
-                    let uu = u as f32 + (si as f32 + 0.5) / n as f32;
-                    let vv = v as f32 + (sj as f32 + 0.5) / n as f32;
-                    let (x, y) = map.apply(uu, vv);
+            for &oj in &offsets {
+                for &oi in &offsets {
+                    let (x, y) = map.apply(u as f32 + oi, v as f32 + oj);
                     let s = bilinear(img, x, y);
                     acc[0] += s[0];
                     acc[1] += s[1];
