@@ -85,3 +85,19 @@ def track(a, b, points):
     back, ok_back = _track_one(b, a, q)
     ok &= ok_back & (np.hypot(*(back - p).T) <= MAX_FB)
     return q, ok
+
+
+def _texture(dx, dy, w=160, h=120):
+    u, v = np.meshgrid(np.arange(w, dtype=np.float32) - dx, np.arange(h, dtype=np.float32) - dy)
+    g = 128 + 50 * np.sin(u * 0.21) * np.cos(v * 0.17) + 40 * np.sin((u + v) * 0.09)
+    return np.repeat(g.astype(np.uint8)[..., None], 3, axis=2)
+
+
+if __name__ == "__main__":  # self-test, as src/vision/flow.rs's: a shifted texture is followed
+    a, b = pyramid(_texture(0, 0)), pyramid(_texture(6.4, -3.3))
+    pts = np.array([[60, 50], [90, 70], [40.5, 80.25]], np.float32)
+    q, ok = track(a, b, pts)
+    assert ok.all() and np.abs(q - pts - [6.4, -3.3]).max() < 0.3, (q - pts, ok)
+    flat = pyramid(np.full((100, 100, 3), 90, np.uint8))
+    assert not track(flat, flat, [[50.0, 50.0]])[1].any()
+    print("peer_lk: ok")
