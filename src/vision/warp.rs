@@ -11,6 +11,8 @@
 
 use image::RgbImage;
 
+use super::rgbx::Region;
+
 /// Maps output pixel coordinates `(u, v)` (continuous, pixel centres at `i + 0.5`) to source
 /// pixel coordinates `(x, y)` in the same convention:
 /// `x = a·u + b·v + tx`, `y = c·u + d·v + ty`.
@@ -46,7 +48,7 @@ impl Affine {
 /// `v.floor()` without the libm call the x86-64 baseline makes of it (no SSE4.1 `roundps`);
 /// exact for |v| < 2²³, where every f32 with a fraction lives.
 #[inline]
-fn floor(v: f32) -> f32 {
+pub(super) fn floor(v: f32) -> f32 {
     if v.abs() < 8_388_608.0 {
         let t = v as i32 as f32;
         if t > v { t - 1.0 } else { t }
@@ -126,6 +128,7 @@ pub fn sample_nhwc(
     let inv = 1.0 / (n * n) as f32;
     // Sub-sample offsets within an output pixel, divided once rather than per tap.
     let offsets: Vec<f32> = (0..n).map(|s| (s as f32 + 0.5) / n as f32).collect();
+    let region = Region::around(img, &map, out_w, out_h);
     let mut out = Vec::with_capacity(out_w * out_h * 3);
     for v in 0..out_h {
         for u in 0..out_w {
@@ -133,7 +136,7 @@ pub fn sample_nhwc(
             for &oj in &offsets {
                 for &oi in &offsets {
                     let (x, y) = map.apply(u as f32 + oi, v as f32 + oj);
-                    let s = bilinear(img, x, y);
+                    let s = region.tap(x, y).unwrap_or_else(|| bilinear(img, x, y));
                     acc[0] += s[0];
                     acc[1] += s[1];
                     acc[2] += s[2];
@@ -240,13 +243,44 @@ mod tests {
             let (fx, fy) = (x - 0.5, y - 0.5);
             let px = |i: f32, j: f32| img.get_pixel(i as u32, j as u32).0.map(f32::from);
             let (x0, y0, wx, wy) = (fx.floor(), fy.floor(), fx - fx.floor(), fy - fy.floor());
-            for c in 0..3 {
+            for (c, got) in s.iter().enumerate() {
                 let want = px(x0, y0)[c] * (1.0 - wx) * (1.0 - wy)
                     + px(x0 + 1.0, y0)[c] * wx * (1.0 - wy)
                     + px(x0, y0 + 1.0)[c] * (1.0 - wx) * wy
                     + px(x0 + 1.0, y0 + 1.0)[c] * wx * wy;
-                assert!((s[c] - want).abs() < 1e-3, "({x}, {y}) channel {c}: {} vs {want}", s[c]);
+                assert!((got - want).abs() < 1e-3, "({x}, {y}) channel {c}: {got} vs {want}");
             }
+        }
+    }
+
+    #[test]
+    fn the_widened_region_gives_the_same_bits_as_sampling_the_frame() {
+        let img = RgbImage::from_fn(97, 61, |x, y| {
+            image::Rgb([(x * 7 + y) as u8, (x * y) as u8, (255 - x * 2) as u8])
+        });
+        // Rotated and shifted so part of the crop falls outside the frame (black, slow path).
+        let (s, c) = 0.4f32.sin_cos();
+        for k in [0.6f32, 1.3, 1.9] {
+            let map = Affine { a: k * c, b: -k * s, c: k * s, d: k * c, tx: 30.3, ty: -5.7 };
+            let got = sample_nhwc(&img, &map, 40, 33, |v| v);
+            let n = map.footprint().ceil().clamp(1.0, 4.0) as usize;
+            let mut want = Vec::new();
+            for v in 0..33 {
+                for u in 0..40 {
+                    let mut acc = [0.0f32; 3];
+                    for sj in 0..n {
+                        for si in 0..n {
+                            let off = |s: usize| (s as f32 + 0.5) / n as f32;
+                            let (x, y) = map.apply(u as f32 + off(si), v as f32 + off(sj));
+                            let b = bilinear(&img, x, y);
+                            (0..3).for_each(|ch| acc[ch] += b[ch]);
+                        }
+                    }
+                    want.extend(acc.map(|a| a * (1.0 / (n * n) as f32)));
+                }
+            }
+            assert!(got.iter().zip(&want).all(|(g, w)| g.to_bits() == w.to_bits()), "scale {k}");
+            assert!(got.contains(&0.0) && got.iter().any(|&g| g > 10.0), "crosses the border");
         }
     }
 }
