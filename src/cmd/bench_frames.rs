@@ -196,7 +196,6 @@ pub fn run(
         let Ok(()) = draw(&view, &mut canvas);
         std::hint::black_box(canvas.pixels());
         let t5 = cpu_ms();
-        let Scene::Challenge(Challenge { frame: Some(img), .. }) = view.scene else { unreachable!() };
         prev = obs.face.as_ref().map(|f| {
             let pts = SEED_LANDMARKS.iter().map(|&i| f.landmarks.xy(i)).collect();
             (pyramid, pts, f.bounds.w)
