@@ -4,6 +4,7 @@ pub mod bench;
 pub mod bench_frames;
 pub mod evaluate;
 pub mod inspect;
+mod procstat;
 pub mod record;
 pub mod screens;
 pub mod synth;
