@@ -154,6 +154,10 @@ enum Command {
         /// Python interpreter for --peer.
         #[arg(long, env = "LIVEGATE_PYTHON", default_value = "python3")]
         python: String,
+        /// Time the whole frame on this recorded session (SPEC §6), e.g.
+        /// tests/sessions/live_astronaut; default: the bench frames looped.
+        #[arg(long, value_name = "DIR")]
+        session: Option<PathBuf>,
     },
 }
 
@@ -387,9 +391,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { images, json, runs, warmup, peer, python } => {
-            let opts =
-                bench::BenchOptions { models: model_dir, images, runs, warmup, peer_script: peer, python };
+        Command::Bench { images, json, runs, warmup, peer, python, session } => {
+            let opts = bench::BenchOptions {
+                models: model_dir,
+                images,
+                runs,
+                warmup,
+                peer_script: peer,
+                python,
+                session,
+            };
             let report = bench::bench(&opts)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);

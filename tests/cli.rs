@@ -78,3 +78,40 @@ fn bench_json_reports_every_stage() {
     }
     assert!(v["stages"].as_array().unwrap().iter().all(|s| s["median_ms"].as_f64().unwrap() > 0.0));
 }
+
+#[test]
+fn bench_times_the_whole_frame_of_a_recorded_session() {
+    let out = livegate()
+        .args([
+            "bench",
+            "--json",
+            "--runs",
+            "4",
+            "--warmup",
+            "1",
+            "--session",
+            "tests/sessions/live_astronaut",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let p = &v["pipeline"];
+    assert_eq!(p["frames_timed"], 4);
+    let stages = p["stages"].as_array().unwrap();
+    for want in ["decode", "keypoints", "checks", "screen", "crop", "mesh_int8"] {
+        let s = stages.iter().find(|s| s["name"] == want).unwrap_or_else(|| panic!("no stage {want}"));
+        assert!(s["median_ms"].as_f64().unwrap() > 0.0, "{want} took no time: {s}");
+    }
+    let summed: f64 =
+        stages.iter().filter(|s| s["in_total"] == true).map(|s| s["median_ms"].as_f64().unwrap()).sum();
+    assert!(p["total_ms"].as_f64().unwrap() > 0.0 && summed > 0.0);
+    assert!(v["startup_ms"].as_f64().unwrap() > 0.0 && v["peak_rss_mib"].as_f64().unwrap() > 1.0);
+}
+
+#[test]
+fn bench_refuses_a_session_directory_without_session_json() {
+    let out = livegate().args(["bench", "--runs", "1", "--session", "tests/data"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("session.json"));
+}

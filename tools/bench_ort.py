@@ -1,5 +1,6 @@
 """The peer benchmark: onnxruntime, single-threaded, on the very input tensors livegate's
-bench used (written by `livegate bench --peer` as .npy files).
+bench used (written by `livegate bench --peer` as .npy files). Times are process CPU time,
+as livegate's.
 
 Usage: bench_ort.py --models DIR --inputs DIR [--runs 200] [--warmup 20] [--json]
 Exit 3 when onnxruntime is not installed (pip install -r tools/requirements-peer.txt).
@@ -29,9 +30,9 @@ def timing(sess, feed, runs, warmup):
         sess.run(None, feed)
     ms = []
     for _ in range(runs):
-        t = time.perf_counter()
+        t = time.process_time()
         sess.run(None, feed)
-        ms.append((time.perf_counter() - t) * 1e3)
+        ms.append((time.process_time() - t) * 1e3)
     ms.sort()
     at = lambda q: ms[round((len(ms) - 1) * q)]
     return {"median_ms": at(0.5), "p90_ms": at(0.9)}

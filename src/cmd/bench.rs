@@ -1,7 +1,8 @@
 //! `livegate bench`: per-stage latency of the vision pipeline on real JPEG frames, int8 and
 //! float, optionally side by side with onnxruntime on the very same input tensors.
 //!
-//! Timings are medians over many runs after a warm-up, single-threaded like the service.
+//! Timings are medians of process CPU time over many runs after a warm-up, single-threaded
+//! like the service (CPU time, because the machines we measure on are shared).
 //! The peer comparison writes the tract inputs as `.npy` files, runs `tools/bench_ort.py` on
 //! them in the same command, and prints tract/onnxruntime ratios (< 1 means tract is faster).
 
@@ -9,12 +10,13 @@ use std::hint::black_box;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
 
 use anyhow::Context;
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
+use super::bench_frames::{self, PipelineReport, RecordedFrame};
+use crate::liveness::{ChallengeGeometry, TargetDraw};
 use crate::models::{self, Precision};
 use crate::vision::{FaceTracker, LandmarkModel, Roi, VisionConfig, detector, landmarks, pose};
 
@@ -33,6 +35,9 @@ pub struct BenchOptions {
     /// Run onnxruntime through this script on the same inputs.
     pub peer_script: Option<PathBuf>,
     pub python: String,
+    /// Session directory (SPEC §6) for the whole-frame steady state; `None` loops the bench
+    /// frames instead.
+    pub session: Option<PathBuf>,
 }
 
 /// Latency of one stage.
@@ -80,6 +85,15 @@ pub struct BenchReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peer: Option<PeerReport>,
     pub ratios: Vec<Ratio>,
+    /// The whole frame, stage by stage (`bench_frames`).
+    pub pipeline: PipelineReport,
+    /// From process start to the end of the first processed frame (models loaded, frame
+    /// decoded, tracked, drawn), ms; 10 ms resolution.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub startup_ms: Option<f64>,
+    /// Peak resident set of the bench process, MiB (all models, float ones included).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_rss_mib: Option<f64>,
 }
 
 /// Runs `f` `warmup + runs` times (its result kept from the optimiser) and returns the median and 90th percentile of the timed runs.
@@ -89,9 +103,9 @@ fn time<T>(runs: usize, warmup: usize, mut f: impl FnMut() -> T) -> Timing {
     }
     let mut ms: Vec<f64> = (0..runs.max(1))
         .map(|_| {
-            let t = Instant::now();
+            let t = bench_frames::cpu_ms();
             black_box(f());
-            t.elapsed().as_secs_f64() * 1e3
+            bench_frames::cpu_ms() - t
         })
         .collect();
     ms.sort_by(f64::total_cmp);
@@ -122,10 +136,33 @@ fn decode(bytes: &[u8]) -> anyhow::Result<RgbImage> {
 /// Missing models or frames, a frame without a face (nothing to time), or a failing peer.
 pub fn bench(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     let (frame_name, jpegs) = load_frames(opts)?;
-    let frames = jpegs.iter().map(|j| decode(j)).collect::<anyhow::Result<Vec<_>>>()?;
-    let img = &frames[0];
     let cfg = VisionConfig::default();
     let (det, mesh_int8) = models::load(&opts.models, Precision::Int8, cfg.detector_min_score)?;
+    let mut startup_ms = None;
+    let pipeline = {
+        let (source, recorded, geometry) = match &opts.session {
+            Some(dir) => {
+                let (f, g) = bench_frames::load_session(dir)?;
+                (dir.display().to_string(), f, g)
+            }
+            None => {
+                let first = decode(&jpegs[0])?;
+                let g = ChallengeGeometry::new(
+                    first.width(),
+                    first.height(),
+                    TargetDraw { right: true, below: false, dx: 1, dy: 1 },
+                );
+                let f = jpegs.iter().enumerate();
+                let f = f.map(|(i, j)| RecordedFrame { jpeg: j.clone(), t_ms: 66 * i as u64 }).collect();
+                (frame_name.clone(), f, g)
+            }
+        };
+        let tracker = FaceTracker::new(det.clone(), mesh_int8.clone(), cfg.clone());
+        let first = || startup_ms = bench_frames::ms_since_process_start();
+        bench_frames::run(source, &recorded, geometry, tracker, &mesh_int8, (opts.runs, opts.warmup), first)?
+    };
+    let frames = jpegs.iter().map(|j| decode(j)).collect::<anyhow::Result<Vec<_>>>()?;
+    let img = &frames[0];
     let mesh_fp32 = LandmarkModel::load(&opts.models.join(models::MESH_FP32))?;
     let face = det.detect(img)?.into_iter().next().context("no face in the bench frame")?;
     let roi = Roi::from_landmarks(&mesh_int8.landmarks(img, &Roi::from_detection(&face))?);
@@ -181,6 +218,9 @@ pub fn bench(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         stages,
         peer,
         ratios,
+        pipeline,
+        startup_ms,
+        peak_rss_mib: bench_frames::peak_rss_mib(),
     })
 }
 
@@ -255,6 +295,13 @@ pub fn render(report: &BenchReport) -> String {
             "{:<12} {:>10.3} {:>10.3}  {}\n",
             st.name, st.timing.median_ms, st.timing.p90_ms, st.what
         );
+    }
+    s += &bench_frames::render(&report.pipeline);
+    if let Some(ms) = report.startup_ms {
+        s += &format!("start-up to first processed frame: {ms:.0} ms\n");
+    }
+    if let Some(mib) = report.peak_rss_mib {
+        s += &format!("peak RSS: {mib:.1} MiB\n");
     }
     if let Some(peer) = &report.peer {
         s += &format!(

@@ -1,8 +1,10 @@
 //! The subcommands. `main.rs` parses arguments and maps errors to exit codes; these do the work.
 
 pub mod bench;
+pub mod bench_frames;
 pub mod evaluate;
 pub mod inspect;
+mod procstat;
 pub mod record;
 pub mod screens;
 pub mod synth;

@@ -39,11 +39,42 @@ impl Gray {
     fn at(&self, x: f32, y: f32) -> f32 {
         let x = x.clamp(0.0, (self.w - 1) as f32);
         let y = y.clamp(0.0, (self.h - 1) as f32);
-        let (x0, y0) = (x.floor() as usize, y.floor() as usize);
+        // Both are ≥ 0 (or NaN, which casts to 0 either way): truncation is floor, without
+        // the libm call `floor` costs on the x86-64 baseline.
+        let (x0, y0) = (x as usize, y as usize);
         let (x1, y1) = ((x0 + 1).min(self.w - 1), (y0 + 1).min(self.h - 1));
         let (fx, fy) = (x - x0 as f32, y - y0 as f32);
         let row = |yy: usize| self.px[yy * self.w + x0] * (1.0 - fx) + self.px[yy * self.w + x1] * fx;
         row(y0) * (1.0 - fy) + row(y1) * fy
+    }
+
+    /// The `(2r+1)²` bilinear samples at `p + (i, j)`, `i, j ∈ -r..=r`, row by row, into
+    /// `out`: one pair of weights for the whole window, no clamping. `false` (and `out` left
+    /// alone) when the window or its interpolation neighbours leave the image, where [`Self::at`]
+    /// must clamp sample by sample.
+    fn window(&self, p: [f32; 2], r: i32, out: &mut Vec<f32>) -> bool {
+        if !(p[0].is_finite() && p[1].is_finite()) {
+            return false;
+        }
+        let (xf, yf) = (p[0].floor(), p[1].floor());
+        let (fx, fy) = (p[0] - xf, p[1] - yf);
+        let n = (2 * r + 1) as i64;
+        let (x0, y0) = (xf as i64 - i64::from(r), yf as i64 - i64::from(r));
+        if x0 < 0 || y0 < 0 || x0 + n >= self.w as i64 || y0 + n >= self.h as i64 {
+            return false;
+        }
+        let (n, x0, y0) = (n as usize, x0 as usize, y0 as usize);
+        out.clear();
+        for j in 0..n {
+            let top = &self.px[(y0 + j) * self.w + x0..][..n + 1];
+            let bot = &self.px[(y0 + j + 1) * self.w + x0..][..n + 1];
+            for i in 0..n {
+                let t = top[i] * (1.0 - fx) + top[i + 1] * fx;
+                let b = bot[i] * (1.0 - fx) + bot[i + 1] * fx;
+                out.push(t * (1.0 - fy) + b * fy);
+            }
+        }
+        true
     }
 }
 
@@ -94,15 +125,26 @@ fn refine(a: &Gray, b: &Gray, p: [f32; 2], guess: [f32; 2], prm: &FlowParams) ->
     let n = ((2 * r + 1) * (2 * r + 1)) as f32;
     let (mut gxx, mut gxy, mut gyy) = (0.0f32, 0.0f32, 0.0f32);
     let mut grads = Vec::with_capacity(n as usize);
+    // Inside the image the window is sampled once (one bilinear weight pair for all of it) and
+    // the central differences read from it; at the border every sample is clamped on its own.
+    let mut win = Vec::new();
+    let padded = a.window(p, r + 1, &mut win);
+    let m = (2 * r + 3) as usize;
     for j in -r..=r {
         for i in -r..=r {
             let (x, y) = (p[0] + i as f32, p[1] + j as f32);
-            let ix = (a.at(x + 1.0, y) - a.at(x - 1.0, y)) / 2.0;
-            let iy = (a.at(x, y + 1.0) - a.at(x, y - 1.0)) / 2.0;
+            let (ix, iy, va) = if padded {
+                let c = (j + r + 1) as usize * m + (i + r + 1) as usize;
+                ((win[c + 1] - win[c - 1]) / 2.0, (win[c + m] - win[c - m]) / 2.0, win[c])
+            } else {
+                let ix = (a.at(x + 1.0, y) - a.at(x - 1.0, y)) / 2.0;
+                let iy = (a.at(x, y + 1.0) - a.at(x, y - 1.0)) / 2.0;
+                (ix, iy, a.at(x, y))
+            };
             gxx += ix * ix;
             gxy += ix * iy;
             gyy += iy * iy;
-            grads.push((x, y, ix, iy, a.at(x, y)));
+            grads.push((x, y, ix, iy, va));
         }
     }
     let det = gxx * gyy - gxy * gxy;
@@ -113,10 +155,18 @@ fn refine(a: &Gray, b: &Gray, p: [f32; 2], guess: [f32; 2], prm: &FlowParams) ->
     let mut d = guess;
     for _ in 0..prm.iterations {
         let (mut bx, mut by) = (0.0f32, 0.0f32);
-        for &(x, y, ix, iy, va) in &grads {
-            let diff = va - b.at(x + d[0], y + d[1]);
-            bx += diff * ix;
-            by += diff * iy;
+        if b.window([p[0] + d[0], p[1] + d[1]], r, &mut win) {
+            for (&(_, _, ix, iy, va), &vb) in grads.iter().zip(&win) {
+                let diff = va - vb;
+                bx += diff * ix;
+                by += diff * iy;
+            }
+        } else {
+            for &(x, y, ix, iy, va) in &grads {
+                let diff = va - b.at(x + d[0], y + d[1]);
+                bx += diff * ix;
+                by += diff * iy;
+            }
         }
         let step = [(gyy * bx - gxy * by) / det, (gxx * by - gxy * bx) / det];
         d = [d[0] + step[0], d[1] + step[1]];
@@ -196,5 +246,29 @@ mod tests {
         let flat = RgbImage::from_pixel(100, 100, image::Rgb([90, 90, 90]));
         let (a, b) = (Pyramid::new(&flat, 3), Pyramid::new(&flat, 3));
         assert_eq!(track(&a, &b, &[[50.0, 50.0]], &FlowParams::default()), vec![None]);
+    }
+
+    #[test]
+    fn the_window_fast_path_samples_what_clamped_sampling_does() {
+        let g = Pyramid::new(&texture(0.0, 0.0), 1).levels.swap_remove(0);
+        let mut win = Vec::new();
+        for p in [[20.3f32, 30.7], [50.0, 50.0], [8.01, 8.99], [150.49, 110.5]] {
+            assert!(g.window(p, 7, &mut win), "{p:?} is inside");
+            for (k, v) in win.iter().enumerate() {
+                let (i, j) = ((k % 15) as f32 - 7.0, (k / 15) as f32 - 7.0);
+                assert!((v - g.at(p[0] + i, p[1] + j)).abs() < 1e-3, "{p:?} + ({i}, {j})");
+            }
+        }
+        for p in [[6.5f32, 50.0], [50.0, 112.2], [f32::NAN, 3.0], [-1.0, 40.0]] {
+            assert!(!g.window(p, 7, &mut win), "{p:?} needs clamping");
+        }
+    }
+
+    #[test]
+    fn a_point_near_the_border_is_still_tracked() {
+        let prm = FlowParams::default();
+        let (a, b) = (Pyramid::new(&texture(0.0, 0.0), 3), Pyramid::new(&texture(2.0, 1.0), 3));
+        let q = track(&a, &b, &[[4.0, 60.0]], &prm)[0].expect("tracked");
+        assert!((q[0] - 6.0).abs() < 0.3 && (q[1] - 61.0).abs() < 0.3, "{q:?}");
     }
 }

@@ -14,6 +14,7 @@ pub mod flow;
 pub mod landmarks;
 mod onnx;
 pub mod pose;
+mod rgbx;
 pub mod roi;
 mod tracker;
 pub mod warp;

@@ -11,6 +11,8 @@
 
 use image::RgbImage;
 
+use super::rgbx::Region;
+
 /// Maps output pixel coordinates `(u, v)` (continuous, pixel centres at `i + 0.5`) to source
 /// pixel coordinates `(x, y)` in the same convention:
 /// `x = a·u + b·v + tx`, `y = c·u + d·v + ty`.
@@ -43,16 +45,44 @@ impl Affine {
     }
 }
 
+/// `v.floor()` without the libm call the x86-64 baseline makes of it (no SSE4.1 `roundps`);
+/// exact for |v| < 2²³, where every f32 with a fraction lives.
+#[inline]
+pub(super) fn floor(v: f32) -> f32 {
+    if v.abs() < 8_388_608.0 {
+        let t = v as i32 as f32;
+        if t > v { t - 1.0 } else { t }
+    } else {
+        v.floor()
+    }
+}
+
 /// Bilinear sample of channel-interleaved RGB at continuous source coordinates (pixel centres
 /// at `i + 0.5`); pixels outside the image read as black.
+#[inline(always)]
 fn bilinear(img: &RgbImage, x: f32, y: f32) -> [f32; 3] {
     let (w, h) = (img.width() as i64, img.height() as i64);
     let (fx, fy) = (x - 0.5, y - 0.5);
-    let (x0, y0) = (fx.floor(), fy.floor());
+    let (x0, y0) = (floor(fx), floor(fy));
     let (wx, wy) = (fx - x0, fy - y0);
     let (x0, y0) = (x0 as i64, y0 as i64);
     let raw = img.as_raw();
     let mut out = [0.0f32; 3];
+    if x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h {
+        // All four taps inside: the loop below without its checks, same sums in the same
+        // order (a skipped zero-weight tap adds +0.0, which changes nothing).
+        let i = ((y0 * w + x0) * 3) as usize;
+        let j = i + (w * 3) as usize;
+        let taps =
+            [(i, (1.0 - wx) * (1.0 - wy)), (i + 3, wx * (1.0 - wy)), (j, (1.0 - wx) * wy), (j + 3, wx * wy)];
+        for (i, k) in taps {
+            let px = &raw[i..i + 3];
+            out[0] += k * px[0] as f32;
+            out[1] += k * px[1] as f32;
+            out[2] += k * px[2] as f32;
+        }
+        return out;
+    }
     for (dy, wy) in [(0, 1.0 - wy), (1, wy)] {
         let yy = y0 + dy;
         if wy == 0.0 || yy < 0 || yy >= h {
@@ -96,16 +126,17 @@ pub fn sample_nhwc(
     // Supersample when still shrinking: n×n bilinear taps per output pixel.
     let n = map.footprint().ceil().clamp(1.0, 4.0) as usize;
     let inv = 1.0 / (n * n) as f32;
+    // Sub-sample offsets within an output pixel, divided once rather than per tap.
+    let offsets: Vec<f32> = (0..n).map(|s| (s as f32 + 0.5) / n as f32).collect();
+    let region = Region::around(img, &map, out_w, out_h);
     let mut out = Vec::with_capacity(out_w * out_h * 3);
     for v in 0..out_h {
         for u in 0..out_w {
             let mut acc = [0.0f32; 3];
-            for sj in 0..n {
-                for si in 0..n {
-                    let uu = u as f32 + (si as f32 + 0.5) / n as f32;
-                    let vv = v as f32 + (sj as f32 + 0.5) / n as f32;
-                    let (x, y) = map.apply(uu, vv);
-                    let s = bilinear(img, x, y);
+            for &oj in &offsets {
+                for &oi in &offsets {
+                    let (x, y) = map.apply(u as f32 + oi, v as f32 + oj);
+                    let s = region.tap(x, y).unwrap_or_else(|| bilinear(img, x, y));
                     acc[0] += s[0];
                     acc[1] += s[1];
                     acc[2] += s[2];
@@ -189,6 +220,67 @@ mod tests {
         let out = sample_nhwc(&img, &shrink, 16, 16, |c| c);
         for c in &out[3 * 17..3 * 18] {
             assert!((c - 127.5).abs() < 20.0, "got {c}");
+        }
+    }
+
+    #[test]
+    fn the_fast_floor_is_floor() {
+        for v in [-3.5f32, -1.0, -0.25, -0.0, 0.0, 0.999_999_9, 1.0, 2.5, 639.5, -8_388_607.5, 1e9, -1e9] {
+            assert_eq!(floor(v), v.floor(), "{v}");
+        }
+        let mut v = -700.0f32;
+        while v < 700.0 {
+            assert_eq!(floor(v), v.floor(), "{v}");
+            v += 0.013;
+        }
+    }
+
+    #[test]
+    fn inside_the_image_bilinear_weights_the_four_neighbours() {
+        let img = RgbImage::from_fn(7, 5, |x, y| image::Rgb([(x * 30) as u8, (y * 40) as u8, (x * y) as u8]));
+        for (x, y) in [(1.3f32, 2.9f32), (3.5, 2.5), (6.2, 4.1), (0.7, 0.5)] {
+            let s = bilinear(&img, x, y);
+            let (fx, fy) = (x - 0.5, y - 0.5);
+            let px = |i: f32, j: f32| img.get_pixel(i as u32, j as u32).0.map(f32::from);
+            let (x0, y0, wx, wy) = (fx.floor(), fy.floor(), fx - fx.floor(), fy - fy.floor());
+            for (c, got) in s.iter().enumerate() {
+                let want = px(x0, y0)[c] * (1.0 - wx) * (1.0 - wy)
+                    + px(x0 + 1.0, y0)[c] * wx * (1.0 - wy)
+                    + px(x0, y0 + 1.0)[c] * (1.0 - wx) * wy
+                    + px(x0 + 1.0, y0 + 1.0)[c] * wx * wy;
+                assert!((got - want).abs() < 1e-3, "({x}, {y}) channel {c}: {got} vs {want}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_widened_region_gives_the_same_bits_as_sampling_the_frame() {
+        let img = RgbImage::from_fn(97, 61, |x, y| {
+            image::Rgb([(x * 7 + y) as u8, (x * y) as u8, (255 - x * 2) as u8])
+        });
+        // Rotated and shifted so part of the crop falls outside the frame (black, slow path).
+        let (s, c) = 0.4f32.sin_cos();
+        for k in [0.6f32, 1.3, 1.9] {
+            let map = Affine { a: k * c, b: -k * s, c: k * s, d: k * c, tx: 30.3, ty: -5.7 };
+            let got = sample_nhwc(&img, &map, 40, 33, |v| v);
+            let n = map.footprint().ceil().clamp(1.0, 4.0) as usize;
+            let mut want = Vec::new();
+            for v in 0..33 {
+                for u in 0..40 {
+                    let mut acc = [0.0f32; 3];
+                    for sj in 0..n {
+                        for si in 0..n {
+                            let off = |s: usize| (s as f32 + 0.5) / n as f32;
+                            let (x, y) = map.apply(u as f32 + off(si), v as f32 + off(sj));
+                            let b = bilinear(&img, x, y);
+                            (0..3).for_each(|ch| acc[ch] += b[ch]);
+                        }
+                    }
+                    want.extend(acc.map(|a| a * (1.0 / (n * n) as f32)));
+                }
+            }
+            assert!(got.iter().zip(&want).all(|(g, w)| g.to_bits() == w.to_bits()), "scale {k}");
+            assert!(got.contains(&0.0) && got.iter().any(|&g| g > 10.0), "crosses the border");
         }
     }
 }
