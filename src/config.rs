@@ -73,6 +73,9 @@ pub struct CameraConfig {
     pub face: PathBuf,
     /// Synthetic: what the performer does, one script per challenge in turn.
     pub scripts: Vec<Script>,
+    /// V4L2 tuning (`[camera.v4l2]`: size, fps, pixel format, stall and reconnect timing);
+    /// the device node is `camera.device`.
+    pub v4l2: crate::camera::V4l2Options,
 }
 
 impl Default for CameraConfig {
@@ -83,6 +86,7 @@ impl Default for CameraConfig {
             path: "/var/lib/livegate/session".into(),
             face: "tests/data/astronaut.png".into(),
             scripts: vec![Script::Live, Script::Print],
+            v4l2: crate::camera::V4l2Options::default(),
         }
     }
 }
@@ -226,6 +230,12 @@ impl Config {
         }
         if self.camera.source == CameraSource::Synthetic && self.camera.scripts.is_empty() {
             return bad("camera.scripts", "needs at least one script for the synthetic camera");
+        }
+        if self.camera.v4l2.device.is_some() {
+            return bad("camera.v4l2.device", "set the device node as camera.device");
+        }
+        if let Err(e) = self.camera.v4l2.validate() {
+            return bad("camera.v4l2", &e.to_string());
         }
         if self.lockout.max_fails == 0 {
             return bad("lockout.max_fails", "must be at least 1");

@@ -110,6 +110,12 @@ impl CaptureThread {
     }
 }
 
+impl std::fmt::Debug for CaptureThread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaptureThread").field("status", &self.status()).finish_non_exhaustive()
+    }
+}
+
 impl Drop for CaptureThread {
     /// Stops the thread; waits for its current call (at most the reconnect backoff or the
     /// stall timeout).

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Context;
 use tokio::sync::mpsc;
 
+use crate::camera::CaptureThread;
 use crate::config::{CameraSource, Config};
 use crate::entropy::challenge_id;
 use crate::liveness::session::{Checks, Outcome, Reason};
@@ -51,6 +52,12 @@ struct Service {
     running: Option<Running>,
     lockout: Lockout,
     epoch: Instant,
+    /// The V4L2 camera thread, whose status goes into `state`.
+    capture: Option<Arc<CaptureThread>>,
+    /// The camera text last published in `state`.
+    camera: String,
+    /// When the lockout ends, while locked (for `state`).
+    locked_until: Option<String>,
 }
 
 /// Runs the service until SIGINT/SIGTERM.
@@ -67,7 +74,16 @@ pub fn run(cfg: Config, tracker: FaceTracker, synthetic: Option<SyntheticFaces>)
         let addr = crate::mqtt::broker::start(cfg.mqtt.embedded_port, cfg.mqtt.protocol)?;
         eprintln!("livegate: embedded broker on {addr}");
     }
-    let cameras = Cameras { config: cfg.camera.clone(), synthetic };
+    let capture = match cfg.camera.source {
+        CameraSource::V4l2 => {
+            let mut opts = cfg.camera.v4l2.clone();
+            opts.device = Some(cfg.camera.device.clone());
+            let camera = crate::camera::V4l2Camera::new(opts).context("camera")?;
+            Some(Arc::new(crate::camera::CaptureThread::v4l2(camera).context("camera thread")?))
+        }
+        _ => None,
+    };
+    let cameras = Cameras { config: cfg.camera.clone(), synthetic, capture: capture.clone() };
     worker::check_camera(&cameras).context("camera")?;
     let (work_tx, work_rx) = mpsc::channel(16);
     let jobs = worker::spawn(tracker, cameras, cfg.liveness.clone(), work_tx)?;
@@ -78,9 +94,10 @@ pub fn run(cfg: Config, tracker: FaceTracker, synthetic: Option<SyntheticFaces>)
         spool,
         reconnect_min: Duration::from_millis(cfg.mqtt.reconnect_min_ms),
         reconnect_max: Duration::from_millis(cfg.mqtt.reconnect_max_ms),
-        state: state(&cfg, Activity::Idle, None),
+        state: state(Activity::Idle, camera_text(&cfg, capture.as_deref()), None),
     };
     eprintln!("livegate: verdict public key {}", key.public_hex());
+    let camera = camera_text(&cfg, capture.as_deref());
     let service = Service {
         lockout: Lockout::new(&cfg.lockout),
         cfg,
@@ -90,6 +107,9 @@ pub fn run(cfg: Config, tracker: FaceTracker, synthetic: Option<SyntheticFaces>)
         out: out_tx,
         running: None,
         epoch: Instant::now(),
+        camera,
+        capture,
+        locked_until: None,
     };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async move {
@@ -100,10 +120,19 @@ pub fn run(cfg: Config, tracker: FaceTracker, synthetic: Option<SyntheticFaces>)
     Ok(())
 }
 
-fn state(cfg: &Config, activity: Activity, locked_until: Option<String>) -> StatePayload {
+/// What `state.camera` says: the V4L2 camera's status (`camera error: …` while it is
+/// missing or failing), else the source's name.
+fn camera_text(cfg: &Config, capture: Option<&CaptureThread>) -> String {
+    match capture {
+        Some(c) => c.status().to_string(),
+        None => format!("{:?}", cfg.camera.source).to_lowercase(),
+    }
+}
+
+fn state(activity: Activity, camera: String, locked_until: Option<String>) -> StatePayload {
     StatePayload {
         state: activity,
-        camera: format!("{:?}", cfg.camera.source).to_lowercase(),
+        camera,
         model: "blazeface+facemesh-int8".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         since: rfc3339_ms(SystemTime::now()),
@@ -124,8 +153,10 @@ impl Service {
     async fn serve(mut self, mut inbound: mpsc::Receiver<Inbound>, mut work: mpsc::Receiver<WorkerEvent>) {
         let stop = shutdown_signal();
         tokio::pin!(stop);
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tokio::select! {
+                _ = tick.tick() => self.on_tick().await,
                 Some(m) = inbound.recv() => self.on_request(m).await,
                 Some(ev) = work.recv() => self.on_worker(ev).await,
                 () = &mut stop => break,
@@ -134,6 +165,41 @@ impl Service {
         eprintln!("livegate: shutting down");
         if let Some(r) = &self.running {
             r.cancel.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// What the terminal is doing between challenges.
+    fn resting(&mut self) -> Activity {
+        if self.lockout.remaining_ms(self.now_ms()).is_some() {
+            Activity::Locked
+        } else if self.capture.as_ref().is_some_and(|c| c.status().is_error()) {
+            Activity::Error
+        } else {
+            self.locked_until = None;
+            Activity::Idle
+        }
+    }
+
+    async fn publish_state(&mut self, activity: Activity) {
+        self.camera = camera_text(&self.cfg, self.capture.as_deref());
+        let locked = if activity == Activity::Locked { self.locked_until.clone() } else { None };
+        self.send(Outbound::State(state(activity, self.camera.clone(), locked))).await;
+    }
+
+    /// Republishes `state` when the camera's status changed (unplugged, back) or a lockout
+    /// ended, between challenges.
+    async fn on_tick(&mut self) {
+        if self.running.is_some() {
+            return;
+        }
+        let camera = camera_text(&self.cfg, self.capture.as_deref());
+        let was_locked = self.locked_until.is_some();
+        let activity = self.resting();
+        if camera != self.camera || (was_locked && activity != Activity::Locked) {
+            if camera != self.camera {
+                eprintln!("livegate: {camera}");
+            }
+            self.publish_state(activity).await;
         }
     }
 
@@ -169,7 +235,7 @@ impl Service {
                 Ok((answer, running)) => {
                     self.respond(answer, reply).await;
                     self.running = Some(running);
-                    self.send(Outbound::State(state(&self.cfg, Activity::Challenge, None))).await;
+                    self.publish_state(Activity::Challenge).await;
                 }
                 Err(refusal) => self.respond(refusal, reply).await,
             },
@@ -225,14 +291,11 @@ impl Service {
             // Without a durable seq or a signature there is no verdict a door could trust.
             Err(e) => eprintln!("livegate: challenge {}: verdict not issued: {e:#}", run.challenge_id),
         }
-        let next = match lock {
-            Some(until_ms) => {
-                let until = SystemTime::now() + Duration::from_millis(until_ms.saturating_sub(self.now_ms()));
-                state(&self.cfg, Activity::Locked, Some(rfc3339_ms(until)))
-            }
-            None => state(&self.cfg, Activity::Idle, None),
-        };
-        self.send(Outbound::State(next)).await;
+        self.locked_until = lock.map(|until_ms| {
+            rfc3339_ms(SystemTime::now() + Duration::from_millis(until_ms.saturating_sub(self.now_ms())))
+        });
+        let activity = self.resting();
+        self.publish_state(activity).await;
     }
 
     fn verdict(&self, run: &Running, started: SystemTime, ending: Ending) -> Verdict {

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use crate::camera::replay::{ReplayCamera, rect};
 use crate::camera::synthetic::{FaceModel, Script, SyntheticCamera};
-use crate::camera::{Camera, CameraError, Frame};
+use crate::camera::{Camera, CameraError, CaptureThread, Frame};
 use crate::config::{CameraConfig, CameraSource};
 use crate::liveness::ChallengeGeometry;
 use crate::liveness::session::{Checks, Decision, LivenessConfig, Outcome, Phase, Reason, Session, Step};
@@ -53,6 +53,30 @@ pub struct SyntheticFaces {
 pub struct Cameras {
     pub config: CameraConfig,
     pub synthetic: Option<SyntheticFaces>,
+    /// The V4L2 camera thread (`source = "v4l2"`): it runs for the whole service, so a
+    /// missing or unplugged camera is retried and reported between challenges too.
+    pub capture: Option<Arc<CaptureThread>>,
+}
+
+/// How long a challenge waits for a frame from the V4L2 camera before it fails.
+const LIVE_FRAME_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A challenge's view of the camera thread: the newest frames, from the first one on.
+struct LiveFrames {
+    capture: Arc<CaptureThread>,
+    first: Option<Frame>,
+}
+
+impl Camera for LiveFrames {
+    fn next_frame(&mut self) -> Result<Option<Frame>, CameraError> {
+        if let Some(f) = self.first.take() {
+            return Ok(Some(f));
+        }
+        match self.capture.next_frame(LIVE_FRAME_TIMEOUT) {
+            Some(f) => Ok(Some(f)),
+            None => Err(CameraError::Stalled(format!("no frame for 5 s: {}", self.capture.status()))),
+        }
+    }
 }
 
 /// A camera opened for one challenge, with the challenge it runs.
@@ -94,7 +118,19 @@ fn open_camera(cams: &Cameras, n: usize) -> Result<Opened, CameraError> {
             Ok(Opened { camera: Box::new(camera), geometry })
         }
         CameraSource::V4l2 => {
-            Err(CameraError::Unusable("camera source v4l2 is not wired into the service yet".into()))
+            let Some(capture) = &cams.capture else {
+                return Err(CameraError::Unusable("the V4L2 camera thread is not running".into()));
+            };
+            let Some(first) = capture.next_frame(LIVE_FRAME_TIMEOUT) else {
+                return Err(CameraError::Disconnected(capture.status().to_string()));
+            };
+            let draw = crate::entropy::target_draw()
+                .map_err(|e| CameraError::Unusable(format!("no randomness for the target: {e}")))?;
+            let geometry = ChallengeGeometry::new(first.image.width(), first.image.height(), draw);
+            Ok(Opened {
+                camera: Box::new(LiveFrames { capture: capture.clone(), first: Some(first) }),
+                geometry,
+            })
         }
     }
 }
@@ -104,6 +140,10 @@ fn open_camera(cams: &Cameras, n: usize) -> Result<Opened, CameraError> {
 /// # Errors
 /// The camera's error.
 pub fn check_camera(cams: &Cameras) -> Result<(), CameraError> {
+    if cams.config.source == CameraSource::V4l2 {
+        // A live camera may appear later: its thread retries and reports, never fatal.
+        return Ok(());
+    }
     open_camera(cams, 0).map(|_| ())
 }
 

@@ -2,6 +2,7 @@
 //! runs a challenge on the replay camera and ends in a verdict the integrators' Python check
 //! accepts; broker outages, a SIGKILLed service and bad input lose nothing and stop nothing.
 
+mod camera;
 mod embedded;
 mod harness;
 mod tls;
@@ -12,9 +13,9 @@ use std::time::Duration;
 use harness::{Livegate, Mosquitto, Sub, config, keygen, publish, python_verifies, scratch};
 use serde_json::Value;
 
-const T: Duration = Duration::from_secs(30);
+pub(crate) const T: Duration = Duration::from_secs(30);
 
-fn json(s: &str) -> Value {
+pub(crate) fn json(s: &str) -> Value {
     serde_json::from_str(s).unwrap_or_else(|e| panic!("{e}: {s}"))
 }
 
