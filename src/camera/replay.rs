@@ -47,6 +47,16 @@ pub fn rect(v: [f32; 4]) -> Rect {
 }
 
 impl SessionFile {
+    /// The challenge that was shown when the session was recorded.
+    pub fn geometry(&self) -> crate::liveness::ChallengeGeometry {
+        crate::liveness::ChallengeGeometry {
+            width: self.width,
+            height: self.height,
+            area: rect(self.challenge.area),
+            target: rect(self.challenge.target),
+        }
+    }
+
     /// Reads and checks `DIR/session.json` (not the frames).
     ///
     /// # Errors

@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use super::bench::Timing;
 pub use super::procstat::{cpu_ms, ms_since_process_start, peak_rss_mib};
-use crate::camera::replay::{SessionFile, rect};
+use crate::camera::replay::SessionFile;
 use crate::liveness::ChallengeGeometry;
 use crate::liveness::motion::{SEED_LANDMARKS, planar_residual};
 use crate::liveness::session::{LivenessConfig, Sample, Session, Step};
@@ -45,12 +45,7 @@ pub struct RecordedFrame {
 /// A missing or invalid `session.json` or frame file.
 pub fn load_session(dir: &Path) -> anyhow::Result<(Vec<RecordedFrame>, ChallengeGeometry)> {
     let s = SessionFile::load(dir)?;
-    let geometry = ChallengeGeometry {
-        width: s.width,
-        height: s.height,
-        area: rect(s.challenge.area),
-        target: rect(s.challenge.target),
-    };
+    let geometry = s.geometry();
     let frames = s
         .frames
         .iter()

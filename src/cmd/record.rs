@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::camera::Camera;
-use crate::camera::replay::{ReplayCamera, SessionWriter, rect};
+use crate::camera::replay::{ReplayCamera, SessionWriter};
 use crate::camera::synthetic::{FaceModel, Script, SyntheticCamera};
 use crate::cmd::verify::to_verdict;
 use crate::entropy;
@@ -49,13 +49,7 @@ pub fn record(
         }
         RecordSource::Replay(dir) => {
             let cam = ReplayCamera::open(&dir)?;
-            let s = cam.session();
-            let geometry = ChallengeGeometry {
-                width: s.width,
-                height: s.height,
-                area: rect(s.challenge.area),
-                target: rect(s.challenge.target),
-            };
+            let geometry = cam.session().geometry();
             (Box::new(cam), geometry, Source::Replay)
         }
     };

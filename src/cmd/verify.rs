@@ -6,9 +6,8 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use crate::camera::CameraError;
-use crate::camera::replay::{ReplayCamera, rect};
+use crate::camera::replay::ReplayCamera;
 use crate::entropy::challenge_id;
-use crate::liveness::ChallengeGeometry;
 use crate::liveness::session::{Decision, LivenessConfig, Outcome, Session};
 use crate::liveness::verdict::{Source, Verdict, VerdictResult, rfc3339_ms};
 use crate::pipeline::{ChallengeRunner, RunError};
@@ -34,13 +33,7 @@ pub enum VerifyError {
 /// [`VerifyError::Unusable`] for bad input.
 pub fn replay(dir: &Path, tracker: FaceTracker, config: LivenessConfig) -> Result<Decision, VerifyError> {
     let mut camera = ReplayCamera::open(dir)?;
-    let s = camera.session();
-    let geometry = ChallengeGeometry {
-        width: s.width,
-        height: s.height,
-        area: rect(s.challenge.area),
-        target: rect(s.challenge.target),
-    };
+    let geometry = camera.session().geometry();
     let mut runner = ChallengeRunner::new(tracker, Session::new(config, geometry));
     runner.run(&mut camera, |_| Ok(())).map_err(|e| match e {
         RunError::Camera(c) => VerifyError::Unusable(c),

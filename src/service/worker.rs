@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::mpsc;
 
-use crate::camera::replay::{ReplayCamera, rect};
+use crate::camera::replay::ReplayCamera;
 use crate::camera::synthetic::{FaceModel, Script, SyntheticCamera};
 use crate::camera::{Camera, CameraError, CaptureThread, Frame};
 use crate::config::{CameraConfig, CameraSource};
@@ -92,13 +92,7 @@ fn open_camera(cams: &Cameras, n: usize) -> Result<Opened, CameraError> {
     match cfg.source {
         CameraSource::Replay => {
             let camera = ReplayCamera::open(&cfg.path)?;
-            let s = camera.session();
-            let geometry = ChallengeGeometry {
-                width: s.width,
-                height: s.height,
-                area: rect(s.challenge.area),
-                target: rect(s.challenge.target),
-            };
+            let geometry = camera.session().geometry();
             Ok(Opened { camera: Box::new(camera), geometry })
         }
         CameraSource::Synthetic => {

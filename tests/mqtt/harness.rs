@@ -76,6 +76,10 @@ impl Mosquitto {
 
 impl Drop for Mosquitto {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(self.conf.with_extension("log")).unwrap_or_default();
+            eprintln!("mosquitto on port {} logged:\n{log}", self.port);
+        }
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
@@ -130,6 +134,10 @@ impl Livegate {
 
 impl Drop for Livegate {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            let running = self.is_running();
+            eprintln!("livegate run (still running: {running}) logged:\n{}", self.log());
+        }
         self.sigkill();
     }
 }
