@@ -7,10 +7,11 @@
 //! | service task (tokio) | requests, busy/lockout, verdicts, `seq`, signing | [`Inbound`] in, [`Outbound`] out |
 //! | MQTT task (tokio) | rumqttc, spool, PUBACKs, reconnects | see [`crate::mqtt::client`] |
 //!
-//! Screen, GPIO, systemd notify and the V4L2 camera plug in here later: each is a consumer
+//! Screen and GPIO plug in here later: each is a consumer
 //! of the same verdict/state stream or a producer of `Start` requests.
 
 pub mod lockout;
+pub mod notify;
 pub mod worker;
 
 use std::sync::Arc;
@@ -58,6 +59,10 @@ struct Service {
     camera: String,
     /// When the lockout ends, while locked (for `state`).
     locked_until: Option<String>,
+    /// The `challenge` thread: the watchdog is fed only while it lives.
+    worker: std::thread::JoinHandle<()>,
+    /// systemd's notify socket (READY, WATCHDOG, STOPPING).
+    notify: notify::Notifier,
 }
 
 /// Runs the service until SIGINT/SIGTERM.
@@ -86,7 +91,7 @@ pub fn run(cfg: Config, tracker: FaceTracker, synthetic: Option<SyntheticFaces>)
     let cameras = Cameras { config: cfg.camera.clone(), synthetic, capture: capture.clone() };
     worker::check_camera(&cameras).context("camera")?;
     let (work_tx, work_rx) = mpsc::channel(16);
-    let jobs = worker::spawn(tracker, cameras, cfg.liveness.clone(), work_tx)?;
+    let (jobs, worker) = worker::spawn(tracker, cameras, cfg.liveness.clone(), work_tx)?;
     let (out_tx, out_rx) = mpsc::channel(64);
     let (in_tx, in_rx) = mpsc::channel(16);
     let link = Link {
@@ -110,6 +115,8 @@ pub fn run(cfg: Config, tracker: FaceTracker, synthetic: Option<SyntheticFaces>)
         camera,
         capture,
         locked_until: None,
+        worker,
+        notify: notify::Notifier::from_env(),
     };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async move {
@@ -154,6 +161,7 @@ impl Service {
         let stop = shutdown_signal();
         tokio::pin!(stop);
         let mut tick = tokio::time::interval(Duration::from_secs(1));
+        self.notify.send("READY=1");
         loop {
             tokio::select! {
                 _ = tick.tick() => self.on_tick().await,
@@ -163,6 +171,7 @@ impl Service {
             }
         }
         eprintln!("livegate: shutting down");
+        self.notify.send("STOPPING=1");
         if let Some(r) = &self.running {
             r.cancel.store(true, Ordering::Relaxed);
         }
@@ -189,6 +198,7 @@ impl Service {
     /// Republishes `state` when the camera's status changed (unplugged, back) or a lockout
     /// ended, between challenges.
     async fn on_tick(&mut self) {
+        self.feed_watchdog();
         if self.running.is_some() {
             return;
         }
@@ -200,6 +210,17 @@ impl Service {
                 eprintln!("livegate: {camera}");
             }
             self.publish_state(activity).await;
+        }
+    }
+
+    /// Feeds systemd's watchdog while the service loop turns (this tick), the inference thread
+    /// lives and the camera thread (if any) has not ended; a wedged or dead part stops the
+    /// feeding and systemd restarts the service. A missing camera does not: it is retried and
+    /// reported, and the terminal still answers requests.
+    fn feed_watchdog(&self) {
+        let camera_alive = self.capture.as_ref().is_none_or(|c| !c.ended());
+        if !self.worker.is_finished() && camera_alive {
+            self.notify.send("WATCHDOG=1");
         }
     }
 

@@ -141,7 +141,8 @@ pub fn check_camera(cams: &Cameras) -> Result<(), CameraError> {
     open_camera(cams, 0).map(|_| ())
 }
 
-/// Starts the worker thread; returns the job sender.
+/// Starts the worker thread; returns the job sender and the thread (the watchdog is fed only
+/// while it lives).
 ///
 /// # Errors
 /// When the thread cannot be spawned.
@@ -150,9 +151,9 @@ pub fn spawn(
     camera: Cameras,
     liveness: LivenessConfig,
     events: mpsc::Sender<WorkerEvent>,
-) -> std::io::Result<std::sync::mpsc::SyncSender<Job>> {
+) -> std::io::Result<(std::sync::mpsc::SyncSender<Job>, std::thread::JoinHandle<()>)> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(1);
-    std::thread::Builder::new().name("challenge".into()).spawn(move || {
+    let handle = std::thread::Builder::new().name("challenge".into()).spawn(move || {
         let mut tracker = Some(tracker);
         let mut n = 0;
         while let Ok(job) = rx.recv() {
@@ -167,7 +168,7 @@ pub fn spawn(
             }
         }
     })?;
-    Ok(tx)
+    Ok((tx, handle))
 }
 
 fn run_job(

@@ -5,6 +5,7 @@
 mod camera;
 mod embedded;
 mod harness;
+mod systemd;
 mod tls;
 mod v5;
 
