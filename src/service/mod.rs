@@ -178,13 +178,15 @@ impl Service {
     }
 
     /// What the terminal is doing between challenges.
+    /// Forgets an expired lockout, so `on_tick` republishes its end exactly once.
     fn resting(&mut self) -> Activity {
         if self.lockout.remaining_ms(self.now_ms()).is_some() {
-            Activity::Locked
-        } else if self.capture.as_ref().is_some_and(|c| c.status().is_error()) {
+            return Activity::Locked;
+        }
+        self.locked_until = None;
+        if self.capture.as_ref().is_some_and(|c| c.status().is_error()) {
             Activity::Error
         } else {
-            self.locked_until = None;
             Activity::Idle
         }
     }
