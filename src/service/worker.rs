@@ -74,7 +74,11 @@ impl Camera for LiveFrames {
         }
         match self.capture.next_frame(LIVE_FRAME_TIMEOUT) {
             Some(f) => Ok(Some(f)),
-            None => Err(CameraError::Stalled(format!("no frame for 5 s: {}", self.capture.status()))),
+            None => Err(CameraError::Stalled(format!(
+                "no frame for {} s: {}",
+                LIVE_FRAME_TIMEOUT.as_secs(),
+                self.capture.status()
+            ))),
         }
     }
 }
