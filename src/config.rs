@@ -12,6 +12,11 @@ use serde::{Deserialize, Serialize};
 use crate::camera::synthetic::Script;
 use crate::liveness::session::LivenessConfig;
 
+/// The commented default configuration: what `livegate config` prints and the .deb installs
+/// as `/etc/livegate/livegate.toml`. Tests hold it equal to [`Config::default`] and to the
+/// README's key table.
+pub const DEFAULT_TOML: &str = include_str!("../systemd/livegate.toml");
+
 /// Errors of loading or validating a configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -21,6 +26,8 @@ pub enum ConfigError {
     Parse { path: PathBuf, message: String },
     #[error("config key {key}: {message}")]
     Invalid { key: &'static str, message: String },
+    #[error("config {path} line {line}: key {key}: {message}")]
+    InvalidAt { path: PathBuf, line: usize, key: &'static str, message: String },
 }
 
 /// The whole configuration file.
@@ -33,6 +40,8 @@ pub struct Config {
     pub signing: SigningConfig,
     pub lockout: LockoutConfig,
     pub liveness: LivenessConfig,
+    pub screen: ScreenConfig,
+    pub gpio: crate::gpio::GpioOptions,
 }
 
 /// `[device]`.
@@ -182,6 +191,57 @@ impl Default for LockoutConfig {
     }
 }
 
+/// Where the screen goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScreenKind {
+    /// `/dev/fb0` and friends: HDMI and DSI panels.
+    Framebuffer,
+    /// An ST7789/ILI9341 TFT on the Pi's SPI header (`[screen.spi]`).
+    Spi,
+    /// PNG files in `screen.path`, one per kind of screen (development, demo).
+    Png,
+    /// A desktop window (only in builds with the `simulator` feature).
+    Window,
+    /// No screen (a headless terminal answering MQTT only).
+    None,
+}
+
+/// `[screen]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScreenConfig {
+    pub kind: ScreenKind,
+    /// png: the directory the screens are written to.
+    pub path: PathBuf,
+    /// framebuffer: the device node.
+    pub device: PathBuf,
+    /// png and window: the size drawn (framebuffer and spi use the panel's own size).
+    pub width: u32,
+    pub height: u32,
+    /// The most frames per second drawn (a slow panel shows fewer, never older, frames).
+    pub max_fps: f32,
+    /// How long the pass/fail screen stays before the terminal invites the next visitor.
+    pub result_ms: u64,
+    /// spi: the panel's wiring and mounting.
+    pub spi: crate::screen::SpiPanelOptions,
+}
+
+impl Default for ScreenConfig {
+    fn default() -> Self {
+        Self {
+            kind: ScreenKind::Png,
+            path: "/var/lib/livegate/screen".into(),
+            device: "/dev/fb0".into(),
+            width: 800,
+            height: 480,
+            max_fps: 15.0,
+            result_ms: 4_000,
+            spi: crate::screen::SpiPanelOptions::default(),
+        }
+    }
+}
+
 impl Config {
     /// Reads, parses and validates a config file.
     ///
@@ -191,7 +251,13 @@ impl Config {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Read { path: path.into(), source })?;
         let cfg = Self::parse(&text).map_err(|message| ConfigError::Parse { path: path.into(), message })?;
-        cfg.validate()?;
+        cfg.validate().map_err(|e| match e {
+            ConfigError::Invalid { key, message } => match line_of(&text, key) {
+                Some(line) => ConfigError::InvalidAt { path: path.into(), line, key, message },
+                None => ConfigError::Invalid { key, message },
+            },
+            other => other,
+        })?;
         Ok(cfg)
     }
 
@@ -240,13 +306,189 @@ impl Config {
         if self.lockout.max_fails == 0 {
             return bad("lockout.max_fails", "must be at least 1");
         }
+        let sc = &self.screen;
+        if !(sc.max_fps.is_finite() && (0.5..=120.0).contains(&sc.max_fps)) {
+            return bad("screen.max_fps", "must be between 0.5 and 120");
+        }
+        if !(120..=4096).contains(&sc.width) || !(120..=4096).contains(&sc.height) {
+            return bad("screen.width", "width and height must be between 120 and 4096 pixels");
+        }
+        if sc.kind == ScreenKind::Window && !cfg!(feature = "simulator") {
+            return bad("screen.kind", "\"window\" needs a build with `--features simulator`");
+        }
+        if let Err(e) = sc.spi.validate() {
+            return bad("screen.spi", &e.to_string());
+        }
+        if let Err(e) = self.gpio.validate() {
+            return bad("gpio", &e.to_string());
+        }
         Ok(())
     }
+}
+
+/// The 1-based line where a dotted key (`mqtt.url`) or table (`camera.v4l2`) is set in
+/// `text`; `None` when it is not written there (a default is at fault).
+pub fn line_of(text: &str, key: &str) -> Option<usize> {
+    let mut section = String::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.trim().to_owned();
+            if section == key {
+                return Some(i + 1);
+            }
+            continue;
+        }
+        let Some((name, _)) = line.split_once('=') else { continue };
+        let name = name.trim();
+        if name.starts_with('#') {
+            continue;
+        }
+        let full = if section.is_empty() { name.to_owned() } else { format!("{section}.{name}") };
+        if full == key {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// One row of the key table: dotted key, default (`unset` for keys commented out), meaning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyDoc {
+    pub key: String,
+    pub default: String,
+    pub meaning: String,
+}
+
+/// Every key of [`DEFAULT_TOML`] with its default and the comment above it (a key without a
+/// comment of its own shares the previous key's, as `height` does `width`'s).
+pub fn key_docs() -> Vec<KeyDoc> {
+    let mut docs: Vec<KeyDoc> = Vec::new();
+    let (mut section, mut comment) = (String::new(), Vec::<String>::new());
+    let mut previous = String::new();
+    for raw in DEFAULT_TOML.lines() {
+        let line = raw.trim();
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.to_owned();
+            comment.clear();
+            previous.clear();
+            continue;
+        }
+        if line.is_empty() {
+            comment.clear();
+            continue;
+        }
+        let (unset, body) = match line.strip_prefix("# ") {
+            Some(rest) => (true, rest),
+            None => (false, line),
+        };
+        let assignment = body.split_once(" = ").filter(|(k, _)| {
+            !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        });
+        match assignment {
+            Some((name, value)) if !section.is_empty() => {
+                let meaning = if comment.is_empty() { previous.clone() } else { comment.join(" ") };
+                previous.clone_from(&meaning);
+                comment.clear();
+                let default = if unset { "unset".to_owned() } else { value.to_owned() };
+                docs.push(KeyDoc { key: format!("{section}.{name}"), default, meaning });
+            }
+            _ if unset => comment.push(body.to_owned()),
+            _ => {}
+        }
+    }
+    docs
+}
+
+/// The README's key table (key · default · meaning), generated from [`DEFAULT_TOML`].
+pub fn key_table() -> String {
+    let mut out = String::from("| key | default | meaning |\n|---|---|---|\n");
+    for d in key_docs() {
+        let default = if d.default == "unset" { "unset".to_owned() } else { format!("`{}`", d.default) };
+        out.push_str(&format!("| `{}` | {} | {} |\n", d.key, default, d.meaning.replace('|', "\\|")));
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The template with every example key switched on.
+    fn all_keys_set() -> String {
+        DEFAULT_TOML
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest)
+                    if key_docs()
+                        .iter()
+                        .any(|d| rest.starts_with(&format!("{} = ", d.key.rsplit('.').next().unwrap()))) =>
+                {
+                    rest
+                }
+                _ => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn the_commented_default_config_is_the_default() {
+        let cfg = Config::parse(DEFAULT_TOML).unwrap();
+        assert_eq!(cfg, Config::default());
+    }
+
+    #[test]
+    fn every_key_is_in_the_commented_default_and_every_example_is_a_real_key() {
+        let cfg = Config::parse(&all_keys_set()).unwrap_or_else(|e| panic!("{e}"));
+        cfg.validate().unwrap();
+        let documented: Vec<String> = key_docs().into_iter().map(|d| d.key).collect();
+        let mut missing = Vec::new();
+        leaf_keys(&toml::Value::try_from(Config::default()).unwrap(), "", &mut missing);
+        missing.retain(|k| !documented.contains(k));
+        assert!(missing.is_empty(), "keys missing from systemd/livegate.toml: {missing:?}");
+        assert!(documented.iter().all(|k| !k.is_empty()));
+        assert!(documented.len() > 60, "{}", documented.len());
+    }
+
+    fn leaf_keys(v: &toml::Value, prefix: &str, out: &mut Vec<String>) {
+        match v {
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                    leaf_keys(v, &key, out);
+                }
+            }
+            _ => out.push(prefix.to_owned()),
+        }
+    }
+
+    #[test]
+    fn the_readme_lists_every_key_with_its_default() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        assert!(
+            readme.contains(&key_table()),
+            "README.md's config table is stale; paste the output of key_table() (see `livegate config --table`)"
+        );
+    }
+
+    #[test]
+    fn a_bad_value_is_reported_with_its_line() {
+        let dir = std::env::temp_dir().join(format!("livegate-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("bad.toml");
+        std::fs::write(&path, "[device]\nid = \"door-2\"\n\n[mqtt]\nkeepalive_s = 15\nurl = \"http://x\"\n")
+            .unwrap();
+        let e = Config::load(&path).unwrap_err().to_string();
+        assert!(e.contains("line 6") && e.contains("mqtt.url"), "{e}");
+        std::fs::write(&path, "[gpio]\nrelay_pin = 22\nrelay_hold_ms = 1\n").unwrap();
+        let e = Config::load(&path).unwrap_err().to_string();
+        assert!(e.contains("line 1") && e.contains("relay_hold_ms"), "{e}");
+        std::fs::write(&path, "[screen]\nkind = \"png\"\nmax_fbs = 3\n").unwrap();
+        let e = Config::load(&path).unwrap_err().to_string();
+        assert!(e.contains("line 3") && e.contains("max_fbs"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn an_empty_file_is_the_default_config() {

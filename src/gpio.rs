@@ -41,6 +41,30 @@ impl Default for GpioOptions {
     }
 }
 
+impl GpioOptions {
+    /// Checks the values without touching hardware.
+    ///
+    /// # Errors
+    /// A message naming the bad key.
+    pub fn validate(&self) -> Result<(), String> {
+        for (key, pin) in [("button_pin", self.button_pin), ("relay_pin", self.relay_pin)] {
+            if pin.is_some_and(|p| p > 27) {
+                return Err(format!("{key} must be a BCM GPIO number 0..=27"));
+            }
+        }
+        if self.button_pin.is_some() && self.button_pin == self.relay_pin {
+            return Err("button_pin and relay_pin must be different pins".into());
+        }
+        if !(50..=60_000).contains(&self.relay_hold_ms) {
+            return Err("relay_hold_ms must be between 50 and 60000".into());
+        }
+        if self.button_debounce_ms > 1_000 {
+            return Err("button_debounce_ms must be at most 1000".into());
+        }
+        Ok(())
+    }
+}
+
 /// Errors of the GPIO seam.
 #[derive(Debug, thiserror::Error)]
 pub enum GpioError {
@@ -168,6 +192,73 @@ impl<B: InputPin, R: OutputPin> Gpio<B, R> {
     }
 }
 
+/// How often the `gpio` thread samples the button and updates the relay.
+pub const POLL_MS: u64 = 5;
+
+/// The running `gpio` thread: tell it about passes, stop it at shutdown (relay off).
+pub struct GpioThread {
+    passes: std::sync::mpsc::SyncSender<()>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl GpioThread {
+    /// Starts polling `gpio` every [`POLL_MS`]; `on_press` is called (on the `gpio` thread)
+    /// for each debounced press and must not block.
+    ///
+    /// # Errors
+    /// When the OS cannot start a thread.
+    pub fn spawn<B, R>(mut gpio: Gpio<B, R>, on_press: impl Fn() + Send + 'static) -> std::io::Result<Self>
+    where
+        B: InputPin + Send + 'static,
+        R: OutputPin + Send + 'static,
+    {
+        use std::sync::atomic::Ordering;
+        let (passes, rx) = std::sync::mpsc::sync_channel::<()>(4);
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = std::thread::Builder::new().name("gpio".into()).spawn(move || {
+            let epoch = std::time::Instant::now();
+            let mut last_error = String::new();
+            while !stopping.load(Ordering::Relaxed) {
+                let t = epoch.elapsed().as_millis() as u64;
+                while rx.try_recv().is_ok() {
+                    gpio.on_pass(t);
+                }
+                match gpio.poll(t) {
+                    Ok(true) => on_press(),
+                    Ok(false) => last_error.clear(),
+                    Err(e) => {
+                        let msg = e.to_string();
+                        if msg != last_error {
+                            eprintln!("livegate: gpio: {msg}");
+                            last_error = msg;
+                        }
+                    }
+                }
+                std::thread::sleep(std::time::Duration::from_millis(POLL_MS));
+            }
+            if let Err(e) = gpio.drive(false) {
+                eprintln!("livegate: gpio: cannot switch the relay off at shutdown: {e}");
+            }
+        })?;
+        Ok(Self { passes, stop, thread })
+    }
+
+    /// A `pass` verdict: pulse the relay (dropped if four are already waiting).
+    pub fn pass(&self) {
+        let _ = self.passes.try_send(());
+    }
+
+    /// Stops the thread (the relay is switched off) and waits for it.
+    pub fn stop(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if self.thread.join().is_err() {
+            eprintln!("livegate: gpio: the thread panicked");
+        }
+    }
+}
+
 /// The Pi's pins through rppal.
 pub type PiGpio = Gpio<rppal::gpio::InputPin, rppal::gpio::OutputPin>;
 
@@ -199,9 +290,8 @@ impl PiGpio {
 
 #[cfg(test)]
 mod tests {
-    use std::cell::RefCell;
     use std::convert::Infallible;
-    use std::rc::Rc;
+    use std::sync::{Arc, Mutex};
 
     use embedded_hal::digital::{ErrorType, InputPin, OutputPin};
 
@@ -209,14 +299,14 @@ mod tests {
 
     /// A pin whose level the test sets (input) or reads back with its history (output).
     #[derive(Clone, Default)]
-    struct FakePin(Rc<RefCell<Vec<bool>>>);
+    struct FakePin(Arc<Mutex<Vec<bool>>>);
 
     impl FakePin {
         fn level(&self) -> bool {
-            self.0.borrow().last().copied().unwrap_or(false)
+            self.0.lock().unwrap().last().copied().unwrap_or(false)
         }
         fn set(&self, high: bool) {
-            self.0.borrow_mut().push(high);
+            self.0.lock().unwrap().push(high);
         }
     }
     impl ErrorType for FakePin {
@@ -294,7 +384,7 @@ mod tests {
         assert!(relay.level());
         gpio.poll(110).unwrap();
         assert!(!relay.level());
-        assert!(!relay.0.borrow()[..2].contains(&true), "never on before the pass");
+        assert!(!relay.0.lock().unwrap()[..2].contains(&true), "never on before the pass");
     }
 
     #[test]
@@ -324,5 +414,38 @@ mod tests {
         let err = PiGpio::open(&options).unwrap_err().to_string();
         assert!(err.contains("gpio"), "{err}");
         assert!(PiGpio::open(&GpioOptions::default()).unwrap().is_none(), "nothing fitted, nothing opened");
+    }
+
+    #[test]
+    fn the_gpio_thread_reports_presses_and_pulses_the_relay_only_after_a_pass() {
+        let options = GpioOptions { relay_hold_ms: 100, ..GpioOptions::default() };
+        let (gpio, button, relay) = fitted(&options);
+        let presses = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let seen = presses.clone();
+        let thread = GpioThread::spawn(gpio, move || {
+            seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        })
+        .unwrap();
+        let wait_for = |what: &str, f: &dyn Fn() -> bool| {
+            let t0 = std::time::Instant::now();
+            while !f() {
+                assert!(t0.elapsed().as_secs() < 10, "{what} within 10 s");
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        };
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(!relay.level(), "off at start-up");
+        button.set(false); // pressed (pull-up)
+        wait_for("a press", &|| presses.load(std::sync::atomic::Ordering::Relaxed) == 1);
+        button.set(true);
+        assert!(!relay.level(), "a press alone never opens the door");
+        thread.pass();
+        wait_for("the relay on", &|| relay.level());
+        wait_for("the relay off after its hold", &|| !relay.level());
+        thread.pass();
+        wait_for("the relay on again", &|| relay.level());
+        thread.stop();
+        assert!(!relay.level(), "stopping switches the relay off");
+        assert_eq!(presses.load(std::sync::atomic::Ordering::Relaxed), 1);
     }
 }

@@ -7,14 +7,13 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use livegate::camera::synthetic::{Script, SeededRng, SyntheticCamera};
-use livegate::cmd::{bench, evaluate, inspect, record, screens, synth, verify};
+use livegate::cmd::{bench, demo, evaluate, inspect, record, screens, synth, verify};
 use livegate::config::{CameraSource, Config};
 use livegate::liveness::ChallengeGeometry;
 use livegate::liveness::session::LivenessConfig;
 use livegate::liveness::verdict::VerdictResult;
 use livegate::models::{self, Precision};
 use livegate::mqtt::signing::DeviceKey;
-use livegate::service::SyntheticFaces;
 use livegate::vision::{FaceTracker, VisionConfig};
 
 #[derive(Parser)]
@@ -34,6 +33,25 @@ enum Command {
         #[arg(short, long, value_name = "FILE", default_value = "/etc/livegate/livegate.toml")]
         config: PathBuf,
     },
+    /// The whole service with no hardware: synthetic visitors (live, then a flat photo),
+    /// embedded broker on loopback, screens as PNG files; prints each verdict.
+    Demo {
+        /// Where the demo's key, spool and screen PNGs go.
+        #[arg(short, long, value_name = "DIR", default_value = "livegate-demo")]
+        out: PathBuf,
+        /// Loopback port of the embedded MQTT broker.
+        #[arg(long, default_value_t = 1883)]
+        port: u16,
+        /// Challenges to run, alternating live visitor and flat photo (0: until Ctrl-C).
+        #[arg(long, default_value_t = 4)]
+        challenges: u32,
+        /// The performer's face photo (default: the shipped public-domain portrait).
+        #[arg(long, value_name = "IMAGE")]
+        face: Option<PathBuf>,
+        /// Draw the screen in a window instead of PNG files (builds with `--features simulator`).
+        #[arg(long)]
+        window: bool,
+    },
     /// Make the verdict-signing key (0600; never overwrites) and print the public key.
     Keygen {
         /// Where to write the key (default: `[signing] key_file` of the config).
@@ -46,6 +64,9 @@ enum Command {
     Config {
         #[arg(long, value_name = "FILE")]
         check: Option<PathBuf>,
+        /// Print the README's key table (key · default · meaning) instead.
+        #[arg(long, conflicts_with = "check")]
+        table: bool,
     },
     /// Faces, scores, box, nose tip and head pose of each image, as JSON.
     Inspect {
@@ -178,21 +199,43 @@ fn keygen(out: Option<PathBuf>, config: &std::path::Path) -> anyhow::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
-/// The synthetic camera's face models, from `[camera] face` and its mirror image.
+/// The synthetic camera's performers, from a face photo and its mirror image.
 fn synthetic_faces(
-    cfg: &Config,
+    photo: &std::path::Path,
+    scripts: Vec<Script>,
     model_dir: &std::path::Path,
     vision: &VisionConfig,
-) -> anyhow::Result<SyntheticFaces> {
+) -> anyhow::Result<livegate::service::SyntheticFaces> {
     let (detector, mesh) = models::load(model_dir, Precision::Float, vision.detector_min_score)?;
-    let photo = inspect::read_rgb(&cfg.camera.face)?;
-    let face = synth::face_model(&photo, &detector, &mesh)?;
-    let other = synth::face_model(&image::imageops::flip_horizontal(&photo), &detector, &mesh)?;
-    Ok(SyntheticFaces { face, other, scripts: cfg.camera.scripts.clone(), hfov_deg: vision.hfov_deg })
+    synth::synthetic_faces(photo, scripts, &detector, &mesh, vision.hfov_deg)
+}
+
+/// The demo's default performer: the shipped portrait in a checkout, else the installed copy.
+fn demo_face(model_dir: &std::path::Path) -> PathBuf {
+    let candidates = [
+        PathBuf::from("tests/data/astronaut.png"),
+        model_dir.join("../tests/data/astronaut.png"),
+        PathBuf::from("/usr/share/livegate/astronaut.png"),
+    ];
+    candidates.iter().find(|p| p.exists()).unwrap_or(&candidates[0]).clone()
+}
+
+/// A panic on any thread (camera, screen, inference) ends the process with an error, so
+/// systemd restarts the service instead of leaving it half-alive.
+fn exit_on_panic() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        report(info);
+        eprintln!("livegate: a thread panicked; exiting so the service manager restarts livegate");
+        std::process::exit(101);
+    }));
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Run { .. } | Command::Demo { .. }) {
+        exit_on_panic();
+    }
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -221,13 +264,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     let command = match cli.command {
         Command::Keygen { out, config } => return keygen(out, &config),
-        Command::Config { check: Some(path) } => {
+        Command::Config { table: true, .. } => {
+            print!("{}", livegate::config::key_table());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Config { check: Some(path), .. } => {
             Config::load(&path)?;
             println!("{}: ok", path.display());
             return Ok(ExitCode::SUCCESS);
         }
-        Command::Config { check: None } => {
-            print!("{}", toml::to_string_pretty(&Config::default())?);
+        Command::Config { check: None, .. } => {
+            print!("{}", livegate::config::DEFAULT_TOML);
             return Ok(ExitCode::SUCCESS);
         }
         other => other,
@@ -240,10 +287,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let vision = VisionConfig::default();
             let (detector, mesh) = models::load(&model_dir, Precision::Int8, vision.detector_min_score)?;
             let synthetic = match cfg.camera.source {
-                CameraSource::Synthetic => Some(synthetic_faces(&cfg, &model_dir, &vision)?),
+                CameraSource::Synthetic => {
+                    Some(synthetic_faces(&cfg.camera.face, cfg.camera.scripts.clone(), &model_dir, &vision)?)
+                }
                 _ => None,
             };
             livegate::service::run(cfg, FaceTracker::new(detector, mesh, vision), synthetic)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { out, port, challenges, face, window } => {
+            let face = face.unwrap_or_else(|| demo_face(&model_dir));
+            let opts = demo::DemoOptions { out, port, challenges, face, window };
+            let vision = VisionConfig::default();
+            let (detector, mesh) = models::load(&model_dir, Precision::Int8, vision.detector_min_score)?;
+            let cfg = demo::demo_config(&opts);
+            let faces = synthetic_faces(&opts.face, cfg.camera.scripts.clone(), &model_dir, &vision)?;
+            let summary = demo::demo(&opts, FaceTracker::new(detector, mesh, vision), faces)?;
+            if summary.attacks_passed > 0 {
+                eprintln!("livegate: {} flat-photo attack(s) passed", summary.attacks_passed);
+                return Ok(ExitCode::from(1));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Inspect { images, landmarks, precision } => {

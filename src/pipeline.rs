@@ -64,18 +64,25 @@ pub struct ChallengeRunner {
     session: Session,
     flow: FlowParams,
     keypoints: Option<Keypoints>,
+    /// The nose tip in the last analysed frame, for the screen.
+    nose: Option<[f32; 2]>,
 }
 
 impl ChallengeRunner {
     /// Watches `session` through `tracker` (reset for a fresh start).
     pub fn new(mut tracker: FaceTracker, session: Session) -> Self {
         tracker.reset();
-        Self { tracker, session, flow: FlowParams::default(), keypoints: None }
+        Self { tracker, session, flow: FlowParams::default(), keypoints: None, nose: None }
     }
 
     /// The session being run.
     pub fn session(&self) -> &Session {
         &self.session
+    }
+
+    /// The nose tip seen in the last analysed frame (camera pixels), if a face was seen.
+    pub fn nose(&self) -> Option<[f32; 2]> {
+        self.nose
     }
 
     /// Ends the challenge and hands the tracker back for the next one.
@@ -89,6 +96,7 @@ impl ChallengeRunner {
     /// [`VisionError`] if a network fails on this frame (the caller may skip the frame).
     pub fn feed(&mut self, frame: &Frame) -> Result<Step, VisionError> {
         let obs = self.tracker.observe(&frame.image)?;
+        self.nose = obs.face.as_ref().map(|f| f.landmarks.nose_tip());
         let pyramid = || Pyramid::new(&frame.image, self.flow.levels);
         let parallax = match self.keypoints.as_mut() {
             Some(k) => k.advance(pyramid(), &self.flow),

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_frames;
+pub mod demo;
 pub mod evaluate;
 pub mod inspect;
 mod procstat;

@@ -30,6 +30,25 @@ pub fn face_model(
     Ok(FaceModel::new(photo, &lm))
 }
 
+/// The synthetic camera's performers for the service: `photo`'s face and its mirror image
+/// (the "other person" who may step in).
+///
+/// # Errors
+/// An unreadable photo, or one without a face.
+pub fn synthetic_faces(
+    photo: &Path,
+    scripts: Vec<Script>,
+    detector: &FaceDetector,
+    mesh: &LandmarkModel,
+    hfov_deg: f32,
+) -> anyhow::Result<crate::service::SyntheticFaces> {
+    let image = super::inspect::read_rgb(photo)?;
+    let face =
+        face_model(&image, detector, mesh).with_context(|| format!("face photo {}", photo.display()))?;
+    let other = face_model(&image::imageops::flip_horizontal(&image), detector, mesh)?;
+    Ok(crate::service::SyntheticFaces { face, other, scripts, hfov_deg })
+}
+
 /// A challenge target drawn from a seeded generator.
 pub fn seeded_target(rng: &mut SeededRng) -> TargetDraw {
     let pick = |rng: &mut SeededRng, r: &std::ops::RangeInclusive<u32>| {

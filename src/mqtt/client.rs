@@ -91,6 +91,8 @@ pub struct Link {
     pub reconnect_max: Duration,
     /// The last state, republished (retained) on every connect.
     pub state: StatePayload,
+    /// Whether the broker connection is up (for the screen's status glyph).
+    pub connected: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Per-connection bookkeeping of the task.
@@ -170,6 +172,7 @@ pub async fn run(
                         last_error = msg;
                     }
                     wire.lost();
+                    link.connected.store(false, std::sync::atomic::Ordering::Relaxed);
                     retry_at = Some(Instant::now() + backoff);
                     backoff = (backoff * 2).min(link.reconnect_max);
                 }
@@ -212,6 +215,7 @@ fn on_event(ev: WireEvent, link: &mut Link, wire: &mut Wire, inbound: &mpsc::Sen
 
 fn on_connect(link: &mut Link, wire: &mut Wire) {
     wire.connected = true;
+    link.connected.store(true, std::sync::atomic::Ordering::Relaxed);
     let t = &link.topics;
     for topic in [t.start(), t.cancel(), t.ha_status()] {
         if let Err(e) = wire.client.try_subscribe(&topic, QoS::AtLeastOnce) {

@@ -24,6 +24,7 @@ mod fbioctl;
 mod glyphs;
 pub mod mapping;
 mod preview;
+pub mod sink;
 pub mod spi;
 mod spi_bus;
 pub mod spi_rppal;
@@ -41,8 +42,9 @@ pub use countdown::{Countdown, Remaining};
 pub use draw::draw;
 pub use fbdev::Framebuffer;
 pub use mapping::PreviewMap;
+pub use sink::{PngDir, Screen};
 pub use spi::{SpiPanel, SpiPanelOptions};
-pub use thread::{Flush, ScreenThread, ViewSender};
+pub use thread::{Flush, FrameStats, ScreenThread, ViewSender};
 pub use view::{Challenge, Fault, Instruction, Scene, Status, View};
 
 /// Errors of the screen targets.

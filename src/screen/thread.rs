@@ -93,6 +93,25 @@ impl ScreenThread {
     }
 }
 
+impl ScreenThread {
+    /// Like [`ScreenThread::spawn`], for a sink that draws each view itself (the PNG sink
+    /// names its file after the scene).
+    ///
+    /// # Errors
+    /// When the OS cannot start a thread.
+    pub fn spawn_with<T, R>(
+        target: T,
+        max_fps: f32,
+        render: R,
+    ) -> std::io::Result<(ViewSender, JoinHandle<FrameStats>)>
+    where
+        T: Flush + Send + 'static,
+        R: FnMut(&View, &mut T) -> Result<(), ScreenError> + Send + 'static,
+    {
+        spawn_rendering(target, max_fps, render)
+    }
+}
+
 /// The thread, with the drawing step given (tests record which view each frame showed).
 fn spawn_rendering<T, R>(
     mut target: T,

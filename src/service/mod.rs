@@ -7,11 +7,15 @@
 //! | service task (tokio) | requests, busy/lockout, verdicts, `seq`, signing | [`Inbound`] in, [`Outbound`] out |
 //! | MQTT task (tokio) | rumqttc, spool, PUBACKs, reconnects | see [`crate::mqtt::client`] |
 //!
-//! Screen and GPIO plug in here later: each is a consumer
-//! of the same verdict/state stream or a producer of `Start` requests.
+//! | `screen` (std thread) | draws the newest [`crate::screen::View`] | newest-wins slot, fed by `challenge` (each analysed frame) and the service task (everything between challenges, [`ui::Between`]) |
+//! | `gpio` (std thread) | button presses, relay pulses on `pass` | a press is a `Start` on a tokio channel; passes on a std channel |
+//!
+//! SIGTERM/SIGINT (or the demo's stop) ends the loop: a running challenge is cancelled,
+//! `offline` is published, and the threads are joined within [`JOIN_DEADLINE`].
 
 pub mod lockout;
 pub mod notify;
+pub mod ui;
 pub mod worker;
 
 use std::sync::Arc;
@@ -24,6 +28,7 @@ use tokio::sync::mpsc;
 use crate::camera::CaptureThread;
 use crate::config::{CameraSource, Config};
 use crate::entropy::challenge_id;
+use crate::gpio::{GpioThread, PiGpio};
 use crate::liveness::session::{Checks, Outcome, Reason};
 use crate::liveness::verdict::{Source, Verdict, VerdictResult, rfc3339_ms};
 use crate::mqtt::client::{self, Inbound, Link, Outbound};
@@ -33,6 +38,7 @@ use crate::mqtt::topics::{Activity, EventPayload, Request, RequestKind, Response
 use crate::mqtt::wire::ReplyTo;
 use crate::vision::FaceTracker;
 use lockout::Lockout;
+use ui::{Between, Ui};
 pub use worker::SyntheticFaces;
 use worker::{Cameras, Ending, Job, WorkerEvent};
 
@@ -63,6 +69,23 @@ struct Service {
     worker: std::thread::JoinHandle<()>,
     /// systemd's notify socket (READY, WATCHDOG, STOPPING).
     notify: notify::Notifier,
+    /// The screen between challenges.
+    between: Between,
+    /// The button and relay, when fitted.
+    gpio: Option<GpioThread>,
+    /// Button presses waiting for the service task.
+    presses: mpsc::Receiver<()>,
+    /// Ends the service besides SIGTERM/SIGINT (`livegate demo`).
+    stop: Option<tokio::sync::oneshot::Receiver<()>>,
+}
+
+/// How long shutdown waits for each thread (challenge, screen) before leaving it behind.
+pub const JOIN_DEADLINE: Duration = Duration::from_secs(3);
+
+/// The threads left to join when the service loop ends.
+struct Leftovers {
+    worker: std::thread::JoinHandle<()>,
+    gpio: Option<GpioThread>,
 }
 
 /// Runs the service until SIGINT/SIGTERM.
@@ -70,6 +93,21 @@ struct Service {
 /// # Errors
 /// Start-up failures (key, seq file, spool, TLS files, camera), with context.
 pub fn run(cfg: Config, tracker: FaceTracker, synthetic: Option<SyntheticFaces>) -> anyhow::Result<()> {
+    run_until(cfg, tracker, synthetic, None)
+}
+
+/// Runs the service until SIGINT/SIGTERM or until `stop` fires (or its sender is dropped).
+/// A screen or GPIO that cannot be opened is reported and left out: the terminal still
+/// answers MQTT requests.
+///
+/// # Errors
+/// Start-up failures (key, seq file, spool, TLS files, camera), with context.
+pub fn run_until(
+    cfg: Config,
+    tracker: FaceTracker,
+    synthetic: Option<SyntheticFaces>,
+    stop: Option<tokio::sync::oneshot::Receiver<()>>,
+) -> anyhow::Result<()> {
     let key = DeviceKey::load(&cfg.signing.key_file).context("verdict signing key")?;
     let seq = SeqFile::open(&cfg.signing.seq_file).context("verdict sequence file")?;
     let spool = Spool::open(&cfg.mqtt.spool_dir)?;
@@ -90,8 +128,35 @@ pub fn run(cfg: Config, tracker: FaceTracker, synthetic: Option<SyntheticFaces>)
     };
     let cameras = Cameras { config: cfg.camera.clone(), synthetic, capture: capture.clone() };
     worker::check_camera(&cameras).context("camera")?;
+    let connected = Arc::new(AtomicBool::new(false));
+    let (views, screen_thread) = match crate::screen::sink::open(&cfg.screen) {
+        Ok(Some(s)) => {
+            eprintln!("livegate: screen: {}", s.describe);
+            (Some(s.views), Some(s.thread))
+        }
+        Ok(None) => (None, None),
+        Err(e) => {
+            eprintln!("livegate: screen: {e}; running without a screen (see [screen] in the config)");
+            (None, None)
+        }
+    };
+    let ui = Ui::new(views, connected.clone());
+    let (press_tx, presses) = mpsc::channel(4);
+    let gpio = match PiGpio::open(&cfg.gpio) {
+        Ok(Some(pins)) => {
+            let on_press = move || {
+                let _ = press_tx.try_send(());
+            };
+            Some(GpioThread::spawn(pins, on_press).context("gpio thread")?)
+        }
+        Ok(None) => None,
+        Err(e) => {
+            eprintln!("livegate: gpio: {e}; running without the button and relay (see [gpio] in the config)");
+            None
+        }
+    };
     let (work_tx, work_rx) = mpsc::channel(16);
-    let (jobs, worker) = worker::spawn(tracker, cameras, cfg.liveness.clone(), work_tx)?;
+    let (jobs, worker) = worker::spawn(tracker, cameras, cfg.liveness.clone(), work_tx, ui.clone())?;
     let (out_tx, out_rx) = mpsc::channel(64);
     let (in_tx, in_rx) = mpsc::channel(16);
     let link = Link {
@@ -100,9 +165,11 @@ pub fn run(cfg: Config, tracker: FaceTracker, synthetic: Option<SyntheticFaces>)
         reconnect_min: Duration::from_millis(cfg.mqtt.reconnect_min_ms),
         reconnect_max: Duration::from_millis(cfg.mqtt.reconnect_max_ms),
         state: state(Activity::Idle, camera_text(&cfg, capture.as_deref()), None),
+        connected,
     };
     eprintln!("livegate: verdict public key {}", key.public_hex());
     let camera = camera_text(&cfg, capture.as_deref());
+    let result_for = Duration::from_millis(cfg.screen.result_ms);
     let service = Service {
         lockout: Lockout::new(&cfg.lockout),
         cfg,
@@ -117,14 +184,45 @@ pub fn run(cfg: Config, tracker: FaceTracker, synthetic: Option<SyntheticFaces>)
         locked_until: None,
         worker,
         notify: notify::Notifier::from_env(),
+        between: Between::new(ui, result_for),
+        gpio,
+        presses,
+        stop,
     };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    rt.block_on(async move {
+    let left = rt.block_on(async move {
         let mqtt = tokio::spawn(client::run(link, settings, out_rx, in_tx));
-        service.serve(in_rx, work_rx).await;
-        let _ = tokio::time::timeout(Duration::from_secs(3), mqtt).await;
+        let left = service.serve(in_rx, work_rx).await;
+        // The service's sender is gone: the MQTT task publishes `offline` and disconnects.
+        if tokio::time::timeout(JOIN_DEADLINE, mqtt).await.is_err() {
+            eprintln!("livegate: mqtt: no clean disconnect within {JOIN_DEADLINE:?}");
+        }
+        left
     });
+    if let Some(g) = left.gpio {
+        g.stop();
+    }
+    join_within("challenge", left.worker);
+    if let Some(t) = screen_thread {
+        join_within("screen", t);
+    }
     Ok(())
+}
+
+/// Waits up to [`JOIN_DEADLINE`] for a thread; one still busy is left behind (the process is
+/// about to exit) with a message.
+fn join_within<T>(name: &str, thread: std::thread::JoinHandle<T>) {
+    let t0 = Instant::now();
+    while !thread.is_finished() {
+        if t0.elapsed() > JOIN_DEADLINE {
+            eprintln!("livegate: the {name} thread did not stop within {JOIN_DEADLINE:?}; leaving it");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    if thread.join().is_err() {
+        eprintln!("livegate: the {name} thread panicked");
+    }
 }
 
 /// What `state.camera` says: the V4L2 camera's status (`camera error: …` while it is
@@ -147,18 +245,31 @@ fn state(activity: Activity, camera: String, locked_until: Option<String>) -> St
     }
 }
 
-async fn shutdown_signal() {
+async fn shutdown_signal(stop: Option<tokio::sync::oneshot::Receiver<()>>) {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let stop = async move {
+        match stop {
+            Some(rx) => {
+                let _ = rx.await;
+            }
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
+        () = stop => {}
     }
 }
 
 impl Service {
-    async fn serve(mut self, mut inbound: mpsc::Receiver<Inbound>, mut work: mpsc::Receiver<WorkerEvent>) {
-        let stop = shutdown_signal();
+    async fn serve(
+        mut self,
+        mut inbound: mpsc::Receiver<Inbound>,
+        mut work: mpsc::Receiver<WorkerEvent>,
+    ) -> Leftovers {
+        let stop = shutdown_signal(self.stop.take());
         tokio::pin!(stop);
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         self.notify.send("READY=1");
@@ -167,6 +278,7 @@ impl Service {
                 _ = tick.tick() => self.on_tick().await,
                 Some(m) = inbound.recv() => self.on_request(m).await,
                 Some(ev) = work.recv() => self.on_worker(ev).await,
+                Some(()) = self.presses.recv() => self.on_button().await,
                 () = &mut stop => break,
             }
         }
@@ -175,6 +287,31 @@ impl Service {
         if let Some(r) = &self.running {
             r.cancel.store(true, Ordering::Relaxed);
         }
+        // Dropping the rest closes the job channel (the worker ends after its challenge) and
+        // the MQTT sender (the MQTT task publishes `offline`).
+        Leftovers { worker: self.worker, gpio: self.gpio }
+    }
+
+    /// The start button: a challenge like an MQTT `start` without a requester to answer
+    /// (its verdict carries `request_id = "button"`); a refusal is logged.
+    async fn on_button(&mut self) {
+        let request = Request { request_id: Some("button".into()), nonce: None };
+        match self.start(request) {
+            Ok((_, running)) => {
+                eprintln!("livegate: button: challenge {}", running.challenge_id);
+                self.running = Some(running);
+                self.between.challenge_started();
+                self.publish_state(Activity::Challenge).await;
+            }
+            Err(refusal) => eprintln!("livegate: button ignored: {}", refusal.error.unwrap_or_default()),
+        }
+    }
+
+    /// Shows the resting screen (or the result still held), redrawing only on change.
+    fn refresh_screen(&mut self, activity: Activity) {
+        let camera_ok = self.capture.as_ref().is_none_or(|c| !c.status().is_error());
+        let locked = self.lockout.remaining_ms(self.now_ms());
+        self.between.refresh(camera_ok, activity, locked);
     }
 
     /// What the terminal is doing between challenges.
@@ -207,6 +344,7 @@ impl Service {
         let camera = camera_text(&self.cfg, self.capture.as_deref());
         let was_locked = self.locked_until.is_some();
         let activity = self.resting();
+        self.refresh_screen(activity);
         if camera != self.camera || (was_locked && activity != Activity::Locked) {
             if camera != self.camera {
                 eprintln!("livegate: {camera}");
@@ -258,6 +396,7 @@ impl Service {
                 Ok((answer, running)) => {
                     self.respond(answer, reply).await;
                     self.running = Some(running);
+                    self.between.challenge_started();
                     self.publish_state(Activity::Challenge).await;
                 }
                 Err(refusal) => self.respond(refusal, reply).await,
@@ -306,11 +445,16 @@ impl Service {
         let mut v = self.verdict(&run, started, ending);
         let failed = v.result != VerdictResult::Pass && v.result != VerdictResult::Aborted;
         let lock = self.lockout.record(failed, self.now_ms());
-        match self.seq.take_next().map_err(anyhow::Error::from).and_then(|seq| {
+        let (result, reason) = (v.result, v.reason);
+        let issued = self.seq.take_next().map_err(anyhow::Error::from).and_then(|seq| {
             v.seq = seq;
             self.key.sign(&mut v).map_err(anyhow::Error::from)
-        }) {
-            Ok(()) => self.send(Outbound::Verdict(Box::new(v))).await,
+        });
+        match issued {
+            Ok(()) => {
+                self.pulse_relay(&v);
+                self.send(Outbound::Verdict(Box::new(v))).await;
+            }
             // Without a durable seq or a signature there is no verdict a door could trust.
             Err(e) => eprintln!("livegate: challenge {}: verdict not issued: {e:#}", run.challenge_id),
         }
@@ -318,7 +462,24 @@ impl Service {
             rfc3339_ms(SystemTime::now() + Duration::from_millis(until_ms.saturating_sub(self.now_ms())))
         });
         let activity = self.resting();
+        let camera_ok = self.capture.as_ref().is_none_or(|c| !c.status().is_error());
+        let locked = self.lockout.remaining_ms(self.now_ms());
+        self.between.result(ui::result_scene(result, reason), camera_ok, activity, locked);
         self.publish_state(activity).await;
+    }
+
+    /// Opens the door for a signed `pass` from the live camera, and for nothing else: replayed
+    /// and synthetic frames never count for a door (SPEC §8).
+    fn pulse_relay(&self, v: &Verdict) {
+        let Some(gpio) = &self.gpio else { return };
+        if v.result != VerdictResult::Pass {
+            return;
+        }
+        if v.source == Source::V4l2 {
+            gpio.pass();
+        } else {
+            eprintln!("livegate: gpio: relay not pulsed for a {:?} verdict (not a live camera)", v.source);
+        }
     }
 
     fn verdict(&self, run: &Running, started: SystemTime, ending: Ending) -> Verdict {

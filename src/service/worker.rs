@@ -15,7 +15,10 @@ use crate::config::{CameraConfig, CameraSource};
 use crate::liveness::ChallengeGeometry;
 use crate::liveness::session::{Checks, Decision, LivenessConfig, Outcome, Phase, Reason, Session, Step};
 use crate::pipeline::ChallengeRunner;
+use crate::screen::{Challenge, Countdown, Instruction, Scene, View};
 use crate::vision::FaceTracker;
+
+use super::ui::Ui;
 
 /// One challenge to run.
 #[derive(Debug)]
@@ -155,6 +158,7 @@ pub fn spawn(
     camera: Cameras,
     liveness: LivenessConfig,
     events: mpsc::Sender<WorkerEvent>,
+    ui: Ui,
 ) -> std::io::Result<(std::sync::mpsc::SyncSender<Job>, std::thread::JoinHandle<()>)> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(1);
     let handle = std::thread::Builder::new().name("challenge".into()).spawn(move || {
@@ -163,7 +167,7 @@ pub fn spawn(
         while let Ok(job) = rx.recv() {
             let started = SystemTime::now();
             let tr = tracker.take().expect("tracker returned");
-            let (ending, back) = run_job(&job, tr, (&camera, n), &liveness, &events);
+            let (ending, back) = run_job(&job, tr, (&camera, n), &liveness, (&events, &ui));
             n += 1;
             tracker = Some(back);
             let done = WorkerEvent::Done { challenge_id: job.challenge_id, started, ending };
@@ -180,7 +184,7 @@ fn run_job(
     tracker: FaceTracker,
     (cams, n): (&Cameras, usize),
     liveness: &LivenessConfig,
-    events: &mpsc::Sender<WorkerEvent>,
+    (events, ui): (&mpsc::Sender<WorkerEvent>, &Ui),
 ) -> (Ending, FaceTracker) {
     let opened = match open_camera(cams, n) {
         Ok(o) => o,
@@ -191,6 +195,8 @@ fn run_job(
     // Recorded and rendered frames are delivered at their timestamps, as a camera would.
     let mut pace = Pace::new(cams.config.source != CameraSource::V4l2);
     let (mut frames, mut last_phase, mut last_t) = (0u32, None, 0u64);
+    // What the visitor is told: the session's last running step.
+    let (mut shown, mut countdown) = ((Phase::Face, ""), Countdown::default());
     let ending = loop {
         if job.cancel.load(Ordering::Relaxed) {
             break Ending::Cancelled { frames };
@@ -209,12 +215,30 @@ fn run_job(
         last_t = frame.t_ms;
         match runner.feed(&frame) {
             Ok(Step::Decided(d)) => break Ending::Decided(d),
-            Ok(Step::Running { phase, message }) if last_phase != Some(phase) => {
-                last_phase = Some(phase);
-                let p = WorkerEvent::Progress { challenge_id: job.challenge_id.clone(), phase, message };
-                let _ = events.try_send(p);
+            Ok(step) => {
+                if let Step::Running { phase, message } = step {
+                    shown = (phase, message);
+                    if last_phase != Some(phase) {
+                        last_phase = Some(phase);
+                        let p =
+                            WorkerEvent::Progress { challenge_id: job.challenge_id.clone(), phase, message };
+                        let _ = events.try_send(p);
+                    }
+                }
+                if ui.is_shown() {
+                    let left = countdown.update(shown.0, frame.t_ms, liveness);
+                    let challenge = Challenge {
+                        frame: Some(Arc::new(frame.image)),
+                        geometry: *runner.session().geometry(),
+                        nose: runner.nose(),
+                        phase: shown.0,
+                        remaining_fraction: left.fraction,
+                        remaining_ms: left.ms,
+                        instruction: Instruction::from_step(shown.0, shown.1),
+                    };
+                    ui.show(View { scene: Scene::Challenge(challenge), status: ui.status(true) });
+                }
             }
-            Ok(_) => {}
             Err(e) => {
                 eprintln!("livegate: challenge {}: frame at {} ms skipped: {e}", job.challenge_id, frame.t_ms)
             }
