@@ -115,3 +115,35 @@ fn bench_refuses_a_session_directory_without_session_json() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("session.json"));
 }
+
+#[test]
+fn config_prints_the_file_the_package_installs_and_check_names_the_bad_key_and_line() {
+    let out = livegate().arg("config").output().unwrap();
+    assert!(out.status.success());
+    let installed =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/livegate.toml")).unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), installed);
+
+    let dir = std::env::temp_dir().join(format!("livegate-cli-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.toml");
+    std::fs::write(&good, &installed).unwrap();
+    let ok = livegate().args(["config", "--check"]).arg(&good).output().unwrap();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+
+    let typo = dir.join("typo.toml");
+    std::fs::write(&typo, installed.replace("relay_hold_ms = 3000", "relay_hold = 3000")).unwrap();
+    let bad = livegate().args(["config", "--check"]).arg(&typo).output().unwrap();
+    let err = String::from_utf8_lossy(&bad.stderr);
+    let line = installed.lines().position(|l| l.starts_with("relay_hold_ms")).unwrap() + 1;
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(err.contains("relay_hold") && err.contains(&format!("line {line}")), "{err}");
+
+    let value = dir.join("value.toml");
+    std::fs::write(&value, installed.replace("max_fps = 15.0", "max_fps = 0.0")).unwrap();
+    let bad = livegate().args(["config", "--check"]).arg(&value).output().unwrap();
+    let err = String::from_utf8_lossy(&bad.stderr);
+    let line = installed.lines().position(|l| l.starts_with("max_fps")).unwrap() + 1;
+    assert!(err.contains("screen.max_fps") && err.contains(&format!("line {line}")), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -164,7 +164,16 @@ pub fn run_until(
         spool,
         reconnect_min: Duration::from_millis(cfg.mqtt.reconnect_min_ms),
         reconnect_max: Duration::from_millis(cfg.mqtt.reconnect_max_ms),
-        state: state(Activity::Idle, camera_text(&cfg, capture.as_deref()), None),
+        // The camera thread may have failed already: the first retained state says so.
+        state: state(
+            if capture.as_ref().is_some_and(|c| c.status().is_error()) {
+                Activity::Error
+            } else {
+                Activity::Idle
+            },
+            camera_text(&cfg, capture.as_deref()),
+            None,
+        ),
         connected,
     };
     eprintln!("livegate: verdict public key {}", key.public_hex());

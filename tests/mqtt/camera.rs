@@ -17,7 +17,7 @@ fn a_missing_camera_is_reported_and_the_service_keeps_serving() {
          [camera.v4l2]\nreconnect_initial_ms = 100\nreconnect_max_ms = 400\n\
          [mqtt]\nurl = \"mqtt://127.0.0.1:{p}\"\nspool_dir = \"{d}/spool\"\nreconnect_min_ms = 200\n\
          reconnect_max_ms = 1000\nkeepalive_s = 5\n[signing]\nkey_file = \"{d}/verdict.key\"\n\
-         seq_file = \"{d}/seq\"\n",
+         seq_file = \"{d}/seq\"\n[screen]\npath = \"{d}/screen\"\nwidth = 240\nheight = 240\n",
         d = dir.display(),
         p = broker.port
     );
@@ -27,6 +27,12 @@ fn a_missing_camera_is_reported_and_the_service_keeps_serving() {
         json(&sub.wait_for("/state", |p| json(p)["camera"].as_str().unwrap_or("").contains("error"), T));
     assert_eq!(state["state"], "error", "{state}");
     assert!(state["camera"].as_str().unwrap().contains("video-not-here"), "names the device: {state}");
+    let screen = dir.join("screen/error.png");
+    let t0 = std::time::Instant::now();
+    while !screen.exists() {
+        assert!(t0.elapsed() < T, "the screen never showed the camera fault");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 
     publish(broker.port, "livegate/t1/challenge/start", r#"{"request_id":"r-cam"}"#, &[]);
     let verdict = json(&sub.wait_for("/verdict", |_| true, T));

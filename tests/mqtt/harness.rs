@@ -21,7 +21,7 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn wait_port(port: u16, up: bool) {
+pub fn wait_port(port: u16, up: bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect(("127.0.0.1", port)).is_ok() != up {
         assert!(Instant::now() < deadline, "port {port} never became {}", if up { "open" } else { "closed" });
@@ -226,7 +226,8 @@ pub fn config(dir: &Path, url: &str, extra_mqtt: &str) -> String {
     format!(
         "[device]\nid = \"t1\"\n[camera]\nsource = \"replay\"\npath = \"{root}/tests/sessions/live_astronaut\"\n\
          [mqtt]\nurl = \"{url}\"\nspool_dir = \"{d}/spool\"\nreconnect_min_ms = 200\nreconnect_max_ms = 1000\n\
-         keepalive_s = 5\n{extra_mqtt}\n[signing]\nkey_file = \"{d}/verdict.key\"\nseq_file = \"{d}/seq\"\n",
+         keepalive_s = 5\n{extra_mqtt}\n[signing]\nkey_file = \"{d}/verdict.key\"\nseq_file = \"{d}/seq\"\n\
+         [screen]\npath = \"{d}/screen\"\nwidth = 240\nheight = 240\n",
         d = dir.display()
     )
 }

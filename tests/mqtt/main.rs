@@ -3,6 +3,7 @@
 //! accepts; broker outages, a SIGKILLed service and bad input lose nothing and stop nothing.
 
 mod camera;
+mod demo;
 mod embedded;
 mod harness;
 mod systemd;
@@ -59,6 +60,13 @@ fn a_request_ends_in_a_verdict_the_python_check_accepts() {
     let forged = payload.replace("\"seq\":1", "\"seq\":2");
     assert!(python_verifies(&forged, &public).is_err(), "a changed seq must not verify");
     wait_until("the spool to empty after PUBACK", || spooled(&dir) == 0);
+    // The screen followed the challenge: its frames, then the result.
+    for name in ["idle", "challenge", "pass"] {
+        let png = dir.join("screen").join(format!("{name}.png"));
+        wait_until("the screen's PNG", || png.exists());
+        let img = image::open(&png).unwrap_or_else(|e| panic!("{}: {e}", png.display()));
+        assert_eq!((img.width(), img.height()), (240, 240));
+    }
     drop(svc);
 }
 
