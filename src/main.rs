@@ -39,9 +39,10 @@ enum Command {
         /// Where the demo's key, spool and screen PNGs go.
         #[arg(short, long, value_name = "DIR", default_value = "livegate-demo")]
         out: PathBuf,
-        /// Loopback port of the embedded MQTT broker.
-        #[arg(long, default_value_t = 1883)]
-        port: u16,
+        /// Loopback port of the embedded MQTT broker (default: 1883, or a free port when a
+        /// broker already holds 1883).
+        #[arg(long)]
+        port: Option<u16>,
         /// Challenges to run, alternating live visitor and flat photo (0: until Ctrl-C).
         #[arg(long, default_value_t = 4)]
         challenges: u32,
@@ -297,6 +298,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Demo { out, port, challenges, face, window } => {
             let face = face.unwrap_or_else(|| demo_face(&model_dir));
+            let port = port.unwrap_or_else(demo::default_port);
             let opts = demo::DemoOptions { out, port, challenges, face, window };
             let vision = VisionConfig::default();
             let (detector, mesh) = models::load(&model_dir, Precision::Int8, vision.detector_min_score)?;

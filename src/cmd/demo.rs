@@ -72,6 +72,15 @@ pub fn demo_config(opts: &DemoOptions) -> Config {
     cfg
 }
 
+/// The embedded broker's port when none is asked for: MQTT's 1883, unless something (often
+/// Debian's own mosquitto service) already listens there; then any free loopback port.
+pub fn default_port() -> u16 {
+    if std::net::TcpListener::bind(("127.0.0.1", 1883)).is_ok() {
+        return 1883;
+    }
+    std::net::TcpListener::bind(("127.0.0.1", 0)).and_then(|l| l.local_addr()).map_or(1883, |a| a.port())
+}
+
 /// The performer of challenge `i` (the worker rotates the scripts in the same order).
 fn script_of(cfg: &Config, i: u32) -> Script {
     cfg.camera.scripts[i as usize % cfg.camera.scripts.len()]

@@ -56,6 +56,9 @@ impl Flush for PngDir {
     }
 }
 
+/// The PNG sink writes at most this many files a second, whatever `screen.max_fps` says.
+pub const PNG_MAX_FPS: f32 = 2.0;
+
 /// A started screen: the newest-wins view slot and the drawing thread.
 pub struct Screen {
     pub views: ViewSender,
@@ -79,7 +82,9 @@ pub fn open(cfg: &ScreenConfig) -> Result<Option<Screen>, ScreenError> {
             let sink = PngDir::create(&cfg.path, cfg.width, cfg.height)?;
             let describe = format!("png {} {}×{}", cfg.path.display(), cfg.width, cfg.height);
             let render = |view: &View, sink: &mut PngDir| sink.render(view);
-            spawned(ScreenThread::spawn_with(sink, cfg.max_fps, render), describe)
+            // Encoding a PNG costs tens of ms and an SD card wears: a few files a second.
+            let fps = cfg.max_fps.min(PNG_MAX_FPS);
+            spawned(ScreenThread::spawn_with(sink, fps, render), describe)
         }
         ScreenKind::Framebuffer => {
             let fb = super::Framebuffer::open(&cfg.device)?;
