@@ -42,6 +42,7 @@ pub struct Config {
     pub liveness: LivenessConfig,
     pub screen: ScreenConfig,
     pub gpio: crate::gpio::GpioOptions,
+    pub trigger: crate::service::trigger::TriggerConfig,
 }
 
 /// `[device]`.
@@ -318,6 +319,16 @@ impl Config {
         }
         if let Err(e) = sc.spi.validate() {
             return bad("screen.spi", &e.to_string());
+        }
+        let t = &self.trigger;
+        if !(t.face_min_width > 0.0 && t.face_min_width <= 1.0) {
+            return bad("trigger.face_min_width", "must be above 0 and at most 1");
+        }
+        if t.face_hold_ms > 0 && t.face_hold_ms < 200 {
+            return bad("trigger.face_hold_ms", "must be 0 (off) or at least 200");
+        }
+        if t.face_hold_ms > 0 && self.camera.source != CameraSource::V4l2 {
+            return bad("trigger.face_hold_ms", "a face held in view needs camera.source = \"v4l2\"");
         }
         if let Err(e) = self.gpio.validate() {
             return bad("gpio", &e.to_string());

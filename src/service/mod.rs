@@ -15,6 +15,7 @@
 
 pub mod lockout;
 pub mod notify;
+pub mod trigger;
 pub mod ui;
 pub mod worker;
 
@@ -77,6 +78,8 @@ struct Service {
     presses: mpsc::Receiver<()>,
     /// Ends the service besides SIGTERM/SIGINT (`livegate demo`).
     stop: Option<tokio::sync::oneshot::Receiver<()>>,
+    /// A face held in view (`[trigger]`), when on.
+    face_hold: Option<trigger::FaceHold>,
 }
 
 /// How long shutdown waits for each thread (challenge, screen) before leaving it behind.
@@ -156,7 +159,8 @@ pub fn run_until(
         }
     };
     let (work_tx, work_rx) = mpsc::channel(16);
-    let (jobs, worker) = worker::spawn(tracker, cameras, cfg.liveness.clone(), work_tx, ui.clone())?;
+    let watch = (cfg.trigger.face_hold_ms > 0).then_some(cfg.trigger.face_min_width);
+    let (jobs, worker) = worker::spawn(tracker, cameras, cfg.liveness.clone(), work_tx, (ui.clone(), watch))?;
     let (out_tx, out_rx) = mpsc::channel(64);
     let (in_tx, in_rx) = mpsc::channel(16);
     let link = Link {
@@ -179,6 +183,7 @@ pub fn run_until(
     eprintln!("livegate: verdict public key {}", key.public_hex());
     let camera = camera_text(&cfg, capture.as_deref());
     let result_for = Duration::from_millis(cfg.screen.result_ms);
+    let face_hold = (cfg.trigger.face_hold_ms > 0).then(|| trigger::FaceHold::new(cfg.trigger.face_hold_ms));
     let service = Service {
         lockout: Lockout::new(&cfg.lockout),
         cfg,
@@ -197,6 +202,7 @@ pub fn run_until(
         gpio,
         presses,
         stop,
+        face_hold,
     };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let left = rt.block_on(async move {
@@ -304,15 +310,31 @@ impl Service {
     /// The start button: a challenge like an MQTT `start` without a requester to answer
     /// (its verdict carries `request_id = "button"`); a refusal is logged.
     async fn on_button(&mut self) {
-        let request = Request { request_id: Some("button".into()), nonce: None };
+        self.start_locally("button").await;
+    }
+
+    /// A local trigger (`button`, `face`): its verdict carries the trigger as `request_id`.
+    async fn start_locally(&mut self, trigger: &str) {
+        let request = Request { request_id: Some(trigger.into()), nonce: None };
         match self.start(request) {
             Ok((_, running)) => {
-                eprintln!("livegate: button: challenge {}", running.challenge_id);
+                eprintln!("livegate: {trigger}: challenge {}", running.challenge_id);
                 self.running = Some(running);
                 self.between.challenge_started();
                 self.publish_state(Activity::Challenge).await;
             }
-            Err(refusal) => eprintln!("livegate: button ignored: {}", refusal.error.unwrap_or_default()),
+            Err(refusal) => eprintln!("livegate: {trigger} ignored: {}", refusal.error.unwrap_or_default()),
+        }
+    }
+
+    /// The idle camera looked at: a near face held long enough starts a challenge (never
+    /// while one runs or the terminal is locked).
+    async fn on_presence(&mut self, present: bool) {
+        let now = self.now_ms();
+        let free = self.running.is_none() && self.lockout.remaining_ms(now).is_none();
+        let Some(hold) = self.face_hold.as_mut() else { return };
+        if free && hold.update(present, now) {
+            self.start_locally("face").await;
         }
     }
 
@@ -440,6 +462,7 @@ impl Service {
                 let e = EventPayload { challenge_id, state, message: message.into() };
                 self.send(Outbound::Event(e)).await;
             }
+            WorkerEvent::Presence { present } => self.on_presence(present).await,
             WorkerEvent::Done { challenge_id, started, ending } => {
                 let Some(run) = self.running.take().filter(|r| r.challenge_id == challenge_id) else {
                     eprintln!("livegate: result of unknown challenge {challenge_id} ignored");
@@ -451,6 +474,9 @@ impl Service {
     }
 
     async fn finish(&mut self, run: Running, started: SystemTime, ending: Ending) {
+        if let Some(hold) = self.face_hold.as_mut() {
+            hold.disarm();
+        }
         let mut v = self.verdict(&run, started, ending);
         let failed = v.result != VerdictResult::Pass && v.result != VerdictResult::Aborted;
         let lock = self.lockout.record(failed, self.now_ms());

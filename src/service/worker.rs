@@ -30,8 +30,20 @@ pub struct Job {
 /// What the worker reports.
 #[derive(Debug)]
 pub enum WorkerEvent {
-    Progress { challenge_id: String, phase: Phase, message: &'static str },
-    Done { challenge_id: String, started: SystemTime, ending: Ending },
+    Progress {
+        challenge_id: String,
+        phase: Phase,
+        message: &'static str,
+    },
+    Done {
+        challenge_id: String,
+        started: SystemTime,
+        ending: Ending,
+    },
+    /// Between challenges (`[trigger] face_hold_ms`): whether a near face is in view.
+    Presence {
+        present: bool,
+    },
 }
 
 /// How a challenge ended.
@@ -158,13 +170,37 @@ pub fn spawn(
     camera: Cameras,
     liveness: LivenessConfig,
     events: mpsc::Sender<WorkerEvent>,
-    ui: Ui,
+    (ui, watch): (Ui, Option<f32>),
 ) -> std::io::Result<(std::sync::mpsc::SyncSender<Job>, std::thread::JoinHandle<()>)> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(1);
     let handle = std::thread::Builder::new().name("challenge".into()).spawn(move || {
         let mut tracker = Some(tracker);
         let mut n = 0;
-        while let Ok(job) = rx.recv() {
+        // With the face trigger on, the idle live camera is looked at a few times a second.
+        let watch = watch.zip(camera.capture.clone());
+        let period = Duration::from_millis(super::trigger::WATCH_PERIOD_MS);
+        loop {
+            let job = match &watch {
+                None => match rx.recv() {
+                    Ok(job) => job,
+                    Err(_) => break,
+                },
+                Some((min_width, capture)) => match rx.recv_timeout(period) {
+                    Ok(job) => job,
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                        let Some(frame) = capture.next_frame(Duration::ZERO) else { continue };
+                        let detector = tracker.as_ref().expect("tracker returned").detector();
+                        match super::trigger::near_face(detector, &frame.image, *min_width) {
+                            Ok(present) => {
+                                let _ = events.try_send(WorkerEvent::Presence { present });
+                            }
+                            Err(e) => eprintln!("livegate: face trigger: frame skipped: {e}"),
+                        }
+                        continue;
+                    }
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                },
+            };
             let started = SystemTime::now();
             let tr = tracker.take().expect("tracker returned");
             let (ending, back) = run_job(&job, tr, (&camera, n), &liveness, (&events, &ui));

@@ -66,6 +66,11 @@ impl FaceTracker {
         Self { detector, mesh, config, roi: None, frames_since_detect: 0 }
     }
 
+    /// The face detector (the idle face trigger runs it alone).
+    pub fn detector(&self) -> &FaceDetector {
+        &self.detector
+    }
+
     /// Forgets the current face (e.g. between challenges).
     pub fn reset(&mut self) {
         self.roi = None;
