@@ -96,6 +96,8 @@ pub struct V4l2Camera {
     recovery: Recovery,
     active: Option<(OpenStream, FrameIntake)>,
     stats: CameraStats,
+    /// The open failure last logged: a camera missing for days logs once, not every retry.
+    logged: Option<String>,
 }
 
 impl V4l2Camera {
@@ -106,7 +108,13 @@ impl V4l2Camera {
     /// [`CameraError::Unusable`] for invalid options.
     pub fn new(opts: V4l2Options) -> Result<Self, CameraError> {
         opts.validate()?;
-        Ok(Self { recovery: Recovery::new(opts.policy()), opts, active: None, stats: CameraStats::default() })
+        Ok(Self {
+            recovery: Recovery::new(opts.policy()),
+            opts,
+            active: None,
+            stats: CameraStats::default(),
+            logged: None,
+        })
     }
 
     /// What the camera is doing (for the screen and the MQTT state).
@@ -139,14 +147,21 @@ impl V4l2Camera {
                     height: l.height,
                 };
                 self.stats.opens += 1;
+                self.logged = None;
                 self.recovery.opened(now_ms(), status);
                 self.active = Some((stream, FrameIntake::new(l)));
                 Ok(())
             }
             Err(e) => {
                 self.recovery.open_failed(now_ms(), e.to_string());
-                let retry = self.recovery.wait_before_open_ms(now_ms()).unwrap_or(0);
-                eprintln!("camera error: {e} (retry in {retry} ms)");
+                let message = e.to_string();
+                if self.logged.as_ref() != Some(&message) {
+                    let retry = self.recovery.wait_before_open_ms(now_ms()).unwrap_or(0);
+                    eprintln!(
+                        "camera error: {e} (retrying, first in {retry} ms; logged again when it changes)"
+                    );
+                    self.logged = Some(message);
+                }
                 Err(e)
             }
         }
