@@ -126,28 +126,7 @@ impl Framebuffer {
     }
 }
 
-impl OriginDimensions for Framebuffer {
-    fn size(&self) -> Size {
-        self.back.size()
-    }
-}
-
-impl DrawTarget for Framebuffer {
-    type Color = Rgb888;
-    type Error = core::convert::Infallible;
-
-    fn draw_iter<I: IntoIterator<Item = Pixel<Rgb888>>>(&mut self, pixels: I) -> Result<(), Self::Error> {
-        self.back.draw_iter(pixels)
-    }
-
-    fn fill_solid(
-        &mut self,
-        area: &embedded_graphics::primitives::Rectangle,
-        color: Rgb888,
-    ) -> Result<(), Self::Error> {
-        self.back.fill_solid(area, color)
-    }
-}
+drawn_into!(Framebuffer => back);
 
 impl Flush for Framebuffer {
     /// Write the back buffer row by row at `line_length` strides; bytes past the visible

@@ -16,6 +16,44 @@
 //! Drawing runs on its own thread ([`thread`]) behind a newest-wins slot, so a slow panel
 //! drops stale frames instead of slowing vision.
 
+/// `OriginDimensions` + `DrawTarget` (RGB888, infallible) for a device that is drawn into a
+/// back buffer field and shows it on [`Flush`]: every call goes to the field.
+macro_rules! drawn_into {
+    (impl<$($g:ident: $b:path),+> $ty:ty => $field:ident) => {
+        drawn_into!(@impl [$($g: $b),+] $ty => $field);
+    };
+    ($ty:ty => $field:ident) => {
+        drawn_into!(@impl [] $ty => $field);
+    };
+    (@impl [$($generics:tt)*] $ty:ty => $field:ident) => {
+        impl<$($generics)*> embedded_graphics::geometry::OriginDimensions for $ty {
+            fn size(&self) -> embedded_graphics::geometry::Size {
+                self.$field.size()
+            }
+        }
+
+        impl<$($generics)*> embedded_graphics::draw_target::DrawTarget for $ty {
+            type Color = embedded_graphics::pixelcolor::Rgb888;
+            type Error = core::convert::Infallible;
+
+            fn draw_iter<I>(&mut self, pixels: I) -> Result<(), Self::Error>
+            where
+                I: IntoIterator<Item = embedded_graphics::Pixel<Self::Color>>,
+            {
+                self.$field.draw_iter(pixels)
+            }
+
+            fn fill_solid(
+                &mut self,
+                area: &embedded_graphics::primitives::Rectangle,
+                color: Self::Color,
+            ) -> Result<(), Self::Error> {
+                self.$field.fill_solid(area, color)
+            }
+        }
+    };
+}
+
 pub mod canvas;
 pub mod countdown;
 pub mod draw;

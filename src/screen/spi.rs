@@ -5,7 +5,7 @@
 //! RGB565 big-endian pixels): a whole 240×240 frame is 115 200 bytes, about 29 ms at 32 MHz,
 //! where drawing pixel by pixel would resend the window for every pixel.
 
-use embedded_graphics::pixelcolor::{Rgb565, Rgb888};
+use embedded_graphics::pixelcolor::Rgb565;
 use embedded_graphics::prelude::*;
 use embedded_hal::delay::DelayNs;
 use embedded_hal::digital::OutputPin;
@@ -191,38 +191,7 @@ where
     }
 }
 
-impl<SPI, DC, RST> OriginDimensions for SpiPanel<SPI, DC, RST>
-where
-    SPI: SpiDevice,
-    DC: OutputPin,
-    RST: OutputPin,
-{
-    fn size(&self) -> Size {
-        self.back.size()
-    }
-}
-
-impl<SPI, DC, RST> DrawTarget for SpiPanel<SPI, DC, RST>
-where
-    SPI: SpiDevice,
-    DC: OutputPin,
-    RST: OutputPin,
-{
-    type Color = Rgb888;
-    type Error = core::convert::Infallible;
-
-    fn draw_iter<I: IntoIterator<Item = Pixel<Rgb888>>>(&mut self, pixels: I) -> Result<(), Self::Error> {
-        self.back.draw_iter(pixels)
-    }
-
-    fn fill_solid(
-        &mut self,
-        area: &embedded_graphics::primitives::Rectangle,
-        color: Rgb888,
-    ) -> Result<(), Self::Error> {
-        self.back.fill_solid(area, color)
-    }
-}
+drawn_into!(impl<SPI: SpiDevice, DC: OutputPin, RST: OutputPin> SpiPanel<SPI, DC, RST> => back);
 
 impl<SPI, DC, RST> Flush for SpiPanel<SPI, DC, RST>
 where

@@ -2,8 +2,6 @@
 //! named in [`SpiPanelOptions`]. Off a Pi (or with SPI disabled) opening fails with a message
 //! that says which device or pin was missing, and the service can fall back to PNG output.
 
-use embedded_graphics::pixelcolor::Rgb888;
-use embedded_graphics::prelude::*;
 use rppal::gpio::{Gpio, OutputPin};
 use rppal::hal::Delay;
 use rppal::spi::{Bus, Mode, SimpleHalSpiDevice, SlaveSelect, Spi};
@@ -51,28 +49,7 @@ impl RppalPanel {
     }
 }
 
-impl OriginDimensions for RppalPanel {
-    fn size(&self) -> Size {
-        self.panel.size()
-    }
-}
-
-impl DrawTarget for RppalPanel {
-    type Color = Rgb888;
-    type Error = core::convert::Infallible;
-
-    fn draw_iter<I: IntoIterator<Item = Pixel<Rgb888>>>(&mut self, pixels: I) -> Result<(), Self::Error> {
-        self.panel.draw_iter(pixels)
-    }
-
-    fn fill_solid(
-        &mut self,
-        area: &embedded_graphics::primitives::Rectangle,
-        color: Rgb888,
-    ) -> Result<(), Self::Error> {
-        self.panel.fill_solid(area, color)
-    }
-}
+drawn_into!(RppalPanel => panel);
 
 impl Flush for RppalPanel {
     fn flush(&mut self) -> Result<(), ScreenError> {

@@ -32,20 +32,7 @@ impl WindowTarget {
     }
 }
 
-impl OriginDimensions for WindowTarget {
-    fn size(&self) -> Size {
-        self.display.size()
-    }
-}
-
-impl DrawTarget for WindowTarget {
-    type Color = Rgb888;
-    type Error = core::convert::Infallible;
-
-    fn draw_iter<I: IntoIterator<Item = Pixel<Rgb888>>>(&mut self, pixels: I) -> Result<(), Self::Error> {
-        self.display.draw_iter(pixels)
-    }
-}
+drawn_into!(WindowTarget => display);
 
 impl Flush for WindowTarget {
     /// Show the frame; closing the window is reported as an error so the caller can stop.
