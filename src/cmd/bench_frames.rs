@@ -27,6 +27,7 @@ use crate::liveness::session::{LivenessConfig, Sample, Session, Step};
 use crate::pipeline::face_sample;
 use crate::screen::{Canvas, Challenge, Instruction, Scene, Status, View, draw};
 use crate::vision::flow::{self, FlowParams, Pyramid};
+use crate::vision::warp::InputBuffer;
 use crate::vision::{FaceTracker, LandmarkModel, landmarks};
 
 /// Screen size the composition is timed at (the terminal's 800×480 panel).
@@ -135,6 +136,7 @@ pub fn run(
     let mut canvas = Canvas::new(SCREEN.0, SCREEN.1);
     let mut prev: Option<(Pyramid, Vec<[f32; 2]>, f32)> = None;
     let mut laps = Laps::default();
+    let mut crop_buf = InputBuffer::default();
     let (mut detector_frames, mut tracked_frames) = (0, 0);
     let period = frames.last().map_or(0, |f| f.t_ms) + 100;
     tracker.reset();
@@ -151,7 +153,7 @@ pub fn run(
         if let (true, Some(f)) = (timed, &obs.face) {
             tracked_frames += 1;
             let c = cpu_ms();
-            let input = landmarks::crop_input(&img, &f.roi);
+            let input = landmarks::crop_into(&img, &f.roi, &mut crop_buf);
             let m = cpu_ms();
             std::hint::black_box(mesh.infer(input)?);
             laps.crop.push(m - c);

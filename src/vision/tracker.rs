@@ -4,6 +4,7 @@ use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
 use super::pose::{Intrinsics, Pose, head_pose};
+use super::warp::InputBuffer;
 use super::{FaceBox, FaceDetector, LandmarkModel, Landmarks, Rect, Roi, VisionError};
 
 /// Tuning of the vision stage.
@@ -58,12 +59,23 @@ pub struct FaceTracker {
     config: VisionConfig,
     roi: Option<Roi>,
     frames_since_detect: u32,
+    /// The networks' input tensors, kept across frames.
+    letterbox: InputBuffer,
+    crop: InputBuffer,
 }
 
 impl FaceTracker {
     /// A tracker with no face yet.
     pub fn new(detector: FaceDetector, mesh: LandmarkModel, config: VisionConfig) -> Self {
-        Self { detector, mesh, config, roi: None, frames_since_detect: 0 }
+        Self {
+            detector,
+            mesh,
+            config,
+            roi: None,
+            frames_since_detect: 0,
+            letterbox: InputBuffer::default(),
+            crop: InputBuffer::default(),
+        }
     }
 
     /// Forgets the current face (e.g. between challenges).
@@ -112,17 +124,17 @@ impl FaceTracker {
 
     fn detect(&mut self, img: &RgbImage) -> Result<Vec<FaceBox>, VisionError> {
         self.frames_since_detect = 0;
-        self.detector.detect(img)
+        self.detector.detect_with(img, &mut self.letterbox)
     }
 
     /// Runs the mesh on `roi`; `None` when the mesh says no face is there.
     fn mesh_at(
-        &self,
+        &mut self,
         img: &RgbImage,
         roi: Roi,
         found: Option<&[FaceBox]>,
     ) -> Result<Option<TrackedFace>, VisionError> {
-        let landmarks = self.mesh.landmarks(img, &roi)?;
+        let landmarks = self.mesh.landmarks_with(img, &roi, &mut self.crop)?;
         if landmarks.presence < self.config.presence_min {
             return Ok(None);
         }
@@ -138,7 +150,7 @@ impl FaceTracker {
     /// is not a second visitor. Costs one extra mesh pass per extra detection, only on
     /// detector frames.
     fn count_faces(
-        &self,
+        &mut self,
         img: &RgbImage,
         found: &[FaceBox],
         tracked: Option<&TrackedFace>,
@@ -148,7 +160,7 @@ impl FaceTracker {
             if tracked.is_some_and(|t| t.landmarks.bounds().contains(det.centre())) {
                 continue;
             }
-            let lm = self.mesh.landmarks(img, &Roi::from_detection(det))?;
+            let lm = self.mesh.landmarks_with(img, &Roi::from_detection(det), &mut self.crop)?;
             faces += usize::from(lm.presence >= self.config.presence_min);
         }
         Ok(faces)
