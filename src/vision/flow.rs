@@ -18,8 +18,13 @@ struct Gray {
 
 impl Gray {
     fn from_rgb(img: &RgbImage) -> Self {
-        let px =
-            img.pixels().map(|p| 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32).collect();
+        // Over the raw bytes in threes rather than `pixels()`, which the compiler does not
+        // vectorise; the same sum in the same order.
+        let px = img
+            .as_raw()
+            .chunks_exact(3)
+            .map(|p| 0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]))
+            .collect();
         Self { w: img.width() as usize, h: img.height() as usize, px }
     }
 
