@@ -180,6 +180,11 @@ impl FaceDetector {
         }
     }
 
+    /// Where the network was loaded from.
+    pub fn path(&self) -> &Path {
+        self.net.path()
+    }
+
     /// Every face in `img`, strongest first.
     ///
     /// # Errors
