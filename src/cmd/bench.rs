@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::bench_frames::{self, PipelineReport, RecordedFrame};
 use crate::liveness::{ChallengeGeometry, TargetDraw};
 use crate::models::{self, Precision};
+use crate::vision::warp::InputBuffer;
 use crate::vision::{FaceTracker, LandmarkModel, Roi, VisionConfig, detector, landmarks, pose};
 
 /// A 640×480 JPEG door-camera frame (the public-domain astronaut photo, NASA), shipped so the
@@ -184,12 +185,21 @@ pub fn bench(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
             decode(&jpegs[i]).expect("decoded before")
         }),
     );
-    stage("letterbox", "frame → 128×128 tensor", time(r, w, || detector::letterbox_input(img, lb)));
-    stage("detect_fp32", "detector network only", time(r, w, || det.infer(det_input.clone())));
+    let mut buf = InputBuffer::default();
+    stage(
+        "letterbox",
+        "frame → 128×128 tensor",
+        time(r, w, || detector::letterbox_into(img, lb, &mut buf).len()),
+    );
+    stage("detect_fp32", "detector network only", time(r, w, || det.infer(&det_input)));
     stage("detect", "letterbox + network + decode + NMS", time(r, w, || det.detect(img)));
-    stage("crop", "rotated ROI → 192×192 tensor", time(r, w, || landmarks::crop_input(img, &roi)));
-    stage("mesh_int8", "int8 mesh network only", time(r, w, || mesh_int8.infer(mesh_input.clone())));
-    stage("mesh_fp32", "float mesh network only", time(r, w, || mesh_fp32.infer(mesh_input.clone())));
+    stage(
+        "crop",
+        "rotated ROI → 192×192 tensor",
+        time(r, w, || landmarks::crop_into(img, &roi, &mut buf).len()),
+    );
+    stage("mesh_int8", "int8 mesh network only", time(r, w, || mesh_int8.infer(&mesh_input)));
+    stage("mesh_fp32", "float mesh network only", time(r, w, || mesh_fp32.infer(&mesh_input)));
     stage("pose", "head pose from 468 points", time(r, w, || pose::head_pose(&lm, &cam)));
     let steady = VisionConfig { detect_interval_frames: u32::MAX, ..cfg.clone() };
     let mut tracker = FaceTracker::new(det.clone(), mesh_int8.clone(), steady);

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use image::RgbImage;
 
 use super::onnx::Network;
-use super::warp::{Affine, sample_nhwc};
+use super::warp::{Affine, InputBuffer, sample_nhwc};
 use super::{FaceBox, VisionError};
 
 /// Side of the detector's square input.
@@ -65,6 +65,11 @@ impl Letterbox {
 /// The detector's input tensor for `img` (NHWC, values in [-1, 1]).
 pub fn letterbox_input(img: &RgbImage, lb: Letterbox) -> Vec<f32> {
     sample_nhwc(img, &lb.to_frame_map(), INPUT, INPUT, |c| c / 127.5 - 1.0)
+}
+
+/// [`letterbox_input`] into a buffer kept across frames.
+pub fn letterbox_into<'a>(img: &RgbImage, lb: Letterbox, buf: &'a mut InputBuffer) -> &'a [f32] {
+    buf.fill(img, &lb.to_frame_map(), (INPUT, INPUT), |c| c / 127.5 - 1.0)
 }
 
 /// Anchor centres (normalised to the input), in the order of the model's outputs: the 16×16
@@ -161,7 +166,7 @@ impl FaceDetector {
     ///
     /// # Errors
     /// [`VisionError::Inference`] if tract fails or the outputs have unexpected sizes.
-    pub fn infer(&self, input: Vec<f32>) -> Result<(Vec<f32>, Vec<f32>), VisionError> {
+    pub fn infer(&self, input: &[f32]) -> Result<(Vec<f32>, Vec<f32>), VisionError> {
         let mut outs = self.net.run(input)?;
         outs.sort_by_key(|o| o.len());
         match <[Vec<f32>; 2]>::try_from(outs) {
@@ -175,13 +180,26 @@ impl FaceDetector {
         }
     }
 
+    /// Where the network was loaded from.
+    pub fn path(&self) -> &Path {
+        self.net.path()
+    }
+
     /// Every face in `img`, strongest first.
     ///
     /// # Errors
     /// [`VisionError::Inference`] if the network fails.
     pub fn detect(&self, img: &RgbImage) -> Result<Vec<FaceBox>, VisionError> {
+        self.detect_with(img, &mut InputBuffer::default())
+    }
+
+    /// [`Self::detect`] with the letterbox made in `buf`, kept across frames by the caller.
+    ///
+    /// # Errors
+    /// [`VisionError::Inference`] if the network fails.
+    pub fn detect_with(&self, img: &RgbImage, buf: &mut InputBuffer) -> Result<Vec<FaceBox>, VisionError> {
         let lb = Letterbox::fit(img.width(), img.height());
-        let (regressors, logits) = self.infer(letterbox_input(img, lb))?;
+        let (regressors, logits) = self.infer(letterbox_into(img, lb, buf))?;
         Ok(weighted_nms(decode(&regressors, &logits, lb, self.min_score)))
     }
 }

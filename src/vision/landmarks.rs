@@ -6,7 +6,7 @@ use image::RgbImage;
 
 use super::onnx::Network;
 use super::roi::Roi;
-use super::warp::sample_nhwc;
+use super::warp::{InputBuffer, sample_nhwc};
 use super::{Landmarks, VisionError};
 
 /// Side of the mesh's square input.
@@ -23,6 +23,11 @@ pub struct LandmarkModel {
 /// The mesh input tensor for `roi` in `img` (NHWC, values in [0, 1]).
 pub fn crop_input(img: &RgbImage, roi: &Roi) -> Vec<f32> {
     sample_nhwc(img, &roi.crop_to_frame(INPUT), INPUT, INPUT, |c| c / 255.0)
+}
+
+/// [`crop_input`] into a buffer kept across frames.
+pub fn crop_into<'a>(img: &RgbImage, roi: &Roi, buf: &'a mut InputBuffer) -> &'a [f32] {
+    buf.fill(img, &roi.crop_to_frame(INPUT), (INPUT, INPUT), |c| c / 255.0)
 }
 
 /// Maps raw mesh outputs (crop pixels, presence logit) back into the frame.
@@ -52,7 +57,7 @@ impl LandmarkModel {
     ///
     /// # Errors
     /// [`VisionError::Inference`] if tract fails or the outputs have unexpected sizes.
-    pub fn infer(&self, input: Vec<f32>) -> Result<(Vec<f32>, f32), VisionError> {
+    pub fn infer(&self, input: &[f32]) -> Result<(Vec<f32>, f32), VisionError> {
         let mut outs = self.net.run(input)?;
         outs.sort_by_key(|o| o.len());
         match <[Vec<f32>; 2]>::try_from(outs) {
@@ -71,7 +76,20 @@ impl LandmarkModel {
     /// # Errors
     /// [`VisionError::Inference`] if the network fails.
     pub fn landmarks(&self, img: &RgbImage, roi: &Roi) -> Result<Landmarks, VisionError> {
-        let (raw, logit) = self.infer(crop_input(img, roi))?;
+        self.landmarks_with(img, roi, &mut InputBuffer::default())
+    }
+
+    /// [`Self::landmarks`] with the crop made in `buf`, kept across frames by the caller.
+    ///
+    /// # Errors
+    /// [`VisionError::Inference`] if the network fails.
+    pub fn landmarks_with(
+        &self,
+        img: &RgbImage,
+        roi: &Roi,
+        buf: &mut InputBuffer,
+    ) -> Result<Landmarks, VisionError> {
+        let (raw, logit) = self.infer(crop_into(img, roi, buf))?;
         Ok(decode(&raw, logit, roi))
     }
 }

@@ -39,9 +39,9 @@ impl Network {
     ///
     /// # Errors
     /// [`VisionError::Inference`] if the input has the wrong length or tract fails.
-    pub fn run(&self, input: Vec<f32>) -> Result<Vec<Vec<f32>>, VisionError> {
+    pub fn run(&self, input: &[f32]) -> Result<Vec<Vec<f32>>, VisionError> {
         let err = |source: anyhow::Error| VisionError::Inference { path: self.path.clone(), source };
-        let tensor = Tensor::from_shape(&self.input_shape, &input).map_err(err)?;
+        let tensor = Tensor::from_shape(&self.input_shape, input).map_err(err)?;
         let outputs = self.plan.run(tvec!(tensor.into_tvalue())).map_err(err)?;
         outputs
             .iter()

@@ -1,14 +1,19 @@
 //! The part of a frame a resampling reads, widened once to four f32 lanes per pixel (RGB +
 //! padding), so each bilinear tap is four 4-lane multiply-adds instead of twelve u8→f32
-//! conversions and bounds checks. The arithmetic is the same as `warp::bilinear`'s inside the
-//! image (same weights, same order), so crops are bit-identical; taps whose neighbours leave
-//! the region fall back to it.
+//! conversions and bounds checks.
+//!
+//! The region is taken at a pyramid *level*: at level `L` one region pixel is the mean of a
+//! `2^L × 2^L` block of frame pixels (only the blocks the resampling reads are averaged, not
+//! the whole frame). It extends up to two pixels past the frame's edges, filled with black, so
+//! a tap near the border needs no special case: its outside neighbours read zero, exactly as
+//! "black outside the frame" wants. The pixel buffer is kept from one call to the next.
 
 use image::RgbImage;
 
 use super::warp::{Affine, floor};
 
-/// An RGBX f32 copy of a rectangle of the source image.
+/// An RGBX f32 copy of a rectangle of the source image at one pyramid level.
+#[derive(Debug, Clone, Default)]
 pub(super) struct Region {
     x0: i64,
     y0: i64,
@@ -18,57 +23,95 @@ pub(super) struct Region {
 }
 
 impl Region {
-    /// The pixels `map` reads for an `out_w × out_h` output (its mapped corners plus the
-    /// bilinear neighbours), clipped to the image; empty for a non-finite map.
-    pub(super) fn around(img: &RgbImage, map: &Affine, out_w: usize, out_h: usize) -> Self {
+    /// Refills the region with the level-`level` pixels `map` (already in level coordinates)
+    /// reads for an `out_w × out_h` output: its mapped corners plus the bilinear neighbours,
+    /// clipped to the level image plus a 2-pixel black border. Empty for a non-finite map.
+    pub(super) fn fill(&mut self, img: &RgbImage, level: u32, map: &Affine, out_w: usize, out_h: usize) {
         let corners =
             [(0, 0), (out_w, 0), (0, out_h), (out_w, out_h)].map(|(u, v)| map.apply(u as f32, v as f32));
-        let empty = Self { x0: 0, y0: 0, w: 0, h: 0, px: Vec::new() };
+        (self.x0, self.y0, self.w, self.h) = (0, 0, 0, 0);
+        self.px.clear();
         if corners.iter().any(|(x, y)| !(x.is_finite() && y.is_finite())) {
-            return empty;
+            return;
         }
         let fold = |f: fn(f32, f32) -> f32, pick: fn(&(f32, f32)) -> f32| {
             corners.iter().map(pick).fold(pick(&corners[0]), f)
         };
-        let (iw, ih) = (i64::from(img.width()), i64::from(img.height()));
-        let clip = |v: f32, hi: i64| (v as i64).clamp(0, hi);
-        let x0 = clip(fold(f32::min, |c| c.0).floor() - 2.0, iw);
-        let x1 = clip(fold(f32::max, |c| c.0).ceil() + 2.0, iw);
-        let y0 = clip(fold(f32::min, |c| c.1).floor() - 2.0, ih);
-        let y1 = clip(fold(f32::max, |c| c.1).ceil() + 2.0, ih);
+        let (lw, lh) = (i64::from(img.width() >> level), i64::from(img.height() >> level));
+        let clip = |v: f32, hi: i64| (v as i64).clamp(-2, hi + 2);
+        let x0 = clip(fold(f32::min, |c| c.0).floor() - 2.0, lw);
+        let x1 = clip(fold(f32::max, |c| c.0).ceil() + 2.0, lw);
+        let y0 = clip(fold(f32::min, |c| c.1).floor() - 2.0, lh);
+        let y1 = clip(fold(f32::max, |c| c.1).ceil() + 2.0, lh);
         if x1 <= x0 || y1 <= y0 {
-            return empty;
+            return;
         }
-        let raw = img.as_raw();
-        let mut px = Vec::with_capacity(((x1 - x0) * (y1 - y0)) as usize);
-        for y in y0..y1 {
-            let row = &raw[((y * iw + x0) * 3) as usize..((y * iw + x1) * 3) as usize];
-            px.extend(row.chunks_exact(3).map(|p| [f32::from(p[0]), f32::from(p[1]), f32::from(p[2]), 0.0]));
+        (self.x0, self.y0, self.w, self.h) = (x0, y0, x1 - x0, y1 - y0);
+        self.px.resize((self.w * self.h) as usize, [0.0; 4]);
+        // The columns of the region that lie inside the level image.
+        let (ix0, ix1) = (x0.max(0), x1.min(lw));
+        for y in y0.max(0)..y1.min(lh) {
+            let row = &mut self.px[((y - y0) * self.w) as usize..][..self.w as usize];
+            if ix1 > ix0 {
+                let inside = &mut row[(ix0 - x0) as usize..(ix1 - x0) as usize];
+                block_means(img, level, y as usize, ix0 as usize, inside);
+            }
         }
-        Self { x0, y0, w: x1 - x0, h: y1 - y0, px }
     }
 
-    /// `warp::bilinear(img, x, y)` when all four neighbours lie in the region, else `None`.
+    /// Bilinear sample at continuous level coordinates (pixel centres at `i + 0.5`); black
+    /// outside the region (which covers the frame plus two pixels, so only a tap whose four
+    /// neighbours all lie outside the frame can miss it).
     #[inline(always)]
-    pub(super) fn tap(&self, x: f32, y: f32) -> Option<[f32; 3]> {
+    pub(super) fn tap(&self, x: f32, y: f32) -> [f32; 4] {
         let (fx, fy) = (x - 0.5, y - 0.5);
         let (x0, y0) = (floor(fx), floor(fy));
         let (wx, wy) = (fx - x0, fy - y0);
         let (xi, yi) = (x0 as i64 - self.x0, y0 as i64 - self.y0);
+        let mut out = [0.0f32; 4];
         if xi < 0 || yi < 0 || xi + 1 >= self.w || yi + 1 >= self.h {
-            return None;
+            return out;
         }
         let i = (yi * self.w + xi) as usize;
         let j = i + self.w as usize;
         let taps =
             [(i, (1.0 - wx) * (1.0 - wy)), (i + 1, wx * (1.0 - wy)), (j, (1.0 - wx) * wy), (j + 1, wx * wy)];
-        let mut out = [0.0f32; 4];
         for (i, k) in taps {
             let p = self.px[i];
             for c in 0..4 {
                 out[c] += k * p[c];
             }
         }
-        Some([out[0], out[1], out[2]])
+        out
+    }
+}
+
+/// Writes into `out` the level-`level` pixels of row `y`, columns `x0..x0 + out.len()`: each
+/// the mean of its `2^level × 2^level` block of frame pixels (the frame pixel itself at 0).
+fn block_means(img: &RgbImage, level: u32, y: usize, x0: usize, out: &mut [[f32; 4]]) {
+    let raw = img.as_raw();
+    let stride = img.width() as usize * 3;
+    if level == 0 {
+        let row = &raw[y * stride + x0 * 3..][..out.len() * 3];
+        for (o, p) in out.iter_mut().zip(row.chunks_exact(3)) {
+            *o = [f32::from(p[0]), f32::from(p[1]), f32::from(p[2]), 0.0];
+        }
+        return;
+    }
+    let k = 1usize << level;
+    let inv = 1.0 / (k * k) as f32;
+    out.fill([0.0; 4]);
+    for sy in y * k..(y + 1) * k {
+        let row = &raw[sy * stride + x0 * k * 3..][..out.len() * k * 3];
+        for (o, block) in out.iter_mut().zip(row.chunks_exact(k * 3)) {
+            for p in block.chunks_exact(3) {
+                o[0] += f32::from(p[0]);
+                o[1] += f32::from(p[1]);
+                o[2] += f32::from(p[2]);
+            }
+        }
+    }
+    for o in out.iter_mut() {
+        *o = [o[0] * inv, o[1] * inv, o[2] * inv, 0.0];
     }
 }

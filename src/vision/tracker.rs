@@ -1,9 +1,14 @@
 //! Per-frame face tracking: detector to acquire, mesh to follow, detector again to count.
+//!
+//! While a face is followed, the periodic detector run (for the face count) goes to a second
+//! core beside the mesh instead of before it, so a detector frame costs the time of the slower
+//! of the two, not their sum; the results are the same as running them in turn.
 
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
 use super::pose::{Intrinsics, Pose, head_pose};
+use super::warp::InputBuffer;
 use super::{FaceBox, FaceDetector, LandmarkModel, Landmarks, Rect, Roi, VisionError};
 
 /// Tuning of the vision stage.
@@ -50,6 +55,10 @@ pub struct Observation {
     pub face: Option<TrackedFace>,
 }
 
+/// What a detector frame of a followed face yields: the detections, and the landmarks (with
+/// their crop) if the mesh still sees a face.
+type DetectedAndSeen = Result<(Vec<FaceBox>, Option<(Landmarks, Roi)>), VisionError>;
+
 /// Follows one face across frames (see the module docs of [`super`]).
 #[derive(Debug, Clone)]
 pub struct FaceTracker {
@@ -58,12 +67,23 @@ pub struct FaceTracker {
     config: VisionConfig,
     roi: Option<Roi>,
     frames_since_detect: u32,
+    /// The networks' input tensors, kept across frames.
+    letterbox: InputBuffer,
+    crop: InputBuffer,
 }
 
 impl FaceTracker {
     /// A tracker with no face yet.
     pub fn new(detector: FaceDetector, mesh: LandmarkModel, config: VisionConfig) -> Self {
-        Self { detector, mesh, config, roi: None, frames_since_detect: 0 }
+        Self {
+            detector,
+            mesh,
+            config,
+            roi: None,
+            frames_since_detect: 0,
+            letterbox: InputBuffer::default(),
+            crop: InputBuffer::default(),
+        }
     }
 
     /// The face detector (the idle face trigger runs it alone).
@@ -91,22 +111,33 @@ impl FaceTracker {
 
     fn observe_inner(&mut self, img: &RgbImage) -> Result<Observation, VisionError> {
         let due = self.frames_since_detect >= self.config.detect_interval_frames.max(1);
-        let mut detections = if self.roi.is_none() || due { Some(self.detect(img)?) } else { None };
-        self.frames_since_detect += 1;
-        let strongest = |d: &Option<Vec<FaceBox>>| d.as_ref()?.first().map(Roi::from_detection);
-        let mut face = match self.roi.or_else(|| strongest(&detections)) {
-            Some(roi) => self.mesh_at(img, roi, detections.as_deref())?,
-            None => None,
+        let track = self.roi;
+        let (mut detections, mut seen) = match track {
+            Some(roi) if due => {
+                let (found, seen) = self.detect_beside_mesh(img, roi)?;
+                (Some(found), seen)
+            }
+            Some(roi) => (None, self.landmarks_at(img, roi)?),
+            None => {
+                let found = self.detect(img)?;
+                let seen = match found.first() {
+                    Some(det) => self.landmarks_at(img, Roi::from_detection(det))?,
+                    None => None,
+                };
+                (Some(found), seen)
+            }
         };
-        if face.is_none() && self.roi.is_some() {
+        self.frames_since_detect += 1;
+        if seen.is_none() && track.is_some() {
             // Lost the track: look for a face again before giving up on this frame.
             if detections.is_none() {
                 detections = Some(self.detect(img)?);
             }
-            if let Some(roi) = strongest(&detections) {
-                face = self.mesh_at(img, roi, detections.as_deref())?;
+            if let Some(det) = detections.as_ref().and_then(|d| d.first()) {
+                seen = self.landmarks_at(img, Roi::from_detection(det))?;
             }
         }
+        let face = seen.map(|(landmarks, roi)| self.tracked(img, landmarks, roi, detections.as_deref()));
         self.roi = face.as_ref().map(|f| Roi::from_landmarks(&f.landmarks));
         let faces = match &detections {
             Some(found) => self.count_faces(img, found, face.as_ref())?,
@@ -117,25 +148,54 @@ impl FaceTracker {
 
     fn detect(&mut self, img: &RgbImage) -> Result<Vec<FaceBox>, VisionError> {
         self.frames_since_detect = 0;
-        self.detector.detect(img)
+        self.detector.detect_with(img, &mut self.letterbox)
     }
 
-    /// Runs the mesh on `roi`; `None` when the mesh says no face is there.
-    fn mesh_at(
+    /// The detector (for the face count) on a second core while the mesh follows the track on
+    /// this one: the same two results as running them one after the other, in the time of the
+    /// slower one. Both read the same frame; the thread is joined before this returns.
+    fn detect_beside_mesh(&mut self, img: &RgbImage, roi: Roi) -> DetectedAndSeen {
+        self.frames_since_detect = 0;
+        let Self { detector, mesh, letterbox, crop, .. } = self;
+        let thread_error = |what: &str| VisionError::Inference {
+            path: detector.path().to_owned(),
+            source: anyhow::anyhow!("detector thread: {what}"),
+        };
+        let (found, landmarks) = std::thread::scope(|scope| {
+            let job = std::thread::Builder::new()
+                .name("detector".into())
+                .spawn_scoped(scope, || detector.detect_with(img, letterbox));
+            let landmarks = mesh.landmarks_with(img, &roi, crop);
+            let found = match job {
+                Ok(handle) => handle.join().unwrap_or_else(|_| Err(thread_error("panicked"))),
+                Err(e) => Err(thread_error(&format!("cannot start: {e}"))),
+            };
+            (found, landmarks)
+        });
+        let landmarks = landmarks?;
+        let seen = (landmarks.presence >= self.config.presence_min).then_some((landmarks, roi));
+        Ok((found?, seen))
+    }
+
+    /// The mesh's landmarks in `roi`; `None` when the mesh says no face is there.
+    fn landmarks_at(&mut self, img: &RgbImage, roi: Roi) -> Result<Option<(Landmarks, Roi)>, VisionError> {
+        let landmarks = self.mesh.landmarks_with(img, &roi, &mut self.crop)?;
+        Ok((landmarks.presence >= self.config.presence_min).then_some((landmarks, roi)))
+    }
+
+    /// The followed face: its pose, and its box (the detection it contains, if any).
+    fn tracked(
         &self,
         img: &RgbImage,
+        landmarks: Landmarks,
         roi: Roi,
         found: Option<&[FaceBox]>,
-    ) -> Result<Option<TrackedFace>, VisionError> {
-        let landmarks = self.mesh.landmarks(img, &roi)?;
-        if landmarks.presence < self.config.presence_min {
-            return Ok(None);
-        }
+    ) -> TrackedFace {
         let cam = Intrinsics::from_hfov(img.width(), img.height(), self.config.hfov_deg);
         let pose = head_pose(&landmarks, &cam);
         let own = found.and_then(|f| f.iter().find(|d| landmarks.bounds().contains(d.centre())));
         let bounds = own.map_or_else(|| landmarks.bounds(), FaceBox::rect);
-        Ok(Some(TrackedFace { landmarks, pose, roi, bounds }))
+        TrackedFace { landmarks, pose, roi, bounds }
     }
 
     /// Faces in a frame where the detector ran: the tracked face, plus every other detection
@@ -143,7 +203,7 @@ impl FaceTracker {
     /// is not a second visitor. Costs one extra mesh pass per extra detection, only on
     /// detector frames.
     fn count_faces(
-        &self,
+        &mut self,
         img: &RgbImage,
         found: &[FaceBox],
         tracked: Option<&TrackedFace>,
@@ -153,7 +213,7 @@ impl FaceTracker {
             if tracked.is_some_and(|t| t.landmarks.bounds().contains(det.centre())) {
                 continue;
             }
-            let lm = self.mesh.landmarks(img, &Roi::from_detection(det))?;
+            let lm = self.mesh.landmarks_with(img, &Roi::from_detection(det), &mut self.crop)?;
             faces += usize::from(lm.presence >= self.config.presence_min);
         }
         Ok(faces)

@@ -3,11 +3,13 @@
 //! Both networks take a resampled view of the frame: the detector a letterboxed 128×128 copy
 //! of the whole frame, the mesh a rotated square crop around the face. Both are the same
 //! operation (an affine map from output pixels to source pixels, bilinear sampling, black
-//! outside the frame), so both go through [`Affine`] and [`sample_nhwc`]. When the map
-//! shrinks the image (a 640-px frame into 128 px), the source is first halved with 2×2 box
-//! averages until one output pixel spans less than two source pixels, and each output pixel
-//! then averages a 2×2 grid of bilinear samples over its footprint, so thin features do not
-//! alias away and the cost stays proportional to the output size.
+//! outside the frame), so both go through [`Affine`] and [`Resampler`]. Each output pixel is
+//! one bilinear tap, as in MediaPipe's own `ImageToTensorCalculator`, as long as it spans
+//! less than two source pixels (the face crop, normally). When the map shrinks more (a
+//! 640-px frame into 128 px, a face filling the frame), the part of the source the map reads
+//! is first averaged in 2×2, 4×4, … blocks until one output pixel spans less than two of
+//! them, and each output pixel then averages a 2×2 grid of bilinear taps over its footprint,
+//! so thin features do not alias away and the cost stays proportional to the output.
 
 use image::RgbImage;
 
@@ -57,54 +59,116 @@ pub(super) fn floor(v: f32) -> f32 {
     }
 }
 
-/// Bilinear sample of channel-interleaved RGB at continuous source coordinates (pixel centres
-/// at `i + 0.5`); pixels outside the image read as black.
-#[inline(always)]
-fn bilinear(img: &RgbImage, x: f32, y: f32) -> [f32; 3] {
-    let (w, h) = (img.width() as i64, img.height() as i64);
-    let (fx, fy) = (x - 0.5, y - 0.5);
-    let (x0, y0) = (floor(fx), floor(fy));
-    let (wx, wy) = (fx - x0, fy - y0);
-    let (x0, y0) = (x0 as i64, y0 as i64);
-    let raw = img.as_raw();
-    let mut out = [0.0f32; 3];
-    if x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h {
-        // All four taps inside: the loop below without its checks, same sums in the same
-        // order (a skipped zero-weight tap adds +0.0, which changes nothing).
-        let i = ((y0 * w + x0) * 3) as usize;
-        let j = i + (w * 3) as usize;
-        let taps =
-            [(i, (1.0 - wx) * (1.0 - wy)), (i + 3, wx * (1.0 - wy)), (j, (1.0 - wx) * wy), (j + 3, wx * wy)];
-        for (i, k) in taps {
-            let px = &raw[i..i + 3];
-            out[0] += k * px[0] as f32;
-            out[1] += k * px[1] as f32;
-            out[2] += k * px[2] as f32;
-        }
-        return out;
-    }
-    for (dy, wy) in [(0, 1.0 - wy), (1, wy)] {
-        let yy = y0 + dy;
-        if wy == 0.0 || yy < 0 || yy >= h {
-            continue;
-        }
-        for (dx, wx) in [(0, 1.0 - wx), (1, wx)] {
-            let xx = x0 + dx;
-            if wx == 0.0 || xx < 0 || xx >= w {
-                continue;
-            }
-            let i = ((yy * w + xx) * 3) as usize;
-            let k = wx * wy;
-            out[0] += k * raw[i] as f32;
-            out[1] += k * raw[i + 1] as f32;
-            out[2] += k * raw[i + 2] as f32;
-        }
-    }
-    out
+/// Reusable state of resampling: the widened source region, kept from one crop to the next
+/// so a steady stream of crops allocates nothing.
+#[derive(Debug, Clone, Default)]
+pub struct Resampler {
+    region: Region,
 }
 
-/// Resamples `img` through `map` into an `out_w × out_h` NHWC float buffer, applying
-/// `normalise` to each 0–255 channel value.
+impl Resampler {
+    /// Resamples `img` through `map` into `out` (`out_w × out_h` NHWC floats), applying
+    /// `normalise` to each 0–255 channel value.
+    ///
+    /// One bilinear tap per output pixel, as MediaPipe's own crop does, while one output pixel
+    /// spans less than two source pixels. A stronger shrink first averages 2×2 blocks of the
+    /// source (only where the crop reads) until one output pixel spans less than two of them,
+    /// then averages a grid of bilinear taps over each output pixel's footprint (2×2 for a
+    /// remaining shrink between 1 and 2), so thin features do not alias away.
+    ///
+    /// # Panics
+    /// If `out` does not hold `out_w × out_h × 3` values.
+    pub fn sample_into(
+        &mut self,
+        img: &RgbImage,
+        map: &Affine,
+        (out_w, out_h): (usize, usize),
+        normalise: impl Fn(f32) -> f32,
+        out: &mut [f32],
+    ) {
+        assert_eq!(out.len(), out_w * out_h * 3, "output buffer size");
+        let (mut map, mut level) = (*map, 0u32);
+        while map.footprint() >= 2.0 && img.width() >> (level + 1) >= 1 && img.height() >> (level + 1) >= 1 {
+            map = map.onto_scaled(0.5);
+            level += 1;
+        }
+        self.region.fill(img, level, &map, out_w, out_h);
+        if level == 0 {
+            self.plain(&map, out_w, normalise, out);
+        } else {
+            // Still shrinking by 1–2× after the block means: n×n taps over the footprint.
+            let n = map.footprint().ceil().clamp(1.0, 4.0) as usize;
+            self.supersampled(&map, out_w, n, normalise, out);
+        }
+    }
+
+    /// One bilinear tap per output pixel.
+    fn plain(&self, map: &Affine, out_w: usize, normalise: impl Fn(f32) -> f32, out: &mut [f32]) {
+        for (v, row) in out.chunks_exact_mut(out_w * 3).enumerate() {
+            for (u, px) in row.chunks_exact_mut(3).enumerate() {
+                let (x, y) = map.apply(u as f32 + 0.5, v as f32 + 0.5);
+                let s = self.region.tap(x, y);
+                px[0] = normalise(s[0]);
+                px[1] = normalise(s[1]);
+                px[2] = normalise(s[2]);
+            }
+        }
+    }
+
+    /// The mean of `n × n` bilinear taps spread evenly over each output pixel.
+    fn supersampled(
+        &self,
+        map: &Affine,
+        out_w: usize,
+        n: usize,
+        normalise: impl Fn(f32) -> f32,
+        out: &mut [f32],
+    ) {
+        let inv = 1.0 / (n * n) as f32;
+        let offsets: [f32; 4] = std::array::from_fn(|s| (s as f32 + 0.5) / n as f32);
+        let offsets = &offsets[..n];
+        for (v, row) in out.chunks_exact_mut(out_w * 3).enumerate() {
+            for (u, px) in row.chunks_exact_mut(3).enumerate() {
+                let mut acc = [0.0f32; 4];
+                for &oj in offsets {
+                    for &oi in offsets {
+                        let (x, y) = map.apply(u as f32 + oi, v as f32 + oj);
+                        let s = self.region.tap(x, y);
+                        (0..4).for_each(|c| acc[c] += s[c]);
+                    }
+                }
+                px[0] = normalise(acc[0] * inv);
+                px[1] = normalise(acc[1] * inv);
+                px[2] = normalise(acc[2] * inv);
+            }
+        }
+    }
+}
+
+/// A model input kept across frames: the tensor's values and the resampler that fills them.
+#[derive(Debug, Clone, Default)]
+pub struct InputBuffer {
+    resampler: Resampler,
+    values: Vec<f32>,
+}
+
+impl InputBuffer {
+    /// Resamples `img` through `map` into the buffer (see [`Resampler::sample_into`]) and
+    /// returns the `out_w × out_h × 3` values.
+    pub fn fill(
+        &mut self,
+        img: &RgbImage,
+        map: &Affine,
+        (out_w, out_h): (usize, usize),
+        normalise: impl Fn(f32) -> f32,
+    ) -> &[f32] {
+        self.values.resize(out_w * out_h * 3, 0.0);
+        self.resampler.sample_into(img, map, (out_w, out_h), normalise, &mut self.values);
+        &self.values
+    }
+}
+
+/// [`Resampler::sample_into`] into a new buffer, with a new resampler (for one-off crops).
 pub fn sample_nhwc(
     img: &RgbImage,
     map: &Affine,
@@ -112,63 +176,9 @@ pub fn sample_nhwc(
     out_h: usize,
     normalise: impl Fn(f32) -> f32,
 ) -> Vec<f32> {
-    let mut map = *map;
-    let mut halved: Option<RgbImage> = None;
-    while map.footprint() >= 2.0 {
-        let src = halved.as_ref().unwrap_or(img);
-        if src.width() < 2 || src.height() < 2 {
-            break;
-        }
-        halved = Some(halve(src));
-        map = map.onto_scaled(0.5);
-    }
-    let img = halved.as_ref().unwrap_or(img);
-    // Supersample when still shrinking: n×n bilinear taps per output pixel.
-    let n = map.footprint().ceil().clamp(1.0, 4.0) as usize;
-    let inv = 1.0 / (n * n) as f32;
-    // Sub-sample offsets within an output pixel, divided once rather than per tap.
-    let offsets: Vec<f32> = (0..n).map(|s| (s as f32 + 0.5) / n as f32).collect();
-    let region = Region::around(img, &map, out_w, out_h);
-    let mut out = Vec::with_capacity(out_w * out_h * 3);
-    for v in 0..out_h {
-        for u in 0..out_w {
-            let mut acc = [0.0f32; 3];
-            for &oj in &offsets {
-                for &oi in &offsets {
-                    let (x, y) = map.apply(u as f32 + oi, v as f32 + oj);
-                    let s = region.tap(x, y).unwrap_or_else(|| bilinear(img, x, y));
-                    acc[0] += s[0];
-                    acc[1] += s[1];
-                    acc[2] += s[2];
-                }
-            }
-            out.extend(acc.iter().map(|c| normalise(c * inv)));
-        }
-    }
+    let mut out = vec![0.0; out_w * out_h * 3];
+    Resampler::default().sample_into(img, map, (out_w, out_h), normalise, &mut out);
     out
-}
-
-/// The image at half size, each pixel the mean of a 2×2 block (an odd last row or column is
-/// dropped). Pixel centres map exactly: `x_half = x / 2`.
-fn halve(img: &RgbImage) -> RgbImage {
-    let (w, h) = (img.width() / 2, img.height() / 2);
-    let raw = img.as_raw();
-    let stride = img.width() as usize * 3;
-    let mut out = Vec::with_capacity(w as usize * h as usize * 3);
-    for y in 0..h as usize {
-        let (r0, r1) = (2 * y * stride, (2 * y + 1) * stride);
-        for x in 0..w as usize {
-            for ch in 0..3 {
-                let i = 6 * x + ch;
-                let sum = u16::from(raw[r0 + i])
-                    + u16::from(raw[r0 + i + 3])
-                    + u16::from(raw[r1 + i])
-                    + u16::from(raw[r1 + i + 3]);
-                out.push(((sum + 2) / 4) as u8);
-            }
-        }
-    }
-    RgbImage::from_raw(w, h, out).expect("sized above")
 }
 
 #[cfg(test)]
@@ -177,6 +187,30 @@ mod tests {
 
     fn gradient(w: u32, h: u32) -> RgbImage {
         RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 100]))
+    }
+
+    /// The plain per-tap bilinear the widened region must reproduce: channel-interleaved RGB,
+    /// pixel centres at `i + 0.5`, neighbours outside the image read as black.
+    fn bilinear(img: &RgbImage, x: f32, y: f32) -> [f32; 3] {
+        let (w, h) = (i64::from(img.width()), i64::from(img.height()));
+        let (fx, fy) = (x - 0.5, y - 0.5);
+        let (x0, y0) = (fx.floor(), fy.floor());
+        let (wx, wy) = (fx - x0, fy - y0);
+        let (x0, y0) = (x0 as i64, y0 as i64);
+        let mut out = [0.0f32; 3];
+        for (dy, ky) in [(0, 1.0 - wy), (1, wy)] {
+            for (dx, kx) in [(0, 1.0 - wx), (1, wx)] {
+                let (xx, yy) = (x0 + dx, y0 + dy);
+                let k = kx * ky;
+                let px = if xx < 0 || yy < 0 || xx >= w || yy >= h {
+                    [0.0; 3]
+                } else {
+                    img.get_pixel(xx as u32, yy as u32).0.map(f32::from)
+                };
+                (0..3).for_each(|c| out[c] += k * px[c]);
+            }
+        }
+        out
     }
 
     #[test]
@@ -201,12 +235,25 @@ mod tests {
     }
 
     #[test]
+    fn a_non_finite_map_gives_black_not_nan() {
+        let img = gradient(4, 4);
+        let broken = Affine { a: f32::NAN, b: 0.0, c: 0.0, d: 1.0, tx: 0.0, ty: 0.0 };
+        assert!(sample_nhwc(&img, &broken, 3, 3, |c| c).iter().all(|&c| c == 0.0));
+    }
+
+    #[test]
     fn halving_keeps_pixel_centres_in_place() {
+        // A 2× shrink reads 2×2 block means; output pixel u is the block x ∈ {2u, 2u + 1},
+        // whose centre is at source x = 2u + 1, i.e. mean 2u + 0.5 of the gradient.
         let img = gradient(8, 6);
-        let half = halve(&img);
-        assert_eq!(half.dimensions(), (4, 3));
-        // Block x ∈ {2, 3} averages to 2.5 → 3 (rounded); its centre is at source x = 3.
-        assert_eq!(half.get_pixel(1, 0).0, [3, 1, 100]);
+        let half = Affine { a: 2.0, b: 0.0, c: 0.0, d: 2.0, tx: 0.0, ty: 0.0 };
+        let out = sample_nhwc(&img, &half, 4, 3, |c| c);
+        for v in 0..3 {
+            for u in 0..4 {
+                let i = (v * 4 + u) * 3;
+                assert_eq!(&out[i..i + 3], &[2.0 * u as f32 + 0.5, 2.0 * v as f32 + 0.5, 100.0]);
+            }
+        }
     }
 
     #[test]
@@ -216,10 +263,12 @@ mod tests {
             let c = if (x + y) % 2 == 0 { 255 } else { 0 };
             image::Rgb([c, c, c])
         });
-        let shrink = Affine { a: 4.0, b: 0.0, c: 0.0, d: 4.0, tx: 0.0, ty: 0.0 };
-        let out = sample_nhwc(&img, &shrink, 16, 16, |c| c);
-        for c in &out[3 * 17..3 * 18] {
-            assert!((c - 127.5).abs() < 20.0, "got {c}");
+        for k in [2.0f32, 3.1, 4.0, 5.0] {
+            let shrink = Affine { a: k, b: 0.0, c: 0.0, d: k, tx: 0.0, ty: 0.0 };
+            let out = sample_nhwc(&img, &shrink, 8, 8, |c| c);
+            for c in &out[3 * 9..3 * 10] {
+                assert!((c - 127.5).abs() < 20.0, "shrink {k}: got {c}");
+            }
         }
     }
 
@@ -236,51 +285,42 @@ mod tests {
     }
 
     #[test]
-    fn inside_the_image_bilinear_weights_the_four_neighbours() {
-        let img = RgbImage::from_fn(7, 5, |x, y| image::Rgb([(x * 30) as u8, (y * 40) as u8, (x * y) as u8]));
-        for (x, y) in [(1.3f32, 2.9f32), (3.5, 2.5), (6.2, 4.1), (0.7, 0.5)] {
-            let s = bilinear(&img, x, y);
-            let (fx, fy) = (x - 0.5, y - 0.5);
-            let px = |i: f32, j: f32| img.get_pixel(i as u32, j as u32).0.map(f32::from);
-            let (x0, y0, wx, wy) = (fx.floor(), fy.floor(), fx - fx.floor(), fy - fy.floor());
-            for (c, got) in s.iter().enumerate() {
-                let want = px(x0, y0)[c] * (1.0 - wx) * (1.0 - wy)
-                    + px(x0 + 1.0, y0)[c] * wx * (1.0 - wy)
-                    + px(x0, y0 + 1.0)[c] * (1.0 - wx) * wy
-                    + px(x0 + 1.0, y0 + 1.0)[c] * wx * wy;
-                assert!((got - want).abs() < 1e-3, "({x}, {y}) channel {c}: {got} vs {want}");
-            }
-        }
-    }
-
-    #[test]
-    fn the_widened_region_gives_the_same_bits_as_sampling_the_frame() {
+    fn below_a_two_pixel_footprint_each_output_pixel_is_one_bilinear_tap() {
         let img = RgbImage::from_fn(97, 61, |x, y| {
             image::Rgb([(x * 7 + y) as u8, (x * y) as u8, (255 - x * 2) as u8])
         });
-        // Rotated and shifted so part of the crop falls outside the frame (black, slow path).
+        // Rotated and shifted so part of the crop falls outside the frame (black).
         let (s, c) = 0.4f32.sin_cos();
+        let mut reused = Resampler::default();
         for k in [0.6f32, 1.3, 1.9] {
             let map = Affine { a: k * c, b: -k * s, c: k * s, d: k * c, tx: 30.3, ty: -5.7 };
-            let got = sample_nhwc(&img, &map, 40, 33, |v| v);
-            let n = map.footprint().ceil().clamp(1.0, 4.0) as usize;
+            let mut got = vec![0.0; 40 * 33 * 3];
+            reused.sample_into(&img, &map, (40, 33), |v| v, &mut got);
             let mut want = Vec::new();
             for v in 0..33 {
                 for u in 0..40 {
-                    let mut acc = [0.0f32; 3];
-                    for sj in 0..n {
-                        for si in 0..n {
-                            let off = |s: usize| (s as f32 + 0.5) / n as f32;
-                            let (x, y) = map.apply(u as f32 + off(si), v as f32 + off(sj));
-                            let b = bilinear(&img, x, y);
-                            (0..3).for_each(|ch| acc[ch] += b[ch]);
-                        }
-                    }
-                    want.extend(acc.map(|a| a * (1.0 / (n * n) as f32)));
+                    let (x, y) = map.apply(u as f32 + 0.5, v as f32 + 0.5);
+                    want.extend(bilinear(&img, x, y));
                 }
             }
             assert!(got.iter().zip(&want).all(|(g, w)| g.to_bits() == w.to_bits()), "scale {k}");
             assert!(got.contains(&0.0) && got.iter().any(|&g| g > 10.0), "crosses the border");
+        }
+    }
+
+    #[test]
+    fn a_reused_resampler_gives_what_a_fresh_one_gives() {
+        let img = RgbImage::from_fn(200, 150, |x, y| image::Rgb([(x ^ y) as u8, (x + y) as u8, x as u8]));
+        let maps = [
+            Affine { a: 3.0, b: 0.2, c: -0.2, d: 3.0, tx: -20.0, ty: 10.0 },
+            Affine { a: 0.8, b: 0.0, c: 0.0, d: 0.8, tx: 150.0, ty: 100.0 },
+            Affine { a: 1.5, b: -0.9, c: 0.9, d: 1.5, tx: 60.0, ty: -30.0 },
+        ];
+        let mut reused = Resampler::default();
+        for map in maps.iter().chain(maps.iter().rev()) {
+            let mut got = vec![0.0; 48 * 48 * 3];
+            reused.sample_into(&img, map, (48, 48), |v| v / 255.0, &mut got);
+            assert_eq!(got, sample_nhwc(&img, map, 48, 48, |v| v / 255.0));
         }
     }
 }
