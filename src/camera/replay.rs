@@ -164,7 +164,8 @@ pub type ClockFn = Box<dyn FnMut() -> u64 + Send>;
 pub type SleepFn = Box<dyn FnMut(u64) + Send>;
 
 /// Recorded-timing playback: frame `i` is due `t_ms[i] - t_ms[0]` after the first was served.
-struct Pace {
+/// The replay camera paces itself with it; the service paces rendered (synthetic) frames too.
+pub struct Pace {
     clock: ClockFn,
     sleep: SleepFn,
     /// (clock at the first frame, that frame's `t_ms`).
@@ -178,9 +179,23 @@ impl std::fmt::Debug for Pace {
 }
 
 impl Pace {
+    /// Pacing on the real monotonic clock.
+    pub fn real() -> Self {
+        let start = std::time::Instant::now();
+        Self::by(
+            Box::new(move || start.elapsed().as_millis() as u64),
+            Box::new(|ms| std::thread::sleep(std::time::Duration::from_millis(ms))),
+        )
+    }
+
+    /// Pacing on the given clock and sleep (tests use a fake clock).
+    pub fn by(clock: ClockFn, sleep: SleepFn) -> Self {
+        Self { clock, sleep, origin: None }
+    }
+
     /// Sleeps until the frame recorded at `t_ms` is due. A consumer that fell behind gets the
     /// frame at once (no frames are skipped: a replay must stay complete).
-    fn wait_for(&mut self, t_ms: u64) {
+    pub fn wait_for(&mut self, t_ms: u64) {
         let now = (self.clock)();
         match self.origin {
             None => self.origin = Some((now, t_ms)),
@@ -204,17 +219,14 @@ impl ReplayCamera {
     }
 
     /// Plays at the recorded timing on the real monotonic clock.
-    pub fn at_recorded_timing(self) -> Self {
-        let start = std::time::Instant::now();
-        self.paced_by(
-            Box::new(move || start.elapsed().as_millis() as u64),
-            Box::new(|ms| std::thread::sleep(std::time::Duration::from_millis(ms))),
-        )
+    pub fn at_recorded_timing(mut self) -> Self {
+        self.pace = Some(Pace::real());
+        self
     }
 
     /// Plays at the recorded timing on the given clock and sleep (tests use a fake clock).
     pub fn paced_by(mut self, clock: ClockFn, sleep: SleepFn) -> Self {
-        self.pace = Some(Pace { clock, sleep, origin: None });
+        self.pace = Some(Pace::by(clock, sleep));
         self
     }
 

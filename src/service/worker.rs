@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::mpsc;
 
-use crate::camera::replay::ReplayCamera;
+use crate::camera::replay::{Pace, ReplayCamera};
 use crate::camera::synthetic::{FaceModel, Script, SyntheticCamera};
 use crate::camera::{Camera, CameraError, CaptureThread, Frame};
 use crate::config::{CameraConfig, CameraSource};
@@ -181,26 +181,17 @@ pub fn spawn(
         let period = Duration::from_millis(super::trigger::WATCH_PERIOD_MS);
         loop {
             let job = match &watch {
-                None => match rx.recv() {
-                    Ok(job) => job,
-                    Err(_) => break,
-                },
+                None => rx.recv().ok(),
                 Some((min_width, capture)) => match rx.recv_timeout(period) {
-                    Ok(job) => job,
                     Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                        let Some(frame) = capture.next_frame(Duration::ZERO) else { continue };
-                        let detector = tracker.as_ref().expect("tracker returned").detector();
-                        match super::trigger::near_face(detector, &frame.image, *min_width) {
-                            Ok(present) => {
-                                let _ = events.try_send(WorkerEvent::Presence { present });
-                            }
-                            Err(e) => eprintln!("livegate: face trigger: frame skipped: {e}"),
-                        }
+                        let tr = tracker.as_ref().expect("tracker returned");
+                        look_for_face(capture, tr, *min_width, &events);
                         continue;
                     }
-                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                    r => r.ok(),
                 },
             };
+            let Some(job) = job else { break };
             let started = SystemTime::now();
             let tr = tracker.take().expect("tracker returned");
             let (ending, back) = run_job(&job, tr, (&camera, n), &liveness, (&events, &ui));
@@ -213,6 +204,23 @@ pub fn spawn(
         }
     })?;
     Ok((tx, handle))
+}
+
+/// The face trigger's look at the idle camera: reports whether a near face is in the newest
+/// frame (nothing when no new frame came).
+fn look_for_face(
+    capture: &CaptureThread,
+    tracker: &FaceTracker,
+    min_width: f32,
+    events: &mpsc::Sender<WorkerEvent>,
+) {
+    let Some(frame) = capture.next_frame(Duration::ZERO) else { return };
+    match super::trigger::near_face(tracker.detector(), &frame.image, min_width) {
+        Ok(present) => {
+            let _ = events.try_send(WorkerEvent::Presence { present });
+        }
+        Err(e) => eprintln!("livegate: face trigger: frame skipped: {e}"),
+    }
 }
 
 fn run_job(
@@ -229,7 +237,7 @@ fn run_job(
     let mut cam = opened.camera;
     let mut runner = ChallengeRunner::new(tracker, Session::new(liveness.clone(), opened.geometry));
     // Recorded and rendered frames are delivered at their timestamps, as a camera would.
-    let mut pace = Pace::new(cams.config.source != CameraSource::V4l2);
+    let mut pace = (cams.config.source != CameraSource::V4l2).then(Pace::real);
     let (mut frames, mut last_phase, mut last_t) = (0u32, None, 0u64);
     // What the visitor is told: the session's last running step.
     let (mut shown, mut countdown) = ((Phase::Face, ""), Countdown::default());
@@ -246,7 +254,9 @@ fn run_job(
             }
             Err(e) => break Ending::CameraFailed { frames, error: e.to_string() },
         };
-        pace.wait_for(frame.t_ms);
+        if let Some(pace) = &mut pace {
+            pace.wait_for(frame.t_ms);
+        }
         frames += 1;
         last_t = frame.t_ms;
         match runner.feed(&frame) {
@@ -290,29 +300,5 @@ fn incomplete(frames: u32, last_t: u64) -> Decision {
         checks: Checks { single_face: true, ..Checks::default() },
         frames,
         decided_t_ms: last_t,
-    }
-}
-
-/// Replays frames at their recorded pace, as a camera would deliver them.
-struct Pace {
-    enabled: bool,
-    start: Instant,
-    first_t: Option<u64>,
-}
-
-impl Pace {
-    fn new(enabled: bool) -> Self {
-        Self { enabled, start: Instant::now(), first_t: None }
-    }
-
-    fn wait_for(&mut self, t_ms: u64) {
-        if !self.enabled {
-            return;
-        }
-        let first = *self.first_t.get_or_insert(t_ms);
-        let due = self.start + Duration::from_millis(t_ms.saturating_sub(first));
-        if let Some(wait) = due.checked_duration_since(Instant::now()) {
-            std::thread::sleep(wait);
-        }
     }
 }
