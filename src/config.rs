@@ -427,16 +427,15 @@ mod tests {
 
     /// The template with every example key switched on.
     fn all_keys_set() -> String {
+        let unset: Vec<String> = key_docs()
+            .into_iter()
+            .filter(|d| d.default == "unset")
+            .map(|d| format!("{} = ", d.key.rsplit('.').next().unwrap()))
+            .collect();
         DEFAULT_TOML
             .lines()
             .map(|l| match l.strip_prefix("# ") {
-                Some(rest)
-                    if key_docs()
-                        .iter()
-                        .any(|d| rest.starts_with(&format!("{} = ", d.key.rsplit('.').next().unwrap()))) =>
-                {
-                    rest
-                }
+                Some(rest) if unset.iter().any(|k| rest.starts_with(k.as_str())) => rest,
                 _ => l,
             })
             .collect::<Vec<_>>()

@@ -302,8 +302,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let opts = demo::DemoOptions { out, port, challenges, face, window };
             let vision = VisionConfig::default();
             let (detector, mesh) = models::load(&model_dir, Precision::Int8, vision.detector_min_score)?;
-            let cfg = demo::demo_config(&opts);
-            let faces = synthetic_faces(&opts.face, cfg.camera.scripts.clone(), &model_dir, &vision)?;
+            let faces = synthetic_faces(&opts.face, demo::SCRIPTS.to_vec(), &model_dir, &vision)?;
             let summary = demo::demo(&opts, FaceTracker::new(detector, mesh, vision), faces)?;
             if summary.attacks_passed > 0 {
                 eprintln!("livegate: {} flat-photo attack(s) passed", summary.attacks_passed);

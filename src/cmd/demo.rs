@@ -50,6 +50,9 @@ pub struct DemoSummary {
     pub live_rejected: u32,
 }
 
+/// What the demo's visitors do, in turn: a live visitor, then a flat-photo attack.
+pub const SCRIPTS: [Script; 2] = [Script::Live, Script::Print];
+
 /// The demo's service configuration: everything under `out`, nothing on the network but
 /// loopback. Lockout is relaxed, since half the visitors are attacks by design.
 pub fn demo_config(opts: &DemoOptions) -> Config {
@@ -57,7 +60,7 @@ pub fn demo_config(opts: &DemoOptions) -> Config {
     cfg.device.id = "demo".into();
     cfg.camera.source = CameraSource::Synthetic;
     cfg.camera.face = opts.face.clone();
-    cfg.camera.scripts = vec![Script::Live, Script::Print];
+    cfg.camera.scripts = SCRIPTS.to_vec();
     cfg.mqtt.url = "embedded".into();
     cfg.mqtt.embedded_port = opts.port;
     cfg.mqtt.spool_dir = opts.out.join("spool");
@@ -134,10 +137,14 @@ pub fn demo(opts: &DemoOptions, tracker: FaceTracker, faces: SyntheticFaces) -> 
 
 /// The demo's device key: kept across runs in `out`, made on the first.
 fn ensure_key(path: &Path) -> anyhow::Result<String> {
-    if !path.exists() {
-        DeviceKey::generate()?.save(path)?;
-    }
-    Ok(DeviceKey::load(path)?.public_hex())
+    let key = if path.exists() {
+        DeviceKey::load(path)?
+    } else {
+        let key = DeviceKey::generate()?;
+        key.save(path)?;
+        key
+    };
+    Ok(key.public_hex())
 }
 
 /// The door controller's side: start each challenge over MQTT and wait for its verdict.

@@ -98,7 +98,8 @@ pub struct Link {
 /// Per-connection bookkeeping of the task.
 struct Wire {
     client: Client,
-    connected: bool,
+    /// Shared with the service ([`Link::connected`]): the screen's broker glyph reads it.
+    connected: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// For each requested publish, in order: the verdict `seq` it carries, if any.
     requested: VecDeque<Option<u64>>,
     /// Packet id → verdict `seq`, waiting for PUBACK.
@@ -119,7 +120,7 @@ impl Wire {
         seq: Option<u64>,
         reply: Option<&ReplyTo>,
     ) {
-        if !self.connected {
+        if !self.is_connected() {
             return;
         }
         match self.client.try_publish(topic.as_str(), qos, retain, payload, reply) {
@@ -133,8 +134,12 @@ impl Wire {
         self.publish(topic, qos, retain, bytes, None);
     }
 
+    fn is_connected(&self) -> bool {
+        self.connected.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     fn lost(&mut self) {
-        self.connected = false;
+        self.connected.store(false, std::sync::atomic::Ordering::Relaxed);
         self.requested.clear();
         self.inflight.clear();
     }
@@ -151,7 +156,9 @@ pub async fn run(
     let broker = format!("{}:{}", settings.host, settings.port);
     let (client, mut eventloop) = wire::client(settings, 256);
     let mut link = link;
-    let mut wire = Wire { client, connected: false, requested: VecDeque::new(), inflight: HashMap::new() };
+    link.connected.store(false, std::sync::atomic::Ordering::Relaxed);
+    let connected = link.connected.clone();
+    let mut wire = Wire { client, connected, requested: VecDeque::new(), inflight: HashMap::new() };
     let mut backoff = link.reconnect_min;
     let mut retry_at: Option<Instant> = None;
     let mut last_error = String::new();
@@ -172,7 +179,6 @@ pub async fn run(
                         last_error = msg;
                     }
                     wire.lost();
-                    link.connected.store(false, std::sync::atomic::Ordering::Relaxed);
                     retry_at = Some(Instant::now() + backoff);
                     backoff = (backoff * 2).min(link.reconnect_max);
                 }
@@ -214,8 +220,7 @@ fn on_event(ev: WireEvent, link: &mut Link, wire: &mut Wire, inbound: &mpsc::Sen
 }
 
 fn on_connect(link: &mut Link, wire: &mut Wire) {
-    wire.connected = true;
-    link.connected.store(true, std::sync::atomic::Ordering::Relaxed);
+    wire.connected.store(true, std::sync::atomic::Ordering::Relaxed);
     let t = &link.topics;
     for topic in [t.start(), t.cancel(), t.ha_status()] {
         if let Err(e) = wire.client.try_subscribe(&topic, QoS::AtLeastOnce) {
@@ -308,7 +313,7 @@ fn respond(link: &Link, wire: &mut Wire, r: &Response, reply: Option<&ReplyTo>) 
 }
 
 async fn shutdown(link: &Link, wire: &mut Wire, eventloop: &mut Loop) {
-    if !wire.connected {
+    if !wire.is_connected() {
         return;
     }
     wire.publish(link.topics.availability(), QoS::AtLeastOnce, true, b"offline".to_vec(), None);

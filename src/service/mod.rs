@@ -169,15 +169,7 @@ pub fn run_until(
         reconnect_min: Duration::from_millis(cfg.mqtt.reconnect_min_ms),
         reconnect_max: Duration::from_millis(cfg.mqtt.reconnect_max_ms),
         // The camera thread may have failed already: the first retained state says so.
-        state: state(
-            if capture.as_ref().is_some_and(|c| c.status().is_error()) {
-                Activity::Error
-            } else {
-                Activity::Idle
-            },
-            camera_text(&cfg, capture.as_deref()),
-            None,
-        ),
+        state: state(idle_or_error(capture.as_deref()), camera_text(&cfg, capture.as_deref()), None),
         connected,
     };
     eprintln!("livegate: verdict public key {}", key.public_hex());
@@ -247,6 +239,11 @@ fn camera_text(cfg: &Config, capture: Option<&CaptureThread>) -> String {
         Some(c) => c.status().to_string(),
         None => format!("{:?}", cfg.camera.source).to_lowercase(),
     }
+}
+
+/// Between challenges and unlocked: `Error` while the V4L2 camera is failing, else `Idle`.
+fn idle_or_error(capture: Option<&CaptureThread>) -> Activity {
+    if capture.is_some_and(|c| c.status().is_error()) { Activity::Error } else { Activity::Idle }
 }
 
 fn state(activity: Activity, camera: String, locked_until: Option<String>) -> StatePayload {
@@ -340,7 +337,7 @@ impl Service {
 
     /// Shows the resting screen (or the result still held), redrawing only on change.
     fn refresh_screen(&mut self, activity: Activity) {
-        let camera_ok = self.capture.as_ref().is_none_or(|c| !c.status().is_error());
+        let camera_ok = idle_or_error(self.capture.as_deref()) != Activity::Error;
         let locked = self.lockout.remaining_ms(self.now_ms());
         self.between.refresh(camera_ok, activity, locked);
     }
@@ -352,11 +349,7 @@ impl Service {
             return Activity::Locked;
         }
         self.locked_until = None;
-        if self.capture.as_ref().is_some_and(|c| c.status().is_error()) {
-            Activity::Error
-        } else {
-            Activity::Idle
-        }
+        idle_or_error(self.capture.as_deref())
     }
 
     async fn publish_state(&mut self, activity: Activity) {
@@ -497,9 +490,8 @@ impl Service {
             rfc3339_ms(SystemTime::now() + Duration::from_millis(until_ms.saturating_sub(self.now_ms())))
         });
         let activity = self.resting();
-        let camera_ok = self.capture.as_ref().is_none_or(|c| !c.status().is_error());
-        let locked = self.lockout.remaining_ms(self.now_ms());
-        self.between.result(ui::result_scene(result, reason), camera_ok, activity, locked);
+        self.between.hold(ui::result_scene(result, reason));
+        self.refresh_screen(activity);
         self.publish_state(activity).await;
     }
 

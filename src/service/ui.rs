@@ -69,10 +69,9 @@ impl Between {
         Self { ui, result_for, result: None, last: None }
     }
 
-    /// A challenge ended: hold its result on screen.
-    pub fn result(&mut self, scene: Scene, camera_ok: bool, resting: Activity, locked_ms: Option<u64>) {
+    /// A challenge ended: hold its result on screen (shown by the next [`Between::refresh`]).
+    pub fn hold(&mut self, scene: Scene) {
         self.result = Some((scene, Instant::now() + self.result_for));
-        self.refresh(camera_ok, resting, locked_ms);
     }
 
     /// A challenge started: the worker draws from now on.
@@ -123,7 +122,8 @@ mod tests {
         settle();
         between.refresh(true, Activity::Idle, None);
         settle();
-        between.result(Scene::Pass, true, Activity::Idle, None);
+        between.hold(Scene::Pass);
+        between.refresh(true, Activity::Idle, None);
         settle();
         between.refresh(true, Activity::Idle, None);
         std::thread::sleep(Duration::from_millis(200));
