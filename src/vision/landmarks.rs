@@ -4,7 +4,7 @@ use std::path::Path;
 
 use image::RgbImage;
 
-use super::onnx::Network;
+use super::onnx::{EngineChoice, Network};
 use super::roi::Roi;
 use super::warp::{InputBuffer, sample_nhwc};
 use super::{Landmarks, VisionError};
@@ -50,7 +50,20 @@ impl LandmarkModel {
     /// # Errors
     /// [`VisionError::Model`] if the file cannot be loaded.
     pub fn load(path: &Path) -> Result<Self, VisionError> {
-        Ok(Self { net: Network::load(path, [1, INPUT, INPUT, 3])? })
+        Self::load_with(path, EngineChoice::Best)
+    }
+
+    /// [`Self::load`] with the engine chosen: tract only for reference runs and comparisons.
+    ///
+    /// # Errors
+    /// [`VisionError::Model`] if the file cannot be loaded.
+    pub fn load_with(path: &Path, engine: EngineChoice) -> Result<Self, VisionError> {
+        Ok(Self { net: Network::load_with(path, [1, INPUT, INPUT, 3], engine)? })
+    }
+
+    /// The engine running this network (`livegate-int8` or `tract`).
+    pub fn engine(&self) -> &'static str {
+        self.net.engine()
     }
 
     /// Runs the network on a prepared crop; returns (468×3 crop-pixel values, presence logit).

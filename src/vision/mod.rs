@@ -14,6 +14,7 @@ pub mod flow;
 pub mod landmarks;
 mod onnx;
 pub mod pose;
+mod qnet;
 mod rgbx;
 pub mod roi;
 mod tracker;
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 pub use detector::FaceDetector;
 pub use landmarks::LandmarkModel;
+pub use onnx::EngineChoice;
 pub use pose::{Intrinsics, Pose};
 pub use roi::Roi;
 pub use tracker::{FaceTracker, Observation, TrackedFace, VisionConfig};

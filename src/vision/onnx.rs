@@ -1,4 +1,5 @@
-//! Loading an ONNX network into an optimised tract plan with a fixed input shape.
+//! Loading an ONNX network with a fixed input shape: into livegate's own int8 executor
+//! ([`super::qnet`]) when the graph is one it compiles, otherwise into an optimised tract plan.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -6,13 +7,30 @@ use std::sync::Arc;
 use tract_onnx::prelude::*;
 
 use super::VisionError;
+use super::qnet::{self, QNet};
 
 /// A network ready to run: loaded, shape-fixed and optimised once at start-up.
 #[derive(Debug, Clone)]
 pub struct Network {
-    plan: Arc<TypedRunnableModel>,
+    engine: Engine,
     input_shape: [usize; 4],
     path: PathBuf,
+}
+
+/// What runs a network.
+#[derive(Debug, Clone)]
+enum Engine {
+    Tract(Arc<TypedRunnableModel>),
+    Qnet(Arc<QNet>),
+}
+
+/// Which engine [`Network::load_with`] may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineChoice {
+    /// livegate's int8 executor when it compiles the graph, else tract.
+    Best,
+    /// tract only (the reference, and the comparison in `livegate bench`).
+    Tract,
 }
 
 impl Network {
@@ -22,9 +40,28 @@ impl Network {
     /// [`VisionError::Model`] when the file is missing, is not ONNX, or uses an operator
     /// tract cannot run.
     pub fn load(path: &Path, input_shape: [usize; 4]) -> Result<Self, VisionError> {
+        Self::load_with(path, input_shape, EngineChoice::Best)
+    }
+
+    /// [`Self::load`] with the engine chosen by the caller.
+    ///
+    /// # Errors
+    /// As [`Self::load`].
+    pub fn load_with(
+        path: &Path,
+        input_shape: [usize; 4],
+        choice: EngineChoice,
+    ) -> Result<Self, VisionError> {
         let err = |source: anyhow::Error| VisionError::Model { path: path.to_owned(), source };
         if !path.is_file() {
             return Err(err(anyhow::anyhow!("file not found")));
+        }
+        if choice == EngineChoice::Best && quantized(path) {
+            // A graph qnet refuses (a different export) still runs, in tract.
+            if let Ok(net) = qnet::compile(path, input_shape) {
+                let engine = Engine::Qnet(Arc::new(net));
+                return Ok(Self { engine, input_shape, path: path.to_owned() });
+            }
         }
         let plan = tract_onnx::onnx()
             .model_for_path(path)
@@ -32,7 +69,7 @@ impl Network {
             .and_then(|m| m.into_optimized())
             .and_then(|m| m.into_runnable())
             .map_err(err)?;
-        Ok(Self { plan, input_shape, path: path.to_owned() })
+        Ok(Self { engine: Engine::Tract(plan), input_shape, path: path.to_owned() })
     }
 
     /// Runs the network on one NHWC input and returns every output as a flat `f32` vector.
@@ -41,16 +78,34 @@ impl Network {
     /// [`VisionError::Inference`] if the input has the wrong length or tract fails.
     pub fn run(&self, input: &[f32]) -> Result<Vec<Vec<f32>>, VisionError> {
         let err = |source: anyhow::Error| VisionError::Inference { path: self.path.clone(), source };
+        let plan = match &self.engine {
+            Engine::Qnet(net) if input.len() == net.input_len() => return Ok(net.run(input)),
+            Engine::Qnet(_) => return Err(err(anyhow::anyhow!("input has {} values", input.len()))),
+            Engine::Tract(plan) => plan,
+        };
         let tensor = Tensor::from_shape(&self.input_shape, input).map_err(err)?;
-        let outputs = self.plan.run(tvec!(tensor.into_tvalue())).map_err(err)?;
+        let outputs = plan.run(tvec!(tensor.into_tvalue())).map_err(err)?;
         outputs
             .iter()
             .map(|t| Ok(t.to_plain_array_view::<f32>().map_err(err)?.iter().copied().collect()))
             .collect()
     }
 
+    /// Which engine runs it: `"livegate-int8"` or `"tract"`.
+    pub fn engine(&self) -> &'static str {
+        match self.engine {
+            Engine::Qnet(_) => "livegate-int8",
+            Engine::Tract(_) => "tract",
+        }
+    }
+
     /// Where the network was loaded from.
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Whether the file holds quantized convolutions (`QLinearConv`), i.e. is one qnet may run.
+fn quantized(path: &Path) -> bool {
+    std::fs::read(path).is_ok_and(|b| b.windows(11).any(|w| w == b"QLinearConv"))
 }

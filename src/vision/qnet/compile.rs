@@ -1,0 +1,408 @@
+//! ONNX graph → [`QNet`]: follows each node's consumers and fuses the chains the int8 mesh is
+//! made of. Anything else is refused with the node's name, so a different graph falls back to
+//! tract rather than running wrong.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Mutex;
+
+use anyhow::{Context, bail, ensure};
+use tract_onnx::pb::{self, NodeProto};
+use tract_onnx::prelude::*;
+
+use super::kernels::NR;
+use super::{DwStep, Kind, QConvStep, QNet, Shape, Step, Value};
+
+/// The largest integer below which every `f32` integer is exact.
+const EXACT: f64 = (1u32 << 24) as f64;
+
+/// Compiles the graph at `path` for an NHWC float input of `input` (batch 1).
+///
+/// # Errors
+/// The file cannot be read, or the graph holds an operator or a pattern this executor does
+/// not implement (the message names the node).
+pub fn compile(path: &Path, input: [usize; 4]) -> anyhow::Result<QNet> {
+    let onnx = tract_onnx::onnx();
+    let proto = onnx.proto_model_for_path(path)?;
+    let graph = proto.graph.as_ref().context("the model has no graph")?;
+    let mut consts = HashMap::new();
+    for t in &graph.initializer {
+        let tensor = tract_onnx::tensor::load_tensor(&*onnx.provider, t, None)?;
+        consts.insert(t.name.as_str(), tensor);
+    }
+    let g = Graph::new(graph, consts);
+    let mut b = Builder { values: vec![], names: HashMap::new(), steps: vec![], done: vec![] };
+    b.done = vec![false; graph.node.len()];
+    let input_name = graph
+        .input
+        .iter()
+        .map(|i| i.name.as_str())
+        .find(|n| !g.consts.contains_key(n))
+        .context("the graph has no input")?;
+    ensure!(input[0] == 1, "batch must be 1");
+    let shape = Shape { h: input[1], w: input[2], c: input[3] };
+    let input_id = b.value(input_name, Kind::F32, shape);
+    for i in 0..graph.node.len() {
+        if !b.done[i] {
+            b.node(&g, i).with_context(|| format!("node {:?} ({})", g.nodes[i].name, g.nodes[i].op_type))?;
+        }
+    }
+    let outputs: Vec<usize> = graph
+        .output
+        .iter()
+        .map(|o| match b.names.get(&o.name) {
+            Some(&v) if b.values[v].kind == Kind::F32 => Ok(v),
+            _ => bail!("output {} is not a float value of the compiled graph", o.name),
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let (slot, buffers) = super::slots(&b.values, &b.steps, input_id, &outputs);
+    Ok(QNet {
+        values: b.values,
+        steps: b.steps,
+        input: input_id,
+        outputs,
+        fused: super::has_fma(),
+        slot,
+        buffers,
+        scratch: Mutex::default(),
+    })
+}
+
+struct Graph<'a> {
+    nodes: &'a [NodeProto],
+    consts: HashMap<&'a str, Tensor>,
+    consumers: HashMap<&'a str, Vec<usize>>,
+    outputs: HashSet<&'a str>,
+}
+
+impl<'a> Graph<'a> {
+    fn new(graph: &'a pb::GraphProto, consts: HashMap<&'a str, Tensor>) -> Self {
+        let mut consumers: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, n) in graph.node.iter().enumerate() {
+            for input in &n.input {
+                consumers.entry(input.as_str()).or_default().push(i);
+            }
+        }
+        let outputs = graph.output.iter().map(|o| o.name.as_str()).collect();
+        Self { nodes: &graph.node, consts, consumers, outputs }
+    }
+
+    fn users(&self, name: &str) -> &[usize] {
+        self.consumers.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// The one node reading `name`, if it has that type and nothing else reads `name`.
+    fn sole(&self, name: &str, op: &str) -> Option<usize> {
+        match self.users(name) {
+            [i] if !self.outputs.contains(name) && self.nodes[*i].op_type == op => Some(*i),
+            _ => None,
+        }
+    }
+
+    fn values<D: Datum + Copy>(&self, name: &str) -> anyhow::Result<Vec<D>> {
+        let t = self.consts.get(name).with_context(|| format!("{name} is not a constant"))?;
+        Ok(t.cast_to::<D>()?.to_plain_array_view::<D>()?.iter().copied().collect())
+    }
+
+    fn scalar(&self, name: &str) -> anyhow::Result<f32> {
+        match self.values::<f32>(name)?.as_slice() {
+            [v] => Ok(*v),
+            _ => bail!("{name} is not a scalar"),
+        }
+    }
+
+    /// Per-channel constant of `c` channels (a scalar is broadcast).
+    fn channels(&self, name: &str, c: usize) -> anyhow::Result<Vec<f32>> {
+        let v = self.values::<f32>(name)?;
+        match v.len() {
+            1 => Ok(vec![v[0]; c]),
+            n if n == c => Ok(v),
+            n => bail!("{name} has {n} values for {c} channels"),
+        }
+    }
+
+    /// The non-constant input of a binary node and the constant one.
+    fn split<'n>(&self, node: &'n NodeProto) -> anyhow::Result<(&'n str, &'n str)> {
+        match node.input.as_slice() {
+            [a, b] if self.consts.contains_key(b.as_str()) => Ok((a, b)),
+            [a, b] if self.consts.contains_key(a.as_str()) => Ok((b, a)),
+            _ => bail!("{} wants one constant operand", node.name),
+        }
+    }
+
+    /// `Clip(0, 255)` → `Cast(uint8)` after `name`: the node indices and the cast's output.
+    fn clip_cast(&self, name: &str) -> Option<(usize, usize)> {
+        let clip = self.sole(name, "Clip")?;
+        let bounds = &self.nodes[clip].input;
+        let (lo, hi) = (self.scalar(bounds.get(1)?).ok()?, self.scalar(bounds.get(2)?).ok()?);
+        let cast = self.sole(&self.nodes[clip].output[0], "Cast")?;
+        (lo == 0.0 && hi == 255.0 && ints(&self.nodes[cast], "to") == [2]).then_some((clip, cast))
+    }
+
+    /// The tract form of PRelu reading `x`: `Relu(x) · pos + x · lin`.
+    fn prelu(&self, x: &str, c: usize) -> Option<(Vec<f32>, Vec<f32>, [usize; 4])> {
+        if self.outputs.contains(x) {
+            return None;
+        }
+        let users = self.users(x);
+        let relu = *users.iter().find(|&&i| self.nodes[i].op_type == "Relu")?;
+        let lin = *users.iter().find(|&&i| self.nodes[i].op_type == "Mul")?;
+        let pos = self.sole(&self.nodes[relu].output[0], "Mul")?;
+        let add = self.sole(&self.nodes[pos].output[0], "Add")?;
+        let ok = users.len() == 2 && self.sole(&self.nodes[lin].output[0], "Add") == Some(add);
+        let (_, pos_c) = self.split(&self.nodes[pos]).ok()?;
+        let (_, lin_c) = self.split(&self.nodes[lin]).ok()?;
+        let (pos_v, lin_v) = (self.channels(pos_c, c).ok()?, self.channels(lin_c, c).ok()?);
+        ok.then_some((pos_v, lin_v, [relu, lin, pos, add]))
+    }
+}
+
+fn ints(node: &NodeProto, name: &str) -> Vec<i64> {
+    node.attribute
+        .iter()
+        .find(|a| a.name == name)
+        .map_or(vec![], |a| if a.ints.is_empty() { vec![a.i] } else { a.ints.clone() })
+}
+
+struct Builder {
+    values: Vec<Value>,
+    names: HashMap<String, usize>,
+    steps: Vec<Step>,
+    done: Vec<bool>,
+}
+
+impl Builder {
+    fn value(&mut self, name: &str, kind: Kind, shape: Shape) -> usize {
+        self.values.push(Value { kind, shape });
+        self.names.insert(name.to_owned(), self.values.len() - 1);
+        self.values.len() - 1
+    }
+
+    fn known(&self, name: &str, kind: Kind) -> anyhow::Result<(usize, Shape)> {
+        match self.names.get(name) {
+            Some(&v) if self.values[v].kind == kind => Ok((v, self.values[v].shape)),
+            Some(_) => bail!("{name} has an unexpected element type"),
+            None => bail!("{name} is not computed before its use"),
+        }
+    }
+
+    fn finish(&mut self, nodes: &[usize]) {
+        for &n in nodes {
+            self.done[n] = true;
+        }
+    }
+
+    fn node(&mut self, g: &Graph, i: usize) -> anyhow::Result<()> {
+        let node = &g.nodes[i];
+        match node.op_type.as_str() {
+            "Transpose" => self.transpose(node, i),
+            "Reshape" => self.reshape(node, i),
+            "Mul" => self.quantize(g, i),
+            "Conv" => self.depthwise(g, i),
+            "QLinearConv" => self.qconv(g, i),
+            "MaxPool" => self.maxpool(g, i),
+            op => bail!("operator {op} is not implemented"),
+        }
+    }
+
+    /// NHWC → NCHW of the graph input: the same NHWC storage under NCHW names.
+    fn transpose(&mut self, node: &NodeProto, i: usize) -> anyhow::Result<()> {
+        ensure!(ints(node, "perm") == [0, 3, 1, 2], "only the input's NHWC → NCHW transpose");
+        let (v, _) = self.known(&node.input[0], Kind::F32)?;
+        ensure!(v == 0, "only the graph input may be transposed");
+        self.names.insert(node.output[0].clone(), v);
+        self.finish(&[i]);
+        Ok(())
+    }
+
+    /// A reshape that keeps the flat order (one pixel, or one channel).
+    fn reshape(&mut self, node: &NodeProto, i: usize) -> anyhow::Result<()> {
+        let (v, s) = self.known(&node.input[0], Kind::F32)?;
+        ensure!(s.h * s.w == 1 || s.c == 1, "reshape would reorder NHWC storage");
+        self.names.insert(node.output[0].clone(), v);
+        self.finish(&[i]);
+        Ok(())
+    }
+
+    /// `Mul(s)` → `Add(z)` → `Clip(0, 255)` → `Cast(uint8)`.
+    fn quantize(&mut self, g: &Graph, i: usize) -> anyhow::Result<()> {
+        let (x, s) = g.split(&g.nodes[i])?;
+        let (src, shape) = self.known(x, Kind::F32)?;
+        let add = g.sole(&g.nodes[i].output[0], "Add").context("Mul not followed by Add")?;
+        let (_, z) = g.split(&g.nodes[add])?;
+        let (clip, cast) = g.clip_cast(&g.nodes[add].output[0]).context("no Clip → Cast")?;
+        let dst = self.value(&g.nodes[cast].output[0], Kind::U8, shape);
+        self.steps.push(Step::Quantize { src, dst, scale: g.scalar(s)?, shift: g.scalar(z)? });
+        self.finish(&[i, add, clip, cast]);
+        Ok(())
+    }
+
+    /// A float depthwise 3×3 convolution → `Clip(0, 255)` → `Cast(uint8)`.
+    fn depthwise(&mut self, g: &Graph, i: usize) -> anyhow::Result<()> {
+        let node = &g.nodes[i];
+        let (src, s) = self.known(&node.input[0], Kind::F32)?;
+        let w = g.values::<f32>(&node.input[1])?;
+        ensure!(ints(node, "group") == [s.c as i64] && w.len() == s.c * 9, "not a 3×3 depthwise");
+        ensure!(s.c % NR == 0, "channels not a multiple of {NR}");
+        let (stride, pads) = geometry(node, 3)?;
+        let bias = match node.input.get(2) {
+            Some(b) => g.values::<f32>(b)?,
+            None => vec![0.0; s.c],
+        };
+        let mut weights = vec![0.0; 9 * s.c];
+        for (c, taps) in w.chunks_exact(9).enumerate() {
+            for (t, &v) in taps.iter().enumerate() {
+                weights[t * s.c + c] = v;
+            }
+        }
+        let (clip, cast) = g.clip_cast(&node.output[0]).context("no Clip → Cast")?;
+        let o = out_shape(s, 3, stride, pads, s.c)?;
+        let dst = self.value(&g.nodes[cast].output[0], Kind::U8, o);
+        let op = DwStep { weights, bias, stride, pad_top: pads[0], pad_left: pads[1] };
+        self.steps.push(Step::Depthwise { src, dst, op });
+        self.finish(&[i, clip, cast]);
+        Ok(())
+    }
+
+    /// `MaxPool` 2×2/1 → `Slice` step 2 (= 2×2/2) → optionally a zero channel `Pad`.
+    fn maxpool(&mut self, g: &Graph, i: usize) -> anyhow::Result<()> {
+        let node = &g.nodes[i];
+        let (src, s) = self.known(&node.input[0], Kind::F32)?;
+        ensure!(ints(node, "kernel_shape") == [2, 2] && ints(node, "strides") == [1, 1], "not 2×2/1");
+        ensure!(ints(node, "pads").iter().all(|&p| p == 0), "padded pooling");
+        let slice = g.sole(&node.output[0], "Slice").context("no Slice after the pooling")?;
+        let si = &g.nodes[slice].input;
+        let arg = |k: usize| si.get(k).map(|n| g.values::<i64>(n)).transpose();
+        ensure!(
+            arg(1)? == Some(vec![0, 0]) && arg(3)? == Some(vec![2, 3]) && arg(4)? == Some(vec![2, 2]),
+            "not a stride-2 slice of H and W"
+        );
+        ensure!(arg(2)?.is_some_and(|e| e.iter().all(|&e| e >= s.h.max(s.w) as i64)), "short slice");
+        let (mut out, mut nodes, mut c) = (&g.nodes[slice].output[0], vec![i, slice], s.c);
+        if let Some(pad) = g.sole(out, "Pad") {
+            let p = g.values::<i64>(&g.nodes[pad].input[1])?;
+            ensure!(
+                p.len() == 8 && p.iter().enumerate().all(|(k, &v)| k == 5 || v == 0),
+                "not a channel pad"
+            );
+            ensure!(g.nodes[pad].input.len() < 3 && ints(&g.nodes[pad], "mode").is_empty(), "pad value");
+            c += p[5] as usize;
+            (out, nodes) = (&g.nodes[pad].output[0], vec![i, slice, pad]);
+        }
+        let dst = self.value(out, Kind::F32, Shape { h: s.h / 2, w: s.w / 2, c });
+        self.steps.push(Step::MaxPool { src, dst });
+        self.finish(&nodes);
+        Ok(())
+    }
+
+    /// `QLinearConv` → `DequantizeLinear` → optionally `Add(residual)` → optionally PRelu.
+    fn qconv(&mut self, g: &Graph, i: usize) -> anyhow::Result<()> {
+        let node = &g.nodes[i];
+        let inp = &node.input;
+        ensure!(inp.len() >= 8 && ints(node, "group").iter().all(|&v| v == 1), "grouped QLinearConv");
+        let (src, s) = self.known(&inp[0], Kind::U8)?;
+        let w = g.values::<i8>(&inp[3])?;
+        let shape = g.consts[inp[3].as_str()].shape().to_vec();
+        let (n, kernel) = (shape[0], shape[2]);
+        ensure!(shape == [n, s.c, kernel, kernel], "weights {shape:?} do not fit {} channels", s.c);
+        let (x_zp, w_zp) = (g.scalar(&inp[2])?, g.scalar(&inp[5])?);
+        let k = kernel * kernel * s.c;
+        let (max_x, max_w) =
+            (x_zp.max(255.0 - x_zp), w.iter().map(|&v| (f32::from(v) - w_zp).abs()).fold(0.0, f32::max));
+        let max_acc = (k as f64) * f64::from(max_x * max_w);
+        let (stride, pads) = geometry(node, kernel)?;
+        let o = out_shape(s, kernel, stride, pads, n)?;
+        let deq = g.sole(&node.output[0], "DequantizeLinear").context("no DequantizeLinear")?;
+        let di = &g.nodes[deq].input;
+        let (mut out, mut nodes) = (g.nodes[deq].output[0].as_str(), vec![i, deq]);
+        let mut residual = None;
+        if let Some(add) = g.sole(out, "Add") {
+            let other = g.nodes[add].input.iter().find(|x| x.as_str() != out).context("Add of itself")?;
+            let (r, rs) = self.known(other, Kind::F32)?;
+            ensure!(rs == o, "residual {rs:?} does not match the output {o:?}");
+            (residual, out) = (Some(r), g.nodes[add].output[0].as_str());
+            nodes.push(add);
+        }
+        let n_pad = n.div_ceil(NR) * NR;
+        let mut prelu = None;
+        if let Some((mut pos, mut lin, chain)) = g.prelu(out, n) {
+            pos.resize(n_pad, 0.0);
+            lin.resize(n_pad, 0.0);
+            (prelu, out) = (Some((pos, lin)), g.nodes[chain[3]].output[0].as_str());
+            nodes.extend(chain);
+        }
+        let bias = match inp.get(8) {
+            Some(b) => g.values::<i32>(b)?,
+            None => vec![0; n],
+        };
+        let max_bias = bias.iter().map(|b| f64::from(b.unsigned_abs())).fold(0.0, f64::max);
+        ensure!(max_acc + max_bias < EXACT, "sums could exceed f32's exact integers");
+        let mut bias: Vec<f32> = bias.iter().map(|&b| b as f32).collect();
+        bias.resize(n_pad, 0.0);
+        let y_zp = g.scalar(&inp[7])?;
+        ensure!(di.get(2).map_or(Ok(0.0), |z| g.scalar(z))? == y_zp, "dequantized with another zero point");
+        let op = QConvStep {
+            kernel,
+            stride,
+            pad_top: pads[0],
+            pad_left: pads[1],
+            k,
+            n,
+            x_zp,
+            weights: pack_weights(&w, w_zp, n, s.c, kernel),
+            bias,
+            mult: g.scalar(&inp[1])? * g.scalar(&inp[4])? / g.scalar(&inp[6])?,
+            y_zp,
+            deq_scale: g.scalar(&di[1])?,
+            residual,
+            prelu,
+        };
+        let dst = self.value(out, Kind::F32, o);
+        self.steps.push(Step::Conv { src, dst, op: Box::new(op) });
+        self.finish(&nodes);
+        Ok(())
+    }
+}
+
+/// Stride (equal on both axes) and pads `[top, left, bottom, right]` of a k×k convolution.
+fn geometry(node: &NodeProto, k: usize) -> anyhow::Result<(usize, [usize; 4])> {
+    let strides = ints(node, "strides");
+    let stride = match strides.as_slice() {
+        [] => 1,
+        [a, b] if a == b && *a > 0 => *a as usize,
+        _ => bail!("strides {strides:?}"),
+    };
+    ensure!(ints(node, "dilations").iter().all(|&d| d == 1), "dilated convolution");
+    let ks = ints(node, "kernel_shape");
+    ensure!(ks.is_empty() || ks == [k as i64, k as i64], "kernel_shape {ks:?}");
+    let p = ints(node, "pads");
+    let pads = match p.as_slice() {
+        [] => [0; 4],
+        [t, l, b, r] if p.iter().all(|&v| (0..k as i64).contains(&v)) => [*t, *l, *b, *r].map(|v| v as usize),
+        _ => bail!("pads {p:?}"),
+    };
+    Ok((stride, pads))
+}
+
+fn out_shape(s: Shape, k: usize, stride: usize, pads: [usize; 4], c: usize) -> anyhow::Result<Shape> {
+    let (h, w) = (s.h + pads[0] + pads[2], s.w + pads[1] + pads[3]);
+    ensure!(h >= k && w >= k, "input {s:?} smaller than the kernel");
+    Ok(Shape { h: (h - k) / stride + 1, w: (w - k) / stride + 1, c })
+}
+
+/// ONNX `[n][c][ky][kx]` int8 weights → `w − w_zp` as `[n / NR][(ky, kx, c)][NR]` floats.
+pub(super) fn pack_weights(w: &[i8], w_zp: f32, n: usize, c: usize, kernel: usize) -> Vec<f32> {
+    let k = kernel * kernel * c;
+    let n_pad = n.div_ceil(NR) * NR;
+    let mut out = vec![0.0; n_pad * k];
+    for o in 0..n {
+        for ch in 0..c {
+            for t in 0..kernel * kernel {
+                let kk = t * c + ch;
+                let v = f32::from(w[(o * c + ch) * kernel * kernel + t]) - w_zp;
+                out[(o / NR) * k * NR + kk * NR + o % NR] = v;
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,246 @@
+//! The arithmetic of [`super::QNet`]: quantize, depthwise 3×3, the quantized convolution as a
+//! register-blocked product with its epilogue fused, and 2×2 max-pooling. All tensors are NHWC.
+//!
+//! **Integer products in float registers.** A quantized convolution multiplies `x − x_zp`
+//! (|·| ≤ 255, from uint8) by `w − w_zp` (|·| ≤ 255, from int8) and sums `K` of them. The
+//! compiler admits a convolution only when `K · 255 · 255 < 2²⁴`, so every product and every
+//! partial sum is an integer that `f32` holds exactly: the sum is the same integer an `i32`
+//! accumulator would hold, whatever the order or fusing of the additions (a unit test checks
+//! this against an `i32` reference). It is computed with `f32` multiply-adds because that is
+//! the widest exact multiply-accumulate both targets have (AVX2+FMA: 16 per cycle; the Pi 4's
+//! A72, which lacks the dot-product instructions, has no faster integer path either).
+
+use super::{DwStep, QConvStep, Shape};
+
+/// Output channels per register block.
+pub const NR: usize = 16;
+/// Pixels per register block.
+pub const MR: usize = 4;
+
+/// `a · b + c`, fused or not; both are exact on the integer products of the convolution.
+pub trait Madd {
+    fn madd(a: f32, b: f32, c: f32) -> f32;
+}
+
+/// A fused multiply-add instruction (AVX2 + FMA on x86-64; always on aarch64).
+pub struct Fused;
+/// A multiply, then an add (x86-64 without FMA).
+pub struct Plain;
+
+impl Madd for Fused {
+    #[inline(always)]
+    fn madd(a: f32, b: f32, c: f32) -> f32 {
+        a.mul_add(b, c)
+    }
+}
+
+impl Madd for Plain {
+    #[inline(always)]
+    fn madd(a: f32, b: f32, c: f32) -> f32 {
+        a * b + c
+    }
+}
+
+/// `Mul`, `Add`, `Clip(0, 255)`, `Cast` to uint8 (truncating), as the graph spells them.
+pub fn quantize(src: &[f32], scale: f32, shift: f32, dst: &mut [u8]) {
+    for (d, &x) in dst.iter_mut().zip(src) {
+        *d = to_u8(x * scale + shift);
+    }
+}
+
+/// `Clip(0, 255)` then a truncating `Cast` to uint8 (NaN becomes 0), in a form that
+/// vectorises (a plain `as u8` is a saturating cast LLVM leaves scalar).
+#[inline(always)]
+fn to_u8(x: f32) -> u8 {
+    #[allow(clippy::manual_clamp)] // clamp keeps NaN; max/min drop it, which the cast needs
+    let x = x.max(0.0).min(255.0);
+    // SAFETY: `max` and `min` return the non-NaN operand, so `x` is finite and in 0..=255.
+    unsafe { x.to_int_unchecked::<i32>() as u8 }
+}
+
+/// Depthwise 3×3 convolution (float weights with the next layer's quantization folded in),
+/// then `Clip(0, 255)` and `Cast` to uint8. Channels come in blocks of [`NR`].
+#[inline(always)]
+pub fn depthwise<M: Madd>(d: &DwStep, src: &[f32], s: Shape, dst: &mut [u8], o: Shape) {
+    let c = s.c;
+    for oy in 0..o.h {
+        let y0 = (oy * d.stride) as isize - d.pad_top as isize;
+        let ky = taps(y0, s.h);
+        for ox in 0..o.w {
+            let x0 = (ox * d.stride) as isize - d.pad_left as isize;
+            let kx = taps(x0, s.w);
+            let out = &mut dst[(oy * o.w + ox) * c..][..c];
+            if ky == (0..3) && kx == (0..3) {
+                // Inside: three rows of three whole pixels, one bounds check per row.
+                let at = |dy: usize| &src[((y0 as usize + dy) * s.w + x0 as usize) * c..][..3 * c];
+                let rows = [at(0), at(1), at(2)];
+                for (cb, out) in out.chunks_exact_mut(NR).enumerate() {
+                    let acc = dw_inside::<M>(&rows, &d.weights, &d.bias, c, cb * NR);
+                    for (o, a) in out.iter_mut().zip(acc) {
+                        *o = to_u8(a);
+                    }
+                }
+                continue;
+            }
+            for (cb, out) in out.chunks_exact_mut(NR).enumerate() {
+                let mut acc: [f32; NR] = d.bias[cb * NR..][..NR].try_into().expect("NR");
+                for dy in ky.clone() {
+                    let row = ((y0 + dy as isize) as usize) * s.w;
+                    for dx in kx.clone() {
+                        let at = (row + (x0 + dx as isize) as usize) * c + cb * NR;
+                        let x: &[f32; NR] = src[at..][..NR].try_into().expect("NR");
+                        let w: &[f32; NR] =
+                            d.weights[(dy * 3 + dx) * c + cb * NR..][..NR].try_into().expect("NR");
+                        for j in 0..NR {
+                            acc[j] = M::madd(x[j], w[j], acc[j]);
+                        }
+                    }
+                }
+                for (o, a) in out.iter_mut().zip(acc) {
+                    *o = to_u8(a);
+                }
+            }
+        }
+    }
+}
+
+/// One channel block of an output pixel whose 3×3 window lies inside the input.
+#[inline(always)]
+fn dw_inside<M: Madd>(rows: &[&[f32]; 3], weights: &[f32], bias: &[f32], c: usize, c0: usize) -> [f32; NR] {
+    let mut acc: [f32; NR] = bias[c0..][..NR].try_into().expect("NR");
+    let weights = &weights[..9 * c];
+    for (dy, row) in rows.iter().enumerate() {
+        for dx in 0..3 {
+            let x: &[f32; NR] = row[dx * c + c0..][..NR].try_into().expect("NR");
+            let w: &[f32; NR] = weights[(dy * 3 + dx) * c + c0..][..NR].try_into().expect("NR");
+            for j in 0..NR {
+                acc[j] = M::madd(x[j], w[j], acc[j]);
+            }
+        }
+    }
+    acc
+}
+
+/// The taps of a 3-wide window starting at `start` that fall inside `0..len`.
+fn taps(start: isize, len: usize) -> std::ops::Range<usize> {
+    let lo = (-start).clamp(0, 3) as usize;
+    let hi = (len as isize - start).clamp(0, 3) as usize;
+    lo..hi.max(lo)
+}
+
+/// The convolution's input as rows of `k` floats `x − x_zp`, one per output pixel: the pixels
+/// themselves for a 1×1 kernel, im2col rows (`(ky, kx, c)` order) otherwise, read from a copy
+/// of the input padded with the zero point (so padding contributes 0).
+pub fn input_rows(c: &QConvStep, src: &[u8], s: Shape, o: Shape, rows: &mut Vec<f32>, padded: &mut Vec<f32>) {
+    if c.kernel == 1 && c.stride == 1 {
+        rows.resize(src.len(), 0.0);
+        for (r, &x) in rows.iter_mut().zip(src) {
+            *r = f32::from(x) - c.x_zp;
+        }
+        return;
+    }
+    let (pw, ph) = (s.w + c.pad_left + c.kernel, s.h + c.pad_top + c.kernel);
+    padded.clear();
+    padded.resize(ph * pw * s.c, 0.0);
+    for y in 0..s.h {
+        let dst = &mut padded[((y + c.pad_top) * pw + c.pad_left) * s.c..][..s.w * s.c];
+        for (d, &x) in dst.iter_mut().zip(&src[y * s.w * s.c..][..s.w * s.c]) {
+            *d = f32::from(x) - c.x_zp;
+        }
+    }
+    let run = c.kernel * s.c;
+    rows.resize(o.h * o.w * c.k, 0.0);
+    for (p, row) in rows.chunks_exact_mut(c.k).enumerate() {
+        let (oy, ox) = (p / o.w, p % o.w);
+        for (ky, part) in row.chunks_exact_mut(run).enumerate() {
+            let at = ((oy * c.stride + ky) * pw + ox * c.stride) * s.c;
+            part.copy_from_slice(&padded[at..at + run]);
+        }
+    }
+}
+
+/// The quantized convolution on [`input_rows`], with requantization (round half to even,
+/// saturate), dequantization, the residual `Add` and the PRelu fused into its epilogue.
+#[inline(always)]
+pub fn qconv<M: Madd>(c: &QConvStep, rows: &[f32], res: Option<&[f32]>, dst: &mut [f32]) {
+    let (k, n) = (c.k, c.n);
+    let pixels = rows.len() / k;
+    for p0 in (0..pixels).step_by(MR) {
+        let count = (pixels - p0).min(MR);
+        let a: [&[f32]; MR] = std::array::from_fn(|i| &rows[(p0 + i.min(count - 1)) * k..][..k]);
+        for (nb, w) in c.weights.chunks_exact(k * NR).enumerate() {
+            let acc = micro::<M>(&a, w, k);
+            let n0 = nb * NR;
+            let width = (n - n0).min(NR);
+            for (i, acc) in acc.into_iter().enumerate().take(count) {
+                let at = (p0 + i) * n + n0;
+                let res = res.map(|r| &r[at..at + width]);
+                if width == NR {
+                    let out: &mut [f32; NR] = (&mut dst[at..at + NR]).try_into().expect("NR");
+                    epilogue(c, n0, acc, res, out);
+                } else {
+                    let mut v = [0f32; NR];
+                    epilogue(c, n0, acc, res, &mut v);
+                    dst[at..at + width].copy_from_slice(&v[..width]);
+                }
+            }
+        }
+    }
+}
+
+/// One register block: [`MR`] pixels × [`NR`] output channels over the whole inner dimension.
+#[inline(always)]
+fn micro<M: Madd>(a: &[&[f32]; MR], w: &[f32], k: usize) -> [[f32; NR]; MR] {
+    let mut acc = [[0f32; NR]; MR];
+    let a = a.map(|r| &r[..k]);
+    let w = &w[..k * NR];
+    for kk in 0..k {
+        let wv: &[f32; NR] = w[kk * NR..][..NR].try_into().expect("NR");
+        for i in 0..MR {
+            let av = a[i][kk];
+            for j in 0..NR {
+                acc[i][j] = M::madd(av, wv[j], acc[i][j]);
+            }
+        }
+    }
+    acc
+}
+
+/// Requantize (round half to even, saturate), dequantize, add the residual, PRelu. In float:
+/// `acc + bias` is an integer below 2²⁴ (the compiler checks), so this is the integer formula;
+/// `clamp(round(v) + zp, 0, 255) − zp` is written as `clamp(round(v), −zp, 255 − zp)`.
+#[inline(always)]
+fn epilogue(c: &QConvStep, n0: usize, acc: [f32; NR], res: Option<&[f32]>, out: &mut [f32; NR]) {
+    let bias: &[f32; NR] = c.bias[n0..][..NR].try_into().expect("NR");
+    let (lo, hi) = (-c.y_zp, 255.0 - c.y_zp);
+    for j in 0..NR {
+        out[j] = ((acc[j] + bias[j]) * c.mult).round_ties_even().max(lo).min(hi) * c.deq_scale;
+    }
+    if let Some(r) = res {
+        for (v, r) in out.iter_mut().zip(r) {
+            *v += *r;
+        }
+    }
+    if let Some((pos, lin)) = &c.prelu {
+        let (pos, lin): (&[f32; NR], &[f32; NR]) =
+            (pos[n0..][..NR].try_into().expect("NR"), lin[n0..][..NR].try_into().expect("NR"));
+        for j in 0..NR {
+            out[j] = out[j].max(0.0) * pos[j] + out[j] * lin[j];
+        }
+    }
+}
+
+/// 2×2 max-pooling with stride 2, then zero channels up to `o.c` (the graph's channel `Pad`).
+pub fn maxpool_pad(src: &[f32], s: Shape, dst: &mut [f32], o: Shape) {
+    for oy in 0..o.h {
+        for ox in 0..o.w {
+            let out = &mut dst[(oy * o.w + ox) * o.c..][..o.c];
+            let at = |dy: usize, dx: usize| ((2 * oy + dy) * s.w + 2 * ox + dx) * s.c;
+            let (a, b, c, d) = (at(0, 0), at(0, 1), at(1, 0), at(1, 1));
+            for ch in 0..s.c {
+                out[ch] = src[a + ch].max(src[b + ch]).max(src[c + ch].max(src[d + ch]));
+            }
+            out[s.c..].fill(0.0);
+        }
+    }
+}

@@ -1,0 +1,311 @@
+//! livegate's own executor for the int8 FaceMesh graph (ONNX QOperator: `QLinearConv` with
+//! uint8 activations and int8 weights, float depthwise convolutions with the next layer's
+//! quantization folded in, PRelu, residual adds, 2×2 max-pooling, channel padding).
+//!
+//! Why: tract runs this graph one ONNX operator at a time, in NCHW, and spends three quarters
+//! of its 4.5 ms outside the int8 products (dequantize, PRelu, casts, pooling, packing; see
+//! `docs/performance.md`). Here the graph is compiled once into a handful of fused NHWC steps:
+//! a quantized convolution carries its requantization, dequantization, residual add and PRelu
+//! in its epilogue, and a depthwise convolution writes uint8 directly. The arithmetic is the
+//! graph's own (ONNX semantics: round half to even on requantization, truncating casts), so
+//! the outputs match tract's and onnxruntime's up to float summation order.
+//!
+//! tract still parses the file (its ONNX protobuf reader) and remains the engine for every
+//! other graph; [`compile`] refuses a graph with anything it does not know, and the caller
+//! then falls back to tract.
+
+mod compile;
+mod kernels;
+
+use std::sync::Mutex;
+
+pub use compile::compile;
+use kernels::{Fused, Plain};
+
+/// An NHWC tensor shape (batch 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    pub h: usize,
+    pub w: usize,
+    pub c: usize,
+}
+
+impl Shape {
+    fn len(self) -> usize {
+        self.h * self.w * self.c
+    }
+}
+
+/// The element type of a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    F32,
+    U8,
+}
+
+/// One tensor of the compiled graph.
+#[derive(Debug, Clone, Copy)]
+struct Value {
+    kind: Kind,
+    shape: Shape,
+}
+
+/// A depthwise 3×3 convolution writing uint8.
+#[derive(Debug)]
+pub struct DwStep {
+    /// `[ky][kx][c]`.
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+    stride: usize,
+    pad_top: usize,
+    pad_left: usize,
+}
+
+/// A quantized convolution with its fused epilogue.
+#[derive(Debug)]
+pub struct QConvStep {
+    kernel: usize,
+    stride: usize,
+    pad_top: usize,
+    pad_left: usize,
+    /// Inner dimension: kernel² × input channels.
+    k: usize,
+    /// Output channels.
+    n: usize,
+    x_zp: f32,
+    /// `w − w_zp` as `[n / NR][k][NR]`, zero beyond `n`.
+    weights: Vec<f32>,
+    /// Bias (an integer below 2²⁴, as `f32`), `n` rounded up to a multiple of `NR`.
+    bias: Vec<f32>,
+    /// `x_scale · w_scale / y_scale`.
+    mult: f32,
+    /// Output zero point, which is also the following `DequantizeLinear`'s.
+    y_zp: f32,
+    deq_scale: f32,
+    residual: Option<usize>,
+    /// PRelu as `max(v, 0) · pos + v · lin`, per channel, padded like `bias`.
+    prelu: Option<(Vec<f32>, Vec<f32>)>,
+}
+
+/// One fused step; fields name value indices.
+#[derive(Debug)]
+pub(crate) enum Step {
+    Quantize { src: usize, dst: usize, scale: f32, shift: f32 },
+    Depthwise { src: usize, dst: usize, op: DwStep },
+    Conv { src: usize, dst: usize, op: Box<QConvStep> },
+    MaxPool { src: usize, dst: usize },
+}
+
+/// Buffers kept across runs.
+#[derive(Debug, Default)]
+struct Scratch {
+    f32s: Vec<Vec<f32>>,
+    u8s: Vec<Vec<u8>>,
+    rows: Vec<f32>,
+    padded: Vec<f32>,
+}
+
+/// A compiled graph, ready to run.
+#[derive(Debug)]
+pub struct QNet {
+    values: Vec<Value>,
+    steps: Vec<Step>,
+    input: usize,
+    outputs: Vec<usize>,
+    fused: bool,
+    /// The buffer each value lives in ([`slots`]).
+    slot: Vec<usize>,
+    /// Length of each buffer (f32 and u8 buffers share the numbering; a buffer holds one kind).
+    buffers: Vec<(Kind, usize)>,
+    scratch: Mutex<Scratch>,
+}
+
+impl Step {
+    fn dst(&self) -> usize {
+        match self {
+            Self::Quantize { dst, .. }
+            | Self::Depthwise { dst, .. }
+            | Self::Conv { dst, .. }
+            | Self::MaxPool { dst, .. } => *dst,
+        }
+    }
+
+    fn reads(&self) -> impl Iterator<Item = usize> {
+        let (src, res) = match self {
+            Self::Quantize { src, .. } | Self::Depthwise { src, .. } | Self::MaxPool { src, .. } => {
+                (*src, None)
+            }
+            Self::Conv { src, op, .. } => (*src, op.residual),
+        };
+        std::iter::once(src).chain(res)
+    }
+}
+
+/// Buffers by liveness: a value takes over the buffer of one no step reads any more, so the
+/// working set stays near two layers (cache-resident) instead of the whole graph. The input
+/// and the outputs keep buffers of their own.
+fn slots(
+    values: &[Value],
+    steps: &[Step],
+    input: usize,
+    outputs: &[usize],
+) -> (Vec<usize>, Vec<(Kind, usize)>) {
+    let mut last = vec![0; values.len()];
+    for (i, step) in steps.iter().enumerate() {
+        for v in step.reads() {
+            last[v] = i;
+        }
+    }
+    for &v in outputs.iter().chain([&input]) {
+        last[v] = usize::MAX;
+    }
+    let mut slot = vec![usize::MAX; values.len()];
+    let mut buffers: Vec<(Kind, usize)> = vec![];
+    let mut busy: Vec<usize> = vec![];
+    let mut place = |v: usize, from: usize, slot: &mut Vec<usize>| {
+        let (kind, len) = (values[v].kind, values[v].shape.len());
+        let free = (0..buffers.len()).find(|&b| buffers[b].0 == kind && busy[b] < from);
+        let b = free.unwrap_or_else(|| {
+            buffers.push((kind, 0));
+            busy.push(0);
+            buffers.len() - 1
+        });
+        buffers[b].1 = buffers[b].1.max(len);
+        busy[b] = last[v].max(from);
+        slot[v] = b;
+    };
+    place(input, 0, &mut slot);
+    for (i, step) in steps.iter().enumerate() {
+        place(step.dst(), i, &mut slot);
+    }
+    (slot, buffers)
+}
+
+impl QNet {
+    /// Number of input elements (NHWC float).
+    pub fn input_len(&self) -> usize {
+        self.values[self.input].shape.len()
+    }
+
+    /// Runs the graph on one NHWC float input; returns every output, flat, in graph order.
+    ///
+    /// # Panics
+    /// If `input` has the wrong length (the caller checks).
+    pub fn run(&self, input: &[f32]) -> Vec<Vec<f32>> {
+        assert_eq!(input.len(), self.input_len(), "input length");
+        let mut fresh = Scratch::default();
+        let mut guard = self.scratch.try_lock();
+        let scratch = match guard.as_mut() {
+            Ok(s) => &mut **s,
+            Err(_) => &mut fresh,
+        };
+        self.ensure_buffers(scratch);
+        scratch.f32s[self.slot[self.input]].copy_from_slice(input);
+        for step in &self.steps {
+            self.exec(step, scratch);
+        }
+        self.outputs.iter().map(|&o| self.f32s(&scratch.f32s, o).to_vec()).collect()
+    }
+
+    fn ensure_buffers(&self, s: &mut Scratch) {
+        if s.f32s.len() == self.buffers.len() {
+            return;
+        }
+        let sized = |&(k, len): &(Kind, usize), kind| if k == kind { len } else { 0 };
+        s.f32s = self.buffers.iter().map(|b| vec![0.0; sized(b, Kind::F32)]).collect();
+        s.u8s = self.buffers.iter().map(|b| vec![0; sized(b, Kind::U8)]).collect();
+    }
+
+    /// Value `v`'s float buffer, at its length.
+    fn f32s<'s>(&self, s: &'s [Vec<f32>], v: usize) -> &'s [f32] {
+        &s[self.slot[v]][..self.values[v].shape.len()]
+    }
+
+    fn exec(&self, step: &Step, s: &mut Scratch) {
+        let shape = |v: usize| self.values[v].shape;
+        let dst = step.dst();
+        let (b, len) = (self.slot[dst], shape(dst).len());
+        match step {
+            Step::Quantize { src, scale, shift, .. } => {
+                let out = &mut s.u8s[b][..len];
+                kernels::quantize(self.f32s(&s.f32s, *src), *scale, *shift, out);
+            }
+            Step::Depthwise { src, op, .. } => {
+                let out = &mut s.u8s[b][..len];
+                dispatch_dw(self.fused, op, self.f32s(&s.f32s, *src), shape(*src), out, shape(dst));
+            }
+            Step::Conv { src, op, .. } => {
+                let input = &s.u8s[self.slot[*src]][..shape(*src).len()];
+                kernels::input_rows(op, input, shape(*src), shape(dst), &mut s.rows, &mut s.padded);
+                let mut out = std::mem::take(&mut s.f32s[b]);
+                let res = op.residual.map(|r| self.f32s(&s.f32s, r));
+                dispatch_conv(self.fused, op, &s.rows, res, &mut out[..len]);
+                s.f32s[b] = out;
+            }
+            Step::MaxPool { src, .. } => {
+                let mut out = std::mem::take(&mut s.f32s[b]);
+                kernels::maxpool_pad(self.f32s(&s.f32s, *src), shape(*src), &mut out[..len], shape(dst));
+                s.f32s[b] = out;
+            }
+        }
+    }
+}
+
+/// Whether this CPU runs the FMA instantiation of the kernels.
+fn has_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        true
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        false
+    }
+}
+
+fn dispatch_dw(fused: bool, op: &DwStep, src: &[f32], s: Shape, dst: &mut [u8], o: Shape) {
+    #[cfg(target_arch = "x86_64")]
+    if fused {
+        // SAFETY: `fused` is true only when `has_fma` saw AVX2 and FMA on this CPU.
+        unsafe { dw_avx2(op, src, s, dst, o) };
+        return;
+    }
+    if fused {
+        kernels::depthwise::<Fused>(op, src, s, dst, o);
+    } else {
+        kernels::depthwise::<Plain>(op, src, s, dst, o);
+    }
+}
+
+fn dispatch_conv(fused: bool, op: &QConvStep, rows: &[f32], res: Option<&[f32]>, dst: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if fused {
+        // SAFETY: as in `dispatch_dw`.
+        unsafe { conv_avx2(op, rows, res, dst) };
+        return;
+    }
+    if fused {
+        kernels::qconv::<Fused>(op, rows, res, dst);
+    } else {
+        kernels::qconv::<Plain>(op, rows, res, dst);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dw_avx2(op: &DwStep, src: &[f32], s: Shape, dst: &mut [u8], o: Shape) {
+    kernels::depthwise::<Fused>(op, src, s, dst, o);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn conv_avx2(op: &QConvStep, rows: &[f32], res: Option<&[f32]>, dst: &mut [f32]) {
+    kernels::qconv::<Fused>(op, rows, res, dst);
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,200 @@
+//! The executor's arithmetic against plain integer references (ONNX semantics), and its
+//! compiler against the shipped graphs. The real-picture comparison with tract is in
+//! `tests/vision_real.rs`.
+
+use std::path::Path;
+
+use super::compile::pack_weights;
+use super::kernels::{self, Fused, NR, Plain};
+use super::*;
+
+/// A small deterministic generator (xorshift), so the tests need no crate.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn u8(&mut self) -> u8 {
+        (self.next() >> 24) as u8
+    }
+    fn i8(&mut self) -> i8 {
+        (self.next() >> 24) as u8 as i8
+    }
+}
+
+struct Case {
+    s: Shape,
+    n: usize,
+    kernel: usize,
+    stride: usize,
+    pads: [usize; 4],
+    x: Vec<u8>,
+    w: Vec<i8>,
+    bias: Vec<i32>,
+    x_zp: i32,
+    y_zp: i32,
+    mult: f32,
+}
+
+fn case(rng: &mut Rng, s: Shape, n: usize, kernel: usize, stride: usize, pads: [usize; 4]) -> Case {
+    let x = (0..s.len()).map(|_| rng.u8()).collect();
+    let w = (0..n * s.c * kernel * kernel).map(|_| rng.i8()).collect();
+    let bias = (0..n).map(|_| (rng.next() % 20_001) as i32 - 10_000).collect();
+    Case { s, n, kernel, stride, pads, x, w, bias, x_zp: 117, y_zp: 131, mult: 3.1e-4 }
+}
+
+fn out_shape(c: &Case) -> Shape {
+    let h = (c.s.h + c.pads[0] + c.pads[2] - c.kernel) / c.stride + 1;
+    let w = (c.s.w + c.pads[1] + c.pads[3] - c.kernel) / c.stride + 1;
+    Shape { h, w, c: c.n }
+}
+
+/// ONNX QLinearConv with i32 accumulation, then DequantizeLinear, NHWC.
+fn reference(c: &Case) -> Vec<f32> {
+    let (s, o) = (c.s, out_shape(c));
+    let mut out = vec![0.0; o.len()];
+    for oy in 0..o.h {
+        for ox in 0..o.w {
+            for n in 0..c.n {
+                let mut acc: i32 = 0;
+                for ky in 0..c.kernel {
+                    for kx in 0..c.kernel {
+                        let iy = (oy * c.stride + ky) as isize - c.pads[0] as isize;
+                        let ix = (ox * c.stride + kx) as isize - c.pads[1] as isize;
+                        if iy < 0 || ix < 0 || iy >= s.h as isize || ix >= s.w as isize {
+                            continue; // padded with the zero point: contributes 0
+                        }
+                        for ch in 0..s.c {
+                            let x = i32::from(c.x[(iy as usize * s.w + ix as usize) * s.c + ch]) - c.x_zp;
+                            let w = i32::from(c.w[((n * s.c + ch) * c.kernel + ky) * c.kernel + kx]);
+                            acc += x * w;
+                        }
+                    }
+                }
+                let q = ((acc + c.bias[n]) as f32 * c.mult).round_ties_even() as i32 + c.y_zp;
+                out[(oy * o.w + ox) * c.n + n] = (q.clamp(0, 255) - c.y_zp) as f32 * 0.05;
+            }
+        }
+    }
+    out
+}
+
+fn step(c: &Case) -> QConvStep {
+    let n_pad = c.n.div_ceil(NR) * NR;
+    let mut bias: Vec<f32> = c.bias.iter().map(|&b| b as f32).collect();
+    bias.resize(n_pad, 0.0);
+    QConvStep {
+        kernel: c.kernel,
+        stride: c.stride,
+        pad_top: c.pads[0],
+        pad_left: c.pads[1],
+        k: c.kernel * c.kernel * c.s.c,
+        n: c.n,
+        x_zp: c.x_zp as f32,
+        weights: pack_weights(&c.w, 0.0, c.n, c.s.c, c.kernel),
+        bias,
+        mult: c.mult,
+        y_zp: c.y_zp as f32,
+        deq_scale: 0.05,
+        residual: None,
+        prelu: None,
+    }
+}
+
+fn run_conv(c: &Case, fused: bool) -> Vec<f32> {
+    let op = step(c);
+    let o = out_shape(c);
+    let (mut rows, mut padded, mut out) = (vec![], vec![], vec![0.0; o.len()]);
+    kernels::input_rows(&op, &c.x, c.s, o, &mut rows, &mut padded);
+    if fused {
+        kernels::qconv::<Fused>(&op, &rows, None, &mut out);
+    } else {
+        kernels::qconv::<Plain>(&op, &rows, None, &mut out);
+    }
+    out
+}
+
+#[test]
+fn a_pointwise_convolution_equals_the_integer_reference_exactly() {
+    let mut rng = Rng(0x5eed);
+    // 7×5 pixels (not a multiple of the 4-pixel block), 20 outputs (not a multiple of 16).
+    let c = case(&mut rng, Shape { h: 7, w: 5, c: 128 }, 20, 1, 1, [0; 4]);
+    let want = reference(&c);
+    assert_eq!(run_conv(&c, false), want);
+    assert_eq!(run_conv(&c, true), want);
+}
+
+#[test]
+fn a_strided_padded_three_by_three_convolution_equals_the_integer_reference_exactly() {
+    let mut rng = Rng(0xfeed);
+    for (s, n, stride, pads) in [
+        (Shape { h: 12, w: 9, c: 3 }, 16, 2, [0, 0, 1, 1]),
+        (Shape { h: 3, w: 3, c: 32 }, 37, 3, [0; 4]),
+        (Shape { h: 6, w: 5, c: 8 }, 5, 1, [1, 1, 1, 1]),
+    ] {
+        let c = case(&mut rng, s, n, 3, stride, pads);
+        let want = reference(&c);
+        assert_eq!(run_conv(&c, false), want, "{s:?}");
+        assert_eq!(run_conv(&c, true), want, "{s:?}");
+    }
+}
+
+#[test]
+fn depthwise_matches_a_direct_sum_with_zero_padding() {
+    let mut rng = Rng(0xd00d);
+    let (s, stride) = (Shape { h: 6, w: 7, c: 32 }, 2);
+    let src: Vec<f32> = (0..s.len()).map(|_| f32::from(rng.u8()) / 8.0 - 10.0).collect();
+    let weights: Vec<f32> = (0..9 * s.c).map(|_| f32::from(rng.i8()) / 16.0).collect();
+    let bias: Vec<f32> = (0..s.c).map(|_| f32::from(rng.u8())).collect();
+    let op = DwStep { weights: weights.clone(), bias: bias.clone(), stride, pad_top: 0, pad_left: 0 };
+    let o = Shape { h: 3, w: 3, c: s.c }; // pads [0, 0, 1, 1]
+    let mut got = vec![0; o.len()];
+    kernels::depthwise::<Plain>(&op, &src, s, &mut got, o);
+    for (p, &g) in got.iter().enumerate() {
+        let (oy, ox, ch) = (p / s.c / o.w, p / s.c % o.w, p % s.c);
+        let mut acc = bias[ch];
+        for t in 0..9 {
+            let (iy, ix) = (oy * stride + t / 3, ox * stride + t % 3);
+            if iy < s.h && ix < s.w {
+                acc += src[(iy * s.w + ix) * s.c + ch] * weights[t * s.c + ch];
+            }
+        }
+        assert_eq!(g, acc.clamp(0.0, 255.0) as u8, "pixel {p}");
+    }
+}
+
+#[test]
+fn quantize_truncates_and_saturates_like_clip_then_cast() {
+    let mut out = [0u8; 6];
+    kernels::quantize(&[-3.0, 0.2, 1.0, 1.99, 300.0, f32::NAN], 100.0, 0.5, &mut out);
+    assert_eq!(out, [0, 20, 100, 199, 255, 0]);
+}
+
+fn models() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/models"))
+}
+
+#[test]
+fn the_shipped_int8_mesh_compiles_into_fused_steps_sharing_few_buffers() {
+    let net = compile(&models().join("face_landmark_int8.onnx"), [1, 192, 192, 3]).unwrap();
+    let convs = net.steps.iter().filter(|s| matches!(s, Step::Conv { .. })).count();
+    let dws = net.steps.iter().filter(|s| matches!(s, Step::Depthwise { .. })).count();
+    assert_eq!((convs, dws), (25, 20));
+    assert_eq!(net.outputs.len(), 2);
+    assert!(net.buffers.len() < net.values.len() / 4, "{} buffers", net.buffers.len());
+    for step in &net.steps {
+        assert!(step.reads().all(|r| net.slot[r] != net.slot[step.dst()]), "{step:?}");
+    }
+}
+
+#[test]
+fn float_graphs_are_refused_and_name_the_node() {
+    for file in ["face_detection_short_range_fp32.onnx", "face_landmark_fp32.onnx"] {
+        let err = compile(&models().join(file), [1, 128, 128, 3]).unwrap_err();
+        assert!(format!("{err:#}").contains("node"), "{file}: {err:#}");
+    }
+}
