@@ -19,7 +19,7 @@ use super::bench_frames::{self, PipelineReport, RecordedFrame};
 use crate::liveness::{ChallengeGeometry, TargetDraw};
 use crate::models::{self, Precision};
 use crate::vision::warp::InputBuffer;
-use crate::vision::{FaceTracker, LandmarkModel, Roi, VisionConfig, detector, landmarks, pose};
+use crate::vision::{EngineChoice, FaceTracker, LandmarkModel, Roi, VisionConfig, detector, landmarks, pose};
 
 /// A 640×480 JPEG door-camera frame (the public-domain astronaut photo, NASA), shipped so the
 /// bench runs anywhere, including on a Pi without a source checkout.
@@ -66,13 +66,14 @@ pub struct PeerReport {
     pub stages: std::collections::BTreeMap<String, Timing>,
 }
 
-/// tract's median divided by the peer's for one network.
+/// livegate's median divided by the peer's for one network (`mesh_int8` runs in livegate's
+/// own int8 executor, `mesh_int8_tract` is the same graph in tract, the rest run in tract).
 #[derive(Debug, Clone, Serialize)]
 pub struct Ratio {
     pub model: String,
-    pub tract_ms: f64,
+    pub livegate_ms: f64,
     pub peer_ms: f64,
-    pub tract_over_peer: f64,
+    pub livegate_over_peer: f64,
 }
 
 /// The whole report (`--json` prints it as is).
@@ -198,7 +199,13 @@ pub fn bench(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         "rotated ROI → 192×192 tensor",
         time(r, w, || landmarks::crop_into(img, &roi, &mut buf).len()),
     );
-    stage("mesh_int8", "int8 mesh network only", time(r, w, || mesh_int8.infer(&mesh_input)));
+    stage(
+        "mesh_int8",
+        "int8 mesh network only (livegate's executor)",
+        time(r, w, || mesh_int8.infer(&mesh_input)),
+    );
+    let mesh_tract = LandmarkModel::load_with(&opts.models.join(models::MESH_INT8), EngineChoice::Tract)?;
+    stage("mesh_int8_tract", "the same int8 network in tract", time(r, w, || mesh_tract.infer(&mesh_input)));
     stage("mesh_fp32", "float mesh network only", time(r, w, || mesh_fp32.infer(&mesh_input)));
     stage("pose", "head pose from 468 points", time(r, w, || pose::head_pose(&lm, &cam)));
     let steady = VisionConfig { detect_interval_frames: u32::MAX, ..cfg.clone() };
@@ -281,12 +288,12 @@ fn run_peer(
     let ratios = stages
         .iter()
         .filter_map(|s| {
-            let p = peer.stages.get(s.name)?;
+            let p = peer.stages.get(s.name.trim_end_matches("_tract"))?;
             Some(Ratio {
                 model: s.name.to_string(),
-                tract_ms: s.timing.median_ms,
+                livegate_ms: s.timing.median_ms,
                 peer_ms: p.median_ms,
-                tract_over_peer: s.timing.median_ms / p.median_ms,
+                livegate_over_peer: s.timing.median_ms / p.median_ms,
             })
         })
         .collect();
@@ -299,10 +306,10 @@ pub fn render(report: &BenchReport) -> String {
         "frame: {} ({}×{}), {} runs, 1 thread\n",
         report.frame, report.width, report.height, report.runs
     );
-    s += &format!("{:<12} {:>10} {:>10}  {}\n", "stage", "median ms", "p90 ms", "what");
+    s += &format!("{:<16} {:>10} {:>10}  {}\n", "stage", "median ms", "p90 ms", "what");
     for st in &report.stages {
         s += &format!(
-            "{:<12} {:>10.3} {:>10.3}  {}\n",
+            "{:<16} {:>10.3} {:>10.3}  {}\n",
             st.name, st.timing.median_ms, st.timing.p90_ms, st.what
         );
     }
@@ -318,11 +325,11 @@ pub fn render(report: &BenchReport) -> String {
             "\nvs {} {} ({} thread), same input tensors:\n",
             peer.runtime, peer.version, peer.threads
         );
-        s += &format!("{:<12} {:>10} {:>10} {:>12}\n", "network", "tract ms", "peer ms", "tract/peer");
+        s += &format!("{:<16} {:>11} {:>10} {:>14}\n", "network", "livegate ms", "peer ms", "livegate/peer");
         for r in &report.ratios {
             s += &format!(
-                "{:<12} {:>10.3} {:>10.3} {:>12.2}\n",
-                r.model, r.tract_ms, r.peer_ms, r.tract_over_peer
+                "{:<16} {:>11.3} {:>10.3} {:>14.2}\n",
+                r.model, r.livegate_ms, r.peer_ms, r.livegate_over_peer
             );
         }
     }
