@@ -84,7 +84,7 @@ pub use mapping::PreviewMap;
 pub use redraw::Redraw;
 pub use sink::{PngDir, Screen};
 pub use spi::{SpiPanel, SpiPanelOptions};
-pub use thread::{Flush, FrameStats, ScreenThread, ViewSender};
+pub use thread::{BackBuffer, Flush, FrameStats, ScreenThread, ViewSender};
 pub use view::{Challenge, Fault, Instruction, Scene, Status, View};
 
 /// Errors of the screen targets.
