@@ -44,8 +44,7 @@ impl Redraw {
             Some((last, last_size)) if *last_size == size => changed(last, view, &Style::for_screen(screen)),
             _ => Some(vec![screen]),
         };
-        let dirty: Vec<Rectangle> =
-            dirty.unwrap_or_else(|| vec![screen]).into_iter().filter(|r| !r.is_zero_sized()).collect();
+        let dirty = prune(dirty.unwrap_or_else(|| vec![screen]));
         if !dirty.is_empty() {
             let Ok(()) = draw_in(view, canvas, &dirty);
         }
@@ -102,6 +101,16 @@ fn status_bounds(s: &Style, status: Status) -> Option<Rectangle> {
     let mut rec = Recorder::new(s.screen);
     let Ok(()) = glyphs::status_bar(&mut rec, s, status);
     rec.bounds()
+}
+
+/// The non-empty rectangles not inside another one (the overlay usually lies inside the
+/// preview, which is redrawn anyway).
+fn prune(rects: Vec<Rectangle>) -> Vec<Rectangle> {
+    let inside = |r: &Rectangle, o: &Rectangle| o.intersection(r) == *r;
+    let covered = |i: usize, r: &Rectangle| {
+        rects.iter().enumerate().any(|(j, o)| j != i && inside(r, o) && (j < i || !inside(o, r)))
+    };
+    rects.iter().enumerate().filter(|&(i, r)| !r.is_zero_sized() && !covered(i, r)).map(|(_, r)| *r).collect()
 }
 
 /// The smallest rectangle holding both.
@@ -343,6 +352,14 @@ mod tests {
         let Scene::Challenge(c) = &next.scene else { unreachable!() };
         assert_eq!(Some(dirty), preview_rect(&s, c), "only the preview");
         assert_eq!(redraw.draw(&next, &mut canvas), None, "the same view again changes nothing");
+    }
+
+    #[test]
+    fn rectangles_inside_others_are_not_redrawn_twice() {
+        let r = |x, y, w, h| Rectangle::new(Point::new(x, y), Size::new(w, h));
+        let big = r(10, 10, 100, 100);
+        let rects = vec![r(20, 20, 5, 5), big, r(0, 0, 0, 0), big, r(105, 50, 10, 10)];
+        assert_eq!(prune(rects), vec![big, r(105, 50, 10, 10)]);
     }
 
     #[test]
