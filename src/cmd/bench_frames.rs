@@ -5,7 +5,8 @@
 //! whole frame: JPEG decode, track-or-detect (crop + int8 mesh + pose, the detector every
 //! `detect_interval_frames` or on a lost track), keypoint tracking (the pyramidal LK of
 //! `vision::flow` on the same 40 seed points `pipeline.rs` follows), the checks (parallax +
-//! session step), and the screen (the challenge view drawn onto an 800×480 canvas). Each
+//! session step), and the screen (the challenge view drawn onto an 800×480 canvas, over the
+//! previous frame's as the screen thread does: `screen::Redraw` redraws what changed). Each
 //! stage's median is over the timed frames; `total` is the median of the per-frame sums.
 //! Times are process CPU time (see `cpu_ms`), not wall time: the bench machines are shared.
 //! `crop` and `mesh_int8` are timed again on the tracked ROI right after `track`, as its
@@ -27,7 +28,7 @@ use crate::liveness::ChallengeGeometry;
 use crate::liveness::motion::{SEED_LANDMARKS, planar_residual};
 use crate::liveness::session::{LivenessConfig, Sample, Session, Step};
 use crate::pipeline::face_sample;
-use crate::screen::{Canvas, Challenge, Instruction, Scene, Status, View, draw};
+use crate::screen::{Canvas, Challenge, Instruction, Redraw, Scene, Status, View};
 use crate::vision::flow::{self, FlowParams, Pyramid};
 use crate::vision::warp::InputBuffer;
 use crate::vision::{FaceTracker, LandmarkModel, landmarks};
@@ -140,6 +141,7 @@ pub fn run(
     let new_session = || Session::new(LivenessConfig::default(), geometry);
     let mut session = new_session();
     let mut canvas = Canvas::new(SCREEN.0, SCREEN.1);
+    let mut redraw = Redraw::new();
     let mut prev: Option<(Pyramid, Vec<[f32; 2]>, f32)> = None;
     let mut laps = Laps::default();
     let mut crop_buf = InputBuffer::default();
@@ -199,7 +201,7 @@ pub fn run(
             }),
             status: Status::default(),
         };
-        let Ok(()) = draw(&view, &mut canvas);
+        std::hint::black_box(redraw.draw(&view, &mut canvas));
         std::hint::black_box(canvas.pixels());
         let t5 = cpu_ms();
         prev = obs.face.as_ref().map(|f| {

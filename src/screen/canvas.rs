@@ -100,6 +100,25 @@ impl DrawTarget for Canvas {
         }
         Ok(())
     }
+
+    /// Row copies for an area inside the canvas (the camera preview arrives row by row).
+    fn fill_contiguous<I>(&mut self, area: &Rectangle, colors: I) -> Result<(), Self::Error>
+    where
+        I: IntoIterator<Item = Self::Color>,
+    {
+        if area.is_zero_sized() || area.intersection(&self.bounding_box()) != *area {
+            return self.draw_iter(area.points().zip(colors).map(|(p, c)| Pixel(p, c)));
+        }
+        let (x0, w) = (area.top_left.x as usize, area.size.width as usize);
+        let mut colors = colors.into_iter();
+        for y in area.rows() {
+            let start = y as usize * self.width as usize + x0;
+            for (px, c) in self.pixels[start..start + w].iter_mut().zip(colors.by_ref()) {
+                *px = c;
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

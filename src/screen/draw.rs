@@ -4,9 +4,11 @@
 
 use embedded_graphics::pixelcolor::Rgb888;
 use embedded_graphics::prelude::*;
+use embedded_graphics::primitives::Rectangle;
 
 use super::glyphs::{self, Glyph};
 use super::preview;
+use super::redraw::Clip;
 use super::style::{self, Style, centred, line_height, wrap};
 use super::text::{self, Wording};
 use super::view::{Fault, Scene, View};
@@ -20,31 +22,56 @@ where
     D: DrawTarget<Color = C>,
     C: PixelColor + From<Rgb888>,
 {
+    let screen = target.bounding_box();
+    draw_in(view, target, &[screen])
+}
+
+/// [`draw()`], but only inside the `clip` rectangles: there the pixels are exactly those of a
+/// full draw, elsewhere the target is left alone.
+pub(super) fn draw_in<D, C>(view: &View, target: &mut D, clip: &[Rectangle]) -> Result<(), D::Error>
+where
+    D: DrawTarget<Color = C>,
+    C: PixelColor + From<Rgb888>,
+{
     let s = Style::for_screen(target.bounding_box());
     match &view.scene {
-        Scene::Idle => message(target, &s, style::BACKGROUND, Glyph::Face, text::IDLE, None)?,
-        Scene::Challenge(c) => preview::challenge(target, &s, c)?,
-        Scene::Pass => message(target, &s, style::PASS_BG, Glyph::Check, text::PASS, None)?,
+        // The preview is drawn row by row on the target itself, inside the clip.
+        Scene::Challenge(c) => preview::challenge(target, &s, c, clip)?,
+        scene => scene_message(&mut Clip::new(target, clip), &s, scene)?,
+    }
+    glyphs::status_bar(&mut Clip::new(target, clip), &s, view.status)
+}
+
+/// The full-screen message of every scene but a challenge.
+fn scene_message<D, C>(target: &mut D, s: &Style, scene: &Scene) -> Result<(), D::Error>
+where
+    D: DrawTarget<Color = C>,
+    C: PixelColor + From<Rgb888>,
+{
+    match scene {
+        Scene::Challenge(_) => {}
+        Scene::Idle => message(target, s, style::BACKGROUND, Glyph::Face, text::IDLE, None)?,
+        Scene::Pass => message(target, s, style::PASS_BG, Glyph::Check, text::PASS, None)?,
         Scene::Fail { reason } => {
-            message(target, &s, style::FAIL_BG, Glyph::Cross, text::failure(*reason), None)?
+            message(target, s, style::FAIL_BG, Glyph::Cross, text::failure(*reason), None)?
         }
         Scene::Timeout { reason } => {
             let w = Wording { headline: text::TIMEOUT, advice: text::failure(*reason).advice };
-            message(target, &s, style::WAIT_BG, Glyph::Clock, w, None)?
+            message(target, s, style::WAIT_BG, Glyph::Clock, w, None)?
         }
         Scene::Lockout { remaining_ms } => {
             let wait = text::wait_time(*remaining_ms);
-            message(target, &s, style::BACKGROUND, Glyph::Lock, text::LOCKOUT, Some((&wait, style::TARGET)))?
+            message(target, s, style::BACKGROUND, Glyph::Lock, text::LOCKOUT, Some((&wait, style::TARGET)))?
         }
         Scene::Error(f) => {
             let detail = match f {
                 Fault::Other(d) => Some((d.as_str(), style::DIM)),
                 _ => None,
             };
-            message(target, &s, style::BACKGROUND, Glyph::Warning, text::fault(f), detail)?
+            message(target, s, style::BACKGROUND, Glyph::Warning, text::fault(f), detail)?
         }
     }
-    glyphs::status_bar(target, &s, view.status)
+    Ok(())
 }
 
 /// A full-screen message: glyph, headline, an optional highlighted line, advice; the block

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use embedded_graphics::pixelcolor::Rgb888;
 use embedded_graphics::prelude::*;
 
-use super::{Canvas, Flush, ScreenError};
+use super::{BackBuffer, Canvas, Flush, ScreenError};
 
 /// Where one colour channel sits in a pixel: bit offset and bit length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,10 +132,21 @@ impl Flush for Framebuffer {
     /// Write the back buffer row by row at `line_length` strides; bytes past the visible
     /// width (padding) are left as they were.
     fn flush(&mut self) -> Result<(), ScreenError> {
+        self.flush_rows(0, self.geometry.height)
+    }
+}
+
+impl BackBuffer for Framebuffer {
+    fn back(&mut self) -> &mut Canvas {
+        &mut self.back
+    }
+
+    /// Write rows `[y0, y1)` of the back buffer, as [`Flush::flush`] writes all of them.
+    fn flush_rows(&mut self, y0: u32, y1: u32) -> Result<(), ScreenError> {
         let g = self.geometry;
         let bpp = g.bytes_per_pixel();
         let used = g.width as usize * bpp;
-        for y in 0..g.height {
+        for y in y0..y1.min(g.height) {
             for (px, out) in self.back.row(y).iter().zip(self.row[..used].chunks_exact_mut(bpp)) {
                 g.pack(*px, out);
             }

@@ -62,6 +62,7 @@ mod fbioctl;
 mod glyphs;
 pub mod mapping;
 mod preview;
+pub mod redraw;
 pub mod sink;
 pub mod spi;
 mod spi_bus;
@@ -80,9 +81,10 @@ pub use countdown::{Countdown, Remaining};
 pub use draw::draw;
 pub use fbdev::Framebuffer;
 pub use mapping::PreviewMap;
+pub use redraw::Redraw;
 pub use sink::{PngDir, Screen};
 pub use spi::{SpiPanel, SpiPanelOptions};
-pub use thread::{Flush, FrameStats, ScreenThread, ViewSender};
+pub use thread::{BackBuffer, Flush, FrameStats, ScreenThread, ViewSender};
 pub use view::{Challenge, Fault, Instruction, Scene, Status, View};
 
 /// Errors of the screen targets.

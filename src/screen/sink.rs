@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
 use super::thread::FrameStats;
-use super::{Canvas, Flush, Scene, ScreenError, ScreenThread, View, ViewSender, draw};
+use super::{Canvas, Flush, Redraw, Scene, ScreenError, ScreenThread, View, ViewSender};
 use crate::config::{ScreenConfig, ScreenKind};
 
 /// The name a screen is saved under by the PNG sink: one file per kind of screen, so a
@@ -26,6 +26,7 @@ pub fn scene_name(scene: &Scene) -> &'static str {
 /// rename), so a reader never sees half a file.
 pub struct PngDir {
     canvas: Canvas,
+    redraw: Redraw,
     dir: PathBuf,
     name: &'static str,
 }
@@ -38,12 +39,14 @@ impl PngDir {
     pub fn create(dir: &Path, width: u32, height: u32) -> Result<Self, ScreenError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| ScreenError::Png { path: dir.into(), reason: e.to_string() })?;
-        Ok(Self { canvas: Canvas::new(width, height), dir: dir.into(), name: "idle" })
+        let canvas = Canvas::new(width, height);
+        Ok(Self { canvas, redraw: Redraw::new(), dir: dir.into(), name: "idle" })
     }
 
     fn render(&mut self, view: &View) -> Result<(), ScreenError> {
         self.name = scene_name(&view.scene);
-        draw(view, &mut self.canvas).map_err(|e| ScreenError::Draw(format!("{e:?}")))
+        self.redraw.draw(view, &mut self.canvas);
+        Ok(())
     }
 }
 
@@ -90,7 +93,7 @@ pub fn open(cfg: &ScreenConfig) -> Result<Option<Screen>, ScreenError> {
             let fb = super::Framebuffer::open(&cfg.device)?;
             let g = fb.geometry();
             let describe = format!("framebuffer {} {}×{}", cfg.device.display(), g.width, g.height);
-            spawned(ScreenThread::spawn(fb, cfg.max_fps), describe)
+            spawned(ScreenThread::spawn_buffered(fb, cfg.max_fps), describe)
         }
         ScreenKind::Spi => {
             let panel = super::spi_rppal::RppalPanel::open(&cfg.spi)?;
@@ -99,7 +102,7 @@ pub fn open(cfg: &ScreenConfig) -> Result<Option<Screen>, ScreenError> {
                 "spi {:?} /dev/spidev{}.{} {}×{}",
                 cfg.spi.controller, cfg.spi.spi_bus, cfg.spi.cs, s.width, s.height
             );
-            spawned(ScreenThread::spawn(panel, cfg.max_fps), describe)
+            spawned(ScreenThread::spawn_buffered(panel, cfg.max_fps), describe)
         }
         #[cfg(feature = "simulator")]
         ScreenKind::Window => {

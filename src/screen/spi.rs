@@ -16,7 +16,7 @@ use mipidsi::{Builder, Display};
 use serde::{Deserialize, Serialize};
 
 use super::spi_bus::{MaybePin, SWRESET, SpiBus};
-use super::{Canvas, Flush, ScreenError};
+use super::{BackBuffer, Canvas, Flush, ScreenError};
 
 /// The panel controllers we drive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -201,11 +201,33 @@ where
 {
     /// Send the whole back buffer in one address window.
     fn flush(&mut self) -> Result<(), ScreenError> {
-        let (w, h) = (self.back.width() as u16, self.back.height() as u16);
-        let pixels = self.back.pixels().iter().map(|p| Rgb565::from(*p));
+        self.flush_rows(0, self.back.height())
+    }
+}
+
+impl<SPI, DC, RST> BackBuffer for SpiPanel<SPI, DC, RST>
+where
+    SPI: SpiDevice,
+    DC: OutputPin,
+    RST: OutputPin,
+{
+    fn back(&mut self) -> &mut Canvas {
+        &mut self.back
+    }
+
+    /// Send rows `[y0, y1)` in one address window of their own.
+    fn flush_rows(&mut self, y0: u32, y1: u32) -> Result<(), ScreenError> {
+        let y1 = y1.min(self.back.height());
+        if y0 >= y1 {
+            return Ok(());
+        }
+        let w = self.back.width();
+        let rows = &self.back.pixels()[(y0 * w) as usize..(y1 * w) as usize];
+        let pixels = rows.iter().map(|p| Rgb565::from(*p));
+        let (x1, y0, y1) = (w as u16 - 1, y0 as u16, y1 as u16 - 1);
         let r = match &mut self.driver {
-            Driver::St7789(d) => d.set_pixels(0, 0, w - 1, h - 1, pixels),
-            Driver::Ili9341(d) => d.set_pixels(0, 0, w - 1, h - 1, pixels),
+            Driver::St7789(d) => d.set_pixels(0, y0, x1, y1, pixels),
+            Driver::Ili9341(d) => d.set_pixels(0, y0, x1, y1, pixels),
         };
         r.map_err(|e| ScreenError::Spi(format!("frame write: {e:?}")))
     }

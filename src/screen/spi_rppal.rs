@@ -7,7 +7,7 @@ use rppal::hal::Delay;
 use rppal::spi::{Bus, Mode, SimpleHalSpiDevice, SlaveSelect, Spi};
 
 use super::spi::{SpiPanel, SpiPanelOptions};
-use super::{Flush, ScreenError};
+use super::{BackBuffer, Canvas, Flush, ScreenError};
 
 /// An SPI panel on the Pi's header, with its backlight held on.
 pub struct RppalPanel {
@@ -50,6 +50,16 @@ impl RppalPanel {
 }
 
 drawn_into!(RppalPanel => panel);
+
+impl BackBuffer for RppalPanel {
+    fn back(&mut self) -> &mut Canvas {
+        self.panel.back()
+    }
+
+    fn flush_rows(&mut self, y0: u32, y1: u32) -> Result<(), ScreenError> {
+        self.panel.flush_rows(y0, y1)
+    }
+}
 
 impl Flush for RppalPanel {
     fn flush(&mut self) -> Result<(), ScreenError> {

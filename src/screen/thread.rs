@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use embedded_graphics::pixelcolor::Rgb888;
 use embedded_graphics::prelude::*;
 
-use super::{ScreenError, View, draw};
+use super::{Canvas, Redraw, ScreenError, View, draw};
 
 /// The one thing `DrawTarget` lacks: pushing a finished frame to the glass (or file).
 pub trait Flush {
@@ -89,6 +89,60 @@ impl ScreenThread {
     {
         let render =
             |view: &View, target: &mut T| draw(view, target).map_err(|e| ScreenError::Draw(format!("{e:?}")));
+        spawn_rendering(target, max_fps, render)
+    }
+}
+
+/// A device that shows a back buffer [`Canvas`]: the screen thread redraws there only what
+/// changed since the last view ([`Redraw`]) and pushes only those rows to the glass.
+pub trait BackBuffer {
+    fn back(&mut self) -> &mut Canvas;
+
+    /// Show rows `[y0, y1)` of the back buffer; the rest of the glass already shows it.
+    ///
+    /// # Errors
+    /// The device's write error; the thread logs it, and the next frame is pushed whole.
+    fn flush_rows(&mut self, y0: u32, y1: u32) -> Result<(), ScreenError>;
+}
+
+/// A [`BackBuffer`] device with what its next flush has to push.
+struct Buffered<T> {
+    device: T,
+    redraw: Redraw,
+    rows: Option<(u32, u32)>,
+}
+
+impl<T: BackBuffer> Flush for Buffered<T> {
+    fn flush(&mut self) -> Result<(), ScreenError> {
+        let Some((y0, y1)) = self.rows.take() else { return Ok(()) };
+        let r = self.device.flush_rows(y0, y1);
+        if r.is_err() {
+            self.redraw.invalidate(); // the glass may show anything now
+        }
+        r
+    }
+}
+
+impl ScreenThread {
+    /// Like [`ScreenThread::spawn`], for a device with a back buffer: each view redraws and
+    /// pushes only what changed (the same pixels as drawing it whole).
+    ///
+    /// # Errors
+    /// When the OS cannot start a thread.
+    pub fn spawn_buffered<T: BackBuffer + Send + 'static>(
+        device: T,
+        max_fps: f32,
+    ) -> std::io::Result<(ViewSender, JoinHandle<FrameStats>)> {
+        let target = Buffered { device, redraw: Redraw::new(), rows: None };
+        let render = |view: &View, t: &mut Buffered<T>| {
+            let dirty = t.redraw.draw(view, t.device.back());
+            let rows = dirty.map(|d| (d.top_left.y as u32, d.top_left.y as u32 + d.size.height));
+            t.rows = match (t.rows, rows) {
+                (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
+                (a, b) => a.or(b),
+            };
+            Ok(())
+        };
         spawn_rendering(target, max_fps, render)
     }
 }
@@ -209,6 +263,54 @@ mod tests {
         assert_eq!(stats.drawn + stats.dropped, 50);
         assert_eq!(*shown.last().unwrap(), 50_000, "the newest view is always drawn");
         assert!(shown.windows(2).all(|w| w[0] < w[1]), "never an older view after a newer one");
+    }
+
+    /// A device whose glass only learns the rows it is sent.
+    struct Glass {
+        back: Canvas,
+        glass: Arc<Mutex<Canvas>>,
+        rows_sent: Arc<Mutex<u32>>,
+    }
+
+    impl BackBuffer for Glass {
+        fn back(&mut self) -> &mut Canvas {
+            &mut self.back
+        }
+
+        fn flush_rows(&mut self, y0: u32, y1: u32) -> Result<(), ScreenError> {
+            let mut glass = self.glass.lock().unwrap();
+            for y in y0..y1 {
+                for (x, c) in self.back.row(y).iter().enumerate() {
+                    Pixel(Point::new(x as i32, y as i32), *c).draw(&mut *glass).unwrap();
+                }
+            }
+            *self.rows_sent.lock().unwrap() += y1 - y0;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_buffered_device_is_sent_the_changed_rows_and_ends_showing_the_last_view() {
+        let glass = Arc::new(Mutex::new(Canvas::new(320, 240)));
+        let rows_sent = Arc::new(Mutex::new(0));
+        let device = Glass {
+            back: Canvas::new(320, 240),
+            glass: Arc::clone(&glass),
+            rows_sent: Arc::clone(&rows_sent),
+        };
+        let (tx, handle) = ScreenThread::spawn_buffered(device, 240.0).unwrap();
+        let frame = Arc::new(image::RgbImage::from_pixel(640, 480, image::Rgb([90, 60, 30])));
+        let views: Vec<View> = crate::cmd::screens::samples(frame).into_iter().map(|(_, v)| v).collect();
+        for v in views.iter().chain([&views[0], &views[0], &views[3]]) {
+            tx.send(v.clone());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        drop(tx);
+        let stats = handle.join().unwrap();
+        let mut want = Canvas::new(320, 240);
+        let Ok(()) = draw(&views[3], &mut want);
+        assert!(*glass.lock().unwrap() == want, "the glass shows the last view");
+        assert!(*rows_sent.lock().unwrap() < stats.drawn as u32 * 240, "not every frame was sent whole");
     }
 
     #[test]
