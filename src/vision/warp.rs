@@ -151,8 +151,11 @@ fn plain(
     let raw = img.as_raw().as_slice();
     let (w, h) = (i64::from(img.width()), i64::from(img.height()));
     let stride = w as usize * 3;
-    // Four bytes from `at` (a pixel and the next one's red, unused) as floats: one vector.
-    let quad = |b: &[u8; 7], at: usize| [b[at], b[at + 1], b[at + 2], b[at + 3]].map(f32::from);
+    // Four bytes from `i` (a pixel and the next one's red, unused) as floats: one vector.
+    let quad = |i: usize| -> [f32; 4] {
+        let b: [u8; 4] = raw[i..i + 4].try_into().expect("four bytes");
+        b.map(f32::from)
+    };
     for (v, row) in out.chunks_exact_mut(out_w * 3).enumerate() {
         for (u, px) in row.chunks_exact_mut(3).enumerate() {
             let (x, y) = map.apply(u as f32 + 0.5, v as f32 + 0.5);
@@ -166,10 +169,7 @@ fn plain(
             // fast path stops one pixel short of the right edge.
             if xi >= 0 && yi >= 0 && xi + 2 < w && yi + 1 < h {
                 let i = yi as usize * stride + xi as usize * 3;
-                // One bounds check per row pair: seven bytes (two pixels and a red) each.
-                let top: &[u8; 7] = raw[i..i + 7].try_into().expect("seven bytes");
-                let bot: &[u8; 7] = raw[i + stride..i + stride + 7].try_into().expect("seven bytes");
-                let (p, q, r, t) = (quad(top, 0), quad(top, 3), quad(bot, 0), quad(bot, 3));
+                let (p, q, r, t) = (quad(i), quad(i + 3), quad(i + stride), quad(i + stride + 3));
                 for c in 0..4 {
                     s[c] = k[0] * p[c] + k[1] * q[c] + k[2] * r[c] + k[3] * t[c];
                 }
@@ -184,8 +184,9 @@ fn plain(
                     }
                 }
             }
-            // All four lanes at once (one vector division for `c / 255`), three kept.
-            px.copy_from_slice(&s.map(&normalise)[..3]);
+            px[0] = normalise(s[0]);
+            px[1] = normalise(s[1]);
+            px[2] = normalise(s[2]);
         }
     }
 }
