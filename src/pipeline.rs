@@ -3,6 +3,8 @@
 //! [`ChallengeRunner`] is driven one frame at a time, by the live service and by `verify`
 //! alike, so a recorded session replays through exactly the code a door runs.
 
+use image::RgbImage;
+
 use crate::camera::{Camera, CameraError, Frame};
 use crate::liveness::motion::{SEED_LANDMARKS, planar_residual};
 use crate::liveness::session::{Checks, Decision, FaceSample, Outcome, Reason, Sample, Session, Step};
@@ -14,22 +16,41 @@ use crate::vision::{FaceTracker, TrackedFace, VisionError};
 struct Keypoints {
     start: Vec<[f32; 2]>,
     now: Vec<Option<[f32; 2]>>,
+    /// The previous frame's pyramid, around the points it was built for.
     prev: Pyramid,
+    /// The buffers of the next frame's pyramid.
+    next: Pyramid,
     face_width: f32,
 }
 
 impl Keypoints {
-    /// Tracks the live points into `next` and returns the non-planar motion since the start.
-    fn advance(&mut self, next: Pyramid, params: &FlowParams) -> Option<f32> {
+    /// Starts following `start` in `img`.
+    fn new(img: &RgbImage, start: Vec<[f32; 2]>, face_width: f32, params: &FlowParams) -> Self {
+        let mut prev = Pyramid::default();
+        prev.build(img, params.levels, Some(flow::area_around(&start, params.reach)));
+        Self {
+            now: start.iter().map(|p| Some(*p)).collect(),
+            start,
+            prev,
+            next: Pyramid::default(),
+            face_width,
+        }
+    }
+
+    /// Tracks the live points into `img` and returns the non-planar motion since the start.
+    /// The new frame's pyramid covers only the live points' neighbourhood (`params.reach`),
+    /// in buffers kept from frame to frame.
+    fn advance(&mut self, img: &RgbImage, params: &FlowParams) -> Option<f32> {
         let alive: Vec<(usize, [f32; 2])> =
             self.now.iter().enumerate().filter_map(|(i, p)| p.map(|p| (i, p))).collect();
         let pts: Vec<[f32; 2]> = alive.iter().map(|(_, p)| *p).collect();
-        let moved = flow::track(&self.prev, &next, &pts, params);
+        self.next.build(img, params.levels, Some(flow::area_around(&pts, params.reach)));
+        let moved = flow::track(&self.prev, &self.next, &pts, params);
         self.now.iter_mut().for_each(|p| *p = None);
         for ((i, _), q) in alive.iter().zip(moved) {
             self.now[*i] = q;
         }
-        self.prev = next;
+        std::mem::swap(&mut self.prev, &mut self.next);
         let (a, b): (Vec<_>, Vec<_>) =
             self.start.iter().zip(&self.now).filter_map(|(s, n)| n.map(|n| (*s, n))).unzip();
         planar_residual(&a, &b, self.face_width)
@@ -97,9 +118,8 @@ impl ChallengeRunner {
     pub fn feed(&mut self, frame: &Frame) -> Result<Step, VisionError> {
         let obs = self.tracker.observe(&frame.image)?;
         self.nose = obs.face.as_ref().map(|f| f.landmarks.nose_tip());
-        let pyramid = || Pyramid::new(&frame.image, self.flow.levels);
         let parallax = match self.keypoints.as_mut() {
-            Some(k) => k.advance(pyramid(), &self.flow),
+            Some(k) => k.advance(&frame.image, &self.flow),
             None => None,
         };
         let sample =
@@ -109,12 +129,7 @@ impl ChallengeRunner {
             && let Some(face) = &obs.face
         {
             let start: Vec<[f32; 2]> = SEED_LANDMARKS.iter().map(|&i| face.landmarks.xy(i)).collect();
-            self.keypoints = Some(Keypoints {
-                now: start.iter().map(|p| Some(*p)).collect(),
-                start,
-                prev: pyramid(),
-                face_width: face.bounds.w,
-            });
+            self.keypoints = Some(Keypoints::new(&frame.image, start, face.bounds.w, &self.flow));
         }
         Ok(step)
     }

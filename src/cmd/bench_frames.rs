@@ -142,7 +142,10 @@ pub fn run(
     let mut session = new_session();
     let mut canvas = Canvas::new(SCREEN.0, SCREEN.1);
     let mut redraw = Redraw::new();
-    let mut prev: Option<(Pyramid, Vec<[f32; 2]>, f32)> = None;
+    // The previous frame's points and face width; its pyramid, and the buffers of the next.
+    let mut prev: Option<(Vec<[f32; 2]>, f32)> = None;
+    let (mut prev_pyramid, mut pyramid) = (Pyramid::default(), Pyramid::default());
+    let mut area_pts: Vec<[f32; 2]> = Vec::new();
     let mut laps = Laps::default();
     let mut crop_buf = InputBuffer::default();
     let (mut detector_frames, mut tracked_frames) = (0, 0);
@@ -170,11 +173,19 @@ pub fn run(
             laps.mesh.push(cpu_ms() - m);
         }
         let t2b = cpu_ms();
-        let pyramid = Pyramid::new(&img, params.levels);
-        let moved = prev.as_ref().map(|(a, pts, _)| flow::track(a, &pyramid, pts, &params));
+        // The pyramid covers what it is tracked from and into: the previous frame's points
+        // (tracked into this frame) and this frame's (tracked from it into the next), with
+        // `params.reach` around them, as `pipeline.rs` builds it.
+        let next_pts = obs.face.as_ref().map(|f| SEED_LANDMARKS.map(|i| f.landmarks.xy(i)));
+        area_pts.clear();
+        area_pts.extend(prev.iter().flat_map(|(pts, _)| pts).chain(next_pts.iter().flatten()));
+        if !area_pts.is_empty() {
+            pyramid.build(&img, params.levels, Some(flow::area_around(&area_pts, params.reach)));
+        }
+        let moved = prev.as_ref().map(|(pts, _)| flow::track(&prev_pyramid, &pyramid, pts, &params));
         let t3 = cpu_ms();
         let parallax = match (&prev, &moved) {
-            (Some((_, pts, width)), Some(moved)) => {
+            (Some((pts, width)), Some(moved)) => {
                 let (a, b): (Vec<_>, Vec<_>) =
                     pts.iter().zip(moved).filter_map(|(s, m)| m.map(|m| (*s, m))).unzip();
                 planar_residual(&a, &b, *width)
@@ -204,10 +215,8 @@ pub fn run(
         std::hint::black_box(redraw.draw(&view, &mut canvas));
         std::hint::black_box(canvas.pixels());
         let t5 = cpu_ms();
-        prev = obs.face.as_ref().map(|f| {
-            let pts = SEED_LANDMARKS.iter().map(|&i| f.landmarks.xy(i)).collect();
-            (pyramid, pts, f.bounds.w)
-        });
+        prev = obs.face.as_ref().zip(next_pts).map(|(f, pts)| (pts.to_vec(), f.bounds.w));
+        std::mem::swap(&mut prev_pyramid, &mut pyramid);
         if n == 0 {
             on_first();
         }
@@ -249,7 +258,12 @@ pub fn run(
             true,
             laps.track_detector,
         ),
-        row("keypoints", "grey pyramid + LK forward-backward, 40 points", true, laps.keypoints),
+        row(
+            "keypoints",
+            "grey pyramid around the points + LK forward-backward, 40 points",
+            true,
+            laps.keypoints,
+        ),
         row("checks", "parallax fit + session step", true, laps.checks),
         row("screen", "challenge view drawn at 800×480", true, laps.screen),
         row("crop", "part of track: rotated ROI → 192×192 tensor", false, laps.crop),

@@ -5,91 +5,175 @@
 //! Each point is tracked coarse to fine over a small pyramid, and kept only when it is
 //! trackable (the window's gradient matrix is well conditioned) and tracking it back from the
 //! new frame lands where it started (forward–backward check).
+//!
+//! The points all sit on the face, so a frame's pyramid need not cover the whole frame: built
+//! over an [`Area`] (the points' bounding box plus [`FlowParams::reach`], see [`area_around`])
+//! it holds, at every level, exactly the values the whole-frame pyramid has there, and every
+//! read tracking makes inside it gives the same result. A point whose search reads outside
+//! the area (it moved further than the reach allows) is lost, as an untrackable one is.
 
 use image::RgbImage;
 
-/// A single-channel float image.
-#[derive(Debug, Clone)]
+use super::warp::floor;
+
+/// One level of a frame's grey-level pyramid, held over a window of it.
+#[derive(Debug, Clone, Default)]
 struct Gray {
+    /// Size of the whole level.
     w: usize,
     h: usize,
+    /// The window held: columns `x0..x0 + rw`, rows `y0..y0 + rh` of the level.
+    x0: usize,
+    y0: usize,
+    rw: usize,
+    rh: usize,
     px: Vec<f32>,
 }
 
+/// How a window of samples can be read from a [`Gray`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// Inside the level and inside the window held: one weight pair for all of it.
+    Inside,
+    /// It crosses the level's border (or the point is not finite): sample by sample, clamped.
+    Clamp,
+    /// Inside the level but not inside the window held.
+    Miss,
+}
+
 impl Gray {
-    fn from_rgb(img: &RgbImage) -> Self {
-        // Over the raw bytes in threes rather than `pixels()`, which the compiler does not
-        // vectorise; the same sum in the same order.
-        let px = img
-            .as_raw()
-            .chunks_exact(3)
-            .map(|p| 0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]))
-            .collect();
-        Self { w: img.width() as usize, h: img.height() as usize, px }
-    }
-
-    fn half(&self) -> Self {
-        let (w, h) = (self.w / 2, self.h / 2);
-        let mut px = Vec::with_capacity(w * h);
-        // Row pairs and column pairs as slices, so the loop has no index arithmetic or bounds
-        // checks and vectorises; the same sums in the same order.
-        for rows in self.px.chunks_exact(2 * self.w).take(h) {
-            let (top, bot) = rows.split_at(self.w);
-            px.extend(
-                top.chunks_exact(2)
-                    .zip(bot.chunks_exact(2))
-                    .take(w)
-                    .map(|(t, b)| (t[0] + t[1] + b[0] + b[1]) / 4.0),
-            );
+    /// The grey levels of `img` over columns `x0..x1`, rows `y0..y1` (within the image).
+    fn fill_from_rgb(&mut self, img: &RgbImage, (x0, y0, x1, y1): (usize, usize, usize, usize)) {
+        (self.w, self.h) = (img.width() as usize, img.height() as usize);
+        (self.x0, self.y0, self.rw, self.rh) = (x0, y0, x1 - x0, y1 - y0);
+        self.px.resize(self.rw * self.rh, 0.0);
+        if self.rw == 0 {
+            return;
         }
-        Self { w, h, px }
+        let stride = self.w * 3;
+        for (y, out) in (y0..y1).zip(self.px.chunks_exact_mut(self.rw)) {
+            let src = &img.as_raw()[y * stride + x0 * 3..][..self.rw * 3];
+            // Over the raw bytes in threes rather than `pixels()`, which the compiler does not
+            // vectorise.
+            for (o, p) in out.iter_mut().zip(src.chunks_exact(3)) {
+                *o = 0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]);
+            }
+        }
     }
 
-    /// Bilinear sample at pixel-index coordinates (clamped to the border).
-    fn at(&self, x: f32, y: f32) -> f32 {
+    /// The next level down into `out`: each pixel the mean of a 2×2 block, over the part of
+    /// the window held whose blocks are complete (the window starts on even coordinates).
+    fn half_into(&self, out: &mut Self) {
+        debug_assert!(self.x0.is_multiple_of(2) && self.y0.is_multiple_of(2), "window not aligned");
+        (out.w, out.h, out.x0, out.y0) = (self.w / 2, self.h / 2, self.x0 / 2, self.y0 / 2);
+        out.rw = ((self.x0 + self.rw) / 2).min(out.w) - out.x0;
+        out.rh = ((self.y0 + self.rh) / 2).min(out.h) - out.y0;
+        out.px.resize(out.rw * out.rh, 0.0);
+        if out.rw == 0 || out.rh == 0 {
+            return;
+        }
+        // Row pairs and column pairs as slices, so the loop has no index arithmetic or bounds
+        // checks and vectorises.
+        for (rows, o) in self.px.chunks_exact(2 * self.rw).zip(out.px.chunks_exact_mut(out.rw)) {
+            let (top, bot) = rows.split_at(self.rw);
+            for ((t, b), o) in top.chunks_exact(2).zip(bot.chunks_exact(2)).zip(o.iter_mut()) {
+                *o = (t[0] + t[1] + b[0] + b[1]) / 4.0;
+            }
+        }
+    }
+
+    /// Bilinear sample at pixel-index coordinates (clamped to the border of the level);
+    /// `None` when it needs pixels outside the window held.
+    fn at(&self, x: f32, y: f32) -> Option<f32> {
         let x = x.clamp(0.0, (self.w - 1) as f32);
         let y = y.clamp(0.0, (self.h - 1) as f32);
         // Both are ≥ 0 (or NaN, which casts to 0 either way): truncation is floor, without
         // the libm call `floor` costs on the x86-64 baseline.
         let (x0, y0) = (x as usize, y as usize);
         let (x1, y1) = ((x0 + 1).min(self.w - 1), (y0 + 1).min(self.h - 1));
+        if x0 < self.x0 || y0 < self.y0 || x1 >= self.x0 + self.rw || y1 >= self.y0 + self.rh {
+            return None;
+        }
         let (fx, fy) = (x - x0 as f32, y - y0 as f32);
-        let row = |yy: usize| self.px[yy * self.w + x0] * (1.0 - fx) + self.px[yy * self.w + x1] * fx;
-        row(y0) * (1.0 - fy) + row(y1) * fy
+        let (c0, c1) = (x0 - self.x0, x1 - self.x0);
+        let row = |yy: usize| {
+            let r = &self.px[(yy - self.y0) * self.rw..][..self.rw];
+            r[c0] * (1.0 - fx) + r[c1] * fx
+        };
+        Some(row(y0) * (1.0 - fy) + row(y1) * fy)
     }
 
     /// The `(2r+1)²` bilinear samples at `p + (i, j)`, `i, j ∈ -r..=r`, row by row, into
-    /// `out`: one pair of weights for the whole window, no clamping. `false` (and `out` left
-    /// alone) when the window or its interpolation neighbours leave the image, where [`Self::at`]
-    /// must clamp sample by sample.
-    fn window(&self, p: [f32; 2], r: i32, out: &mut Vec<f32>) -> bool {
+    /// `out`: one pair of weights for the whole window, no clamping, each source row
+    /// interpolated once (in `rows`) for the two output rows that use it. Anything but
+    /// [`Read::Inside`] leaves `out` alone: at the border [`Self::at`] must clamp sample by
+    /// sample.
+    fn window(&self, p: [f32; 2], r: i32, out: &mut Vec<f32>, rows: &mut Vec<f32>) -> Read {
         if !(p[0].is_finite() && p[1].is_finite()) {
-            return false;
+            return Read::Clamp;
         }
-        let (xf, yf) = (p[0].floor(), p[1].floor());
+        let (xf, yf) = (floor(p[0]), floor(p[1]));
         let (fx, fy) = (p[0] - xf, p[1] - yf);
         let n = (2 * r + 1) as i64;
         let (x0, y0) = (xf as i64 - i64::from(r), yf as i64 - i64::from(r));
         if x0 < 0 || y0 < 0 || x0 + n >= self.w as i64 || y0 + n >= self.h as i64 {
-            return false;
+            return Read::Clamp;
         }
-        let (n, x0, y0) = (n as usize, x0 as usize, y0 as usize);
-        out.clear();
-        for j in 0..n {
-            let top = &self.px[(y0 + j) * self.w + x0..][..n + 1];
-            let bot = &self.px[(y0 + j + 1) * self.w + x0..][..n + 1];
-            for i in 0..n {
-                let t = top[i] * (1.0 - fx) + top[i + 1] * fx;
-                let b = bot[i] * (1.0 - fx) + bot[i + 1] * fx;
-                out.push(t * (1.0 - fy) + b * fy);
+        let (wx0, wy0) = (self.x0 as i64, self.y0 as i64);
+        if x0 < wx0 || y0 < wy0 || x0 + n >= wx0 + self.rw as i64 || y0 + n >= wy0 + self.rh as i64 {
+            return Read::Miss;
+        }
+        let (n, x0, y0) = (n as usize, (x0 - wx0) as usize, (y0 - wy0) as usize);
+        rows.resize((n + 1) * n, 0.0);
+        for (j, row) in rows.chunks_exact_mut(n).enumerate() {
+            let src = &self.px[(y0 + j) * self.rw + x0..][..n + 1];
+            for ((o, &a), &b) in row.iter_mut().zip(&src[..n]).zip(&src[1..]) {
+                *o = a * (1.0 - fx) + b * fx;
             }
         }
-        true
+        out.resize(n * n, 0.0);
+        for (j, o) in out.chunks_exact_mut(n).enumerate() {
+            let (t, b) = (&rows[j * n..][..n], &rows[(j + 1) * n..][..n]);
+            for ((o, &t), &b) in o.iter_mut().zip(t).zip(b) {
+                *o = t * (1.0 - fy) + b * fy;
+            }
+        }
+        Read::Inside
     }
 }
 
-/// A frame prepared for tracking: its grey-level pyramid.
-#[derive(Debug, Clone)]
+/// A rectangle of frame pixels: columns `x0..x1`, rows `y0..y1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Area {
+    pub x0: u32,
+    pub y0: u32,
+    pub x1: u32,
+    pub y1: u32,
+}
+
+/// The bounding box of the finite `points`, widened by `margin` pixels on every side (not
+/// clipped to any frame; [`Pyramid::build`] does that). Empty when no point is finite.
+pub fn area_around(points: &[[f32; 2]], margin: f32) -> Area {
+    let finite = points.iter().filter(|p| p[0].is_finite() && p[1].is_finite());
+    let (mut lo, mut hi) = ([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]);
+    for p in finite {
+        for k in 0..2 {
+            lo[k] = lo[k].min(p[k]);
+            hi[k] = hi[k].max(p[k]);
+        }
+    }
+    if lo[0] > hi[0] {
+        return Area { x0: 0, y0: 0, x1: 0, y1: 0 };
+    }
+    // `as u32` saturates: below 0 is 0.
+    let (x0, y0) = ((lo[0] - margin).floor() as u32, (lo[1] - margin).floor() as u32);
+    let (x1, y1) = ((hi[0] + margin).ceil() as u32, (hi[1] + margin).ceil() as u32);
+    Area { x0, y0, x1: x1.max(x0), y1: y1.max(y0) }
+}
+
+/// A frame prepared for tracking: its grey-level pyramid, over the whole frame or over an
+/// [`Area`] of it. Its buffers are kept when it is rebuilt for the next frame.
+#[derive(Debug, Clone, Default)]
 pub struct Pyramid {
     levels: Vec<Gray>,
 }
@@ -106,56 +190,118 @@ pub struct FlowParams {
     pub min_eigen: f32,
     /// Maximum forward–backward disagreement, pixels.
     pub max_fb_error: f32,
+    /// How far (frame pixels) around the bounding box of the points it is built for a frame's
+    /// pyramid reaches ([`area_around`]). What tracking reads around a point is its window at
+    /// the coarsest level (4 · (7 + 2) = 36 px at 3 levels) plus the motion, and a frame's
+    /// pyramid serves two steps (as the target of one, the source of the next), so 96 px
+    /// covers motions of ~30 px per frame per step, what the pyramid follows.
+    pub reach: f32,
 }
 
 impl Default for FlowParams {
     fn default() -> Self {
-        Self { half_window: 7, levels: 3, iterations: 12, min_eigen: 4.0, max_fb_error: 1.0 }
+        Self { half_window: 7, levels: 3, iterations: 12, min_eigen: 4.0, max_fb_error: 1.0, reach: 96.0 }
     }
 }
 
 impl Pyramid {
-    /// Builds the pyramid of a frame.
+    /// Builds the pyramid of a whole frame.
     pub fn new(img: &RgbImage, levels: usize) -> Self {
-        let mut out = vec![Gray::from_rgb(img)];
-        while out.len() < levels.max(1) {
-            let last = out.last().expect("non-empty");
-            if last.w < 32 || last.h < 32 {
-                break;
-            }
-            out.push(last.half());
+        let mut out = Self::default();
+        out.build(img, levels, None);
+        out
+    }
+
+    /// Rebuilds the pyramid for `img` in the buffers already held, over `area` (clipped to
+    /// the frame, widened to whole blocks of the coarsest level) or the whole frame. Every
+    /// value it holds equals the whole-frame pyramid's value at that place.
+    pub fn build(&mut self, img: &RgbImage, levels: usize, area: Option<Area>) {
+        let (w, h) = (img.width() as usize, img.height() as usize);
+        // Halve while the level is at least 32 px (of the whole frame) on both sides.
+        let mut count = 1;
+        while count < levels.max(1) && w >> (count - 1) >= 32 && h >> (count - 1) >= 32 {
+            count += 1;
         }
-        Self { levels: out }
+        let block = 1usize << (count - 1);
+        let window = match area {
+            None => (0, 0, w, h),
+            Some(a) => {
+                let down = |v: u32, max: usize| (v as usize).min(max) / block * block;
+                let up = |v: u32, max: usize| (v as usize).div_ceil(block).saturating_mul(block).min(max);
+                let (x0, y0) = (down(a.x0, w), down(a.y0, h));
+                (x0, y0, up(a.x1, w).max(x0), up(a.y1, h).max(y0))
+            }
+        };
+        self.levels.resize_with(count, Gray::default);
+        self.levels[0].fill_from_rgb(img, window);
+        for l in 1..count {
+            let (done, next) = self.levels.split_at_mut(l);
+            done[l - 1].half_into(&mut next[0]);
+        }
     }
 }
 
+/// Buffers of one tracking call, reused from point to point and level to level.
+#[derive(Debug, Default)]
+struct Scratch {
+    win: Vec<f32>,
+    rows: Vec<f32>,
+    ix: Vec<f32>,
+    iy: Vec<f32>,
+    va: Vec<f32>,
+}
+
 /// Tracks one point from `a` to `b` at one level, starting from displacement `guess`.
-fn refine(a: &Gray, b: &Gray, p: [f32; 2], guess: [f32; 2], prm: &FlowParams) -> Option<[f32; 2]> {
+fn refine(
+    a: &Gray,
+    b: &Gray,
+    p: [f32; 2],
+    guess: [f32; 2],
+    prm: &FlowParams,
+    s: &mut Scratch,
+) -> Option<[f32; 2]> {
     let r = prm.half_window;
     let n = ((2 * r + 1) * (2 * r + 1)) as f32;
     let (mut gxx, mut gxy, mut gyy) = (0.0f32, 0.0f32, 0.0f32);
-    let mut grads = Vec::with_capacity(n as usize);
+    let Scratch { win, rows, ix: gx, iy: gy, va: vals } = s;
+    gx.clear();
+    gy.clear();
+    vals.clear();
     // Inside the image the window is sampled once (one bilinear weight pair for all of it) and
     // the central differences read from it; at the border every sample is clamped on its own.
-    let mut win = Vec::new();
-    let padded = a.window(p, r + 1, &mut win);
-    let m = (2 * r + 3) as usize;
-    for j in -r..=r {
-        for i in -r..=r {
-            let (x, y) = (p[0] + i as f32, p[1] + j as f32);
-            let (ix, iy, va) = if padded {
-                let c = (j + r + 1) as usize * m + (i + r + 1) as usize;
-                ((win[c + 1] - win[c - 1]) / 2.0, (win[c + m] - win[c - m]) / 2.0, win[c])
-            } else {
-                let ix = (a.at(x + 1.0, y) - a.at(x - 1.0, y)) / 2.0;
-                let iy = (a.at(x, y + 1.0) - a.at(x, y - 1.0)) / 2.0;
-                (ix, iy, a.at(x, y))
-            };
-            gxx += ix * ix;
-            gxy += ix * iy;
-            gyy += iy * iy;
-            grads.push((x, y, ix, iy, va));
+    match a.window(p, r + 1, win, rows) {
+        Read::Inside => {
+            let m = (2 * r + 3) as usize;
+            for j in 1..m - 1 {
+                for c in j * m + 1..(j + 1) * m - 1 {
+                    let (ix, iy, va) =
+                        ((win[c + 1] - win[c - 1]) / 2.0, (win[c + m] - win[c - m]) / 2.0, win[c]);
+                    gxx += ix * ix;
+                    gxy += ix * iy;
+                    gyy += iy * iy;
+                    gx.push(ix);
+                    gy.push(iy);
+                    vals.push(va);
+                }
+            }
         }
+        Read::Clamp => {
+            for j in -r..=r {
+                for i in -r..=r {
+                    let (x, y) = (p[0] + i as f32, p[1] + j as f32);
+                    let ix = (a.at(x + 1.0, y)? - a.at(x - 1.0, y)?) / 2.0;
+                    let iy = (a.at(x, y + 1.0)? - a.at(x, y - 1.0)?) / 2.0;
+                    let va = a.at(x, y)?;
+                    gxx += ix * ix;
+                    gxy += ix * iy;
+                    gyy += iy * iy;
+                    gx.push(ix);
+                    gy.push(iy);
+                    vals.push(va);
+                }
+            }
+        }
+        Read::Miss => return None,
     }
     let det = gxx * gyy - gxy * gxy;
     let min_eig = ((gxx + gyy) - ((gxx - gyy).powi(2) + 4.0 * gxy * gxy).sqrt()) / 2.0;
@@ -165,18 +311,27 @@ fn refine(a: &Gray, b: &Gray, p: [f32; 2], guess: [f32; 2], prm: &FlowParams) ->
     let mut d = guess;
     for _ in 0..prm.iterations {
         let (mut bx, mut by) = (0.0f32, 0.0f32);
-        if b.window([p[0] + d[0], p[1] + d[1]], r, &mut win) {
-            for (&(_, _, ix, iy, va), &vb) in grads.iter().zip(&win) {
-                let diff = va - vb;
-                bx += diff * ix;
-                by += diff * iy;
+        match b.window([p[0] + d[0], p[1] + d[1]], r, win, rows) {
+            Read::Inside => {
+                for (((&ix, &iy), &va), &vb) in gx.iter().zip(gy.iter()).zip(vals.iter()).zip(win.iter()) {
+                    let diff = va - vb;
+                    bx += diff * ix;
+                    by += diff * iy;
+                }
             }
-        } else {
-            for &(x, y, ix, iy, va) in &grads {
-                let diff = va - b.at(x + d[0], y + d[1]);
-                bx += diff * ix;
-                by += diff * iy;
+            Read::Clamp => {
+                let mut k = 0;
+                for j in -r..=r {
+                    for i in -r..=r {
+                        let (x, y) = (p[0] + i as f32, p[1] + j as f32);
+                        let diff = vals[k] - b.at(x + d[0], y + d[1])?;
+                        bx += diff * gx[k];
+                        by += diff * gy[k];
+                        k += 1;
+                    }
+                }
             }
+            Read::Miss => return None,
         }
         let step = [(gyy * bx - gxy * by) / det, (gxx * by - gxy * bx) / det];
         d = [d[0] + step[0], d[1] + step[1]];
@@ -188,7 +343,7 @@ fn refine(a: &Gray, b: &Gray, p: [f32; 2], guess: [f32; 2], prm: &FlowParams) ->
 }
 
 /// Coarse-to-fine displacement of `p` from `a` to `b`.
-fn track_one(a: &Pyramid, b: &Pyramid, p: [f32; 2], prm: &FlowParams) -> Option<[f32; 2]> {
+fn track_one(a: &Pyramid, b: &Pyramid, p: [f32; 2], prm: &FlowParams, s: &mut Scratch) -> Option<[f32; 2]> {
     let top = a.levels.len().min(b.levels.len());
     let mut d = [0.0f32; 2];
     for level in (0..top).rev() {
@@ -196,7 +351,7 @@ fn track_one(a: &Pyramid, b: &Pyramid, p: [f32; 2], prm: &FlowParams) -> Option<
         // Pixel-index coordinates at this level (centres at i + 0.5 in the full frame).
         let pl = [(p[0] - 0.5) * k - 0.5 * (1.0 - k), (p[1] - 0.5) * k - 0.5 * (1.0 - k)];
         let pl = [pl[0].max(0.0), pl[1].max(0.0)];
-        d = refine(&a.levels[level], &b.levels[level], pl, d, prm)?;
+        d = refine(&a.levels[level], &b.levels[level], pl, d, prm, s)?;
         if level > 0 {
             d = [d[0] * 2.0, d[1] * 2.0];
         }
@@ -207,13 +362,15 @@ fn track_one(a: &Pyramid, b: &Pyramid, p: [f32; 2], prm: &FlowParams) -> Option<
 }
 
 /// Tracks every point from frame `a` to frame `b`; `None` for points lost (untrackable,
-/// outside the frame, or failing the forward–backward check).
+/// outside the frame, failing the forward–backward check, or, with pyramids built over an
+/// [`Area`], moved so far that the search left it).
 pub fn track(a: &Pyramid, b: &Pyramid, points: &[[f32; 2]], prm: &FlowParams) -> Vec<Option<[f32; 2]>> {
+    let mut s = Scratch::default();
     points
         .iter()
         .map(|&p| {
-            let q = track_one(a, b, p, prm)?;
-            let back = track_one(b, a, q, prm)?;
+            let q = track_one(a, b, p, prm, &mut s)?;
+            let back = track_one(b, a, q, prm, &mut s)?;
             ((back[0] - p[0]).hypot(back[1] - p[1]) <= prm.max_fb_error).then_some(q)
         })
         .collect()
@@ -253,9 +410,11 @@ mod tests {
 
     #[test]
     fn halving_averages_each_two_by_two_block() {
-        let g = Gray { w: 5, h: 3, px: (0..15).map(|v| (v * v) as f32).collect() };
-        let half = g.half();
-        assert_eq!((half.w, half.h), (2, 1));
+        let g =
+            Gray { w: 5, h: 3, x0: 0, y0: 0, rw: 5, rh: 3, px: (0..15).map(|v| (v * v) as f32).collect() };
+        let mut half = Gray::default();
+        g.half_into(&mut half);
+        assert_eq!((half.w, half.h, half.rw, half.rh), (2, 1, 2, 1));
         let at = |x: usize, y: usize| g.px[y * 5 + x];
         for x in 0..2 {
             let want = (at(2 * x, 0) + at(2 * x + 1, 0) + at(2 * x, 1) + at(2 * x + 1, 1)) / 4.0;
@@ -273,16 +432,16 @@ mod tests {
     #[test]
     fn the_window_fast_path_samples_what_clamped_sampling_does() {
         let g = Pyramid::new(&texture(0.0, 0.0), 1).levels.swap_remove(0);
-        let mut win = Vec::new();
+        let (mut win, mut rows) = (Vec::new(), Vec::new());
         for p in [[20.3f32, 30.7], [50.0, 50.0], [8.01, 8.99], [150.49, 110.5]] {
-            assert!(g.window(p, 7, &mut win), "{p:?} is inside");
+            assert_eq!(g.window(p, 7, &mut win, &mut rows), Read::Inside, "{p:?} is inside");
             for (k, v) in win.iter().enumerate() {
                 let (i, j) = ((k % 15) as f32 - 7.0, (k / 15) as f32 - 7.0);
-                assert!((v - g.at(p[0] + i, p[1] + j)).abs() < 1e-3, "{p:?} + ({i}, {j})");
+                assert!((v - g.at(p[0] + i, p[1] + j).expect("held")).abs() < 1e-3, "{p:?} + ({i}, {j})");
             }
         }
         for p in [[6.5f32, 50.0], [50.0, 112.2], [f32::NAN, 3.0], [-1.0, 40.0]] {
-            assert!(!g.window(p, 7, &mut win), "{p:?} needs clamping");
+            assert_eq!(g.window(p, 7, &mut win, &mut rows), Read::Clamp, "{p:?} needs clamping");
         }
     }
 
@@ -292,5 +451,100 @@ mod tests {
         let (a, b) = (Pyramid::new(&texture(0.0, 0.0), 3), Pyramid::new(&texture(2.0, 1.0), 3));
         let q = track(&a, &b, &[[4.0, 60.0]], &prm)[0].expect("tracked");
         assert!((q[0] - 6.0).abs() < 0.3 && (q[1] - 61.0).abs() < 0.3, "{q:?}");
+    }
+
+    fn session_frame(i: usize) -> RgbImage {
+        let p = format!("{}/tests/sessions/live_astronaut/{i:04}.jpg", env!("CARGO_MANIFEST_DIR"));
+        image::open(&p).expect("session frame").to_rgb8()
+    }
+
+    /// Points over the face (the challenge area of the session) and near the frame's edges
+    /// and corners, where tracking clamps sample by sample.
+    fn probe_points() -> Vec<[f32; 2]> {
+        let mut pts: Vec<[f32; 2]> = (0..13)
+            .flat_map(|i| (0..17).map(move |j| [195.3 + 20.0 * i as f32, 70.6 + 20.0 * j as f32]))
+            .collect();
+        pts.extend([[3.0, 5.5], [1.2, 240.0], [636.5, 477.0], [320.0, 2.0], [630.0, 100.0], [9.0, 470.0]]);
+        pts
+    }
+
+    fn build_both(a: &mut Pyramid, b: &mut Pyramid, (ia, ib): (&RgbImage, &RgbImage), area: Area) {
+        a.build(ia, 3, Some(area));
+        b.build(ib, 3, Some(area));
+    }
+
+    #[test]
+    fn a_pyramid_over_an_area_tracks_as_the_whole_frame_one_does() {
+        let prm = FlowParams::default();
+        let (mut a, mut b) = (Pyramid::default(), Pyramid::default());
+        let (mut tracked, mut compared) = (0, 0);
+        let mut prev = session_frame(0);
+        for i in 1..12 {
+            let next = session_frame(i);
+            let (fa, fb) = (Pyramid::new(&prev, prm.levels), Pyramid::new(&next, prm.levels));
+            let full = track(&fa, &fb, &probe_points(), &prm);
+            // Each point on its own, in an area around just that point (the tightest case),
+            // and all of them together.
+            for (k, &p) in probe_points().iter().enumerate() {
+                build_both(&mut a, &mut b, (&prev, &next), area_around(&[p], prm.reach));
+                let got = track(&a, &b, &[p], &prm)[0];
+                assert_eq!(
+                    got.map(|q| q.map(f32::to_bits)),
+                    full[k].map(|q| q.map(f32::to_bits)),
+                    "frame {i}, {p:?}"
+                );
+                tracked += usize::from(got.is_some());
+            }
+            build_both(&mut a, &mut b, (&prev, &next), area_around(&probe_points(), prm.reach));
+            assert_eq!(track(&a, &b, &probe_points(), &prm), full, "frame {i}, all points");
+            // A reach too short for the search: every point is either the same or lost.
+            for &p in &probe_points()[..40] {
+                build_both(&mut a, &mut b, (&prev, &next), area_around(&[p], 20.0));
+                let k = probe_points().iter().position(|q| *q == p).expect("probe");
+                if let Some(q) = track(&a, &b, &[p], &prm)[0] {
+                    assert_eq!(Some(q), full[k], "frame {i}, {p:?}, short reach");
+                    compared += 1;
+                }
+            }
+            prev = next;
+        }
+        assert!(tracked > 800, "only {tracked} points tracked");
+        assert!(compared < 11 * 40, "a 20-px reach should lose some points");
+    }
+
+    #[test]
+    fn area_levels_hold_the_whole_frame_values() {
+        let img = session_frame(5);
+        let full = Pyramid::new(&img, 3);
+        let mut part = Pyramid::default();
+        for area in [
+            Area { x0: 101, y0: 57, x1: 333, y1: 299 },
+            Area { x0: 0, y0: 0, x1: 13, y1: 9 },
+            Area { x0: 500, y0: 400, x1: 9000, y1: 9000 },
+            Area { x0: 700, y0: 10, x1: 800, y1: 20 },
+        ] {
+            part.build(&img, 3, Some(area));
+            assert_eq!(part.levels.len(), 3);
+            for (f, g) in full.levels.iter().zip(&part.levels) {
+                assert_eq!((g.w, g.h), (f.w, f.h));
+                assert!(g.x0 + g.rw <= g.w && g.y0 + g.rh <= g.h, "{area:?}");
+                for y in 0..g.rh {
+                    let row = &f.px[(g.y0 + y) * f.w + g.x0..][..g.rw];
+                    assert_eq!(&g.px[y * g.rw..][..g.rw], row, "{area:?}");
+                }
+            }
+            // The area (clipped to the frame) is held at full resolution.
+            let l0 = &part.levels[0];
+            let (x1, y1) = (area.x1.min(640) as usize, area.y1.min(480) as usize);
+            assert!(l0.x0 <= (area.x0 as usize).min(x1) && l0.y0 <= (area.y0 as usize).min(y1));
+            assert!(l0.x0 + l0.rw >= x1 && l0.y0 + l0.rh >= y1, "{area:?}");
+        }
+    }
+
+    #[test]
+    fn the_area_around_points_is_their_box_plus_the_margin() {
+        let a = area_around(&[[10.5, 300.0], [f32::NAN, 0.0], [200.2, 40.0]], 16.0);
+        assert_eq!(a, Area { x0: 0, y0: 24, x1: 217, y1: 316 });
+        assert_eq!(area_around(&[], 16.0), Area { x0: 0, y0: 0, x1: 0, y1: 0 });
     }
 }

@@ -92,26 +92,13 @@ impl Resampler {
             map = map.onto_scaled(0.5);
             level += 1;
         }
-        self.region.fill(img, level, &map, out_w, out_h);
         if level == 0 {
-            self.plain(&map, out_w, normalise, out);
+            plain(img, &map, (out_w, out_h), normalise, out);
         } else {
+            self.region.fill(img, level, &map, out_w, out_h);
             // Still shrinking by 1–2× after the block means: n×n taps over the footprint.
             let n = map.footprint().ceil().clamp(1.0, 4.0) as usize;
             self.supersampled(&map, out_w, n, normalise, out);
-        }
-    }
-
-    /// One bilinear tap per output pixel.
-    fn plain(&self, map: &Affine, out_w: usize, normalise: impl Fn(f32) -> f32, out: &mut [f32]) {
-        for (v, row) in out.chunks_exact_mut(out_w * 3).enumerate() {
-            for (u, px) in row.chunks_exact_mut(3).enumerate() {
-                let (x, y) = map.apply(u as f32 + 0.5, v as f32 + 0.5);
-                let s = self.region.tap(x, y);
-                px[0] = normalise(s[0]);
-                px[1] = normalise(s[1]);
-                px[2] = normalise(s[2]);
-            }
         }
     }
 
@@ -141,6 +128,65 @@ impl Resampler {
                 px[1] = normalise(acc[1] * inv);
                 px[2] = normalise(acc[2] * inv);
             }
+        }
+    }
+}
+
+/// One bilinear tap per output pixel, straight from the frame's bytes (no widened copy of
+/// the region): the same weights, in the same order, as [`Region`]'s tap, so the same values
+/// to the bit. Neighbours outside the frame read black; a non-finite map gives black.
+fn plain(
+    img: &RgbImage,
+    map: &Affine,
+    (out_w, out_h): (usize, usize),
+    normalise: impl Fn(f32) -> f32,
+    out: &mut [f32],
+) {
+    let corners =
+        [(0, 0), (out_w, 0), (0, out_h), (out_w, out_h)].map(|(u, v)| map.apply(u as f32, v as f32));
+    if corners.iter().any(|(x, y)| !(x.is_finite() && y.is_finite())) {
+        out.fill(normalise(0.0));
+        return;
+    }
+    let raw = img.as_raw().as_slice();
+    let (w, h) = (i64::from(img.width()), i64::from(img.height()));
+    let stride = w as usize * 3;
+    // Four bytes from `i` (a pixel and the next one's red, unused) as floats: one vector.
+    let quad = |i: usize| -> [f32; 4] {
+        let b: [u8; 4] = raw[i..i + 4].try_into().expect("four bytes");
+        b.map(f32::from)
+    };
+    for (v, row) in out.chunks_exact_mut(out_w * 3).enumerate() {
+        for (u, px) in row.chunks_exact_mut(3).enumerate() {
+            let (x, y) = map.apply(u as f32 + 0.5, v as f32 + 0.5);
+            let (fx, fy) = (x - 0.5, y - 0.5);
+            let (x0, y0) = (floor(fx), floor(fy));
+            let (wx, wy) = (fx - x0, fy - y0);
+            let (xi, yi) = (x0 as i64, y0 as i64);
+            let k = [(1.0 - wx) * (1.0 - wy), wx * (1.0 - wy), (1.0 - wx) * wy, wx * wy];
+            let mut s = [0.0f32; 4];
+            // The right neighbour's four bytes end one byte into the pixel after it: so the
+            // fast path stops one pixel short of the right edge.
+            if xi >= 0 && yi >= 0 && xi + 2 < w && yi + 1 < h {
+                let i = yi as usize * stride + xi as usize * 3;
+                let (p, q, r, t) = (quad(i), quad(i + 3), quad(i + stride), quad(i + stride + 3));
+                for c in 0..4 {
+                    s[c] = k[0] * p[c] + k[1] * q[c] + k[2] * r[c] + k[3] * t[c];
+                }
+            } else {
+                for (n, (dx, dy)) in [(0, 0), (1, 0), (0, 1), (1, 1)].into_iter().enumerate() {
+                    let (xx, yy) = (xi + dx, yi + dy);
+                    if xx >= 0 && yy >= 0 && xx < w && yy < h {
+                        let i = yy as usize * stride + xx as usize * 3;
+                        for c in 0..3 {
+                            s[c] += k[n] * f32::from(raw[i + c]);
+                        }
+                    }
+                }
+            }
+            px[0] = normalise(s[0]);
+            px[1] = normalise(s[1]);
+            px[2] = normalise(s[2]);
         }
     }
 }
@@ -305,6 +351,26 @@ mod tests {
             }
             assert!(got.iter().zip(&want).all(|(g, w)| g.to_bits() == w.to_bits()), "scale {k}");
             assert!(got.contains(&0.0) && got.iter().any(|&g| g > 10.0), "crosses the border");
+        }
+    }
+
+    #[test]
+    fn taps_along_every_edge_of_the_frame_are_bilinear_taps() {
+        // Nearly the identity, shifted by a fraction: every output pixel's neighbours include
+        // the first or last row or column, or fall just outside, on all four sides.
+        let img =
+            RgbImage::from_fn(31, 23, |x, y| image::Rgb([(x * 8) as u8, (y * 11) as u8, (x * y) as u8]));
+        for (k, t) in [(1.0f32, 0.3f32), (1.0, -0.4), (0.97, 0.6), (1.03, -1.2)] {
+            let map = Affine { a: k, b: 0.0, c: 0.0, d: k, tx: t, ty: -t };
+            let got = sample_nhwc(&img, &map, 33, 25, |v| v / 255.0);
+            let mut want = Vec::new();
+            for v in 0..25 {
+                for u in 0..33 {
+                    let (x, y) = map.apply(u as f32 + 0.5, v as f32 + 0.5);
+                    want.extend(bilinear(&img, x, y).map(|c| c / 255.0));
+                }
+            }
+            assert!(got.iter().zip(&want).all(|(g, w)| g.to_bits() == w.to_bits()), "{k} {t}");
         }
     }
 
