@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use image::RgbImage;
 
-use super::onnx::Network;
+use super::onnx::{EngineChoice, Network};
 use super::warp::{Affine, InputBuffer, sample_nhwc};
 use super::{FaceBox, VisionError};
 
@@ -159,7 +159,20 @@ impl FaceDetector {
     /// # Errors
     /// [`VisionError::Model`] if the file cannot be loaded.
     pub fn load(path: &Path, min_score: f32) -> Result<Self, VisionError> {
-        Ok(Self { net: Network::load(path, [1, INPUT, INPUT, 3])?, min_score })
+        Self::load_with(path, min_score, EngineChoice::Best)
+    }
+
+    /// [`Self::load`] with the engine chosen: tract only for reference runs and comparisons.
+    ///
+    /// # Errors
+    /// [`VisionError::Model`] if the file cannot be loaded.
+    pub fn load_with(path: &Path, min_score: f32, engine: EngineChoice) -> Result<Self, VisionError> {
+        Ok(Self { net: Network::load_with(path, [1, INPUT, INPUT, 3], engine)?, min_score })
+    }
+
+    /// The engine running this network (`livegate` or `tract`).
+    pub fn engine(&self) -> &'static str {
+        self.net.engine()
     }
 
     /// Runs the network on a prepared input and returns the raw (regressors, logits).

@@ -61,7 +61,7 @@ impl LandmarkModel {
         Ok(Self { net: Network::load_with(path, [1, INPUT, INPUT, 3], engine)? })
     }
 
-    /// The engine running this network (`livegate-int8` or `tract`).
+    /// The engine running this network (`livegate` or `tract`).
     pub fn engine(&self) -> &'static str {
         self.net.engine()
     }

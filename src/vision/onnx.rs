@@ -27,26 +27,19 @@ enum Engine {
 /// Which engine [`Network::load_with`] may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineChoice {
-    /// livegate's int8 executor when it compiles the graph, else tract.
+    /// livegate's executor when it compiles the graph, else tract.
     Best,
     /// tract only (the reference, and the comparison in `livegate bench`).
     Tract,
 }
 
 impl Network {
-    /// Loads `path`, fixes its single NHWC float input to `input_shape` and optimises it.
+    /// Loads `path`, fixes its single NHWC float input to `input_shape` and compiles it: in
+    /// livegate's executor if `choice` allows and it compiles the graph, else in tract.
     ///
     /// # Errors
     /// [`VisionError::Model`] when the file is missing, is not ONNX, or uses an operator
     /// tract cannot run.
-    pub fn load(path: &Path, input_shape: [usize; 4]) -> Result<Self, VisionError> {
-        Self::load_with(path, input_shape, EngineChoice::Best)
-    }
-
-    /// [`Self::load`] with the engine chosen by the caller.
-    ///
-    /// # Errors
-    /// As [`Self::load`].
     pub fn load_with(
         path: &Path,
         input_shape: [usize; 4],
@@ -56,8 +49,8 @@ impl Network {
         if !path.is_file() {
             return Err(err(anyhow::anyhow!("file not found")));
         }
-        if choice == EngineChoice::Best && quantized(path) {
-            // A graph qnet refuses (a different export) still runs, in tract.
+        if choice == EngineChoice::Best {
+            // A graph qnet refuses (the float mesh's PRelu, a different export) runs in tract.
             if let Ok(net) = qnet::compile(path, input_shape) {
                 let engine = Engine::Qnet(Arc::new(net));
                 return Ok(Self { engine, input_shape, path: path.to_owned() });
@@ -91,10 +84,10 @@ impl Network {
             .collect()
     }
 
-    /// Which engine runs it: `"livegate-int8"` or `"tract"`.
+    /// Which engine runs it: `"livegate"` or `"tract"`.
     pub fn engine(&self) -> &'static str {
         match self.engine {
-            Engine::Qnet(_) => "livegate-int8",
+            Engine::Qnet(_) => "livegate",
             Engine::Tract(_) => "tract",
         }
     }
@@ -103,9 +96,4 @@ impl Network {
     pub fn path(&self) -> &Path {
         &self.path
     }
-}
-
-/// Whether the file holds quantized convolutions (`QLinearConv`), i.e. is one qnet may run.
-fn quantized(path: &Path) -> bool {
-    std::fs::read(path).is_ok_and(|b| b.windows(11).any(|w| w == b"QLinearConv"))
 }

@@ -31,7 +31,14 @@ pub fn compile(path: &Path, input: [usize; 4]) -> anyhow::Result<QNet> {
         consts.insert(t.name.as_str(), tensor);
     }
     let g = Graph::new(graph, consts);
-    let mut b = Builder { values: vec![], names: HashMap::new(), steps: vec![], done: vec![] };
+    let mut b = Builder {
+        values: vec![],
+        names: HashMap::new(),
+        steps: vec![],
+        done: vec![],
+        padded: HashMap::new(),
+        flat: HashSet::new(),
+    };
     b.done = vec![false; graph.node.len()];
     let input_name = graph
         .input
@@ -72,19 +79,24 @@ struct Graph<'a> {
     nodes: &'a [NodeProto],
     consts: HashMap<&'a str, Tensor>,
     consumers: HashMap<&'a str, Vec<usize>>,
+    producer: HashMap<&'a str, usize>,
     outputs: HashSet<&'a str>,
 }
 
 impl<'a> Graph<'a> {
     fn new(graph: &'a pb::GraphProto, consts: HashMap<&'a str, Tensor>) -> Self {
         let mut consumers: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut producer = HashMap::new();
         for (i, n) in graph.node.iter().enumerate() {
             for input in &n.input {
                 consumers.entry(input.as_str()).or_default().push(i);
             }
+            for output in &n.output {
+                producer.insert(output.as_str(), i);
+            }
         }
         let outputs = graph.output.iter().map(|o| o.name.as_str()).collect();
-        Self { nodes: &graph.node, consts, consumers, outputs }
+        Self { nodes: &graph.node, consts, consumers, producer, outputs }
     }
 
     fn users(&self, name: &str) -> &[usize] {
@@ -169,6 +181,21 @@ struct Builder {
     names: HashMap<String, usize>,
     steps: Vec<Step>,
     done: Vec<bool>,
+    /// Outputs of a channel `Pad` read only as a residual: the value and its padded width.
+    padded: HashMap<String, (usize, usize)>,
+    /// Names whose NCHW meaning has been transposed back to NHWC (`Transpose [0, 2, 3, 1]`):
+    /// their flat order is the storage order, so reshapes and concatenations are copies.
+    flat: HashSet<String>,
+}
+
+/// What follows a convolution and runs in its epilogue.
+struct Tail<'g> {
+    residual: Option<usize>,
+    res_c: usize,
+    prelu: Option<(Vec<f32>, Vec<f32>)>,
+    relu: bool,
+    out: &'g str,
+    nodes: Vec<usize>,
 }
 
 impl Builder {
@@ -198,30 +225,113 @@ impl Builder {
             "Transpose" => self.transpose(node, i),
             "Reshape" => self.reshape(node, i),
             "Mul" => self.quantize(g, i),
+            "Conv" if ints(node, "group").iter().all(|&v| v == 1) => self.fconv(g, i),
             "Conv" => self.depthwise(g, i),
             "QLinearConv" => self.qconv(g, i),
             "MaxPool" => self.maxpool(g, i),
+            "Pad" => self.pad(g, i),
+            "Concat" => self.concat(node, i),
             op => bail!("operator {op} is not implemented"),
         }
     }
 
-    /// NHWC → NCHW of the graph input: the same NHWC storage under NCHW names.
+    /// NHWC → NCHW of the graph input (the same NHWC storage under NCHW names), or NCHW →
+    /// NHWC of a result (the same storage, now in its flat order).
     fn transpose(&mut self, node: &NodeProto, i: usize) -> anyhow::Result<()> {
-        ensure!(ints(node, "perm") == [0, 3, 1, 2], "only the input's NHWC → NCHW transpose");
         let (v, _) = self.known(&node.input[0], Kind::F32)?;
-        ensure!(v == 0, "only the graph input may be transposed");
+        match ints(node, "perm").as_slice() {
+            [0, 3, 1, 2] => ensure!(v == 0, "only the graph input may be transposed to NCHW"),
+            [0, 2, 3, 1] => _ = self.flat.insert(node.output[0].clone()),
+            p => bail!("transpose {p:?}"),
+        }
         self.names.insert(node.output[0].clone(), v);
         self.finish(&[i]);
         Ok(())
     }
 
-    /// A reshape that keeps the flat order (one pixel, or one channel).
+    /// A reshape that keeps the flat order (one pixel, one channel, or an NHWC-ordered value).
     fn reshape(&mut self, node: &NodeProto, i: usize) -> anyhow::Result<()> {
         let (v, s) = self.known(&node.input[0], Kind::F32)?;
-        ensure!(s.h * s.w == 1 || s.c == 1, "reshape would reorder NHWC storage");
+        let flat = self.flat.contains(&node.input[0]);
+        ensure!(flat || s.h * s.w == 1 || s.c == 1, "reshape would reorder NHWC storage");
+        if flat {
+            self.flat.insert(node.output[0].clone());
+        }
         self.names.insert(node.output[0].clone(), v);
         self.finish(&[i]);
         Ok(())
+    }
+
+    /// `Concat` along axis 1 of NHWC-ordered `[1, rows, k]` values: one after the other.
+    fn concat(&mut self, node: &NodeProto, i: usize) -> anyhow::Result<()> {
+        ensure!(ints(node, "axis") == [1], "concat along another axis");
+        let mut srcs = vec![];
+        for input in &node.input {
+            ensure!(self.flat.contains(input), "{input} is not in NHWC order");
+            srcs.push(self.known(input, Kind::F32)?.0);
+        }
+        let len = srcs.iter().map(|&v| self.values[v].shape.len()).sum();
+        let dst = self.value(&node.output[0], Kind::F32, Shape { h: 1, w: 1, c: len });
+        self.flat.insert(node.output[0].clone());
+        self.steps.push(Step::Concat { srcs, dst });
+        self.finish(&[i]);
+        Ok(())
+    }
+
+    /// A zero channel `Pad` whose result is only a residual: recorded, folded into the `Add`.
+    fn pad(&mut self, g: &Graph, i: usize) -> anyhow::Result<()> {
+        let node = &g.nodes[i];
+        let (v, s) = self.known(&node.input[0], Kind::F32)?;
+        let extra = channel_pad(g, node)?;
+        ensure!(
+            g.users(&node.output[0]).iter().all(|&u| g.nodes[u].op_type == "Add"),
+            "pad read by a non-Add"
+        );
+        self.padded.insert(node.output[0].clone(), (v, s.c + extra));
+        self.finish(&[i]);
+        Ok(())
+    }
+
+    /// The residual `name` of an output of shape `o`: a value, or a channel-padded one; with
+    /// the channels it really has.
+    fn residual(&mut self, g: &Graph, name: &str, o: Shape) -> anyhow::Result<(usize, usize)> {
+        // A channel `Pad` may come later in the file than the convolution whose `Add` reads it.
+        if let Some(&p) = g.producer.get(name)
+            && !self.done[p]
+            && g.nodes[p].op_type == "Pad"
+        {
+            self.pad(g, p)?;
+        }
+        let (v, c) = match self.padded.get(name) {
+            Some(&(v, c)) => (v, c),
+            None => (self.known(name, Kind::F32)?.0, self.values[self.known(name, Kind::F32)?.0].shape.c),
+        };
+        let s = self.values[v].shape;
+        ensure!((s.h, s.w, c) == (o.h, o.w, o.c) && s.c <= c, "residual {s:?} does not fit {o:?}");
+        Ok((v, s.c))
+    }
+
+    /// What follows a convolution's output `out`: `Add(residual)`, then PRelu or Relu.
+    fn tail<'g>(&mut self, g: &'g Graph, mut out: &'g str, o: Shape) -> anyhow::Result<Tail<'g>> {
+        let (mut residual, mut res_c, mut nodes) = (None, o.c, vec![]);
+        if let Some(add) = g.sole(out, "Add") {
+            let other = g.nodes[add].input.iter().find(|x| x.as_str() != out).context("Add of itself")?;
+            let (r, c) = self.residual(g, other, o)?;
+            (residual, res_c, out) = (Some(r), c, g.nodes[add].output[0].as_str());
+            nodes.push(add);
+        }
+        let n_pad = o.c.div_ceil(NR) * NR;
+        let (mut prelu, mut relu) = (None, false);
+        if let Some((mut pos, mut lin, chain)) = g.prelu(out, o.c) {
+            pos.resize(n_pad, 0.0);
+            lin.resize(n_pad, 0.0);
+            (prelu, out) = (Some((pos, lin)), g.nodes[chain[3]].output[0].as_str());
+            nodes.extend(chain);
+        } else if let Some(r) = g.sole(out, "Relu") {
+            (relu, out) = (true, g.nodes[r].output[0].as_str());
+            nodes.push(r);
+        }
+        Ok(Tail { residual, res_c, prelu, relu, out, nodes })
     }
 
     /// `Mul(s)` → `Add(z)` → `Clip(0, 255)` → `Cast(uint8)`.
@@ -237,13 +347,12 @@ impl Builder {
         Ok(())
     }
 
-    /// A float depthwise 3×3 convolution → `Clip(0, 255)` → `Cast(uint8)`.
+    /// A float depthwise 3×3 convolution, optionally → `Clip(0, 255)` → `Cast(uint8)`.
     fn depthwise(&mut self, g: &Graph, i: usize) -> anyhow::Result<()> {
         let node = &g.nodes[i];
         let (src, s) = self.known(&node.input[0], Kind::F32)?;
         let w = g.values::<f32>(&node.input[1])?;
         ensure!(ints(node, "group") == [s.c as i64] && w.len() == s.c * 9, "not a 3×3 depthwise");
-        ensure!(s.c % NR == 0, "channels not a multiple of {NR}");
         let (stride, pads) = geometry(node, 3)?;
         let bias = match node.input.get(2) {
             Some(b) => g.values::<f32>(b)?,
@@ -255,12 +364,15 @@ impl Builder {
                 weights[t * s.c + c] = v;
             }
         }
-        let (clip, cast) = g.clip_cast(&node.output[0]).context("no Clip → Cast")?;
         let o = out_shape(s, 3, stride, pads, s.c)?;
-        let dst = self.value(&g.nodes[cast].output[0], Kind::U8, o);
+        // Quantized for the next layer (`Clip` → `Cast` fused), or float.
+        let (dst, nodes) = match g.clip_cast(&node.output[0]) {
+            Some((clip, cast)) => (self.value(&g.nodes[cast].output[0], Kind::U8, o), vec![i, clip, cast]),
+            None => (self.value(&node.output[0], Kind::F32, o), vec![i]),
+        };
         let op = DwStep { weights, bias, stride, pad_top: pads[0], pad_left: pads[1] };
         self.steps.push(Step::Depthwise { src, dst, op });
-        self.finish(&[i, clip, cast]);
+        self.finish(&nodes);
         Ok(())
     }
 
@@ -280,13 +392,7 @@ impl Builder {
         ensure!(arg(2)?.is_some_and(|e| e.iter().all(|&e| e >= s.h.max(s.w) as i64)), "short slice");
         let (mut out, mut nodes, mut c) = (&g.nodes[slice].output[0], vec![i, slice], s.c);
         if let Some(pad) = g.sole(out, "Pad") {
-            let p = g.values::<i64>(&g.nodes[pad].input[1])?;
-            ensure!(
-                p.len() == 8 && p.iter().enumerate().all(|(k, &v)| k == 5 || v == 0),
-                "not a channel pad"
-            );
-            ensure!(g.nodes[pad].input.len() < 3 && ints(&g.nodes[pad], "mode").is_empty(), "pad value");
-            c += p[5] as usize;
+            c += channel_pad(g, &g.nodes[pad])?;
             (out, nodes) = (&g.nodes[pad].output[0], vec![i, slice, pad]);
         }
         let dst = self.value(out, Kind::F32, Shape { h: s.h / 2, w: s.w / 2, c });
@@ -314,23 +420,8 @@ impl Builder {
         let o = out_shape(s, kernel, stride, pads, n)?;
         let deq = g.sole(&node.output[0], "DequantizeLinear").context("no DequantizeLinear")?;
         let di = &g.nodes[deq].input;
-        let (mut out, mut nodes) = (g.nodes[deq].output[0].as_str(), vec![i, deq]);
-        let mut residual = None;
-        if let Some(add) = g.sole(out, "Add") {
-            let other = g.nodes[add].input.iter().find(|x| x.as_str() != out).context("Add of itself")?;
-            let (r, rs) = self.known(other, Kind::F32)?;
-            ensure!(rs == o, "residual {rs:?} does not match the output {o:?}");
-            (residual, out) = (Some(r), g.nodes[add].output[0].as_str());
-            nodes.push(add);
-        }
+        let tail = self.tail(g, g.nodes[deq].output[0].as_str(), o)?;
         let n_pad = n.div_ceil(NR) * NR;
-        let mut prelu = None;
-        if let Some((mut pos, mut lin, chain)) = g.prelu(out, n) {
-            pos.resize(n_pad, 0.0);
-            lin.resize(n_pad, 0.0);
-            (prelu, out) = (Some((pos, lin)), g.nodes[chain[3]].output[0].as_str());
-            nodes.extend(chain);
-        }
         let bias = match inp.get(8) {
             Some(b) => g.values::<i32>(b)?,
             None => vec![0; n],
@@ -349,17 +440,68 @@ impl Builder {
             k,
             n,
             x_zp,
-            weights: pack_weights(&w, w_zp, n, s.c, kernel),
+            weights: pack_weights(
+                &w.iter().map(|&v| f32::from(v) - w_zp).collect::<Vec<_>>(),
+                n,
+                s.c,
+                kernel,
+            ),
             bias,
             mult: g.scalar(&inp[1])? * g.scalar(&inp[4])? / g.scalar(&inp[6])?,
             y_zp,
             deq_scale: g.scalar(&di[1])?,
-            residual,
-            prelu,
+            quantized: true,
+            residual: tail.residual,
+            res_c: tail.res_c,
+            prelu: tail.prelu,
+            relu: tail.relu,
         };
-        let dst = self.value(out, Kind::F32, o);
+        let dst = self.value(tail.out, Kind::F32, o);
         self.steps.push(Step::Conv { src, dst, op: Box::new(op) });
-        self.finish(&nodes);
+        self.finish(&[i, deq]);
+        self.finish(&tail.nodes);
+        Ok(())
+    }
+
+    /// A float `Conv` (groups 1) → optionally `Add(residual)` → optionally Relu or PRelu.
+    fn fconv(&mut self, g: &Graph, i: usize) -> anyhow::Result<()> {
+        let node = &g.nodes[i];
+        let (src, s) = self.known(&node.input[0], Kind::F32)?;
+        let w = g.values::<f32>(&node.input[1])?;
+        let shape = g.consts[node.input[1].as_str()].shape().to_vec();
+        let (n, kernel) = (shape[0], shape[2]);
+        ensure!(shape == [n, s.c, kernel, kernel], "weights {shape:?} do not fit {} channels", s.c);
+        let (stride, pads) = geometry(node, kernel)?;
+        let o = out_shape(s, kernel, stride, pads, n)?;
+        let tail = self.tail(g, &node.output[0], o)?;
+        let mut bias = match node.input.get(2) {
+            Some(b) => g.values::<f32>(b)?,
+            None => vec![0.0; n],
+        };
+        bias.resize(n.div_ceil(NR) * NR, 0.0);
+        let op = QConvStep {
+            kernel,
+            stride,
+            pad_top: pads[0],
+            pad_left: pads[1],
+            k: kernel * kernel * s.c,
+            n,
+            x_zp: 0.0,
+            weights: pack_weights(&w, n, s.c, kernel),
+            bias,
+            quantized: false,
+            mult: 1.0,
+            y_zp: 0.0,
+            deq_scale: 1.0,
+            residual: tail.residual,
+            res_c: tail.res_c,
+            prelu: tail.prelu,
+            relu: tail.relu,
+        };
+        let dst = self.value(tail.out, Kind::F32, o);
+        self.steps.push(Step::Conv { src, dst, op: Box::new(op) });
+        self.finish(&[i]);
+        self.finish(&tail.nodes);
         Ok(())
     }
 }
@@ -390,8 +532,8 @@ fn out_shape(s: Shape, k: usize, stride: usize, pads: [usize; 4], c: usize) -> a
     Ok(Shape { h: (h - k) / stride + 1, w: (w - k) / stride + 1, c })
 }
 
-/// ONNX `[n][c][ky][kx]` int8 weights → `w − w_zp` as `[n / NR][(ky, kx, c)][NR]` floats.
-pub(super) fn pack_weights(w: &[i8], w_zp: f32, n: usize, c: usize, kernel: usize) -> Vec<f32> {
+/// ONNX `[n][c][ky][kx]` weights (int8 ones as `w − w_zp`) → `[n / NR][(ky, kx, c)][NR]`.
+pub(super) fn pack_weights(w: &[f32], n: usize, c: usize, kernel: usize) -> Vec<f32> {
     let k = kernel * kernel * c;
     let n_pad = n.div_ceil(NR) * NR;
     let mut out = vec![0.0; n_pad * k];
@@ -399,10 +541,18 @@ pub(super) fn pack_weights(w: &[i8], w_zp: f32, n: usize, c: usize, kernel: usiz
         for ch in 0..c {
             for t in 0..kernel * kernel {
                 let kk = t * c + ch;
-                let v = f32::from(w[(o * c + ch) * kernel * kernel + t]) - w_zp;
+                let v = w[(o * c + ch) * kernel * kernel + t];
                 out[(o / NR) * k * NR + kk * NR + o % NR] = v;
             }
         }
     }
     out
+}
+
+/// Channels a constant zero `Pad` adds at the end of the channel axis (and nothing else).
+fn channel_pad(g: &Graph, pad: &NodeProto) -> anyhow::Result<usize> {
+    let p = g.values::<i64>(&pad.input[1])?;
+    ensure!(p.len() == 8 && p.iter().enumerate().all(|(k, &v)| k == 5 || v == 0), "not a channel pad");
+    ensure!(pad.input.len() < 3 && ints(pad, "mode").is_empty(), "pad value or mode");
+    Ok(p[5] as usize)
 }

@@ -1,5 +1,6 @@
-//! The arithmetic of [`super::QNet`]: quantize, depthwise 3×3, the quantized convolution as a
-//! register-blocked product with its epilogue fused, and 2×2 max-pooling. All tensors are NHWC.
+//! The arithmetic of [`super::QNet`]: quantize, depthwise 3×3, the (quantized or float)
+//! convolution as a register-blocked product with its epilogue fused, 2×2 max-pooling and
+//! concatenation. All tensors are NHWC.
 //!
 //! **Integer products in float registers.** A quantized convolution multiplies `x − x_zp`
 //! (|·| ≤ 255, from uint8) by `w − w_zp` (|·| ≤ 255, from int8) and sums `K` of them. The
@@ -59,11 +60,31 @@ fn to_u8(x: f32) -> u8 {
     unsafe { x.to_int_unchecked::<i32>() as u8 }
 }
 
-/// Depthwise 3×3 convolution (float weights with the next layer's quantization folded in),
-/// then `Clip(0, 255)` and `Cast` to uint8. Channels come in blocks of [`NR`].
+/// What a depthwise convolution writes: uint8 (its `Clip(0, 255)` and `Cast` fused) or float.
+pub trait DwOut: Copy {
+    fn from_acc(acc: f32) -> Self;
+}
+
+impl DwOut for u8 {
+    #[inline(always)]
+    fn from_acc(acc: f32) -> Self {
+        to_u8(acc)
+    }
+}
+
+impl DwOut for f32 {
+    #[inline(always)]
+    fn from_acc(acc: f32) -> Self {
+        acc
+    }
+}
+
+/// Depthwise 3×3 convolution (float weights; for a uint8 output the next layer's
+/// quantization is folded in). Channels in blocks of [`NR`], the rest one by one.
 #[inline(always)]
-pub fn depthwise<M: Madd>(d: &DwStep, src: &[f32], s: Shape, dst: &mut [u8], o: Shape) {
+pub fn depthwise<M: Madd, T: DwOut>(d: &DwStep, src: &[f32], s: Shape, dst: &mut [T], o: Shape) {
     let c = s.c;
+    let full = c / NR * NR;
     for oy in 0..o.h {
         let y0 = (oy * d.stride) as isize - d.pad_top as isize;
         let ky = taps(y0, s.h);
@@ -71,35 +92,43 @@ pub fn depthwise<M: Madd>(d: &DwStep, src: &[f32], s: Shape, dst: &mut [u8], o: 
             let x0 = (ox * d.stride) as isize - d.pad_left as isize;
             let kx = taps(x0, s.w);
             let out = &mut dst[(oy * o.w + ox) * c..][..c];
+            let at =
+                |dy: usize, dx: usize| ((y0 + dy as isize) as usize * s.w + (x0 + dx as isize) as usize) * c;
             if ky == (0..3) && kx == (0..3) {
                 // Inside: three rows of three whole pixels, one bounds check per row.
-                let at = |dy: usize| &src[((y0 as usize + dy) * s.w + x0 as usize) * c..][..3 * c];
-                let rows = [at(0), at(1), at(2)];
-                for (cb, out) in out.chunks_exact_mut(NR).enumerate() {
-                    let acc = dw_inside::<M>(&rows, &d.weights, &d.bias, c, cb * NR);
-                    for (o, a) in out.iter_mut().zip(acc) {
-                        *o = to_u8(a);
+                let rows = [0, 1, 2].map(|dy| &src[at(dy, 0)..][..3 * c]);
+                for c0 in (0..full).step_by(NR) {
+                    let acc = dw_inside::<M>(&rows, &d.weights, &d.bias, c, c0);
+                    for (o, a) in out[c0..c0 + NR].iter_mut().zip(acc) {
+                        *o = T::from_acc(a);
                     }
                 }
-                continue;
-            }
-            for (cb, out) in out.chunks_exact_mut(NR).enumerate() {
-                let mut acc: [f32; NR] = d.bias[cb * NR..][..NR].try_into().expect("NR");
-                for dy in ky.clone() {
-                    let row = ((y0 + dy as isize) as usize) * s.w;
-                    for dx in kx.clone() {
-                        let at = (row + (x0 + dx as isize) as usize) * c + cb * NR;
-                        let x: &[f32; NR] = src[at..][..NR].try_into().expect("NR");
-                        let w: &[f32; NR] =
-                            d.weights[(dy * 3 + dx) * c + cb * NR..][..NR].try_into().expect("NR");
-                        for j in 0..NR {
-                            acc[j] = M::madd(x[j], w[j], acc[j]);
+            } else {
+                for c0 in (0..full).step_by(NR) {
+                    let mut acc: [f32; NR] = d.bias[c0..][..NR].try_into().expect("NR");
+                    for dy in ky.clone() {
+                        for dx in kx.clone() {
+                            let x: &[f32; NR] = src[at(dy, dx) + c0..][..NR].try_into().expect("NR");
+                            let w: &[f32; NR] =
+                                d.weights[(dy * 3 + dx) * c + c0..][..NR].try_into().expect("NR");
+                            for j in 0..NR {
+                                acc[j] = M::madd(x[j], w[j], acc[j]);
+                            }
                         }
                     }
+                    for (o, a) in out[c0..c0 + NR].iter_mut().zip(acc) {
+                        *o = T::from_acc(a);
+                    }
                 }
-                for (o, a) in out.iter_mut().zip(acc) {
-                    *o = to_u8(a);
+            }
+            for ch in full..c {
+                let mut acc = d.bias[ch];
+                for dy in ky.clone() {
+                    for dx in kx.clone() {
+                        acc = M::madd(src[at(dy, dx) + ch], d.weights[(dy * 3 + dx) * c + ch], acc);
+                    }
                 }
+                out[ch] = T::from_acc(acc);
             }
         }
     }
@@ -129,14 +158,40 @@ fn taps(start: isize, len: usize) -> std::ops::Range<usize> {
     lo..hi.max(lo)
 }
 
-/// The convolution's input as rows of `k` floats `x − x_zp`, one per output pixel: the pixels
-/// themselves for a 1×1 kernel, im2col rows (`(ky, kx, c)` order) otherwise, read from a copy
-/// of the input padded with the zero point (so padding contributes 0).
-pub fn input_rows(c: &QConvStep, src: &[u8], s: Shape, o: Shape, rows: &mut Vec<f32>, padded: &mut Vec<f32>) {
+/// An element a convolution reads: uint8 (as `x − x_zp`) or float (as is).
+pub trait ConvIn: Copy {
+    fn centred(self, zp: f32) -> f32;
+}
+
+impl ConvIn for u8 {
+    #[inline(always)]
+    fn centred(self, zp: f32) -> f32 {
+        f32::from(self) - zp
+    }
+}
+
+impl ConvIn for f32 {
+    #[inline(always)]
+    fn centred(self, _: f32) -> f32 {
+        self
+    }
+}
+
+/// The convolution's input as rows of `k` floats (`x − x_zp` for uint8), one per output pixel:
+/// the pixels themselves for a 1×1 kernel, im2col rows (`(ky, kx, c)` order) otherwise, read
+/// from a copy of the input padded with the zero point (so padding contributes 0).
+pub fn input_rows<T: ConvIn>(
+    c: &QConvStep,
+    src: &[T],
+    s: Shape,
+    o: Shape,
+    rows: &mut Vec<f32>,
+    padded: &mut Vec<f32>,
+) {
     if c.kernel == 1 && c.stride == 1 {
         rows.resize(src.len(), 0.0);
         for (r, &x) in rows.iter_mut().zip(src) {
-            *r = f32::from(x) - c.x_zp;
+            *r = x.centred(c.x_zp);
         }
         return;
     }
@@ -146,7 +201,7 @@ pub fn input_rows(c: &QConvStep, src: &[u8], s: Shape, o: Shape, rows: &mut Vec<
     for y in 0..s.h {
         let dst = &mut padded[((y + c.pad_top) * pw + c.pad_left) * s.c..][..s.w * s.c];
         for (d, &x) in dst.iter_mut().zip(&src[y * s.w * s.c..][..s.w * s.c]) {
-            *d = f32::from(x) - c.x_zp;
+            *d = x.centred(c.x_zp);
         }
     }
     let run = c.kernel * s.c;
@@ -160,8 +215,9 @@ pub fn input_rows(c: &QConvStep, src: &[u8], s: Shape, o: Shape, rows: &mut Vec<
     }
 }
 
-/// The quantized convolution on [`input_rows`], with requantization (round half to even,
-/// saturate), dequantization, the residual `Add` and the PRelu fused into its epilogue.
+/// The convolution on [`input_rows`], with requantization (round half to even, saturate) and
+/// dequantization (quantized) or the bias (float), the residual `Add` and the activation fused
+/// into its epilogue.
 #[inline(always)]
 pub fn qconv<M: Madd>(c: &QConvStep, rows: &[f32], res: Option<&[f32]>, dst: &mut [f32]) {
     let (k, n) = (c.k, c.n);
@@ -175,7 +231,8 @@ pub fn qconv<M: Madd>(c: &QConvStep, rows: &[f32], res: Option<&[f32]>, dst: &mu
             let width = (n - n0).min(NR);
             for (i, acc) in acc.into_iter().enumerate().take(count) {
                 let at = (p0 + i) * n + n0;
-                let res = res.map(|r| &r[at..at + width]);
+                let (r_at, r_width) = ((p0 + i) * c.res_c + n0, c.res_c.saturating_sub(n0).min(width));
+                let res = res.map(|r| &r[r_at..r_at + r_width]);
                 if width == NR {
                     let out: &mut [f32; NR] = (&mut dst[at..at + NR]).try_into().expect("NR");
                     epilogue(c, n0, acc, res, out);
@@ -207,15 +264,22 @@ fn micro<M: Madd>(a: &[&[f32]; MR], w: &[f32], k: usize) -> [[f32; NR]; MR] {
     acc
 }
 
-/// Requantize (round half to even, saturate), dequantize, add the residual, PRelu. In float:
+/// Requantize (round half to even, saturate) and dequantize — or, for a float convolution, add
+/// the bias — then add the residual (zero beyond its channels), then PRelu or Relu. In float:
 /// `acc + bias` is an integer below 2²⁴ (the compiler checks), so this is the integer formula;
 /// `clamp(round(v) + zp, 0, 255) − zp` is written as `clamp(round(v), −zp, 255 − zp)`.
 #[inline(always)]
 fn epilogue(c: &QConvStep, n0: usize, acc: [f32; NR], res: Option<&[f32]>, out: &mut [f32; NR]) {
     let bias: &[f32; NR] = c.bias[n0..][..NR].try_into().expect("NR");
-    let (lo, hi) = (-c.y_zp, 255.0 - c.y_zp);
-    for j in 0..NR {
-        out[j] = ((acc[j] + bias[j]) * c.mult).round_ties_even().max(lo).min(hi) * c.deq_scale;
+    if c.quantized {
+        let (lo, hi) = (-c.y_zp, 255.0 - c.y_zp);
+        for j in 0..NR {
+            out[j] = ((acc[j] + bias[j]) * c.mult).round_ties_even().max(lo).min(hi) * c.deq_scale;
+        }
+    } else {
+        for j in 0..NR {
+            out[j] = acc[j] + bias[j];
+        }
     }
     if let Some(r) = res {
         for (v, r) in out.iter_mut().zip(r) {
@@ -227,6 +291,11 @@ fn epilogue(c: &QConvStep, n0: usize, acc: [f32; NR], res: Option<&[f32]>, out: 
             (pos[n0..][..NR].try_into().expect("NR"), lin[n0..][..NR].try_into().expect("NR"));
         for j in 0..NR {
             out[j] = out[j].max(0.0) * pos[j] + out[j] * lin[j];
+        }
+    }
+    if c.relu {
+        for v in out.iter_mut() {
+            *v = v.max(0.0);
         }
     }
 }

@@ -20,7 +20,7 @@ mod kernels;
 use std::sync::Mutex;
 
 pub use compile::compile;
-use kernels::{Fused, Plain};
+use kernels::{DwOut, Fused, Plain};
 
 /// An NHWC tensor shape (batch 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,23 +77,49 @@ pub struct QConvStep {
     weights: Vec<f32>,
     /// Bias (an integer below 2²⁴, as `f32`), `n` rounded up to a multiple of `NR`.
     bias: Vec<f32>,
+    /// Requantized (a `QLinearConv` then `DequantizeLinear`) or float (a `Conv`).
+    quantized: bool,
     /// `x_scale · w_scale / y_scale`.
     mult: f32,
     /// Output zero point, which is also the following `DequantizeLinear`'s.
     y_zp: f32,
     deq_scale: f32,
     residual: Option<usize>,
+    /// Channels of the residual (fewer than `n` when the graph zero-pads it with `Pad`).
+    res_c: usize,
     /// PRelu as `max(v, 0) · pos + v · lin`, per channel, padded like `bias`.
     prelu: Option<(Vec<f32>, Vec<f32>)>,
+    relu: bool,
 }
 
 /// One fused step; fields name value indices.
 #[derive(Debug)]
 pub(crate) enum Step {
-    Quantize { src: usize, dst: usize, scale: f32, shift: f32 },
-    Depthwise { src: usize, dst: usize, op: DwStep },
-    Conv { src: usize, dst: usize, op: Box<QConvStep> },
-    MaxPool { src: usize, dst: usize },
+    Quantize {
+        src: usize,
+        dst: usize,
+        scale: f32,
+        shift: f32,
+    },
+    Depthwise {
+        src: usize,
+        dst: usize,
+        op: DwStep,
+    },
+    Conv {
+        src: usize,
+        dst: usize,
+        op: Box<QConvStep>,
+    },
+    MaxPool {
+        src: usize,
+        dst: usize,
+    },
+    /// Flat concatenation (ONNX `Concat` along axis 1 of `[1, rows, k]` tensors in NHWC order).
+    Concat {
+        srcs: Vec<usize>,
+        dst: usize,
+    },
 }
 
 /// Buffers kept across runs.
@@ -126,18 +152,19 @@ impl Step {
             Self::Quantize { dst, .. }
             | Self::Depthwise { dst, .. }
             | Self::Conv { dst, .. }
-            | Self::MaxPool { dst, .. } => *dst,
+            | Self::MaxPool { dst, .. }
+            | Self::Concat { dst, .. } => *dst,
         }
     }
 
-    fn reads(&self) -> impl Iterator<Item = usize> {
-        let (src, res) = match self {
+    fn reads(&self) -> Vec<usize> {
+        match self {
             Self::Quantize { src, .. } | Self::Depthwise { src, .. } | Self::MaxPool { src, .. } => {
-                (*src, None)
+                vec![*src]
             }
-            Self::Conv { src, op, .. } => (*src, op.residual),
-        };
-        std::iter::once(src).chain(res)
+            Self::Conv { src, op, .. } => std::iter::once(*src).chain(op.residual).collect(),
+            Self::Concat { srcs, .. } => srcs.clone(),
+        }
     }
 }
 
@@ -231,12 +258,28 @@ impl QNet {
                 kernels::quantize(self.f32s(&s.f32s, *src), *scale, *shift, out);
             }
             Step::Depthwise { src, op, .. } => {
-                let out = &mut s.u8s[b][..len];
-                dispatch_dw(self.fused, op, self.f32s(&s.f32s, *src), shape(*src), out, shape(dst));
+                let (input, io) = (self.f32s(&s.f32s, *src), (shape(*src), shape(dst)));
+                match self.values[dst].kind {
+                    Kind::U8 => dispatch_dw(self.fused, op, input, io, &mut s.u8s[b][..len]),
+                    Kind::F32 => {
+                        let mut out = std::mem::take(&mut s.f32s[b]);
+                        dispatch_dw(self.fused, op, self.f32s(&s.f32s, *src), io, &mut out[..len]);
+                        s.f32s[b] = out;
+                    }
+                }
             }
             Step::Conv { src, op, .. } => {
-                let input = &s.u8s[self.slot[*src]][..shape(*src).len()];
-                kernels::input_rows(op, input, shape(*src), shape(dst), &mut s.rows, &mut s.padded);
+                let (si, so) = (shape(*src), shape(dst));
+                match self.values[*src].kind {
+                    Kind::U8 => {
+                        let input = &s.u8s[self.slot[*src]][..si.len()];
+                        kernels::input_rows(op, input, si, so, &mut s.rows, &mut s.padded);
+                    }
+                    Kind::F32 => {
+                        let input = &s.f32s[self.slot[*src]][..si.len()];
+                        kernels::input_rows(op, input, si, so, &mut s.rows, &mut s.padded);
+                    }
+                }
                 let mut out = std::mem::take(&mut s.f32s[b]);
                 let res = op.residual.map(|r| self.f32s(&s.f32s, r));
                 dispatch_conv(self.fused, op, &s.rows, res, &mut out[..len]);
@@ -245,6 +288,16 @@ impl QNet {
             Step::MaxPool { src, .. } => {
                 let mut out = std::mem::take(&mut s.f32s[b]);
                 kernels::maxpool_pad(self.f32s(&s.f32s, *src), shape(*src), &mut out[..len], shape(dst));
+                s.f32s[b] = out;
+            }
+            Step::Concat { srcs, .. } => {
+                let mut out = std::mem::take(&mut s.f32s[b]);
+                let mut at = 0;
+                for &v in srcs {
+                    let part = self.f32s(&s.f32s, v);
+                    out[at..at + part.len()].copy_from_slice(part);
+                    at += part.len();
+                }
                 s.f32s[b] = out;
             }
         }
@@ -267,7 +320,7 @@ fn has_fma() -> bool {
     }
 }
 
-fn dispatch_dw(fused: bool, op: &DwStep, src: &[f32], s: Shape, dst: &mut [u8], o: Shape) {
+fn dispatch_dw<T: DwOut>(fused: bool, op: &DwStep, src: &[f32], (s, o): (Shape, Shape), dst: &mut [T]) {
     #[cfg(target_arch = "x86_64")]
     if fused {
         // SAFETY: `fused` is true only when `has_fma` saw AVX2 and FMA on this CPU.
@@ -275,9 +328,9 @@ fn dispatch_dw(fused: bool, op: &DwStep, src: &[f32], s: Shape, dst: &mut [u8], 
         return;
     }
     if fused {
-        kernels::depthwise::<Fused>(op, src, s, dst, o);
+        kernels::depthwise::<Fused, T>(op, src, s, dst, o);
     } else {
-        kernels::depthwise::<Plain>(op, src, s, dst, o);
+        kernels::depthwise::<Plain, T>(op, src, s, dst, o);
     }
 }
 
@@ -297,8 +350,8 @@ fn dispatch_conv(fused: bool, op: &QConvStep, rows: &[f32], res: Option<&[f32]>,
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn dw_avx2(op: &DwStep, src: &[f32], s: Shape, dst: &mut [u8], o: Shape) {
-    kernels::depthwise::<Fused>(op, src, s, dst, o);
+unsafe fn dw_avx2<T: DwOut>(op: &DwStep, src: &[f32], s: Shape, dst: &mut [T], o: Shape) {
+    kernels::depthwise::<Fused, T>(op, src, s, dst, o);
 }
 
 #[cfg(target_arch = "x86_64")]
