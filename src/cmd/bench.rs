@@ -19,7 +19,9 @@ use super::bench_frames::{self, PipelineReport, RecordedFrame};
 use crate::liveness::{ChallengeGeometry, TargetDraw};
 use crate::models::{self, Precision};
 use crate::vision::warp::InputBuffer;
-use crate::vision::{EngineChoice, FaceTracker, LandmarkModel, Roi, VisionConfig, detector, landmarks, pose};
+use crate::vision::{
+    EngineChoice, FaceDetector, FaceTracker, LandmarkModel, Roi, VisionConfig, detector, landmarks, pose,
+};
 
 /// A 640×480 JPEG door-camera frame (the public-domain astronaut photo, NASA), shipped so the
 /// bench runs anywhere, including on a Pi without a source checkout.
@@ -67,7 +69,8 @@ pub struct PeerReport {
 }
 
 /// livegate's median divided by the peer's for one network (`mesh_int8` runs in livegate's
-/// own int8 executor, `mesh_int8_tract` is the same graph in tract, the rest run in tract).
+/// own executor, `mesh_int8_tract` is the same graph in tract; `detect_fp32` runs in tract,
+/// `detect_fp32_livegate` is the same graph in livegate's executor).
 #[derive(Debug, Clone, Serialize)]
 pub struct Ratio {
     pub model: String,
@@ -192,7 +195,17 @@ pub fn bench(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         "frame → 128×128 tensor",
         time(r, w, || detector::letterbox_into(img, lb, &mut buf).len()),
     );
-    stage("detect_fp32", "detector network only", time(r, w, || det.infer(&det_input)));
+    stage(
+        "detect_fp32",
+        "detector network only (tract, what the service runs)",
+        time(r, w, || det.infer(&det_input)),
+    );
+    let det_ours = FaceDetector::load_with(&opts.models.join(models::DETECTOR), 0.5, EngineChoice::Best)?;
+    stage(
+        "detect_fp32_livegate",
+        "the same network in livegate's executor",
+        time(r, w, || det_ours.infer(&det_input)),
+    );
     stage("detect", "letterbox + network + decode + NMS", time(r, w, || det.detect(img)));
     stage(
         "crop",
@@ -288,7 +301,7 @@ fn run_peer(
     let ratios = stages
         .iter()
         .filter_map(|s| {
-            let p = peer.stages.get(s.name.trim_end_matches("_tract"))?;
+            let p = peer.stages.get(s.name.trim_end_matches("_tract").trim_end_matches("_livegate"))?;
             Some(Ratio {
                 model: s.name.to_string(),
                 livegate_ms: s.timing.median_ms,
