@@ -20,6 +20,8 @@ pub(super) struct Region {
     w: i64,
     h: i64,
     px: Vec<[f32; 4]>,
+    /// Column sums of one block row (integers; kept across calls).
+    sums: Vec<u32>,
 }
 
 impl Region {
@@ -54,7 +56,7 @@ impl Region {
             let row = &mut self.px[((y - y0) * self.w) as usize..][..self.w as usize];
             if ix1 > ix0 {
                 let inside = &mut row[(ix0 - x0) as usize..(ix1 - x0) as usize];
-                block_means(img, level, y as usize, ix0 as usize, inside);
+                block_means(img, level, y as usize, ix0 as usize, inside, &mut self.sums);
             }
         }
     }
@@ -88,7 +90,7 @@ impl Region {
 
 /// Writes into `out` the level-`level` pixels of row `y`, columns `x0..x0 + out.len()`: each
 /// the mean of its `2^level × 2^level` block of frame pixels (the frame pixel itself at 0).
-fn block_means(img: &RgbImage, level: u32, y: usize, x0: usize, out: &mut [[f32; 4]]) {
+fn block_means(img: &RgbImage, level: u32, y: usize, x0: usize, out: &mut [[f32; 4]], sums: &mut Vec<u32>) {
     let raw = img.as_raw();
     let stride = img.width() as usize * 3;
     if level == 0 {
@@ -100,18 +102,59 @@ fn block_means(img: &RgbImage, level: u32, y: usize, x0: usize, out: &mut [[f32;
     }
     let k = 1usize << level;
     let inv = 1.0 / (k * k) as f32;
-    out.fill([0.0; 4]);
+    // Sum the block row's k rows bytewise (a loop that vectorises), then each block's k
+    // columns. Integer sums are exact, as the f32 sums of small integers they replace were,
+    // so the means are bit for bit the same.
+    let width = out.len() * k * 3;
+    sums.clear();
+    sums.resize(width, 0);
     for sy in y * k..(y + 1) * k {
-        let row = &raw[sy * stride + x0 * k * 3..][..out.len() * k * 3];
-        for (o, block) in out.iter_mut().zip(row.chunks_exact(k * 3)) {
-            for p in block.chunks_exact(3) {
-                o[0] += f32::from(p[0]);
-                o[1] += f32::from(p[1]);
-                o[2] += f32::from(p[2]);
-            }
+        for (s, &b) in sums.iter_mut().zip(&raw[sy * stride + x0 * k * 3..][..width]) {
+            *s += u32::from(b);
         }
     }
-    for o in out.iter_mut() {
-        *o = [o[0] * inv, o[1] * inv, o[2] * inv, 0.0];
+    for (o, block) in out.iter_mut().zip(sums.chunks_exact(k * 3)) {
+        let mut t = [0u32; 3];
+        for p in block.chunks_exact(3) {
+            for (t, &v) in t.iter_mut().zip(p) {
+                *t += v;
+            }
+        }
+        *o = [t[0] as f32 * inv, t[1] as f32 * inv, t[2] as f32 * inv, 0.0];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_means_are_the_plain_means_of_each_block_bit_for_bit() {
+        let img = RgbImage::from_fn(40, 24, |x, y| {
+            let v = (x * 37 + y * 101) as u8;
+            image::Rgb([v, v.wrapping_mul(7), 255 - v])
+        });
+        let mut sums = Vec::new();
+        for level in 1..=3u32 {
+            let k = 1usize << level;
+            let (x0, blocks) = (1, 40 / k - 1);
+            for y in 0..24 / k {
+                let mut got = vec![[9.0; 4]; blocks];
+                block_means(&img, level, y, x0, &mut got, &mut sums);
+                for (i, g) in got.iter().enumerate() {
+                    let mut want = [0.0f32; 3];
+                    for sy in y * k..(y + 1) * k {
+                        for sx in (x0 + i) * k..(x0 + i + 1) * k {
+                            let p = img.get_pixel(sx as u32, sy as u32).0;
+                            for c in 0..3 {
+                                want[c] += f32::from(p[c]);
+                            }
+                        }
+                    }
+                    let inv = 1.0 / (k * k) as f32;
+                    assert_eq!(*g, [want[0] * inv, want[1] * inv, want[2] * inv, 0.0], "level {level}");
+                }
+            }
+        }
     }
 }
