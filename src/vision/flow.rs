@@ -274,14 +274,9 @@ fn refine(
             let m = (2 * r + 3) as usize;
             for j in 1..m - 1 {
                 for c in j * m + 1..(j + 1) * m - 1 {
-                    let (ix, iy, va) =
-                        ((win[c + 1] - win[c - 1]) / 2.0, (win[c + m] - win[c - m]) / 2.0, win[c]);
-                    gxx += ix * ix;
-                    gxy += ix * iy;
-                    gyy += iy * iy;
-                    gx.push(ix);
-                    gy.push(iy);
-                    vals.push(va);
+                    gx.push((win[c + 1] - win[c - 1]) / 2.0);
+                    gy.push((win[c + m] - win[c - m]) / 2.0);
+                    vals.push(win[c]);
                 }
             }
         }
@@ -289,19 +284,19 @@ fn refine(
             for j in -r..=r {
                 for i in -r..=r {
                     let (x, y) = (p[0] + i as f32, p[1] + j as f32);
-                    let ix = (a.at(x + 1.0, y)? - a.at(x - 1.0, y)?) / 2.0;
-                    let iy = (a.at(x, y + 1.0)? - a.at(x, y - 1.0)?) / 2.0;
-                    let va = a.at(x, y)?;
-                    gxx += ix * ix;
-                    gxy += ix * iy;
-                    gyy += iy * iy;
-                    gx.push(ix);
-                    gy.push(iy);
-                    vals.push(va);
+                    gx.push((a.at(x + 1.0, y)? - a.at(x - 1.0, y)?) / 2.0);
+                    gy.push((a.at(x, y + 1.0)? - a.at(x, y - 1.0)?) / 2.0);
+                    vals.push(a.at(x, y)?);
                 }
             }
         }
         Read::Miss => return None,
+    }
+    // The structure tensor, summed in window order (as it was while sampling).
+    for (&ix, &iy) in gx.iter().zip(gy.iter()) {
+        gxx += ix * ix;
+        gxy += ix * iy;
+        gyy += iy * iy;
     }
     let det = gxx * gyy - gxy * gxy;
     let min_eig = ((gxx + gyy) - ((gxx - gyy).powi(2) + 4.0 * gxy * gxy).sqrt()) / 2.0;
