@@ -11,7 +11,7 @@ use tract_onnx::pb::{self, NodeProto};
 use tract_onnx::prelude::*;
 
 use super::kernels::NR;
-use super::{DwStep, Kind, QConvStep, QNet, Shape, Step, Value};
+use super::{DwStep, Kind, QConvStep, QNet, Requant, Shape, Step, Value};
 
 /// The largest integer below which every `f32` integer is exact.
 const EXACT: f64 = (1u32 << 24) as f64;
@@ -188,6 +188,26 @@ struct Builder {
     flat: HashSet<String>,
 }
 
+/// Where a convolution reads and what it writes.
+struct ConvGeometry {
+    src: usize,
+    s: Shape,
+    n: usize,
+    kernel: usize,
+    stride: usize,
+    pads: [usize; 4],
+    o: Shape,
+}
+
+/// What differs between a quantized convolution and a float one.
+struct Arith {
+    /// `[n][c][ky][kx]` (int8 ones as `w − w_zp`).
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+    x_zp: f32,
+    requant: Option<Requant>,
+}
+
 /// What follows a convolution and runs in its epilogue.
 struct Tail<'g> {
     residual: Option<usize>,
@@ -304,7 +324,10 @@ impl Builder {
         }
         let (v, c) = match self.padded.get(name) {
             Some(&(v, c)) => (v, c),
-            None => (self.known(name, Kind::F32)?.0, self.values[self.known(name, Kind::F32)?.0].shape.c),
+            None => {
+                let (v, s) = self.known(name, Kind::F32)?;
+                (v, s.c)
+            }
         };
         let s = self.values[v].shape;
         ensure!((s.h, s.w, c) == (o.h, o.w, o.c) && s.c <= c, "residual {s:?} does not fit {o:?}");
@@ -401,83 +424,29 @@ impl Builder {
         Ok(())
     }
 
-    /// `QLinearConv` → `DequantizeLinear` → optionally `Add(residual)` → optionally PRelu.
-    fn qconv(&mut self, g: &Graph, i: usize) -> anyhow::Result<()> {
-        let node = &g.nodes[i];
-        let inp = &node.input;
-        ensure!(inp.len() >= 8 && ints(node, "group").iter().all(|&v| v == 1), "grouped QLinearConv");
-        let (src, s) = self.known(&inp[0], Kind::U8)?;
-        let w = g.values::<i8>(&inp[3])?;
-        let shape = g.consts[inp[3].as_str()].shape().to_vec();
+    /// The geometry shared by both kinds of convolution: the input (of `kind`), the weights'
+    /// `[n][c][k][k]` shape against it, stride, pads and the output shape.
+    fn conv_geometry(
+        &self,
+        g: &Graph,
+        node: &NodeProto,
+        weights: &str,
+        kind: Kind,
+    ) -> anyhow::Result<ConvGeometry> {
+        let (src, s) = self.known(&node.input[0], kind)?;
+        let shape = g.consts.get(weights).context("weights are not a constant")?.shape().to_vec();
+        ensure!(shape.len() == 4, "weights of rank {}", shape.len());
         let (n, kernel) = (shape[0], shape[2]);
         ensure!(shape == [n, s.c, kernel, kernel], "weights {shape:?} do not fit {} channels", s.c);
-        let (x_zp, w_zp) = (g.scalar(&inp[2])?, g.scalar(&inp[5])?);
-        let k = kernel * kernel * s.c;
-        let (max_x, max_w) =
-            (x_zp.max(255.0 - x_zp), w.iter().map(|&v| (f32::from(v) - w_zp).abs()).fold(0.0, f32::max));
-        let max_acc = (k as f64) * f64::from(max_x * max_w);
         let (stride, pads) = geometry(node, kernel)?;
         let o = out_shape(s, kernel, stride, pads, n)?;
-        let deq = g.sole(&node.output[0], "DequantizeLinear").context("no DequantizeLinear")?;
-        let di = &g.nodes[deq].input;
-        let tail = self.tail(g, g.nodes[deq].output[0].as_str(), o)?;
-        let n_pad = n.div_ceil(NR) * NR;
-        let bias = match inp.get(8) {
-            Some(b) => g.values::<i32>(b)?,
-            None => vec![0; n],
-        };
-        let max_bias = bias.iter().map(|b| f64::from(b.unsigned_abs())).fold(0.0, f64::max);
-        ensure!(max_acc + max_bias < EXACT, "sums could exceed f32's exact integers");
-        let mut bias: Vec<f32> = bias.iter().map(|&b| b as f32).collect();
-        bias.resize(n_pad, 0.0);
-        let y_zp = g.scalar(&inp[7])?;
-        ensure!(di.get(2).map_or(Ok(0.0), |z| g.scalar(z))? == y_zp, "dequantized with another zero point");
-        let op = QConvStep {
-            kernel,
-            stride,
-            pad_top: pads[0],
-            pad_left: pads[1],
-            k,
-            n,
-            x_zp,
-            weights: pack_weights(
-                &w.iter().map(|&v| f32::from(v) - w_zp).collect::<Vec<_>>(),
-                n,
-                s.c,
-                kernel,
-            ),
-            bias,
-            mult: g.scalar(&inp[1])? * g.scalar(&inp[4])? / g.scalar(&inp[6])?,
-            y_zp,
-            deq_scale: g.scalar(&di[1])?,
-            quantized: true,
-            residual: tail.residual,
-            res_c: tail.res_c,
-            prelu: tail.prelu,
-            relu: tail.relu,
-        };
-        let dst = self.value(tail.out, Kind::F32, o);
-        self.steps.push(Step::Conv { src, dst, op: Box::new(op) });
-        self.finish(&[i, deq]);
-        self.finish(&tail.nodes);
-        Ok(())
+        Ok(ConvGeometry { src, s, n, kernel, stride, pads, o })
     }
 
-    /// A float `Conv` (groups 1) → optionally `Add(residual)` → optionally Relu or PRelu.
-    fn fconv(&mut self, g: &Graph, i: usize) -> anyhow::Result<()> {
-        let node = &g.nodes[i];
-        let (src, s) = self.known(&node.input[0], Kind::F32)?;
-        let w = g.values::<f32>(&node.input[1])?;
-        let shape = g.consts[node.input[1].as_str()].shape().to_vec();
-        let (n, kernel) = (shape[0], shape[2]);
-        ensure!(shape == [n, s.c, kernel, kernel], "weights {shape:?} do not fit {} channels", s.c);
-        let (stride, pads) = geometry(node, kernel)?;
-        let o = out_shape(s, kernel, stride, pads, n)?;
-        let tail = self.tail(g, &node.output[0], o)?;
-        let mut bias = match node.input.get(2) {
-            Some(b) => g.values::<f32>(b)?,
-            None => vec![0.0; n],
-        };
+    /// One convolution step with its epilogue `tail`; `consumed` are the nodes before the tail.
+    fn push_conv(&mut self, geo: ConvGeometry, arith: Arith, tail: Tail, consumed: &[usize]) {
+        let ConvGeometry { src, s, n, kernel, stride, pads, o } = geo;
+        let Arith { weights, mut bias, x_zp, requant } = arith;
         bias.resize(n.div_ceil(NR) * NR, 0.0);
         let op = QConvStep {
             kernel,
@@ -486,13 +455,10 @@ impl Builder {
             pad_left: pads[1],
             k: kernel * kernel * s.c,
             n,
-            x_zp: 0.0,
-            weights: pack_weights(&w, n, s.c, kernel),
+            x_zp,
+            weights: pack_weights(&weights, n, s.c, kernel),
             bias,
-            quantized: false,
-            mult: 1.0,
-            y_zp: 0.0,
-            deq_scale: 1.0,
+            requant,
             residual: tail.residual,
             res_c: tail.res_c,
             prelu: tail.prelu,
@@ -500,8 +466,52 @@ impl Builder {
         };
         let dst = self.value(tail.out, Kind::F32, o);
         self.steps.push(Step::Conv { src, dst, op: Box::new(op) });
-        self.finish(&[i]);
+        self.finish(consumed);
         self.finish(&tail.nodes);
+    }
+
+    /// `QLinearConv` → `DequantizeLinear` → optionally `Add(residual)` → optionally PRelu.
+    fn qconv(&mut self, g: &Graph, i: usize) -> anyhow::Result<()> {
+        let node = &g.nodes[i];
+        let inp = &node.input;
+        ensure!(inp.len() >= 8 && ints(node, "group").iter().all(|&v| v == 1), "grouped QLinearConv");
+        let geo = self.conv_geometry(g, node, &inp[3], Kind::U8)?;
+        let (x_zp, w_zp) = (g.scalar(&inp[2])?, g.scalar(&inp[5])?);
+        let weights: Vec<f32> = g.values::<i8>(&inp[3])?.iter().map(|&v| f32::from(v) - w_zp).collect();
+        let max_w = weights.iter().map(|v| v.abs()).fold(0.0, f32::max);
+        let max_acc = (geo.kernel * geo.kernel * geo.s.c) as f64 * f64::from(x_zp.max(255.0 - x_zp) * max_w);
+        let bias = match inp.get(8) {
+            Some(b) => g.values::<i32>(b)?,
+            None => vec![0; geo.n],
+        };
+        let max_bias = bias.iter().map(|b| f64::from(b.unsigned_abs())).fold(0.0, f64::max);
+        ensure!(max_acc + max_bias < EXACT, "sums could exceed f32's exact integers");
+        let deq = g.sole(&node.output[0], "DequantizeLinear").context("no DequantizeLinear")?;
+        let di = &g.nodes[deq].input;
+        let y_zp = g.scalar(&inp[7])?;
+        ensure!(di.get(2).map_or(Ok(0.0), |z| g.scalar(z))? == y_zp, "dequantized with another zero point");
+        let requant = Requant {
+            mult: g.scalar(&inp[1])? * g.scalar(&inp[4])? / g.scalar(&inp[6])?,
+            y_zp,
+            deq_scale: g.scalar(&di[1])?,
+        };
+        let tail = self.tail(g, g.nodes[deq].output[0].as_str(), geo.o)?;
+        let bias = bias.iter().map(|&b| b as f32).collect();
+        self.push_conv(geo, Arith { weights, bias, x_zp, requant: Some(requant) }, tail, &[i, deq]);
+        Ok(())
+    }
+
+    /// A float `Conv` (groups 1) → optionally `Add(residual)` → optionally Relu or PRelu.
+    fn fconv(&mut self, g: &Graph, i: usize) -> anyhow::Result<()> {
+        let node = &g.nodes[i];
+        let geo = self.conv_geometry(g, node, &node.input[1], Kind::F32)?;
+        let weights = g.values::<f32>(&node.input[1])?;
+        let bias = match node.input.get(2) {
+            Some(b) => g.values::<f32>(b)?,
+            None => vec![0.0; geo.n],
+        };
+        let tail = self.tail(g, &node.output[0], geo.o)?;
+        self.push_conv(geo, Arith { weights, bias, x_zp: 0.0, requant: None }, tail, &[i]);
         Ok(())
     }
 }

@@ -271,10 +271,10 @@ fn micro<M: Madd>(a: &[&[f32]; MR], w: &[f32], k: usize) -> [[f32; NR]; MR] {
 #[inline(always)]
 fn epilogue(c: &QConvStep, n0: usize, acc: [f32; NR], res: Option<&[f32]>, out: &mut [f32; NR]) {
     let bias: &[f32; NR] = c.bias[n0..][..NR].try_into().expect("NR");
-    if c.quantized {
-        let (lo, hi) = (-c.y_zp, 255.0 - c.y_zp);
+    if let Some(q) = &c.requant {
+        let (lo, hi) = (-q.y_zp, 255.0 - q.y_zp);
         for j in 0..NR {
-            out[j] = ((acc[j] + bias[j]) * c.mult).round_ties_even().max(lo).min(hi) * c.deq_scale;
+            out[j] = ((acc[j] + bias[j]) * q.mult).round_ties_even().max(lo).min(hi) * q.deq_scale;
         }
     } else {
         for j in 0..NR {

@@ -61,7 +61,17 @@ pub struct DwStep {
     pad_left: usize,
 }
 
-/// A quantized convolution with its fused epilogue.
+/// Requantization of a quantized convolution's sums, then their dequantization.
+#[derive(Debug)]
+pub struct Requant {
+    /// `x_scale · w_scale / y_scale`.
+    mult: f32,
+    /// Output zero point, which is also the following `DequantizeLinear`'s.
+    y_zp: f32,
+    deq_scale: f32,
+}
+
+/// A (quantized or float) convolution with its fused epilogue.
 #[derive(Debug)]
 pub struct QConvStep {
     kernel: usize,
@@ -77,13 +87,8 @@ pub struct QConvStep {
     weights: Vec<f32>,
     /// Bias (an integer below 2²⁴, as `f32`), `n` rounded up to a multiple of `NR`.
     bias: Vec<f32>,
-    /// Requantized (a `QLinearConv` then `DequantizeLinear`) or float (a `Conv`).
-    quantized: bool,
-    /// `x_scale · w_scale / y_scale`.
-    mult: f32,
-    /// Output zero point, which is also the following `DequantizeLinear`'s.
-    y_zp: f32,
-    deq_scale: f32,
+    /// For a `QLinearConv` (then `DequantizeLinear`); `None` for a float `Conv`.
+    requant: Option<Requant>,
     residual: Option<usize>,
     /// Channels of the residual (fewer than `n` when the graph zero-pads it with `Pad`).
     res_c: usize,
@@ -270,19 +275,23 @@ impl QNet {
             }
             Step::Conv { src, op, .. } => {
                 let (si, so) = (shape(*src), shape(dst));
+                // A float 1×1 convolution's rows are its input's pixels as they are.
+                let direct = self.values[*src].kind == Kind::F32 && op.kernel == 1 && op.stride == 1;
                 match self.values[*src].kind {
                     Kind::U8 => {
                         let input = &s.u8s[self.slot[*src]][..si.len()];
                         kernels::input_rows(op, input, si, so, &mut s.rows, &mut s.padded);
                     }
-                    Kind::F32 => {
-                        let input = &s.f32s[self.slot[*src]][..si.len()];
+                    Kind::F32 if !direct => {
+                        let input = self.f32s(&s.f32s, *src);
                         kernels::input_rows(op, input, si, so, &mut s.rows, &mut s.padded);
                     }
+                    Kind::F32 => {}
                 }
                 let mut out = std::mem::take(&mut s.f32s[b]);
+                let rows = if direct { self.f32s(&s.f32s, *src) } else { &s.rows };
                 let res = op.residual.map(|r| self.f32s(&s.f32s, r));
-                dispatch_conv(self.fused, op, &s.rows, res, &mut out[..len]);
+                dispatch_conv(self.fused, op, rows, res, &mut out[..len]);
                 s.f32s[b] = out;
             }
             Step::MaxPool { src, .. } => {
