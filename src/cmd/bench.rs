@@ -200,7 +200,11 @@ pub fn bench(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         "detector network only (tract, what the service runs)",
         time(r, w, || det.infer(&det_input)),
     );
-    let det_ours = FaceDetector::load_with(&opts.models.join(models::DETECTOR), 0.5, EngineChoice::Best)?;
+    let det_ours = FaceDetector::load_with(
+        &opts.models.join(models::DETECTOR),
+        cfg.detector_min_score,
+        EngineChoice::Best,
+    )?;
     stage(
         "detect_fp32_livegate",
         "the same network in livegate's executor",
