@@ -15,9 +15,10 @@ use super::{DwStep, QConvStep, Shape};
 
 /// Output channels per register block.
 pub const NR: usize = 16;
-/// Pixels per register block (6 × 16 floats = 12 AVX2 accumulators, of 16 registers; 4 and 8
-/// measured slower).
-pub const MR: usize = 6;
+/// Pixels per register block (4 × 16 floats = 8 AVX2 accumulators, of 16 registers). 6 was
+/// marginally faster in one build and 28 % slower in a later one, when the 12 accumulators
+/// left no room for the weights and LLVM reloaded them per multiply-add; 8 was slower too.
+pub const MR: usize = 4;
 
 /// `a · b + c`, fused or not; both are exact on the integer products of the convolution.
 pub trait Madd {
