@@ -392,7 +392,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Evaluate { calibrate, report, live, per_attack, per_misbehaviour, out } => {
             let vision = VisionConfig::default();
             let (detector, mesh_f) = models::load(&model_dir, Precision::Float, vision.detector_min_score)?;
-            let (_, mesh_i8) = models::load(&model_dir, Precision::Int8, vision.detector_min_score)?;
+            let (detector_i8, mesh_i8) =
+                models::load(&model_dir, Precision::Int8, vision.detector_min_score)?;
             let load = |paths: &[PathBuf]| -> anyhow::Result<Vec<evaluate::SourceFace>> {
                 paths
                     .iter()
@@ -406,7 +407,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .collect()
             };
             let (cal_faces, rep_faces) = (load(&calibrate)?, load(&report)?);
-            let tracker = FaceTracker::new(detector.clone(), mesh_i8, vision.clone());
+            let tracker = FaceTracker::new(detector_i8, mesh_i8, vision.clone());
             let counts = evaluate::Counts { live, per_attack, per_misbehaviour };
             let k = (cal_faces.len() as u32).div_ceil(rep_faces.len() as u32);
             let rep_counts = evaluate::Counts {

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::vision::{FaceDetector, LandmarkModel, VisionError};
+use crate::vision::{EngineChoice, FaceDetector, LandmarkModel, VisionError};
 
 /// BlazeFace short-range, float (the detector stays float; see models/README.md).
 pub const DETECTOR: &str = "face_detection_short_range_fp32.onnx";
@@ -51,6 +51,11 @@ pub fn locate(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
 
 /// Loads the detector and the mesh of the given precision from `dir`.
 ///
+/// `Int8` is the set the service runs: both networks in livegate's executor
+/// (`vision::qnet`). `Float` is the reference set, run by tract: it builds the synthetic
+/// faces of `demo`, `record`, `synth` and `evaluate`, so that test sessions do not change when
+/// the executor under test does.
+///
 /// # Errors
 /// [`VisionError::Model`] naming the file that failed.
 pub fn load(
@@ -58,9 +63,12 @@ pub fn load(
     precision: Precision,
     min_score: f32,
 ) -> Result<(FaceDetector, LandmarkModel), VisionError> {
-    let mesh = match precision {
-        Precision::Int8 => MESH_INT8,
-        Precision::Float => MESH_FP32,
+    let (mesh, engine) = match precision {
+        Precision::Int8 => (MESH_INT8, EngineChoice::Best),
+        Precision::Float => (MESH_FP32, EngineChoice::Tract),
     };
-    Ok((FaceDetector::load(&dir.join(DETECTOR), min_score)?, LandmarkModel::load(&dir.join(mesh))?))
+    Ok((
+        FaceDetector::load_with(&dir.join(DETECTOR), min_score, engine)?,
+        LandmarkModel::load_with(&dir.join(mesh), engine)?,
+    ))
 }

@@ -25,12 +25,12 @@ fn fixture() -> &'static Fixture {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let dir = root.join("models");
         let (detector, mesh_f) = models::load(&dir, Precision::Float, 0.5).unwrap();
-        let (_, mesh_i8) = models::load(&dir, Precision::Int8, 0.5).unwrap();
+        let (detector_i8, mesh_i8) = models::load(&dir, Precision::Int8, 0.5).unwrap();
         let model = |name: &str| {
             face_model(&read_rgb(&root.join("tests/data").join(name)).unwrap(), &detector, &mesh_f).unwrap()
         };
         Fixture {
-            tracker: FaceTracker::new(detector.clone(), mesh_i8, VisionConfig::default()),
+            tracker: FaceTracker::new(detector_i8, mesh_i8, VisionConfig::default()),
             astronaut: model("astronaut.png"),
             obama: model("obama.jpg"),
         }

@@ -162,15 +162,13 @@ fn the_int8_executor_agrees_with_tract_running_the_same_int8_graph_on_every_face
     assert!(faces >= 6, "only {faces} detections compared");
 }
 
-/// The float detector also runs in livegate's executor (the service keeps tract for it, see
-/// `FaceDetector::load`); against tract on the same file and input, only float summation
-/// order differs.
+/// The float detector runs in livegate's executor (the service's, `FaceDetector::load`);
+/// against tract on the same file and input, only float summation order differs.
 #[test]
 fn the_detector_in_livegates_executor_agrees_with_tract() {
-    let n = nets();
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models").join(models::DETECTOR);
-    let ours = FaceDetector::load_with(&path, 0.5, EngineChoice::Best).unwrap();
-    let tract = &n.detector;
+    let ours = &nets().detector;
+    let tract = &FaceDetector::load_with(&path, 0.5, EngineChoice::Tract).unwrap();
     assert_eq!((ours.engine(), tract.engine()), ("livegate", "tract"));
     for name in reference()["images"].as_object().unwrap().keys() {
         let img = image(name);
@@ -182,7 +180,7 @@ fn the_detector_in_livegates_executor_agrees_with_tract() {
             assert!(worst < 1e-4, "{name}: relative difference {worst}");
         }
         let boxes = |d: &FaceDetector| d.detect(&img).unwrap().iter().map(|f| f.score).collect::<Vec<_>>();
-        assert_eq!(boxes(&ours).len(), boxes(tract).len(), "{name}");
+        assert_eq!(boxes(ours).len(), boxes(tract).len(), "{name}");
     }
 }
 

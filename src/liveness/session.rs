@@ -55,7 +55,7 @@ impl Default for LivenessConfig {
             // Both calibrated by `livegate evaluate` on held-out synthetic sessions
             // (docs/evaluation.md): parallax at the geometric mean of the largest flat-attack
             // value and the smallest live value; layout at half the smallest live value.
-            min_layout_change: 0.0468,
+            min_layout_change: 0.0306,
             min_parallax: 0.0028,
             max_path_rms: 0.02,
             max_nose_step: 0.15,

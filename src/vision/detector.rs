@@ -159,14 +159,12 @@ impl FaceDetector {
     /// # Errors
     /// [`VisionError::Model`] if the file cannot be loaded.
     pub fn load(path: &Path, min_score: f32) -> Result<Self, VisionError> {
-        // tract, for now. livegate's executor runs this graph too (`load_with(.., Best)`:
-        // within 1e-4 relative of tract, 2.4× onnxruntime against tract's 3.0×), but those
-        // last bits already move the liveness evaluation's calibrated thresholds and one live
-        // session of fifty (docs/performance.md); switching is a re-calibration of its own.
-        Self::load_with(path, min_score, EngineChoice::Tract)
+        // livegate's executor (within 1e-4 relative of tract; 2.4× onnxruntime against
+        // tract's 3.0×). The liveness thresholds were re-calibrated with it (docs/evaluation.md).
+        Self::load_with(path, min_score, EngineChoice::Best)
     }
 
-    /// [`Self::load`] with the engine chosen: tract only for reference runs and comparisons.
+    /// [`Self::load`] with the engine chosen: tract for reference runs and comparisons.
     ///
     /// # Errors
     /// [`VisionError::Model`] if the file cannot be loaded.
