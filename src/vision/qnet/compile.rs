@@ -10,6 +10,7 @@ use anyhow::{Context, bail, ensure};
 use tract_onnx::pb::{self, NodeProto};
 use tract_onnx::prelude::*;
 
+use super::int8::Int8Weights;
 use super::kernels::NR;
 use super::{DwStep, Kind, QConvStep, QNet, Requant, Shape, Step, Value};
 
@@ -69,6 +70,7 @@ pub fn compile(path: &Path, input: [usize; 4]) -> anyhow::Result<QNet> {
         input: input_id,
         outputs,
         fused: super::has_fma(),
+        int8: super::int8::available(),
         slot,
         buffers,
         scratch: Mutex::default(),
@@ -203,6 +205,8 @@ struct ConvGeometry {
 struct Arith {
     /// `[n][c][ky][kx]` (int8 ones as `w − w_zp`).
     weights: Vec<f32>,
+    /// Quantized ones for the integer path, where they fit.
+    int8: Option<super::int8::Int8Weights>,
     bias: Vec<f32>,
     x_zp: f32,
     requant: Option<Requant>,
@@ -446,7 +450,7 @@ impl Builder {
     /// One convolution step with its epilogue `tail`; `consumed` are the nodes before the tail.
     fn push_conv(&mut self, geo: ConvGeometry, arith: Arith, tail: Tail, consumed: &[usize]) {
         let ConvGeometry { src, s, n, kernel, stride, pads, o } = geo;
-        let Arith { weights, mut bias, x_zp, requant } = arith;
+        let Arith { weights, int8, mut bias, x_zp, requant } = arith;
         bias.resize(n.div_ceil(NR) * NR, 0.0);
         let op = QConvStep {
             kernel,
@@ -463,6 +467,7 @@ impl Builder {
             res_c: tail.res_c,
             prelu: tail.prelu,
             relu: tail.relu,
+            int8,
         };
         let dst = self.value(tail.out, Kind::F32, o);
         self.steps.push(Step::Conv { src, dst, op: Box::new(op) });
@@ -497,7 +502,8 @@ impl Builder {
         };
         let tail = self.tail(g, g.nodes[deq].output[0].as_str(), geo.o)?;
         let bias = bias.iter().map(|&b| b as f32).collect();
-        self.push_conv(geo, Arith { weights, bias, x_zp, requant: Some(requant) }, tail, &[i, deq]);
+        let int8 = Int8Weights::new(&weights, geo.n, geo.s.c, geo.kernel, x_zp);
+        self.push_conv(geo, Arith { weights, int8, bias, x_zp, requant: Some(requant) }, tail, &[i, deq]);
         Ok(())
     }
 
@@ -511,7 +517,7 @@ impl Builder {
             None => vec![0.0; geo.n],
         };
         let tail = self.tail(g, &node.output[0], geo.o)?;
-        self.push_conv(geo, Arith { weights, bias, x_zp: 0.0, requant: None }, tail, &[i]);
+        self.push_conv(geo, Arith { weights, int8: None, bias, x_zp: 0.0, requant: None }, tail, &[i]);
         Ok(())
     }
 }

@@ -216,34 +216,79 @@ pub fn input_rows<T: ConvIn>(
     }
 }
 
+/// The input of the integer path ([`super::int8`]): rows of `k4` bytes per output pixel
+/// (`(ky, kx, c)` order, then zeros up to `k4`), read from a copy of the input padded with
+/// the zero point `x_zp` (so padding contributes `x_zp · w`, which the path's correction
+/// cancels as it does for every other element). `None`: the input itself is the rows (a 1×1,
+/// stride-1 convolution whose channels are a multiple of 4).
+pub fn input_rows_u8<'a>(
+    c: &QConvStep,
+    k4: usize,
+    src: &'a [u8],
+    s: Shape,
+    o: Shape,
+    rows: &'a mut Vec<u8>,
+    padded: &mut Vec<u8>,
+) -> &'a [u8] {
+    if c.kernel == 1 && c.stride == 1 && k4 == s.c {
+        return src;
+    }
+    // The zero point is an integer in 0..=255 (the compiler admits no other for this path).
+    let zp = c.x_zp as u8;
+    let (pw, ph) = (s.w + c.pad_left + c.kernel, s.h + c.pad_top + c.kernel);
+    padded.clear();
+    padded.resize(ph * pw * s.c, zp);
+    for y in 0..s.h {
+        let at = ((y + c.pad_top) * pw + c.pad_left) * s.c;
+        padded[at..at + s.w * s.c].copy_from_slice(&src[y * s.w * s.c..][..s.w * s.c]);
+    }
+    let run = c.kernel * s.c;
+    rows.clear();
+    rows.resize(o.h * o.w * k4, 0);
+    for (p, row) in rows.chunks_exact_mut(k4).enumerate() {
+        let (oy, ox) = (p / o.w, p % o.w);
+        for (ky, part) in row[..c.k].chunks_exact_mut(run).enumerate() {
+            let at = ((oy * c.stride + ky) * pw + ox * c.stride) * s.c;
+            part.copy_from_slice(&padded[at..at + run]);
+        }
+    }
+    rows
+}
+
 /// The convolution on [`input_rows`], with requantization (round half to even, saturate) and
 /// dequantization (quantized) or the bias (float), the residual `Add` and the activation fused
 /// into its epilogue.
 #[inline(always)]
 pub fn qconv<M: Madd>(c: &QConvStep, rows: &[f32], res: Option<&[f32]>, dst: &mut [f32]) {
-    let (k, n) = (c.k, c.n);
+    let k = c.k;
     let pixels = rows.len() / k;
     for p0 in (0..pixels).step_by(MR) {
         let count = (pixels - p0).min(MR);
         let a: [&[f32]; MR] = std::array::from_fn(|i| &rows[(p0 + i.min(count - 1)) * k..][..k]);
         for (nb, w) in c.weights.chunks_exact(k * NR).enumerate() {
             let acc = micro::<M>(&a, w, k);
-            let n0 = nb * NR;
-            let width = (n - n0).min(NR);
             for (i, acc) in acc.into_iter().enumerate().take(count) {
-                let at = (p0 + i) * n + n0;
-                let (r_at, r_width) = ((p0 + i) * c.res_c + n0, c.res_c.saturating_sub(n0).min(width));
-                let res = res.map(|r| &r[r_at..r_at + r_width]);
-                if width == NR {
-                    let out: &mut [f32; NR] = (&mut dst[at..at + NR]).try_into().expect("NR");
-                    epilogue(c, n0, acc, res, out);
-                } else {
-                    let mut v = [0f32; NR];
-                    epilogue(c, n0, acc, res, &mut v);
-                    dst[at..at + width].copy_from_slice(&v[..width]);
-                }
+                store(c, p0 + i, nb * NR, acc, res, dst);
             }
         }
+    }
+}
+
+/// Pixel `p`'s sums for output channels `n0..n0 + NR` (`Σ (x − x_zp) · w`, or the float
+/// products) through the [`epilogue`] into `dst`; channels beyond `n` are dropped.
+#[inline(always)]
+pub fn store(c: &QConvStep, p: usize, n0: usize, acc: [f32; NR], res: Option<&[f32]>, dst: &mut [f32]) {
+    let width = (c.n - n0).min(NR);
+    let at = p * c.n + n0;
+    let (r_at, r_width) = (p * c.res_c + n0, c.res_c.saturating_sub(n0).min(width));
+    let res = res.map(|r| &r[r_at..r_at + r_width]);
+    if width == NR {
+        let out: &mut [f32; NR] = (&mut dst[at..at + NR]).try_into().expect("NR");
+        epilogue(c, n0, acc, res, out);
+    } else {
+        let mut v = [0f32; NR];
+        epilogue(c, n0, acc, res, &mut v);
+        dst[at..at + width].copy_from_slice(&v[..width]);
     }
 }
 

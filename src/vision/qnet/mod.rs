@@ -15,6 +15,7 @@
 //! then falls back to tract.
 
 mod compile;
+mod int8;
 mod kernels;
 
 use std::sync::Mutex;
@@ -95,6 +96,8 @@ pub struct QConvStep {
     /// PRelu as `max(v, 0) · pos + v · lin`, per channel, padded like `bias`.
     prelu: Option<(Vec<f32>, Vec<f32>)>,
     relu: bool,
+    /// The same weights for the integer path ([`int8`]), where they fit `i8`.
+    int8: Option<int8::Int8Weights>,
 }
 
 /// One fused step; fields name value indices.
@@ -134,6 +137,8 @@ struct Scratch {
     u8s: Vec<Vec<u8>>,
     rows: Vec<f32>,
     padded: Vec<f32>,
+    rows_u8: Vec<u8>,
+    padded_u8: Vec<u8>,
 }
 
 /// A compiled graph, ready to run.
@@ -144,6 +149,8 @@ pub struct QNet {
     input: usize,
     outputs: Vec<usize>,
     fused: bool,
+    /// Quantized convolutions take the integer path ([`int8::available`]).
+    int8: bool,
     /// The buffer each value lives in ([`slots`]).
     slot: Vec<usize>,
     /// Length of each buffer (f32 and u8 buffers share the numbering; a buffer holds one kind).
@@ -272,6 +279,21 @@ impl QNet {
                         s.f32s[b] = out;
                     }
                 }
+            }
+            Step::Conv { src, op, .. }
+                if self.int8 && self.values[*src].kind == Kind::U8 && op.int8.is_some() =>
+            {
+                let iw = op.int8.as_ref().expect("checked");
+                let (si, so) = (shape(*src), shape(dst));
+                let input = &s.u8s[self.slot[*src]][..si.len()];
+                let rows = kernels::input_rows_u8(op, iw.k4, input, si, so, &mut s.rows_u8, &mut s.padded_u8);
+                let mut out = std::mem::take(&mut s.f32s[b]);
+                let res = op.residual.map(|r| self.f32s(&s.f32s, r));
+                #[cfg(target_arch = "x86_64")]
+                int8::qconv(op, iw, rows, res, &mut out[..len]);
+                #[cfg(not(target_arch = "x86_64"))]
+                unreachable!("the integer path is x86-64 only ({rows:?}, {res:?})");
+                s.f32s[b] = out;
             }
             Step::Conv { src, op, .. } => {
                 let (si, so) = (shape(*src), shape(dst));

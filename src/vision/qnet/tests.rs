@@ -102,6 +102,7 @@ fn step(c: &Case) -> QConvStep {
         res_c: c.n,
         prelu: None,
         relu: false,
+        int8: None,
     }
 }
 
@@ -116,6 +117,86 @@ fn run_conv(c: &Case, fused: bool) -> Vec<f32> {
         kernels::qconv::<Plain>(&op, &rows, None, &mut out);
     }
     out
+}
+
+/// `op` (a [`step`] of `c`) on the integer path; `None` on a CPU without it.
+fn run_conv_int8(c: &Case, mut op: QConvStep, residual: Option<&[f32]>) -> Option<Vec<f32>> {
+    if !int8::available() {
+        eprintln!("SKIP: this CPU has no AVX-512 VNNI, the integer path is not run");
+        return None;
+    }
+    let w: Vec<f32> = c.w.iter().map(|&v| f32::from(v)).collect();
+    op.int8 = int8::Int8Weights::new(&w, c.n, c.s.c, c.kernel, c.x_zp as f32);
+    let iw = op.int8.as_ref().expect("int8 weights fit");
+    let o = out_shape(c);
+    let (mut rows, mut padded, mut out) = (vec![], vec![], vec![0.0; o.len()]);
+    let rows = kernels::input_rows_u8(&op, iw.k4, &c.x, c.s, o, &mut rows, &mut padded);
+    #[cfg(target_arch = "x86_64")]
+    int8::qconv(&op, iw, rows, residual, &mut out);
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (rows, residual);
+    Some(out)
+}
+
+#[test]
+fn the_integer_path_equals_the_integer_reference_exactly() {
+    let mut rng = Rng(0x1a7e);
+    for (s, n, kernel, stride, pads) in [
+        (Shape { h: 7, w: 5, c: 128 }, 20, 1, 1, [0; 4]),
+        (Shape { h: 9, w: 9, c: 16 }, 16, 1, 1, [0; 4]),
+        (Shape { h: 5, w: 3, c: 6 }, 40, 1, 1, [0; 4]), // channels not a multiple of 4: copied rows
+        (Shape { h: 12, w: 9, c: 3 }, 16, 3, 2, [0, 0, 1, 1]),
+        (Shape { h: 3, w: 3, c: 32 }, 37, 3, 3, [0; 4]),
+        (Shape { h: 6, w: 5, c: 8 }, 5, 3, 1, [1, 1, 1, 1]),
+    ] {
+        let c = case(&mut rng, s, n, kernel, stride, pads);
+        let Some(got) = run_conv_int8(&c, step(&c), None) else { return };
+        assert_eq!(got, reference(&c), "{s:?} k{kernel}");
+    }
+}
+
+#[test]
+fn the_integer_path_equals_the_float_path_with_residual_and_prelu() {
+    let mut rng = Rng(0xbeef);
+    let c = case(&mut rng, Shape { h: 6, w: 7, c: 64 }, 72, 1, 1, [0; 4]);
+    let o = out_shape(&c);
+    // A residual with fewer channels than the output (the graph's channel Pad), then PRelu.
+    let res_c = 64;
+    let res: Vec<f32> = (0..o.h * o.w * res_c).map(|_| f32::from(rng.i8()) / 7.0).collect();
+    let n_pad = c.n.div_ceil(NR) * NR;
+    let pos: Vec<f32> = (0..n_pad).map(|_| f32::from(rng.u8()) / 100.0).collect();
+    let lin: Vec<f32> = (0..n_pad).map(|_| f32::from(rng.i8()) / 300.0).collect();
+    let with_tail =
+        || QConvStep { residual: Some(0), res_c, prelu: Some((pos.clone(), lin.clone())), ..step(&c) };
+    let Some(got) = run_conv_int8(&c, with_tail(), Some(&res)) else { return };
+    let (mut rows, mut padded, mut want) = (vec![], vec![], vec![0.0; o.len()]);
+    kernels::input_rows(&with_tail(), &c.x, c.s, o, &mut rows, &mut padded);
+    kernels::qconv::<Plain>(&with_tail(), &rows, Some(&res), &mut want);
+    assert_eq!(got, want); // (a zero's sign may differ: the epilogues round alike, not bit for bit)
+}
+
+#[test]
+fn weights_beyond_int8_or_a_fractional_zero_point_keep_the_float_path() {
+    assert!(int8::Int8Weights::new(&[1.0, -128.0, 127.0, 0.0], 1, 4, 1, 128.0).is_some());
+    assert!(int8::Int8Weights::new(&[1.0, -129.0, 127.0, 0.0], 1, 4, 1, 128.0).is_none());
+    assert!(int8::Int8Weights::new(&[1.0, 2.0, 3.0, 4.0], 1, 4, 1, 127.5).is_none());
+}
+
+#[test]
+fn the_shipped_int8_mesh_gives_the_same_bits_on_the_integer_and_the_float_path() {
+    let mut net = compile(&models().join("face_landmark_int8.onnx"), [1, 192, 192, 3]).unwrap();
+    if !net.int8 {
+        eprintln!("SKIP: this CPU has no AVX-512 VNNI, the integer path is not run");
+        return;
+    }
+    let convs = net.steps.iter().filter(|s| matches!(s, Step::Conv { op, .. } if op.int8.is_some())).count();
+    assert_eq!(convs, 25, "every quantized convolution has integer weights");
+    let mut rng = Rng(0xface);
+    let input: Vec<f32> = (0..net.input_len()).map(|_| f32::from(rng.u8()) / 255.0).collect();
+    let fast = net.run(&input);
+    net.int8 = false;
+    let float = net.run(&input);
+    assert_eq!(fast, float);
 }
 
 #[test]
