@@ -80,76 +80,187 @@ impl DwOut for f32 {
     }
 }
 
+/// Channels per block of the depthwise convolution: one AVX2 register (two NEON ones), so a
+/// block's nine weights stay in registers along a row.
+const DW: usize = 8;
+
 /// Depthwise 3×3 convolution (float weights; for a uint8 output the next layer's
-/// quantization is folded in). Channels in blocks of [`NR`], the rest one by one.
+/// quantization is folded in). Each output is `bias`, then `M::madd` of the taps inside the
+/// input in `(ky, kx)` order (padding taps are skipped, not added as zero).
+///
+/// Channels in blocks of [`DW`] (a last partial block overlaps the one before: it recomputes
+/// a few channels, to the same values); each block runs along an output row, the row's
+/// interior (window inside the input) with the block's weights in registers and no bounds
+/// checks per pixel, its border pixels one by one. Fewer than [`DW`] channels go one by one.
 #[inline(always)]
 pub fn depthwise<M: Madd, T: DwOut>(d: &DwStep, src: &[f32], s: Shape, dst: &mut [T], o: Shape) {
-    let c = s.c;
-    let full = c / NR * NR;
+    let (c, stride) = (s.c, d.stride);
+    // Output columns whose 3-wide window lies inside the input.
+    let x_lo = d.pad_left.div_ceil(stride).min(o.w);
+    let x_hi = if s.w + d.pad_left >= 3 { (s.w + d.pad_left - 3) / stride + 1 } else { 0 };
+    let xs = x_lo..x_hi.clamp(x_lo, o.w);
     for oy in 0..o.h {
-        let y0 = (oy * d.stride) as isize - d.pad_top as isize;
+        let y0 = (oy * stride) as isize - d.pad_top as isize;
         let ky = taps(y0, s.h);
-        for ox in 0..o.w {
-            let x0 = (ox * d.stride) as isize - d.pad_left as isize;
-            let kx = taps(x0, s.w);
-            let out = &mut dst[(oy * o.w + ox) * c..][..c];
-            let at =
-                |dy: usize, dx: usize| ((y0 + dy as isize) as usize * s.w + (x0 + dx as isize) as usize) * c;
-            if ky == (0..3) && kx == (0..3) {
-                // Inside: three rows of three whole pixels, one bounds check per row.
-                let rows = [0, 1, 2].map(|dy| &src[at(dy, 0)..][..3 * c]);
-                for c0 in (0..full).step_by(NR) {
-                    let acc = dw_inside::<M>(&rows, &d.weights, &d.bias, c, c0);
-                    for (o, a) in out[c0..c0 + NR].iter_mut().zip(acc) {
-                        *o = T::from_acc(a);
-                    }
-                }
-            } else {
-                for c0 in (0..full).step_by(NR) {
-                    let mut acc: [f32; NR] = d.bias[c0..][..NR].try_into().expect("NR");
-                    for dy in ky.clone() {
-                        for dx in kx.clone() {
-                            let x: &[f32; NR] = src[at(dy, dx) + c0..][..NR].try_into().expect("NR");
-                            let w: &[f32; NR] =
-                                d.weights[(dy * 3 + dx) * c + c0..][..NR].try_into().expect("NR");
-                            for j in 0..NR {
-                                acc[j] = M::madd(x[j], w[j], acc[j]);
-                            }
-                        }
-                    }
-                    for (o, a) in out[c0..c0 + NR].iter_mut().zip(acc) {
-                        *o = T::from_acc(a);
-                    }
+        let rows: [&[f32]; 3] = std::array::from_fn(|dy| {
+            if ky.contains(&dy) { &src[(y0 + dy as isize) as usize * s.w * c..][..s.w * c] } else { &[] }
+        });
+        let out = &mut dst[oy * o.w * c..][..o.w * c];
+        if c < DW {
+            for ox in 0..o.w {
+                for ch in 0..c {
+                    dw_pixel::<M, T, 1>(d, &rows, ky.clone(), s, ox, ch, out);
                 }
             }
-            for ch in full..c {
-                let mut acc = d.bias[ch];
-                for dy in ky.clone() {
-                    for dx in kx.clone() {
-                        acc = M::madd(src[at(dy, dx) + ch], d.weights[(dy * 3 + dx) * c + ch], acc);
+            continue;
+        }
+        for c0 in (0..c).step_by(DW) {
+            let b = c0.min(c - DW);
+            for ox in (0..xs.start).chain(xs.end..o.w) {
+                dw_pixel::<M, T, DW>(d, &rows, ky.clone(), s, ox, b, out);
+            }
+            let r = DwRow {
+                rows: &rows,
+                w: std::array::from_fn(|t| d.weights[t * c + b..][..DW].try_into().expect("DW")),
+                bias: d.bias[b..][..DW].try_into().expect("DW"),
+                pad_left: d.pad_left,
+                c,
+                b,
+            };
+            match (ky.start, ky.end, stride) {
+                (0, 3, 1) => r.run::<M, T, 0, 3, 1>(xs.clone(), out),
+                (0, 3, 2) => r.run::<M, T, 0, 3, 2>(xs.clone(), out),
+                (1, 3, 1) => r.run::<M, T, 1, 3, 1>(xs.clone(), out),
+                (1, 3, 2) => r.run::<M, T, 1, 3, 2>(xs.clone(), out),
+                (0, 2, 1) => r.run::<M, T, 0, 2, 1>(xs.clone(), out),
+                (0, 2, 2) => r.run::<M, T, 0, 2, 2>(xs.clone(), out),
+                _ => {
+                    for ox in xs.clone() {
+                        dw_pixel::<M, T, DW>(d, &rows, ky.clone(), s, ox, b, out);
                     }
                 }
-                out[ch] = T::from_acc(acc);
             }
         }
     }
 }
 
-/// One channel block of an output pixel whose 3×3 window lies inside the input.
+/// Channels `ch..ch + L` of output pixel `ox` of a row (`rows`: the input rows of the window,
+/// those outside the input empty), over the taps inside the input.
 #[inline(always)]
-fn dw_inside<M: Madd>(rows: &[&[f32]; 3], weights: &[f32], bias: &[f32], c: usize, c0: usize) -> [f32; NR] {
-    let mut acc: [f32; NR] = bias[c0..][..NR].try_into().expect("NR");
-    let weights = &weights[..9 * c];
-    for (dy, row) in rows.iter().enumerate() {
-        for dx in 0..3 {
-            let x: &[f32; NR] = row[dx * c + c0..][..NR].try_into().expect("NR");
-            let w: &[f32; NR] = weights[(dy * 3 + dx) * c + c0..][..NR].try_into().expect("NR");
-            for j in 0..NR {
+fn dw_pixel<M: Madd, T: DwOut, const L: usize>(
+    d: &DwStep,
+    rows: &[&[f32]; 3],
+    ky: std::ops::Range<usize>,
+    s: Shape,
+    ox: usize,
+    ch: usize,
+    out: &mut [T],
+) {
+    let c = s.c;
+    let x0 = (ox * d.stride) as isize - d.pad_left as isize;
+    let kx = taps(x0, s.w);
+    let mut acc: [f32; L] = d.bias[ch..][..L].try_into().expect("L");
+    for dy in ky {
+        for dx in kx.clone() {
+            let x: &[f32; L] = rows[dy][(x0 + dx as isize) as usize * c + ch..][..L].try_into().expect("L");
+            let w: &[f32; L] = d.weights[(dy * 3 + dx) * c + ch..][..L].try_into().expect("L");
+            for j in 0..L {
                 acc[j] = M::madd(x[j], w[j], acc[j]);
             }
         }
     }
-    acc
+    for (o, a) in out[ox * c + ch..][..L].iter_mut().zip(acc) {
+        *o = T::from_acc(a);
+    }
+}
+
+/// One channel block (channels `b..b + DW`) of an output row's interior.
+struct DwRow<'a> {
+    rows: &'a [&'a [f32]; 3],
+    /// The block's weights, `[ky · 3 + kx][lane]`.
+    w: [[f32; DW]; 9],
+    bias: [f32; DW],
+    pad_left: usize,
+    c: usize,
+    b: usize,
+}
+
+impl DwRow<'_> {
+    /// Output pixels `xs` (windows inside the input along the row), over input rows `Y0..Y1`
+    /// of the window, with stride `S`: two pixels per step (two independent chains of
+    /// multiply-adds; with stride 1 they share six of their loads), then the odd one.
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // `dy` also picks the weights
+    fn run<M: Madd, T: DwOut, const Y0: usize, const Y1: usize, const S: usize>(
+        &self,
+        xs: std::ops::Range<usize>,
+        out: &mut [T],
+    ) {
+        let (c, b) = (self.c, self.b);
+        if xs.is_empty() {
+            return;
+        }
+        let start = (xs.start * S).checked_sub(self.pad_left).expect("an interior pixel") * c + b;
+        // One past the last input element the last pixel reads, in each row.
+        let end = start + (xs.len() - 1) * S * c + 2 * c + DW;
+        let rows: [&[f32]; 3] =
+            std::array::from_fn(|dy| if (Y0..Y1).contains(&dy) { &self.rows[dy][..end] } else { &[] });
+        assert!(b + DW <= c);
+        // Pixel `i` reads `rows[dy][k..k + DW]` with `k = start + (i · S + dx) · c`,
+        // `i < xs.len()`, `dx ≤ 2`, so `k + DW ≤ end`, the length of `rows[dy]` (checked by
+        // the slicing above): what `tap` needs.
+        let mut pairs = out[xs.start * c..xs.end * c].chunks_exact_mut(2 * c);
+        let mut at = start;
+        for o in &mut pairs {
+            let mut acc = [self.bias; 2];
+            for dy in Y0..Y1 {
+                for dx in 0..3 {
+                    for (p, acc) in acc.iter_mut().enumerate() {
+                        // SAFETY: `at + (p · S + dx) · c + DW ≤ end = rows[dy].len()` (see above).
+                        unsafe { self.tap::<M>(acc, rows[dy], at + (p * S + dx) * c, dy * 3 + dx) };
+                    }
+                }
+            }
+            let (o0, o1) = o.split_at_mut(c);
+            self.put(o0, acc[0]);
+            self.put(o1, acc[1]);
+            at += 2 * S * c;
+        }
+        let rest = pairs.into_remainder();
+        if !rest.is_empty() {
+            let mut acc = self.bias;
+            for dy in Y0..Y1 {
+                for dx in 0..3 {
+                    // SAFETY: as above.
+                    unsafe { self.tap::<M>(&mut acc, rows[dy], at + dx * c, dy * 3 + dx) };
+                }
+            }
+            self.put(rest, acc);
+        }
+    }
+
+    /// `acc[j] = madd(row[k + j], w[t][j], acc[j])`.
+    ///
+    /// # Safety
+    /// `k + DW ≤ row.len()` (`run` checks it once for the whole row, not per tap).
+    #[inline(always)]
+    unsafe fn tap<M: Madd>(&self, acc: &mut [f32; DW], row: &[f32], k: usize, t: usize) {
+        debug_assert!(k + DW <= row.len());
+        // SAFETY: `k + DW <= row.len()`, the caller's promise.
+        let x = unsafe { row.get_unchecked(k..k + DW) };
+        for j in 0..DW {
+            acc[j] = M::madd(x[j], self.w[t][j], acc[j]);
+        }
+    }
+
+    /// Channels `b..b + DW` of one output pixel's `o`.
+    #[inline(always)]
+    fn put<T: DwOut>(&self, o: &mut [T], acc: [f32; DW]) {
+        let o: &mut [T; DW] = (&mut o[self.b..self.b + DW]).try_into().expect("DW");
+        for j in 0..DW {
+            o[j] = T::from_acc(acc[j]);
+        }
+    }
 }
 
 /// The taps of a 3-wide window starting at `start` that fall inside `0..len`.

@@ -248,6 +248,100 @@ fn depthwise_matches_a_direct_sum_with_zero_padding() {
     }
 }
 
+/// The depthwise kernel as it was before it ran a channel block along a row: pixel by pixel,
+/// per channel `bias`, then `madd` of the taps inside the input in `(ky, kx)` order.
+fn depthwise_reference<M: kernels::Madd, T: kernels::DwOut>(
+    d: &DwStep,
+    src: &[f32],
+    s: Shape,
+    dst: &mut [T],
+    o: Shape,
+) {
+    let taps = |start: isize, len: usize| {
+        let lo = (-start).clamp(0, 3) as usize;
+        let hi = (len as isize - start).clamp(0, 3) as usize;
+        lo..hi.max(lo)
+    };
+    for oy in 0..o.h {
+        let y0 = (oy * d.stride) as isize - d.pad_top as isize;
+        for ox in 0..o.w {
+            let x0 = (ox * d.stride) as isize - d.pad_left as isize;
+            for ch in 0..s.c {
+                let mut acc = d.bias[ch];
+                for dy in taps(y0, s.h) {
+                    for dx in taps(x0, s.w) {
+                        let at = ((y0 + dy as isize) as usize * s.w + (x0 + dx as isize) as usize) * s.c;
+                        acc = M::madd(src[at + ch], d.weights[(dy * 3 + dx) * s.c + ch], acc);
+                    }
+                }
+                dst[(oy * o.w + ox) * s.c + ch] = T::from_acc(acc);
+            }
+        }
+    }
+}
+
+/// The kernel (both instantiations, and the dispatched one: AVX2 + FMA where the CPU has it)
+/// against [`depthwise_reference`], bit for bit, in uint8 and in float.
+fn check_depthwise<T: kernels::DwOut + Default + PartialEq + std::fmt::Debug>(
+    op: &DwStep,
+    src: &[f32],
+    s: Shape,
+    o: Shape,
+    what: &str,
+) {
+    let bits = |v: &[T]| format!("{v:?}"); // f32: `{:?}` tells -0.0 from 0.0
+    let run = |f: &dyn Fn(&mut [T])| {
+        let mut out = vec![T::default(); o.len()];
+        f(&mut out);
+        out
+    };
+    let want = run(&|out| depthwise_reference::<Plain, T>(op, src, s, out, o));
+    let got = run(&|out| kernels::depthwise::<Plain, T>(op, src, s, out, o));
+    assert_eq!(bits(&got), bits(&want), "Plain {what}");
+    let want = run(&|out| depthwise_reference::<Fused, T>(op, src, s, out, o));
+    let got = run(&|out| kernels::depthwise::<Fused, T>(op, src, s, out, o));
+    assert_eq!(bits(&got), bits(&want), "Fused {what}");
+    if has_fma() {
+        let got = run(&|out| dispatch_dw(true, op, src, (s, o), out));
+        assert_eq!(bits(&got), bits(&want), "dispatched {what}");
+    }
+}
+
+#[test]
+fn depthwise_is_bit_identical_to_the_pixel_by_pixel_kernel() {
+    let mut rng = Rng(0xd1ce);
+    // Values spread so that `Clip(0, 255)` saturates at both ends and sums round.
+    let mut val = |scale: f32| (f32::from(rng.u8()) - 100.0) * scale + f32::from(rng.u8()) / 255.0;
+    let mut cases = 0;
+    for c in [5, 16, 24, 28, 32, 42, 128] {
+        for (h, w) in [(7, 9), (6, 6), (3, 4), (2, 1)] {
+            for stride in [1, 2] {
+                for pads in [[1, 1, 1, 1], [0, 0, 0, 0], [0, 0, 1, 1], [1, 2, 0, 1]] {
+                    let (ph, pw) = (h + pads[0] + pads[2], w + pads[1] + pads[3]);
+                    if ph < 3 || pw < 3 {
+                        continue;
+                    }
+                    let s = Shape { h, w, c };
+                    let o = Shape { h: (ph - 3) / stride + 1, w: (pw - 3) / stride + 1, c };
+                    let src: Vec<f32> = (0..s.len()).map(|_| val(0.37)).collect();
+                    let op = DwStep {
+                        weights: (0..9 * c).map(|_| val(0.011)).collect(),
+                        bias: (0..c).map(|_| val(0.9)).collect(),
+                        stride,
+                        pad_top: pads[0],
+                        pad_left: pads[1],
+                    };
+                    let what = format!("{s:?} stride {stride} pads {pads:?}");
+                    check_depthwise::<u8>(&op, &src, s, o, &what);
+                    check_depthwise::<f32>(&op, &src, s, o, &what);
+                    cases += 1;
+                }
+            }
+        }
+    }
+    assert!(cases > 150, "{cases}");
+}
+
 #[test]
 fn quantize_truncates_and_saturates_like_clip_then_cast() {
     let mut out = [0u8; 6];
