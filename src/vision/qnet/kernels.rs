@@ -347,23 +347,36 @@ pub fn input_rows_u8<'a>(
     // The zero point is an integer in 0..=255 (the compiler admits no other for this path).
     let zp = c.x_zp as u8;
     let (pw, ph) = (s.w + c.pad_left + c.kernel, s.h + c.pad_top + c.kernel);
+    // SLACK bytes after both buffers: a run of at most SLACK bytes (the first layer's 3 × 3
+    // channels) is copied as one fixed-size block instead of a call to memcpy.
+    const SLACK: usize = 16;
     padded.clear();
-    padded.resize(ph * pw * s.c, zp);
+    padded.resize(ph * pw * s.c + SLACK, zp);
     for y in 0..s.h {
         let at = ((y + c.pad_top) * pw + c.pad_left) * s.c;
         padded[at..at + s.w * s.c].copy_from_slice(&src[y * s.w * s.c..][..s.w * s.c]);
     }
     let run = c.kernel * s.c;
+    let len = o.h * o.w * k4;
     rows.clear();
-    rows.resize(o.h * o.w * k4, 0);
-    for (p, row) in rows.chunks_exact_mut(k4).enumerate() {
-        let (oy, ox) = (p / o.w, p % o.w);
-        for (ky, part) in row[..c.k].chunks_exact_mut(run).enumerate() {
-            let at = ((oy * c.stride + ky) * pw + ox * c.stride) * s.c;
-            part.copy_from_slice(&padded[at..at + run]);
+    rows.resize(len + SLACK, 0);
+    for p in 0..o.h * o.w {
+        let (oy, ox, row) = (p / o.w, p % o.w, p * k4);
+        for ky in 0..c.kernel {
+            let (at, to) = (((oy * c.stride + ky) * pw + ox * c.stride) * s.c, row + ky * run);
+            if run <= SLACK {
+                // Spills up to SLACK − run bytes past the run: into the rest of this row (the
+                // next tap's copy or the zeroing below overwrites them), or into the next
+                // row's first SLACK bytes, which its own first copy overwrites.
+                let block: &[u8; SLACK] = padded[at..at + SLACK].try_into().expect("slack");
+                rows[to..to + SLACK].copy_from_slice(block);
+            } else {
+                rows[to..to + run].copy_from_slice(&padded[at..at + run]);
+            }
         }
+        rows[row + c.k..row + k4].fill(0);
     }
-    rows
+    &rows[..len]
 }
 
 /// The convolution on [`input_rows`], with requantization (round half to even, saturate) and
@@ -464,10 +477,13 @@ pub fn maxpool_pad(src: &[f32], s: Shape, dst: &mut [f32], o: Shape) {
             let out = &mut dst[(oy * o.w + ox) * o.c..][..o.c];
             let at = |dy: usize, dx: usize| ((2 * oy + dy) * s.w + 2 * ox + dx) * s.c;
             let (a, b, c, d) = (at(0, 0), at(0, 1), at(1, 0), at(1, 1));
-            for ch in 0..s.c {
-                out[ch] = src[a + ch].max(src[b + ch]).max(src[c + ch].max(src[d + ch]));
+            let (top, bottom) = (&src[a..b + s.c], &src[c..d + s.c]);
+            let (pooled, pad) = out.split_at_mut(s.c);
+            let pairs = top[..s.c].iter().zip(&top[s.c..]).zip(bottom[..s.c].iter().zip(&bottom[s.c..]));
+            for (o, ((a, b), (c, d))) in pooled.iter_mut().zip(pairs) {
+                *o = a.max(*b).max(c.max(*d));
             }
-            out[s.c..].fill(0.0);
+            pad.fill(0.0);
         }
     }
 }
