@@ -4,7 +4,7 @@ one command, interleaved round by round so machine noise hits all three alike.
 * livegate: `livegate bench --session DIR --json` (its `pipeline` section);
 * onnxruntime 1 thread: our same ONNX models (int8 mesh, fp32 detector) with the same
   pre/post-processing in numpy (tools/facepipe.py) and the same keypoint tracking
-  (tools/peer_lk.py), detector every 3rd frame or on a lost track as `VisionConfig`;
+  (tools/peer_lk.py), detector every 10th frame or on a lost track as `VisionConfig`;
 * MediaPipe: its own FaceMesh solution in video mode (static_image_mode=False).
 
 Times are process CPU time (time.process_time; livegate uses CLOCK_PROCESS_CPUTIME_ID too):
@@ -30,7 +30,7 @@ import peer_lk  # noqa: E402
 
 SEED_LANDMARKS = [33, 133, 362, 263, 1, 4, 5, 6, 168, 195, 197, 98, 327, 61, 291, 13, 14, 0, 17, 70, 300, 105,
                   334, 107, 336, 234, 454, 93, 323, 50, 280, 205, 425, 152, 148, 377, 10, 109, 338, 151]
-DETECT_INTERVAL, PRESENCE_MIN = 3, 0.5
+DETECT_INTERVAL, PRESENCE_MIN = 10, 0.5  # VisionConfig::default()
 
 
 def median(xs):

@@ -69,8 +69,8 @@ pub struct PeerReport {
 }
 
 /// livegate's median divided by the peer's for one network (`mesh_int8` runs in livegate's
-/// own executor, `mesh_int8_tract` is the same graph in tract; `detect_fp32` runs in tract,
-/// `detect_fp32_livegate` is the same graph in livegate's executor).
+/// own executor, `mesh_int8_tract` is the same graph in tract; likewise `detect_fp32` and
+/// `detect_fp32_tract`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Ratio {
     pub model: String,
@@ -197,19 +197,15 @@ pub fn bench(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     );
     stage(
         "detect_fp32",
-        "detector network only (tract, what the service runs)",
+        "detector network only (livegate's executor, what the service runs)",
         time(r, w, || det.infer(&det_input)),
     );
-    let det_ours = FaceDetector::load_with(
+    let det_tract = FaceDetector::load_with(
         &opts.models.join(models::DETECTOR),
         cfg.detector_min_score,
-        EngineChoice::Best,
+        EngineChoice::Tract,
     )?;
-    stage(
-        "detect_fp32_livegate",
-        "the same network in livegate's executor",
-        time(r, w, || det_ours.infer(&det_input)),
-    );
+    stage("detect_fp32_tract", "the same network in tract", time(r, w, || det_tract.infer(&det_input)));
     stage("detect", "letterbox + network + decode + NMS", time(r, w, || det.detect(img)));
     stage(
         "crop",
@@ -232,7 +228,7 @@ pub fn bench(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     let mut j = 0;
     stage(
         "frame",
-        "decode + track, detector every 3rd frame",
+        "decode + track, detector every detect_interval_frames (VisionConfig)",
         time(r, w, || {
             j = (j + 1) % frames.len();
             let f = decode(&jpegs[j]).expect("decoded before");
