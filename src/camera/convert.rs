@@ -210,7 +210,7 @@ pub fn mjpeg_to_rgb(data: &[u8], width: u32, height: u32) -> Result<RgbImage, Co
     let img =
         image::load_from_memory_with_format(patched.as_deref().unwrap_or(trimmed), image::ImageFormat::Jpeg)
             .map_err(|e| ConvertError::CorruptJpeg(e.to_string()))?
-            .to_rgb8();
+            .into_rgb8();
     if img.dimensions() != (width, height) {
         return Err(ConvertError::JpegSize { got_w: img.width(), got_h: img.height(), width, height });
     }

@@ -133,7 +133,7 @@ impl SessionWriter {
         let file = format!("{:04}.jpg", self.session.frames.len());
         let jpeg = to_jpeg(&frame.image)?;
         std::fs::write(self.dir.join(&file), &jpeg)?;
-        frame.image = image::load_from_memory(&jpeg)?.to_rgb8();
+        frame.image = image::load_from_memory(&jpeg)?.into_rgb8();
         self.session.frames.push(FrameEntry { file, t_ms: frame.t_ms });
         Ok(())
     }
@@ -247,7 +247,7 @@ impl Camera for ReplayCamera {
             pace.wait_for(entry.t_ms);
         }
         let bad = |reason: String| CameraError::BadFrame { index, name: entry.file.clone(), reason };
-        let img = image::open(self.dir.join(&entry.file)).map_err(|e| bad(e.to_string()))?.to_rgb8();
+        let img = image::open(self.dir.join(&entry.file)).map_err(|e| bad(e.to_string()))?.into_rgb8();
         if img.dimensions() != (self.session.width, self.session.height) {
             return Err(bad(format!(
                 "is {}×{}, the session says {}×{}",

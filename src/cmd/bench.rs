@@ -132,7 +132,7 @@ fn load_frames(opts: &BenchOptions) -> anyhow::Result<(String, Vec<Vec<u8>>)> {
 }
 
 fn decode(bytes: &[u8]) -> anyhow::Result<RgbImage> {
-    Ok(image::load_from_memory(bytes).context("frame is not a readable image")?.to_rgb8())
+    Ok(image::load_from_memory(bytes).context("frame is not a readable image")?.into_rgb8())
 }
 
 /// Runs the benchmark.

@@ -102,7 +102,7 @@ fn timing(mut ms: Vec<f64>) -> Timing {
 }
 
 fn decode(bytes: &[u8]) -> anyhow::Result<RgbImage> {
-    Ok(image::load_from_memory(bytes).context("frame is not a readable image")?.to_rgb8())
+    Ok(image::load_from_memory(bytes).context("frame is not a readable image")?.into_rgb8())
 }
 
 /// Per-frame stage times, in ms.

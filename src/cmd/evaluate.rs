@@ -63,7 +63,7 @@ pub fn run_case(
         SyntheticCamera::new(face.clone(), other.clone(), script, &geometry, vision.hfov_deg, rng.next_u64());
     let mut runner = ChallengeRunner::new(tracker, Session::new(config.clone(), geometry));
     Ok(runner.run(&mut camera, |frame| {
-        frame.image = image::load_from_memory(&to_jpeg(&frame.image)?)?.to_rgb8();
+        frame.image = image::load_from_memory(&to_jpeg(&frame.image)?)?.into_rgb8();
         Ok(())
     })?)
 }

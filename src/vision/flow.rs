@@ -450,7 +450,7 @@ mod tests {
 
     fn session_frame(i: usize) -> RgbImage {
         let p = format!("{}/tests/sessions/live_astronaut/{i:04}.jpg", env!("CARGO_MANIFEST_DIR"));
-        image::open(&p).expect("session frame").to_rgb8()
+        image::open(&p).expect("session frame").into_rgb8()
     }
 
     /// Points over the face (the challenge area of the session) and near the frame's edges
