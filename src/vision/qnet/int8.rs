@@ -13,6 +13,8 @@ use super::kernels::NR;
 
 /// A quantized convolution's weights for integer dot products.
 #[derive(Debug)]
+// Only x86-64 has the kernel that reads the weights (elsewhere `available()` is false).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub struct Int8Weights {
     /// The inner dimension `k` rounded up to a multiple of 4 (the row stride of the input).
     pub k4: usize,
@@ -79,6 +81,12 @@ pub fn qconv(c: &QConvStep, iw: &Int8Weights, rows: &[u8], res: Option<&[f32]>, 
     // SAFETY: the CPU has the target features (checked above); `x86::qconv` reads `rows` and
     // `iw.packed` only within the lengths asserted here.
     unsafe { x86::qconv(c, iw, rows, res, dst) }
+}
+
+/// Elsewhere [`available`] is false and nothing calls this.
+#[cfg(not(target_arch = "x86_64"))]
+pub fn qconv(_: &QConvStep, _: &Int8Weights, _: &[u8], _: Option<&[f32]>, _: &mut [f32]) {
+    unreachable!("the integer path needs AVX-512 VNNI (x86-64)")
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -289,10 +289,7 @@ impl QNet {
                 let rows = kernels::input_rows_u8(op, iw.k4, input, si, so, &mut s.rows_u8, &mut s.padded_u8);
                 let mut out = std::mem::take(&mut s.f32s[b]);
                 let res = op.residual.map(|r| self.f32s(&s.f32s, r));
-                #[cfg(target_arch = "x86_64")]
                 int8::qconv(op, iw, rows, res, &mut out[..len]);
-                #[cfg(not(target_arch = "x86_64"))]
-                unreachable!("the integer path is x86-64 only ({rows:?}, {res:?})");
                 s.f32s[b] = out;
             }
             Step::Conv { src, op, .. } => {

@@ -131,10 +131,7 @@ fn run_conv_int8(c: &Case, mut op: QConvStep, residual: Option<&[f32]>) -> Optio
     let o = out_shape(c);
     let (mut rows, mut padded, mut out) = (vec![], vec![], vec![0.0; o.len()]);
     let rows = kernels::input_rows_u8(&op, iw.k4, &c.x, c.s, o, &mut rows, &mut padded);
-    #[cfg(target_arch = "x86_64")]
     int8::qconv(&op, iw, rows, residual, &mut out);
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (rows, residual);
     Some(out)
 }
 
