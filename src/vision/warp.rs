@@ -135,12 +135,40 @@ impl Resampler {
 /// One bilinear tap per output pixel, straight from the frame's bytes (no widened copy of
 /// the region): the same weights, in the same order, as [`Region`]'s tap, so the same values
 /// to the bit. Neighbours outside the frame read black; a non-finite map gives black.
+///
+/// On x86-64 with AVX2, runs of eight output pixels whose neighbourhoods all lie inside the
+/// frame are computed eight at a time ([`interior_avx2`]), with the same operations in the
+/// same order per value (no FMA), so the same bits; every other pixel takes [`tap`].
 fn plain(
+    img: &RgbImage,
+    map: &Affine,
+    dims: (usize, usize),
+    normalise: impl Fn(f32) -> f32,
+    out: &mut [f32],
+) {
+    plain_with(img, map, dims, normalise, out, simd_available());
+}
+
+/// Whether this CPU runs [`interior_avx2`].
+fn simd_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// [`plain`], with the eight-wide interior path when `simd` and [`simd_available`].
+fn plain_with(
     img: &RgbImage,
     map: &Affine,
     (out_w, out_h): (usize, usize),
     normalise: impl Fn(f32) -> f32,
     out: &mut [f32],
+    simd: bool,
 ) {
     let corners =
         [(0, 0), (out_w, 0), (0, out_h), (out_w, out_h)].map(|(u, v)| map.apply(u as f32, v as f32));
@@ -148,47 +176,200 @@ fn plain(
         out.fill(normalise(0.0));
         return;
     }
-    let raw = img.as_raw().as_slice();
-    let (w, h) = (i64::from(img.width()), i64::from(img.height()));
-    let stride = w as usize * 3;
-    // Four bytes from `i` (a pixel and the next one's red, unused) as floats: one vector.
-    let quad = |i: usize| -> [f32; 4] {
-        let b: [u8; 4] = raw[i..i + 4].try_into().expect("four bytes");
-        b.map(f32::from)
+    let frame = Frame {
+        raw: img.as_raw().as_slice(),
+        w: i64::from(img.width()),
+        h: i64::from(img.height()),
+        stride: img.width() as usize * 3,
     };
+    // The vector path's byte offsets are i32, its bounds are compared as f32 and its output
+    // columns counted in f32: all exact for any sizes that pass this.
+    let simd = simd
+        && simd_available()
+        && frame.raw.len() < i32::MAX as usize
+        && frame.w < 1 << 24
+        && frame.h < 1 << 24
+        && out_w < 1 << 24;
     for (v, row) in out.chunks_exact_mut(out_w * 3).enumerate() {
-        for (u, px) in row.chunks_exact_mut(3).enumerate() {
-            let (x, y) = map.apply(u as f32 + 0.5, v as f32 + 0.5);
-            let (fx, fy) = (x - 0.5, y - 0.5);
-            let (x0, y0) = (floor(fx), floor(fy));
-            let (wx, wy) = (fx - x0, fy - y0);
-            let (xi, yi) = (x0 as i64, y0 as i64);
-            let k = [(1.0 - wx) * (1.0 - wy), wx * (1.0 - wy), (1.0 - wx) * wy, wx * wy];
-            let mut s = [0.0f32; 4];
-            // The right neighbour's four bytes end one byte into the pixel after it: so the
-            // fast path stops one pixel short of the right edge.
-            if xi >= 0 && yi >= 0 && xi + 2 < w && yi + 1 < h {
-                let i = yi as usize * stride + xi as usize * 3;
-                let (p, q, r, t) = (quad(i), quad(i + 3), quad(i + stride), quad(i + stride + 3));
-                for c in 0..4 {
-                    s[c] = k[0] * p[c] + k[1] * q[c] + k[2] * r[c] + k[3] * t[c];
-                }
-            } else {
-                for (n, (dx, dy)) in [(0, 0), (1, 0), (0, 1), (1, 1)].into_iter().enumerate() {
-                    let (xx, yy) = (xi + dx, yi + dy);
-                    if xx >= 0 && yy >= 0 && xx < w && yy < h {
-                        let i = yy as usize * stride + xx as usize * 3;
-                        for c in 0..3 {
-                            s[c] += k[n] * f32::from(raw[i + c]);
-                        }
-                    }
-                }
-            }
+        let done = interior(&frame, map, v, row, simd);
+        // Raw sums there, the caller's scale here: the same value per channel as applying
+        // it per pixel, in a loop the compiler vectorises.
+        let (head, rest) = row.split_at_mut(done * 3);
+        head.iter_mut().for_each(|c| *c = normalise(*c));
+        for (u, px) in rest.chunks_exact_mut(3).enumerate() {
+            let s = tap(&frame, map, done + u, v);
             px[0] = normalise(s[0]);
             px[1] = normalise(s[1]);
             px[2] = normalise(s[2]);
         }
     }
+}
+
+/// An RGB8 frame's bytes and size, for [`tap`].
+struct Frame<'a> {
+    raw: &'a [u8],
+    w: i64,
+    h: i64,
+    stride: usize,
+}
+
+/// The bilinear tap of output pixel `(u, v)`, un-normalised (the fourth value is unused).
+#[inline(always)]
+fn tap(f: &Frame, map: &Affine, u: usize, v: usize) -> [f32; 4] {
+    let (raw, w, h, stride) = (f.raw, f.w, f.h, f.stride);
+    // Four bytes from `i` (a pixel and the next one's red, unused) as floats: one vector.
+    let quad = |i: usize| -> [f32; 4] {
+        let b: [u8; 4] = raw[i..i + 4].try_into().expect("four bytes");
+        b.map(f32::from)
+    };
+    let (x, y) = map.apply(u as f32 + 0.5, v as f32 + 0.5);
+    let (fx, fy) = (x - 0.5, y - 0.5);
+    let (x0, y0) = (floor(fx), floor(fy));
+    let (wx, wy) = (fx - x0, fy - y0);
+    let (xi, yi) = (x0 as i64, y0 as i64);
+    let k = [(1.0 - wx) * (1.0 - wy), wx * (1.0 - wy), (1.0 - wx) * wy, wx * wy];
+    let mut s = [0.0f32; 4];
+    // The right neighbour's four bytes end one byte into the pixel after it: so the
+    // fast path stops one pixel short of the right edge.
+    if xi >= 0 && yi >= 0 && xi + 2 < w && yi + 1 < h {
+        let i = yi as usize * stride + xi as usize * 3;
+        let (p, q, r, t) = (quad(i), quad(i + 3), quad(i + stride), quad(i + stride + 3));
+        for c in 0..4 {
+            s[c] = k[0] * p[c] + k[1] * q[c] + k[2] * r[c] + k[3] * t[c];
+        }
+    } else {
+        for (n, (dx, dy)) in [(0, 0), (1, 0), (0, 1), (1, 1)].into_iter().enumerate() {
+            let (xx, yy) = (xi + dx, yi + dy);
+            if xx >= 0 && yy >= 0 && xx < w && yy < h {
+                let i = yy as usize * stride + xx as usize * 3;
+                for c in 0..3 {
+                    s[c] += k[n] * f32::from(raw[i + c]);
+                }
+            }
+        }
+    }
+    s
+}
+
+/// Fills the start of `row` (output row `v`, un-normalised) eight pixels at a time where it
+/// can, and returns how many pixels it filled.
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
+fn interior(frame: &Frame, map: &Affine, v: usize, row: &mut [f32], simd: bool) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if simd {
+        // SAFETY: `simd` is true only when `simd_available` saw AVX2 on this CPU.
+        return unsafe { interior_avx2(frame, map, v, row) };
+    }
+    0
+}
+
+/// [`tap`] for eight output pixels at once while all eight neighbourhoods (and the byte
+/// after them) are inside the frame; a run of eight with any pixel near or past the border
+/// goes through [`tap`] pixel by pixel. Returns the pixels filled (a multiple of eight; the
+/// rest of the row is the caller's).
+///
+/// The same f32 operations per value as [`tap`]'s fast path, in the same order: the map as
+/// `(a·u + b·v) + tx`, `floor` by `roundps` (equal to [`floor`] for every finite value but
+/// −0, which `+ 0.0` turns into the helper's +0), the four weights, and
+/// `((k₀p + k₁q) + k₂r) + k₃t` as separate multiplies and adds. The inside test is done on
+/// the floored floats (`0 ≤ x₀ ≤ w − 3`, `0 ≤ y₀ ≤ h − 2`; false for NaN), which for the
+/// integers they are is [`tap`]'s test.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn interior_avx2(frame: &Frame, map: &Affine, v: usize, row: &mut [f32]) -> usize {
+    use std::arch::x86_64::*;
+
+    /// The three colour bytes of eight gathered words, as floats.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn channels(g: __m256i) -> [__m256; 3] {
+        let byte = _mm256_set1_epi32(0xff);
+        [
+            _mm256_cvtepi32_ps(_mm256_and_si256(g, byte)),
+            _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32::<8>(g), byte)),
+            _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32::<16>(g), byte)),
+        ]
+    }
+
+    let out_w = row.len() / 3;
+    let vc = v as f32 + 0.5;
+    let (bv, dv) = (_mm256_set1_ps(map.b * vc), _mm256_set1_ps(map.d * vc));
+    let (a, c, tx, ty) =
+        (_mm256_set1_ps(map.a), _mm256_set1_ps(map.c), _mm256_set1_ps(map.tx), _mm256_set1_ps(map.ty));
+    let (zero, half, one) = (_mm256_setzero_ps(), _mm256_set1_ps(0.5), _mm256_set1_ps(1.0));
+    let lanes = _mm256_setr_ps(0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0);
+    let (x_max, y_max) = (_mm256_set1_ps((frame.w - 3) as f32), _mm256_set1_ps((frame.h - 2) as f32));
+    let (stride, three) = (_mm256_set1_epi32(frame.stride as i32), _mm256_set1_epi32(3));
+    // Which of R, G, B fills each of the 24 interleaved outputs, and from which lane.
+    let idx = [
+        _mm256_setr_epi32(0, 0, 0, 1, 1, 1, 2, 2),
+        _mm256_setr_epi32(2, 3, 3, 3, 4, 4, 4, 5),
+        _mm256_setr_epi32(5, 5, 6, 6, 6, 7, 7, 7),
+    ];
+    let base = frame.raw.as_ptr().cast::<i32>();
+    let mut u = 0;
+    while u + 8 <= out_w {
+        // (u + lane) as f32 + 0.5, exactly: all integers here are far below 2^24.
+        let uc = _mm256_add_ps(_mm256_add_ps(_mm256_set1_ps(u as f32), lanes), half);
+        let x = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(a, uc), bv), tx);
+        let y = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(c, uc), dv), ty);
+        let (fx, fy) = (_mm256_sub_ps(x, half), _mm256_sub_ps(y, half));
+        let x0 = _mm256_add_ps(_mm256_floor_ps(fx), zero);
+        let y0 = _mm256_add_ps(_mm256_floor_ps(fy), zero);
+        let inside = _mm256_and_ps(
+            _mm256_and_ps(_mm256_cmp_ps::<_CMP_GE_OQ>(x0, zero), _mm256_cmp_ps::<_CMP_GE_OQ>(y0, zero)),
+            _mm256_and_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(x0, x_max), _mm256_cmp_ps::<_CMP_LE_OQ>(y0, y_max)),
+        );
+        if _mm256_movemask_ps(inside) != 0xff {
+            for (p, px) in row[u * 3..(u + 8) * 3].chunks_exact_mut(3).enumerate() {
+                px.copy_from_slice(&tap(frame, map, u + p, v)[..3]);
+            }
+            u += 8;
+            continue;
+        }
+        let (wx, wy) = (_mm256_sub_ps(fx, x0), _mm256_sub_ps(fy, y0));
+        let (ix, iy) = (_mm256_sub_ps(one, wx), _mm256_sub_ps(one, wy));
+        let k = [_mm256_mul_ps(ix, iy), _mm256_mul_ps(wx, iy), _mm256_mul_ps(ix, wy), _mm256_mul_ps(wx, wy)];
+        let i = _mm256_add_epi32(
+            _mm256_mullo_epi32(_mm256_cvttps_epi32(y0), stride),
+            _mm256_mullo_epi32(_mm256_cvttps_epi32(x0), three),
+        );
+        let below = _mm256_add_epi32(i, stride);
+        // SAFETY: every lane is inside: 0 ≤ x₀ ≤ w − 3 and 0 ≤ y₀ ≤ h − 2, so the last byte
+        // read, 4 bytes from (y₀ + 1)·stride + (x₀ + 1)·3, is at most h·stride − 3, within
+        // the frame's bytes (at least h·stride, fewer than 2^31); gathers read unaligned.
+        let [p, q, r, t] = unsafe {
+            [
+                _mm256_i32gather_epi32::<1>(base, i),
+                _mm256_i32gather_epi32::<1>(base, _mm256_add_epi32(i, three)),
+                _mm256_i32gather_epi32::<1>(base, below),
+                _mm256_i32gather_epi32::<1>(base, _mm256_add_epi32(below, three)),
+            ]
+        };
+        let (p, q, r, t) = (channels(p), channels(q), channels(r), channels(t));
+        let s: [__m256; 3] = std::array::from_fn(|ch| {
+            let s = _mm256_add_ps(_mm256_mul_ps(k[0], p[ch]), _mm256_mul_ps(k[1], q[ch]));
+            let s = _mm256_add_ps(s, _mm256_mul_ps(k[2], r[ch]));
+            _mm256_add_ps(s, _mm256_mul_ps(k[3], t[ch]))
+        });
+        // Interleave to r₀g₀b₀r₁…: output word j of block n is channel (8n + j) % 3 of lane
+        // (8n + j) / 3; the blends pick the channel.
+        let [r, g, b] = s.map(|ch| _mm256_permutevar8x32_ps(ch, idx[0]));
+        let o0 = _mm256_blend_ps::<0x24>(_mm256_blend_ps::<0x92>(r, g), b);
+        let [r, g, b] = s.map(|ch| _mm256_permutevar8x32_ps(ch, idx[1]));
+        let o1 = _mm256_blend_ps::<0x49>(_mm256_blend_ps::<0x24>(r, g), b);
+        let [r, g, b] = s.map(|ch| _mm256_permutevar8x32_ps(ch, idx[2]));
+        let o2 = _mm256_blend_ps::<0x92>(_mm256_blend_ps::<0x49>(r, g), b);
+        let dst = &mut row[u * 3..(u + 8) * 3];
+        // SAFETY: `dst` holds 24 floats; the stores are unaligned.
+        unsafe {
+            _mm256_storeu_ps(dst.as_mut_ptr(), o0);
+            _mm256_storeu_ps(dst.as_mut_ptr().add(8), o1);
+            _mm256_storeu_ps(dst.as_mut_ptr().add(16), o2);
+        }
+        u += 8;
+    }
+    u
 }
 
 /// A model input kept across frames: the tensor's values and the resampler that fills them.
@@ -257,6 +438,151 @@ mod tests {
             }
         }
         out
+    }
+
+    /// `plain` as it was before the eight-wide path, kept verbatim as the reference.
+    fn plain_reference(
+        img: &RgbImage,
+        map: &Affine,
+        (out_w, out_h): (usize, usize),
+        normalise: impl Fn(f32) -> f32,
+        out: &mut [f32],
+    ) {
+        let corners =
+            [(0, 0), (out_w, 0), (0, out_h), (out_w, out_h)].map(|(u, v)| map.apply(u as f32, v as f32));
+        if corners.iter().any(|(x, y)| !(x.is_finite() && y.is_finite())) {
+            out.fill(normalise(0.0));
+            return;
+        }
+        let raw = img.as_raw().as_slice();
+        let (w, h) = (i64::from(img.width()), i64::from(img.height()));
+        let stride = w as usize * 3;
+        let quad = |i: usize| -> [f32; 4] {
+            let b: [u8; 4] = raw[i..i + 4].try_into().expect("four bytes");
+            b.map(f32::from)
+        };
+        for (v, row) in out.chunks_exact_mut(out_w * 3).enumerate() {
+            for (u, px) in row.chunks_exact_mut(3).enumerate() {
+                let (x, y) = map.apply(u as f32 + 0.5, v as f32 + 0.5);
+                let (fx, fy) = (x - 0.5, y - 0.5);
+                let (x0, y0) = (floor(fx), floor(fy));
+                let (wx, wy) = (fx - x0, fy - y0);
+                let (xi, yi) = (x0 as i64, y0 as i64);
+                let k = [(1.0 - wx) * (1.0 - wy), wx * (1.0 - wy), (1.0 - wx) * wy, wx * wy];
+                let mut s = [0.0f32; 4];
+                if xi >= 0 && yi >= 0 && xi + 2 < w && yi + 1 < h {
+                    let i = yi as usize * stride + xi as usize * 3;
+                    let (p, q, r, t) = (quad(i), quad(i + 3), quad(i + stride), quad(i + stride + 3));
+                    for c in 0..4 {
+                        s[c] = k[0] * p[c] + k[1] * q[c] + k[2] * r[c] + k[3] * t[c];
+                    }
+                } else {
+                    for (n, (dx, dy)) in [(0, 0), (1, 0), (0, 1), (1, 1)].into_iter().enumerate() {
+                        let (xx, yy) = (xi + dx, yi + dy);
+                        if xx >= 0 && yy >= 0 && xx < w && yy < h {
+                            let i = yy as usize * stride + xx as usize * 3;
+                            for c in 0..3 {
+                                s[c] += k[n] * f32::from(raw[i + c]);
+                            }
+                        }
+                    }
+                }
+                px[0] = normalise(s[0]);
+                px[1] = normalise(s[1]);
+                px[2] = normalise(s[2]);
+            }
+        }
+    }
+
+    /// xorshift64*: deterministic test inputs without a dependency.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        fn uniform(&mut self, lo: f32, hi: f32) -> f32 {
+            lo + (hi - lo) * (self.next() >> 40) as f32 / (1u64 << 24) as f32
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    #[test]
+    fn the_eight_wide_path_gives_the_scalar_bits() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        // Odd sizes, a frame smaller than the crop, frames too narrow for the fast path.
+        let frames = [(640, 480), (97, 61), (33, 17), (150, 201), (5, 4), (3, 2), (2, 3), (1, 1), (9, 250)];
+        let outs = [(192, 192), (37, 29), (8, 8), (17, 5), (1, 1), (64, 3)];
+        let mut cases = 0;
+        for &(fw, fh) in &frames {
+            let img = RgbImage::from_fn(fw, fh, |_, _| {
+                let b = rng.next().to_le_bytes();
+                image::Rgb([b[0], b[1], b[2]])
+            });
+            let (fw, fh) = (fw as f32, fh as f32);
+            for n in 0..40 {
+                let (ow, oh) = outs[rng.below(outs.len())];
+                let (s, c) = rng.uniform(-std::f32::consts::PI, std::f32::consts::PI).sin_cos();
+                let (kx, ky) = (rng.uniform(0.5, 2.0), rng.uniform(0.5, 2.0));
+                // Centred inside, near an edge, or far outside the frame.
+                let spread = [0.3, 1.0, 3.0][n % 3];
+                let cx = fw / 2.0 + rng.uniform(-spread, spread) * fw;
+                let cy = fh / 2.0 + rng.uniform(-spread, spread) * fh;
+                let (a, b, c, d) = (kx * c, -ky * s, kx * s, ky * c);
+                let rotated = Affine {
+                    a,
+                    b,
+                    c,
+                    d,
+                    tx: cx - a * ow as f32 / 2.0 - b * oh as f32 / 2.0,
+                    ty: cy - c * ow as f32 / 2.0 - d * oh as f32 / 2.0,
+                };
+                // Axis-aligned with whole or half-pixel offsets: taps exactly on pixel
+                // centres and on the fast path's bounds.
+                let (sx, sy) = ([0.5, 1.0, 2.0][rng.below(3)], [0.5, 1.0, 2.0][rng.below(3)]);
+                let aligned = Affine {
+                    a: sx,
+                    b: 0.0,
+                    c: 0.0,
+                    d: sy,
+                    tx: rng.below(9) as f32 * 0.5 - 2.0,
+                    ty: rng.below(9) as f32 * 0.5 - 2.0,
+                };
+                for map in [rotated, aligned] {
+                    let mut want = vec![0.0; ow * oh * 3];
+                    plain_reference(&img, &map, (ow, oh), |c| c / 255.0, &mut want);
+                    for simd in [false, simd_available()] {
+                        let mut got = vec![f32::NAN; ow * oh * 3];
+                        plain_with(&img, &map, (ow, oh), |c| c / 255.0, &mut got, simd);
+                        let bits = |v: &[f32]| v.iter().map(|c| c.to_bits()).collect::<Vec<_>>();
+                        assert_eq!(bits(&got), bits(&want), "{map:?} {ow}x{oh} simd {simd}");
+                        assert_eq!(got, want);
+                    }
+                    cases += 1;
+                }
+            }
+        }
+        assert_eq!(cases, frames.len() * 80);
+        // The dispatching entry point as the service calls it, and a non-finite map.
+        let img =
+            RgbImage::from_fn(640, 480, |x, y| image::Rgb([(x * 3) as u8, (y * 5) as u8, (x ^ y) as u8]));
+        let (s, c) = 0.15f32.sin_cos();
+        for map in [
+            Affine { a: 1.2 * c, b: -1.2 * s, c: 1.2 * s, d: 1.2 * c, tx: 210.0, ty: 95.0 },
+            Affine { a: f32::INFINITY, b: 0.0, c: 0.0, d: 1.0, tx: 0.0, ty: 0.0 },
+        ] {
+            let (mut got, mut want) = (vec![0.0; 192 * 192 * 3], vec![0.0; 192 * 192 * 3]);
+            Resampler::default().sample_into(&img, &map, (192, 192), |c| c / 255.0, &mut got);
+            plain_reference(&img, &map, (192, 192), |c| c / 255.0, &mut want);
+            assert_eq!(got, want);
+        }
     }
 
     #[test]
