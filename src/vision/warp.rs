@@ -87,6 +87,12 @@ impl Resampler {
         out: &mut [f32],
     ) {
         assert_eq!(out.len(), out_w * out_h * 3, "output buffer size");
+        // A non-finite map (a NaN landmark upstream) reads nothing: black, on either path (the
+        // block-mean path would otherwise turn an infinite coordinate into an index).
+        if ![map.a, map.b, map.c, map.d, map.tx, map.ty].iter().all(|v| v.is_finite()) {
+            out.fill(normalise(0.0));
+            return;
+        }
         let (mut map, mut level) = (*map, 0u32);
         while map.footprint() >= 2.0 && img.width() >> (level + 1) >= 1 && img.height() >> (level + 1) >= 1 {
             map = map.onto_scaled(0.5);
