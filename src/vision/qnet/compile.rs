@@ -502,7 +502,10 @@ impl Builder {
         };
         let tail = self.tail(g, g.nodes[deq].output[0].as_str(), geo.o)?;
         let bias = bias.iter().map(|&b| b as f32).collect();
-        let int8 = Int8Weights::new(&weights, geo.n, geo.s.c, geo.kernel, x_zp);
+        // Packed only where the integer path runs (not on aarch64, the Pi): no unread copy.
+        let int8 = super::int8::available()
+            .then(|| Int8Weights::new(&weights, geo.n, geo.s.c, geo.kernel, x_zp))
+            .flatten();
         self.push_conv(geo, Arith { weights, int8, bias, x_zp, requant: Some(requant) }, tail, &[i, deq]);
         Ok(())
     }

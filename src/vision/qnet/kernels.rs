@@ -330,8 +330,8 @@ pub fn input_rows<T: ConvIn>(
 /// The input of the integer path ([`super::int8`]): rows of `k4` bytes per output pixel
 /// (`(ky, kx, c)` order, then zeros up to `k4`), read from a copy of the input padded with
 /// the zero point `x_zp` (so padding contributes `x_zp · w`, which the path's correction
-/// cancels as it does for every other element). `None`: the input itself is the rows (a 1×1,
-/// stride-1 convolution whose channels are a multiple of 4).
+/// cancels as it does for every other element). Returns the rows: `src` itself for a 1×1,
+/// stride-1 convolution whose channels are a multiple of 4, otherwise `rows` filled.
 pub fn input_rows_u8<'a>(
     c: &QConvStep,
     k4: usize,
@@ -401,7 +401,7 @@ pub fn qconv<M: Madd>(c: &QConvStep, rows: &[f32], res: Option<&[f32]>, dst: &mu
 /// Pixel `p`'s sums for output channels `n0..n0 + NR` (`Σ (x − x_zp) · w`, or the float
 /// products) through the [`epilogue`] into `dst`; channels beyond `n` are dropped.
 #[inline(always)]
-pub fn store(c: &QConvStep, p: usize, n0: usize, acc: [f32; NR], res: Option<&[f32]>, dst: &mut [f32]) {
+fn store(c: &QConvStep, p: usize, n0: usize, acc: [f32; NR], res: Option<&[f32]>, dst: &mut [f32]) {
     let width = (c.n - n0).min(NR);
     let at = p * c.n + n0;
     let (r_at, r_width) = (p * c.res_c + n0, c.res_c.saturating_sub(n0).min(width));
