@@ -4,12 +4,48 @@
 //! alike, so a recorded session replays through exactly the code a door runs.
 
 use image::RgbImage;
+use serde::Serialize;
 
 use crate::camera::{Camera, CameraError, Frame};
-use crate::liveness::motion::{SEED_LANDMARKS, planar_residual};
-use crate::liveness::session::{Checks, Decision, FaceSample, Outcome, Reason, Sample, Session, Step};
+use crate::liveness::motion::{SEED_LANDMARKS, nose_departure};
+use crate::liveness::session::{Checks, Decision, FaceSample, Outcome, Phase, Reason, Sample, Session, Step};
 use crate::vision::flow::{self, FlowParams, Pyramid};
-use crate::vision::{FaceTracker, TrackedFace, VisionError};
+use crate::vision::{FaceTracker, Rect, TrackedFace, VisionError};
+
+/// What the runner saw and decided on one frame: one line of `verify --trace`, and what
+/// `verify --overlay` draws.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FrameTrace {
+    pub t_ms: u64,
+    /// The session's phase after this frame.
+    pub phase: Option<Phase>,
+    /// Faces counted in this frame.
+    pub faces: usize,
+    /// Whether the detector counted the faces over the whole frame on this frame.
+    pub detector_ran: bool,
+    /// The followed face's box (one definition on every frame).
+    #[serde(rename = "box")]
+    pub face_box: Option<Rect>,
+    pub nose: Option<[f32; 2]>,
+    pub yaw: Option<f32>,
+    pub pitch: Option<f32>,
+    pub roll: Option<f32>,
+    /// Head turn toward the target since the Nose state began (degrees), when measured.
+    pub turn_deg: Option<f32>,
+    /// Keypoints seeded at the start of the Nose state, and how many are still tracked.
+    pub points_seeded: usize,
+    pub points_kept: usize,
+    /// Where the tracked keypoints are in this frame (for the overlay).
+    #[serde(skip)]
+    pub points: Vec<[f32; 2]>,
+    /// The 3-D-motion value of this frame, and the pooled value so far.
+    pub motion: Option<f32>,
+    pub motion_pooled: Option<f32>,
+    /// Set on the frame that decided the challenge.
+    pub decision: Option<Decision>,
+    /// Why the frame was skipped (a network failed on it), if it was.
+    pub skipped: Option<String>,
+}
 
 /// Keypoints followed from the start of the Nose state.
 #[derive(Debug)]
@@ -37,9 +73,10 @@ impl Keypoints {
         }
     }
 
-    /// Tracks the live points into `img` and returns the non-planar motion since the start.
-    /// The new frame's pyramid covers only the live points' neighbourhood (`params.reach`),
-    /// in buffers kept from frame to frame.
+    /// Tracks the live points into `img` and returns the 3-D motion since the start: how far
+    /// the nose moved against every line of the face around it ([`nose_departure`]), over the
+    /// face's width, so it does not depend on distance. The new frame's pyramid covers only the
+    /// live points' neighbourhood (`params.reach`), in buffers kept from frame to frame.
     fn advance(&mut self, img: &RgbImage, params: &FlowParams) -> Option<f32> {
         let alive: Vec<(usize, [f32; 2])> =
             self.now.iter().enumerate().filter_map(|(i, p)| p.map(|p| (i, p))).collect();
@@ -51,9 +88,8 @@ impl Keypoints {
             self.now[*i] = q;
         }
         std::mem::swap(&mut self.prev, &mut self.next);
-        let (a, b): (Vec<_>, Vec<_>) =
-            self.start.iter().zip(&self.now).filter_map(|(s, n)| n.map(|n| (*s, n))).unzip();
-        planar_residual(&a, &b, self.face_width)
+        let d = nose_departure(&SEED_LANDMARKS, &self.start, &self.now)?;
+        Some(d.px / self.face_width)
     }
 }
 
@@ -87,13 +123,22 @@ pub struct ChallengeRunner {
     keypoints: Option<Keypoints>,
     /// The nose tip in the last analysed frame, for the screen.
     nose: Option<[f32; 2]>,
+    /// What the last frame showed (`verify --trace`).
+    trace: FrameTrace,
 }
 
 impl ChallengeRunner {
     /// Watches `session` through `tracker` (reset for a fresh start).
     pub fn new(mut tracker: FaceTracker, session: Session) -> Self {
         tracker.reset();
-        Self { tracker, session, flow: FlowParams::default(), keypoints: None, nose: None }
+        Self {
+            tracker,
+            session,
+            flow: FlowParams::default(),
+            keypoints: None,
+            nose: None,
+            trace: FrameTrace::default(),
+        }
     }
 
     /// The session being run.
@@ -106,6 +151,11 @@ impl ChallengeRunner {
         self.nose
     }
 
+    /// What the last frame fed showed and decided.
+    pub fn trace(&self) -> &FrameTrace {
+        &self.trace
+    }
+
     /// Ends the challenge and hands the tracker back for the next one.
     pub fn into_tracker(self) -> FaceTracker {
         self.tracker
@@ -116,20 +166,42 @@ impl ChallengeRunner {
     /// # Errors
     /// [`VisionError`] if a network fails on this frame (the caller may skip the frame).
     pub fn feed(&mut self, frame: &Frame) -> Result<Step, VisionError> {
-        let obs = self.tracker.observe(&frame.image)?;
+        self.trace = FrameTrace { t_ms: frame.t_ms, ..FrameTrace::default() };
+        let mut obs = self.tracker.observe(&frame.image, frame.t_ms)?;
+        let face = obs.face.as_ref().map(face_sample);
+        if face.as_ref().is_some_and(|f| self.session.is_pivotal(f)) {
+            // The Nose-start and decision frames count every face, whatever the timetable.
+            self.tracker.observe_counted(&frame.image, &mut obs)?;
+        }
         self.nose = obs.face.as_ref().map(|f| f.landmarks.nose_tip());
         let parallax = match self.keypoints.as_mut() {
             Some(k) => k.advance(&frame.image, &self.flow),
             None => None,
         };
-        let sample =
-            Sample { t_ms: frame.t_ms, faces: obs.faces, face: obs.face.as_ref().map(face_sample), parallax };
+        let sample = Sample { t_ms: frame.t_ms, faces: obs.faces, face, parallax };
         let step = self.session.step(&sample);
         if step == Step::NoseStarted
             && let Some(face) = &obs.face
         {
             let start: Vec<[f32; 2]> = SEED_LANDMARKS.iter().map(|&i| face.landmarks.xy(i)).collect();
             self.keypoints = Some(Keypoints::new(&frame.image, start, face.bounds.w, &self.flow));
+        }
+        let t = &mut self.trace;
+        t.phase = Some(self.session.phase());
+        (t.faces, t.detector_ran) = (obs.faces, obs.detector_ran);
+        if let Some(face) = &obs.face {
+            t.face_box = Some(face.bounds);
+            t.nose = Some(face.landmarks.nose_tip());
+            (t.yaw, t.pitch, t.roll) = (Some(face.pose.yaw), Some(face.pose.pitch), Some(face.pose.roll));
+        }
+        if let Some(k) = &self.keypoints {
+            t.points_seeded = k.start.len();
+            t.points = k.now.iter().flatten().copied().collect();
+            t.points_kept = t.points.len();
+        }
+        t.motion = parallax;
+        if let Step::Decided(d) = &step {
+            t.decision = Some(d.clone());
         }
         Ok(step)
     }
@@ -144,17 +216,35 @@ impl ChallengeRunner {
     pub fn run(
         &mut self,
         camera: &mut dyn Camera,
+        tap: impl FnMut(&mut Frame) -> anyhow::Result<()>,
+    ) -> Result<Decision, RunError> {
+        self.run_traced(camera, tap, |_, _| Ok(()))
+    }
+
+    /// [`Self::run`], and `after` sees each frame with what was made of it ([`FrameTrace`]),
+    /// skipped frames included.
+    ///
+    /// # Errors
+    /// [`RunError`] when the camera, `tap` or `after` fails.
+    pub fn run_traced(
+        &mut self,
+        camera: &mut dyn Camera,
         mut tap: impl FnMut(&mut Frame) -> anyhow::Result<()>,
+        mut after: impl FnMut(&Frame, &FrameTrace) -> anyhow::Result<()>,
     ) -> Result<Decision, RunError> {
         let (mut frames, mut last_t) = (0u32, 0u64);
         while let Some(mut frame) = camera.next_frame()? {
             tap(&mut frame)?;
             frames += 1;
             last_t = frame.t_ms;
-            match self.feed(&frame) {
-                Ok(Step::Decided(d)) => return Ok(d),
-                Ok(_) => {}
-                Err(e) => eprintln!("livegate: frame at {} ms skipped: {e}", frame.t_ms),
+            let step = self.feed(&frame);
+            if let Err(e) = &step {
+                eprintln!("livegate: frame at {} ms skipped: {e}", frame.t_ms);
+                self.trace.skipped = Some(e.to_string());
+            }
+            after(&frame, &self.trace)?;
+            if let Ok(Step::Decided(d)) = step {
+                return Ok(d);
             }
         }
         Ok(Decision {

@@ -221,18 +221,27 @@ pub fn bench(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     stage("mesh_int8_tract", "the same int8 network in tract", time(r, w, || mesh_tract.infer(&mesh_input)));
     stage("mesh_fp32", "float mesh network only", time(r, w, || mesh_fp32.infer(&mesh_input)));
     stage("pose", "head pose from 468 points", time(r, w, || pose::head_pose(&lm, &cam)));
-    let steady = VisionConfig { detect_interval_frames: u32::MAX, ..cfg.clone() };
+    let steady = VisionConfig { count_interval_ms: u32::MAX, ..cfg.clone() };
     let mut tracker = FaceTracker::new(det.clone(), mesh_int8.clone(), steady);
-    stage("track_step", "crop + int8 mesh + pose + next ROI", time(r, w, || tracker.observe(img)));
+    let mut t_ms = 0;
+    stage(
+        "track_step",
+        "crop + int8 mesh + pose + next ROI",
+        time(r, w, || {
+            t_ms += 33;
+            tracker.observe(img, t_ms)
+        }),
+    );
     let mut tracker = FaceTracker::new(det.clone(), mesh_int8.clone(), cfg.clone());
-    let mut j = 0;
+    let (mut j, mut t_ms) = (0, 0);
     stage(
         "frame",
-        "decode + track, detector every detect_interval_frames (VisionConfig)",
+        "decode + track at 30 fps, faces counted every count_interval_ms (every 3rd frame)",
         time(r, w, || {
             j = (j + 1) % frames.len();
+            t_ms += 33;
             let f = decode(&jpegs[j]).expect("decoded before");
-            tracker.observe(&f)
+            tracker.observe(&f, t_ms)
         }),
     );
 

@@ -25,7 +25,7 @@ use super::bench::Timing;
 pub use super::procstat::{cpu_ms, ms_since_process_start, peak_rss_mib};
 use crate::camera::replay::SessionFile;
 use crate::liveness::ChallengeGeometry;
-use crate::liveness::motion::{SEED_LANDMARKS, planar_residual};
+use crate::liveness::motion::{SEED_LANDMARKS, nose_departure};
 use crate::liveness::session::{LivenessConfig, Sample, Session, Step};
 use crate::pipeline::face_sample;
 use crate::screen::{Canvas, Challenge, Instruction, Redraw, Scene, Status, View};
@@ -159,7 +159,7 @@ pub fn run(
         let img = decode(&rec.jpeg)?;
         let t1 = cpu_ms();
         let wall = std::time::Instant::now();
-        let obs = tracker.observe(&img)?;
+        let obs = tracker.observe(&img, t_ms)?;
         let t2 = cpu_ms();
         let wall_ms = wall.elapsed().as_secs_f64() * 1e3;
         // The breakdown of `track`, timed again right after it (warm caches), outside the total.
@@ -186,9 +186,7 @@ pub fn run(
         let t3 = cpu_ms();
         let parallax = match (&prev, &moved) {
             (Some((pts, width)), Some(moved)) => {
-                let (a, b): (Vec<_>, Vec<_>) =
-                    pts.iter().zip(moved).filter_map(|(s, m)| m.map(|m| (*s, m))).unzip();
-                planar_residual(&a, &b, *width)
+                nose_departure(&SEED_LANDMARKS, pts, moved).map(|d| d.px / width)
             }
             _ => None,
         };

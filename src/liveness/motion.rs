@@ -16,10 +16,31 @@
 
 /// Mesh landmarks seeding the keypoint tracker: eye corners, nose (tip, bridge, wings), mouth
 /// corners and lips, brows, cheeks, chin and forehead, spread over the face so that depth
-/// differences are sampled everywhere.
-pub const SEED_LANDMARKS: [usize; 40] = [
+/// differences are sampled everywhere, and the groups of [`RULINGS`] around the nose.
+pub const SEED_LANDMARKS: [usize; 53] = [
     33, 133, 362, 263, 1, 4, 5, 6, 168, 195, 197, 98, 327, 61, 291, 13, 14, 0, 17, 70, 300, 105, 334, 107,
-    336, 234, 454, 93, 323, 50, 280, 205, 425, 152, 148, 377, 10, 109, 338, 151,
+    336, 234, 454, 93, 323, 50, 280, 205, 425, 152, 148, 377, 10, 109, 338, 151, 9, 187, 411, 207, 427, 142,
+    117, 287, 270, 371, 330, 57, 40,
+];
+
+/// The nose tip and the points just above it: the part of a head that stands furthest in
+/// front of everything around it.
+pub const NOSE_POINTS: [usize; 3] = [1, 4, 5];
+
+/// Points in front of the face plane, left out of its fit: the nose and its wings.
+const NOSE_BODY: [usize; 10] = [1, 4, 5, 6, 195, 197, 98, 327, 2, 164];
+
+/// Four lines through the nose tip (vertical, horizontal, two diagonals), each as the groups
+/// of points on either side of the nose along it. On a real face the nose tip stands 2–5 cm
+/// in front of every such line (least along the vertical one: nasion to lips). Paper —
+/// flat or bent — is a developable surface: through every point of it runs a straight line
+/// lying in it, so along one of these directions the nose of a photo lies in line with its
+/// neighbours, however the paper is curled.
+pub const RULINGS: [(&[usize], &[usize]); 4] = [
+    (&[168, 9, 151], &[0, 13, 17]),
+    (&[205, 207, 187, 50], &[425, 427, 411, 280]),
+    (&[33, 142, 117], &[291, 287, 270]),
+    (&[263, 371, 330], &[61, 57, 40]),
 ];
 
 type H = [f64; 9];
@@ -135,6 +156,160 @@ pub fn planar_residual(start: &[[f32; 2]], now: &[[f32; 2]], face_width: f32) ->
     Some(median(&errors(&h)) / face_width)
 }
 
+/// The nose's departure from every line through it (see [`RULINGS`]), in pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Departure {
+    /// The smallest, over the four directions, of the nose's motion against the line's.
+    pub px: f32,
+    /// How far the nose tip moved since the start, pixels.
+    pub nose_travel: f32,
+}
+
+/// How much the nose moved against the face around it, from the points' start positions and
+/// where they are now (`None`: lost), both in the order of `ids` (mesh indices).
+///
+/// A homography is fitted to the points off the nose (the face's plane, or the whole picture
+/// when it is one), and each point's residual from it taken. Along each line of [`RULINGS`],
+/// the residual at the nose is predicted by interpolating between a point on either side,
+/// where the nose lies between them; the departure is the difference. A flat picture leaves
+/// no residual at all; a curled one leaves residuals that follow its curl, equal along the
+/// curl's straight lines, so along one direction the nose departs from nothing. A head turning
+/// moves its nose tip against all four. `None` when a direction has no tracked pair or the
+/// plane cannot be fitted: the statistic then has no value (fail closed).
+pub fn nose_departure(ids: &[usize], start: &[[f32; 2]], now: &[Option<[f32; 2]>]) -> Option<Departure> {
+    let at = |id: usize| ids.iter().position(|&i| i == id);
+    let (plane_a, plane_b): (Vec<_>, Vec<_>) = ids
+        .iter()
+        .zip(start.iter().zip(now))
+        .filter(|(id, _)| !NOSE_BODY.contains(id))
+        .filter_map(|(_, (s, n))| n.map(|n| (*s, n)))
+        .unzip();
+    let h = robust_homography(&plane_a, &plane_b)?;
+    let residual = |k: usize| -> Option<[f32; 2]> {
+        let q = apply(&h, start[k]);
+        now[k].map(|n| [n[0] - q[0], n[1] - q[1]])
+    };
+    let noses: Vec<usize> =
+        NOSE_POINTS.iter().filter_map(|&id| at(id)).filter(|&k| now[k].is_some()).collect();
+    let tip = at(NOSE_POINTS[0])?;
+    let tip_now = now[tip]?;
+    let mut least = f32::INFINITY;
+    for (side_a, side_b) in RULINGS {
+        let tracked = |side: &[usize]| -> Vec<usize> {
+            side.iter().filter_map(|&id| at(id)).filter(|&k| now[k].is_some()).collect()
+        };
+        let (a, b) = (tracked(side_a), tracked(side_b));
+        if a.is_empty() || b.is_empty() {
+            return None;
+        }
+        // The line's direction at the start: from the mean of one side to the other's.
+        let mean = |ks: &[usize]| {
+            let n = ks.len() as f32;
+            ks.iter().fold([0.0f32; 2], |m, &k| [m[0] + start[k][0] / n, m[1] + start[k][1] / n])
+        };
+        let (ma, mb) = (mean(&a), mean(&b));
+        let len = (mb[0] - ma[0]).hypot(mb[1] - ma[1]).max(1e-3);
+        let dir = [(mb[0] - ma[0]) / len, (mb[1] - ma[1]) / len];
+        let param = |k: usize| {
+            ((start[k][0] - start[tip][0]) * dir[0] + (start[k][1] - start[tip][1]) * dir[1]) / len
+        };
+        let line: Vec<(f32, [f32; 2])> =
+            a.iter().chain(&b).filter_map(|&k| residual(k).map(|r| (param(k), r))).collect();
+        let fit = [0, 1].map(|c| smooth_fit(&line.iter().map(|(s, r)| (*s, r[c])).collect::<Vec<_>>()));
+        let mut found: Vec<f32> = noses
+            .iter()
+            .filter_map(|&k| {
+                let rn = residual(k)?;
+                let s = param(k);
+                let [fx, fy] = [fit[0].as_ref()?, fit[1].as_ref()?].map(|f| f(s));
+                Some((rn[0] - fx).hypot(rn[1] - fy))
+            })
+            .collect();
+        if found.is_empty() {
+            return None;
+        }
+        found.sort_by(f32::total_cmp);
+        least = least.min(found[found.len() / 2]);
+    }
+    let travel = (tip_now[0] - start[tip][0]).hypot(tip_now[1] - start[tip][1]);
+    Some(Departure { px: least, nose_travel: travel })
+}
+
+/// The residual along a line as a smooth function of the position on it: a least-squares
+/// quadratic through the points (a straight line through two). Paper curled or seen in
+/// perspective bends the residual smoothly along a line; the nose's bump is too narrow for it.
+fn smooth_fit(pts: &[(f32, f32)]) -> Option<impl Fn(f32) -> f32 + use<>> {
+    let n = pts.len();
+    if n < 2 {
+        return None;
+    }
+    // Normal equations in f64 for c0 + c1·s (+ c2·s² with three or more points).
+    let terms = if n >= 3 { 3 } else { 2 };
+    let mut m = [[0.0f64; 4]; 3];
+    for &(s, v) in pts {
+        let basis = [1.0, f64::from(s), f64::from(s) * f64::from(s)];
+        for i in 0..terms {
+            for j in 0..terms {
+                m[i][j] += basis[i] * basis[j];
+            }
+            m[i][3] += basis[i] * f64::from(v);
+        }
+    }
+    // Gaussian elimination on the `terms`×`terms` system, with a small ridge for stability.
+    for (i, row) in m.iter_mut().enumerate().take(terms) {
+        row[i] += 1e-9;
+    }
+    for col in 0..terms {
+        let pivot = (col..terms).max_by(|&i, &j| m[i][col].abs().total_cmp(&m[j][col].abs()))?;
+        if m[pivot][col].abs() < 1e-12 {
+            return None;
+        }
+        m.swap(col, pivot);
+        let pivot_row = m[col];
+        for (row, r) in m.iter_mut().enumerate().take(terms) {
+            if row != col {
+                let f = r[col] / pivot_row[col];
+                for (v, p) in r.iter_mut().zip(&pivot_row).skip(col) {
+                    *v -= f * p;
+                }
+            }
+        }
+    }
+    let c: [f64; 3] = std::array::from_fn(|i| if i < terms { m[i][3] / m[i][i] } else { 0.0 });
+    Some(move |s: f32| {
+        let s = f64::from(s);
+        (c[0] + c[1] * s + c[2] * s * s) as f32
+    })
+}
+
+/// A homography refitted a few times without gross outliers (bad tracks).
+fn robust_homography(start: &[[f32; 2]], now: &[[f32; 2]]) -> Option<H> {
+    if start.len() < 8 {
+        return None;
+    }
+    let mut h = fit_homography(start, now)?;
+    for _ in 0..3 {
+        let e: Vec<f32> = start
+            .iter()
+            .zip(now)
+            .map(|(&a, &b)| {
+                let q = apply(&h, a);
+                (q[0] - b[0]).hypot(q[1] - b[1])
+            })
+            .collect();
+        let mut sorted = e.clone();
+        sorted.sort_by(f32::total_cmp);
+        let cut = 2.5 * sorted[sorted.len() / 2] + 0.5;
+        let (a, b): (Vec<_>, Vec<_>) =
+            start.iter().zip(now).zip(&e).filter(|(_, err)| **err <= cut).map(|((a, b), _)| (*a, *b)).unzip();
+        if a.len() < 8 {
+            break;
+        }
+        h = fit_homography(&a, &b)?;
+    }
+    Some(h)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,6 +369,89 @@ mod tests {
             p[0] += 40.0;
         }
         assert!(planar_residual(&start, &now, 150.0).unwrap() < 1e-3);
+    }
+
+    /// The astronaut's 3-D mesh landmarks (float reference), centred on the nose tip.
+    fn face3d() -> Vec<[f32; 3]> {
+        let doc: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/data/reference.json")).expect("reference");
+        let lm =
+            doc["images"]["astronaut.png"]["faces"][0]["landmarks"].as_array().expect("landmarks").clone();
+        let p = |i: usize| -> [f32; 3] { std::array::from_fn(|k| lm[i][k].as_f64().unwrap() as f32) };
+        let tip = p(1);
+        SEED_LANDMARKS.iter().map(|&i| std::array::from_fn(|k| (p(i)[k] - tip[k]) * 2.0)).collect()
+    }
+
+    /// Turns the points `deg` about the vertical axis through a pivot `behind` the nose tip,
+    /// tilts them `tilt` about the horizontal axis, slides them `shift` sideways, projects.
+    fn pose(pts: &[[f32; 3]], deg: f32, tilt: f32, shift: f32) -> Vec<[f32; 2]> {
+        let (s, c) = deg.to_radians().sin_cos();
+        let (st, ct) = tilt.to_radians().sin_cos();
+        let behind = 90.0;
+        pts.iter()
+            .map(|&[x, y, z]| {
+                let z = z + behind;
+                let (x, z) = (x * c + z * s, -x * s + z * c);
+                let (y, z) = (y * ct - z * st, y * st + z * ct);
+                project([x + shift, y, 700.0 - behind + z], 560.0)
+            })
+            .collect()
+    }
+
+    fn departure(start: &[[f32; 2]], now: &[[f32; 2]]) -> Departure {
+        let now: Vec<_> = now.iter().map(|p| Some(*p)).collect();
+        nose_departure(&SEED_LANDMARKS, start, &now).expect("every direction tracked")
+    }
+
+    /// Paper: the face's picture with no depth, or curled about an axis at `axis_deg` (0:
+    /// vertical) with radius `r` (the face is ~190 units wide, ~14 cm: 6 cm is ~80).
+    fn paper(r: Option<f32>, axis_deg: f32) -> Vec<[f32; 3]> {
+        let (s, c) = axis_deg.to_radians().sin_cos();
+        face3d()
+            .into_iter()
+            .map(|[x, y, _]| {
+                let across = x * c + y * s;
+                let z = r.map_or(0.0, |r| r - (r * r - across * across).max(0.0).sqrt());
+                [x, y, z]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_turning_head_moves_its_nose_against_every_line_of_the_face() {
+        let head = face3d();
+        for (deg, tilt) in [(10.0f32, -5.0f32), (-10.0, 10.0), (15.0, -20.0), (25.0, 0.0)] {
+            let d = departure(&pose(&head, 0.0, tilt, 0.0), &pose(&head, deg, tilt, 40.0));
+            // 10° of turn moves a 146-px-wide face's nose ~2 px against the nasion–lip line.
+            assert!(d.px > 1.5, "{deg}° at {tilt}°: {d:?}");
+        }
+    }
+
+    #[test]
+    fn a_flat_or_curled_picture_moves_its_nose_in_line_with_the_face() {
+        let head = face3d();
+        let live = departure(&pose(&head, 0.0, 0.0, 0.0), &pose(&head, 10.0, 0.0, 40.0));
+        for (r, axis) in
+            [(None, 0.0), (Some(80.0), 0.0), (Some(150.0), 0.0), (Some(80.0), 90.0), (Some(100.0), 45.0)]
+        {
+            let pic = paper(r, axis);
+            for (deg, tilt) in [(30.0f32, 0.0f32), (40.0, 10.0), (-25.0, -15.0), (20.0, 20.0)] {
+                let d = departure(&pose(&pic, 0.0, 0.0, 0.0), &pose(&pic, deg, tilt, 40.0));
+                assert!(
+                    d.px < live.px / 2.0,
+                    "curl {r:?} about {axis}°, turned {deg}° tilted {tilt}°: {d:?} vs live at 10° {live:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_ruling_point_is_a_seed() {
+        for (a, b) in RULINGS {
+            for id in a.iter().chain(b.iter()).chain(&NOSE_POINTS) {
+                assert!(SEED_LANDMARKS.contains(id), "{id}");
+            }
+        }
     }
 
     #[test]

@@ -223,6 +223,23 @@ impl Session {
         }
     }
 
+    /// Whether a frame showing `face` would start the Nose state or decide the challenge:
+    /// the caller must count the faces of such a frame over the whole frame (SPEC §2.1).
+    pub fn is_pivotal(&self, face: &FaceSample) -> bool {
+        match self.phase {
+            Phase::Face | Phase::Area => self.fits_area(face),
+            Phase::Nose => self.geometry.is_hit(face.nose),
+            Phase::Done => false,
+        }
+    }
+
+    /// Whether the face is inside the area box and covers enough of it to start the Nose state.
+    fn fits_area(&self, face: &FaceSample) -> bool {
+        let area = self.geometry.area;
+        is_inside(&face.bounds, &area)
+            && face.bounds.w * face.bounds.h >= self.config.min_face_fraction * area.w * area.h
+    }
+
     fn elapsed(&self, s: &Sample) -> u64 {
         s.t_ms.saturating_sub(self.phase_started_ms)
     }

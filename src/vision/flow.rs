@@ -200,7 +200,7 @@ pub struct FlowParams {
 
 impl Default for FlowParams {
     fn default() -> Self {
-        Self { half_window: 7, levels: 3, iterations: 12, min_eigen: 4.0, max_fb_error: 1.0, reach: 96.0 }
+        Self { half_window: 7, levels: 3, iterations: 12, min_eigen: 0.5, max_fb_error: 1.0, reach: 96.0 }
     }
 }
 
@@ -303,30 +303,37 @@ fn refine(
     if min_eig / n < prm.min_eigen || det.abs() < f32::EPSILON {
         return None;
     }
+    // Gain and bias: the template's mean and contrast, matched in each candidate window, so an
+    // auto-exposure or white-balance step between two frames (or a flicker of light) does not
+    // read as motion and does not make a point lose its track.
+    // Windows clamped at the frame's border repeat its edge, which would bias their contrast:
+    // those are compared as they are.
+    let (mean_a, dev_a) = mean_dev(vals);
     let mut d = guess;
     for _ in 0..prm.iterations {
-        let (mut bx, mut by) = (0.0f32, 0.0f32);
-        match b.window([p[0] + d[0], p[1] + d[1]], r, win, rows) {
-            Read::Inside => {
-                for (((&ix, &iy), &va), &vb) in gx.iter().zip(gy.iter()).zip(vals.iter()).zip(win.iter()) {
-                    let diff = va - vb;
-                    bx += diff * ix;
-                    by += diff * iy;
-                }
-            }
+        let read = b.window([p[0] + d[0], p[1] + d[1]], r, win, rows);
+        match read {
+            Read::Inside => {}
             Read::Clamp => {
-                let mut k = 0;
+                win.clear();
                 for j in -r..=r {
                     for i in -r..=r {
-                        let (x, y) = (p[0] + i as f32, p[1] + j as f32);
-                        let diff = vals[k] - b.at(x + d[0], y + d[1])?;
-                        bx += diff * gx[k];
-                        by += diff * gy[k];
-                        k += 1;
+                        win.push(b.at(p[0] + i as f32 + d[0], p[1] + j as f32 + d[1])?);
                     }
                 }
             }
             Read::Miss => return None,
+        }
+        let (mean_b, dev_b) = mean_dev(win);
+        let (mean_a, mean_b, gain) = match read {
+            Read::Inside if dev_b > 1e-3 => (mean_a, mean_b, dev_a / dev_b),
+            _ => (0.0, 0.0, 1.0),
+        };
+        let (mut bx, mut by) = (0.0f32, 0.0f32);
+        for (((&ix, &iy), &va), &vb) in gx.iter().zip(gy.iter()).zip(vals.iter()).zip(win.iter()) {
+            let diff = (va - mean_a) - (vb - mean_b) * gain;
+            bx += diff * ix;
+            by += diff * iy;
         }
         let step = [(gyy * bx - gxy * by) / det, (gxx * by - gxy * bx) / det];
         d = [d[0] + step[0], d[1] + step[1]];
@@ -335,6 +342,14 @@ fn refine(
         }
     }
     Some(d)
+}
+
+/// Mean and standard deviation of a window's samples.
+fn mean_dev(v: &[f32]) -> (f32, f32) {
+    let n = v.len().max(1) as f32;
+    let mean = v.iter().sum::<f32>() / n;
+    let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / n;
+    (mean, var.sqrt())
 }
 
 /// Coarse-to-fine displacement of `p` from `a` to `b`.
@@ -392,6 +407,21 @@ mod tests {
         for (p, q) in pts.iter().zip(track(&a, &b, &pts, &prm)) {
             let q = q.expect("tracked");
             assert!((q[0] - p[0] - 6.4).abs() < 0.3 && (q[1] - p[1] + 3.3).abs() < 0.3, "{p:?} → {q:?}");
+        }
+    }
+
+    #[test]
+    fn a_brightness_and_contrast_step_does_not_move_the_points() {
+        let prm = FlowParams::default();
+        let lit = RgbImage::from_fn(160, 120, |x, y| {
+            let v = texture(3.0, 2.0).get_pixel(x, y).0[0] as f32;
+            image::Rgb([(v * 1.2 - 10.0).clamp(0.0, 255.0) as u8; 3])
+        });
+        let (a, b) = (Pyramid::new(&texture(0.0, 0.0), 3), Pyramid::new(&lit, 3));
+        let pts = [[60.0, 50.0], [90.0, 70.0], [40.5, 80.25]];
+        for (p, q) in pts.iter().zip(track(&a, &b, &pts, &prm)) {
+            let q = q.expect("tracked through the exposure step");
+            assert!((q[0] - p[0] - 3.0).abs() < 0.3 && (q[1] - p[1] - 2.0).abs() < 0.3, "{p:?} → {q:?}");
         }
     }
 

@@ -3,12 +3,13 @@
 //! * [`FaceDetector`] (BlazeFace) finds every face and six keypoints in a whole frame.
 //! * [`LandmarkModel`] (FaceMesh, int8 in service) turns a rotated crop into 468 points.
 //! * [`FaceTracker`] chains them the MediaPipe way: the detector seeds a track, each frame's
-//!   landmarks give the next frame's crop, and the detector runs again only when the track is
-//!   lost or every `detect_interval_frames`, to count faces.
+//!   landmarks give the next frame's crop, and the detector runs again when the track is lost
+//!   and often enough to count every face in view for `count_interval_ms` (`count`).
 //! * [`pose::head_pose`] gives yaw/pitch/roll in the camera frame.
 //!
 //! Everything here is pure computation over an `RgbImage`; nothing reads a clock or a device.
 
+mod count;
 pub mod detector;
 pub mod flow;
 pub mod landmarks;

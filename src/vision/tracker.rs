@@ -1,12 +1,20 @@
 //! Per-frame face tracking: detector to acquire, mesh to follow, detector again to count.
 //!
-//! While a face is followed, the periodic detector run (for the face count) goes to a second
-//! core beside the mesh instead of before it, so a detector frame costs the time of the slower
-//! of the two, not their sum; the results are the same as running them in turn.
+//! While a face is followed, the detector counts faces over the whole frame on the timetable
+//! of [`CountSchedule`] (a second face in view for `count_interval_ms` is always seen), and on
+//! any frame the caller asks for ([`FaceTracker::observe_counted`]: the Nose-start and decision
+//! frames). Its periodic run goes to a second core beside the mesh instead of before it, so a
+//! detector frame costs the time of the slower of the two, not their sum; the results are the
+//! same as running them in turn.
+//!
+//! The face box is the bounds of the mesh's landmarks on every frame, whether the detector ran
+//! or not: the Area coverage, the Nose state's "left the area" test and the keypoint scale must
+//! not jump when the detector's box (a different shape) replaces it for a frame.
 
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
+use super::count::CountSchedule;
 use super::pose::{Intrinsics, Pose, head_pose};
 use super::warp::InputBuffer;
 use super::{FaceBox, FaceDetector, LandmarkModel, Landmarks, Rect, Roi, VisionError};
@@ -19,16 +27,17 @@ pub struct VisionConfig {
     pub detector_min_score: f32,
     /// Minimum mesh face-presence probability to keep following a face.
     pub presence_min: f32,
-    /// Run the detector at least every this many frames while tracking, to see a second face
-    /// (10: three times a second at the camera's 30 fps; the mesh follows the face between).
-    pub detect_interval_frames: u32,
+    /// A second face in view this long (ms) is always counted: the detector runs over the
+    /// whole frame at least every `ceil(count_interval_ms / frame period)` frames while a face
+    /// is followed (every 3rd at 30 fps, every 2nd at 15 fps; SPEC §2.1).
+    pub count_interval_ms: u32,
     /// The camera's horizontal field of view, for head pose relative to the camera axis.
     pub hfov_deg: f32,
 }
 
 impl Default for VisionConfig {
     fn default() -> Self {
-        Self { detector_min_score: 0.5, presence_min: 0.5, detect_interval_frames: 10, hfov_deg: 62.0 }
+        Self { detector_min_score: 0.5, presence_min: 0.5, count_interval_ms: 100, hfov_deg: 62.0 }
     }
 }
 
@@ -39,7 +48,7 @@ pub struct TrackedFace {
     pub pose: Pose,
     /// The crop the landmarks came from.
     pub roi: Roi,
-    /// The face's box: the detector's when it ran this frame, else the landmarks' bounds.
+    /// The face's box: the bounds of the mesh's landmarks, on every frame.
     pub bounds: Rect,
 }
 
@@ -67,7 +76,7 @@ pub struct FaceTracker {
     mesh: LandmarkModel,
     config: VisionConfig,
     roi: Option<Roi>,
-    frames_since_detect: u32,
+    schedule: CountSchedule,
     /// The networks' input tensors, kept across frames.
     letterbox: InputBuffer,
     crop: InputBuffer,
@@ -79,9 +88,9 @@ impl FaceTracker {
         Self {
             detector,
             mesh,
-            config,
             roi: None,
-            frames_since_detect: 0,
+            schedule: CountSchedule::new(config.count_interval_ms),
+            config,
             letterbox: InputBuffer::default(),
             crop: InputBuffer::default(),
         }
@@ -92,26 +101,45 @@ impl FaceTracker {
         &self.detector
     }
 
-    /// Forgets the current face (e.g. between challenges).
+    /// Forgets the current face and the detector's timetable (e.g. between challenges).
     pub fn reset(&mut self) {
         self.roi = None;
+        self.schedule = CountSchedule::new(self.config.count_interval_ms);
     }
 
-    /// Analyses the next frame.
+    /// Analyses the frame taken at `t_ms` (a monotonic or recorded timestamp).
     ///
     /// # Errors
     /// [`VisionError::Inference`] if a network fails; the track is dropped so the next frame
     /// starts afresh.
-    pub fn observe(&mut self, img: &RgbImage) -> Result<Observation, VisionError> {
-        let result = self.observe_inner(img);
+    pub fn observe(&mut self, img: &RgbImage, t_ms: u64) -> Result<Observation, VisionError> {
+        let due = self.schedule.due(t_ms);
+        let result = self.observe_inner(img, due);
         if result.is_err() {
             self.roi = None;
         }
+        self.schedule.frame(t_ms, result.as_ref().is_ok_and(|o| o.detector_ran));
         result
     }
 
-    fn observe_inner(&mut self, img: &RgbImage) -> Result<Observation, VisionError> {
-        let due = self.frames_since_detect >= self.config.detect_interval_frames.max(1);
+    /// Makes sure the faces of the frame `observe` just analysed were counted over the whole
+    /// frame: runs the detector now if it did not run on it (the Nose-start and decision
+    /// frames must be counted whatever the timetable says).
+    ///
+    /// # Errors
+    /// [`VisionError::Inference`] if the detector or the mesh fails.
+    pub fn observe_counted(&mut self, img: &RgbImage, obs: &mut Observation) -> Result<(), VisionError> {
+        if obs.detector_ran {
+            return Ok(());
+        }
+        let found = self.detect(img)?;
+        obs.faces = self.count_faces(img, &found, obs.face.as_ref())?;
+        obs.detector_ran = true;
+        self.schedule.mark_counted();
+        Ok(())
+    }
+
+    fn observe_inner(&mut self, img: &RgbImage, due: bool) -> Result<Observation, VisionError> {
         let track = self.roi;
         let (mut detections, mut seen) = match track {
             Some(roi) if due => {
@@ -128,7 +156,6 @@ impl FaceTracker {
                 (Some(found), seen)
             }
         };
-        self.frames_since_detect += 1;
         if seen.is_none() && track.is_some() {
             // Lost the track: look for a face again before giving up on this frame.
             if detections.is_none() {
@@ -138,7 +165,7 @@ impl FaceTracker {
                 seen = self.landmarks_at(img, Roi::from_detection(det))?;
             }
         }
-        let face = seen.map(|(landmarks, roi)| self.tracked(img, landmarks, roi, detections.as_deref()));
+        let face = seen.map(|(landmarks, roi)| self.tracked(img, landmarks, roi));
         self.roi = face.as_ref().map(|f| Roi::from_landmarks(&f.landmarks));
         let faces = match &detections {
             Some(found) => self.count_faces(img, found, face.as_ref())?,
@@ -148,7 +175,6 @@ impl FaceTracker {
     }
 
     fn detect(&mut self, img: &RgbImage) -> Result<Vec<FaceBox>, VisionError> {
-        self.frames_since_detect = 0;
         self.detector.detect_with(img, &mut self.letterbox)
     }
 
@@ -156,7 +182,6 @@ impl FaceTracker {
     /// this one: the same two results as running them one after the other, in the time of the
     /// slower one. Both read the same frame; the thread is joined before this returns.
     fn detect_beside_mesh(&mut self, img: &RgbImage, roi: Roi) -> DetectedAndSeen {
-        self.frames_since_detect = 0;
         let Self { detector, mesh, letterbox, crop, .. } = self;
         let thread_error = |what: &str| VisionError::Inference {
             path: detector.path().to_owned(),
@@ -184,18 +209,11 @@ impl FaceTracker {
         Ok((landmarks.presence >= self.config.presence_min).then_some((landmarks, roi)))
     }
 
-    /// The followed face: its pose, and its box (the detection it contains, if any).
-    fn tracked(
-        &self,
-        img: &RgbImage,
-        landmarks: Landmarks,
-        roi: Roi,
-        found: Option<&[FaceBox]>,
-    ) -> TrackedFace {
+    /// The followed face: its pose and its box (the landmarks' bounds, on every frame).
+    fn tracked(&self, img: &RgbImage, landmarks: Landmarks, roi: Roi) -> TrackedFace {
         let cam = Intrinsics::from_hfov(img.width(), img.height(), self.config.hfov_deg);
         let pose = head_pose(&landmarks, &cam);
-        let own = found.and_then(|f| f.iter().find(|d| landmarks.bounds().contains(d.centre())));
-        let bounds = own.map_or_else(|| landmarks.bounds(), FaceBox::rect);
+        let bounds = landmarks.bounds();
         TrackedFace { landmarks, pose, roi, bounds }
     }
 
