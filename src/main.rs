@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use livegate::camera::synthetic::{Script, SeededRng, SyntheticCamera};
+use livegate::camera::synthetic::{Conditions, Script, SeededRng, SyntheticCamera};
 use livegate::cmd::{bench, demo, evaluate, inspect, record, screens, synth, verify};
 use livegate::config::{CameraSource, Config};
 use livegate::liveness::ChallengeGeometry;
@@ -383,8 +383,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let other_model = synth::face_model(&other_photo, &detector, &mesh)?;
             let mut rng = SeededRng::new(seed);
             let geometry = ChallengeGeometry::new(640, 480, synth::seeded_target(&mut rng));
+            let conditions = Conditions { hfov_deg: cfg.hfov_deg, ..Conditions::baseline() };
             let mut camera =
-                SyntheticCamera::new(model, other_model, script, &geometry, cfg.hfov_deg, rng.next_u64());
+                SyntheticCamera::new(model, other_model, script, &geometry, &conditions, rng.next_u64());
             let n = synth::write_session(&out, &mut camera, &geometry, script)?;
             eprintln!("wrote {n} frames to {}", out.display());
             Ok(ExitCode::SUCCESS)

@@ -11,7 +11,7 @@ use anyhow::Context;
 
 use crate::camera::Camera;
 use crate::camera::replay::{ReplayCamera, SessionWriter};
-use crate::camera::synthetic::{FaceModel, Script, SyntheticCamera};
+use crate::camera::synthetic::{Conditions, FaceModel, Script, SyntheticCamera};
 use crate::cmd::verify::to_verdict;
 use crate::entropy;
 use crate::liveness::ChallengeGeometry;
@@ -44,7 +44,8 @@ pub fn record(
         RecordSource::Synthetic { face, other, script, seed } => {
             // The service's way: the target comes from the OS CSPRNG.
             let geometry = ChallengeGeometry::new(640, 480, entropy::target_draw()?);
-            let cam = SyntheticCamera::new(*face, *other, script, &geometry, vision.hfov_deg, seed);
+            let conditions = Conditions { hfov_deg: vision.hfov_deg, ..Conditions::baseline() };
+            let cam = SyntheticCamera::new(*face, *other, script, &geometry, &conditions, seed);
             (Box::new(cam), geometry, Source::Synthetic)
         }
         RecordSource::Replay(dir) => {

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
 
 use crate::camera::replay::{Pace, ReplayCamera};
-use crate::camera::synthetic::{FaceModel, Script, SyntheticCamera};
+use crate::camera::synthetic::{Conditions, FaceModel, Script, SyntheticCamera};
 use crate::camera::{Camera, CameraError, CaptureThread, Frame};
 use crate::config::{CameraConfig, CameraSource};
 use crate::liveness::ChallengeGeometry;
@@ -126,8 +126,9 @@ fn open_camera(cams: &Cameras, n: usize) -> Result<Opened, CameraError> {
             crate::entropy::fill(&mut seed)
                 .map_err(|e| CameraError::Unusable(format!("no randomness for the performer: {e}")))?;
             let seed = u64::from_le_bytes(seed);
+            let conditions = Conditions { hfov_deg: s.hfov_deg, ..Conditions::baseline() };
             let camera =
-                SyntheticCamera::new(s.face.clone(), s.other.clone(), script, &geometry, s.hfov_deg, seed);
+                SyntheticCamera::new(s.face.clone(), s.other.clone(), script, &geometry, &conditions, seed);
             Ok(Opened { camera: Box::new(camera), geometry })
         }
         CameraSource::V4l2 => {

@@ -11,7 +11,7 @@ use image::{Rgb, RgbImage};
 use crate::vision::Landmarks;
 
 /// Mesh indices of the face oval (MediaPipe FACEMESH_FACE_OVAL order).
-const FACE_OVAL: [usize; 36] = [
+pub(crate) const FACE_OVAL: [usize; 36] = [
     10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176,
     149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
 ];
@@ -50,6 +50,8 @@ pub struct FaceModel {
     centre: [f32; 2],
     /// Face width in texture pixels (cheek to cheek).
     pub face_width: f32,
+    /// The face box (the landmarks' bounds) in texture pixels: width, height.
+    pub face_size: [f32; 2],
     /// Nose tip in texture pixels and its relief depth.
     pub nose: [f32; 3],
 }
@@ -130,7 +132,14 @@ impl FaceModel {
         }
         let nose_xy = lm.xy(1);
         let nose_d = depth_at(&depth, w, nose_xy).unwrap_or(-relief);
-        Self { tex: photo.clone(), depth, centre, face_width, nose: [nose_xy[0], nose_xy[1], nose_d] }
+        Self {
+            tex: photo.clone(),
+            depth,
+            centre,
+            face_width,
+            face_size: [b.w, b.h],
+            nose: [nose_xy[0], nose_xy[1], nose_d],
+        }
     }
 
     /// The nose tip relative to the pivot of `prop`, in object-local coordinates.

@@ -7,18 +7,18 @@
 //! target. Frames come out as a camera would deliver them and go through the same vision
 //! code as real ones.
 
+pub mod conditions;
 pub mod head;
+pub mod optics;
 
 use image::{Rgb, RgbImage};
 use serde::{Deserialize, Serialize};
 
+pub use conditions::{Codec, Conditions, Light, Speed};
 pub use head::{FaceModel, Lens, Placement, Prop};
 
 use super::{Camera, CameraError, Frame};
 use crate::liveness::ChallengeGeometry;
-
-/// Frames per second of the synthetic camera.
-pub const FPS: u64 = 15;
 
 /// What the performer does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
@@ -154,6 +154,11 @@ fn head_offset(p: Placement, local: [f32; 3]) -> [f32; 3] {
     head::rotate(&head::rotation(&p), local)
 }
 
+/// Time before the performer starts moving (the old 4 frames at 15 fps).
+const SETTLE_S: f32 = 4.0 / 15.0;
+/// Time the performer holds still at the end (the old 8 frames at 15 fps).
+const HOLD_S: f32 = 8.0 / 15.0;
+
 /// A scripted performance in front of the synthetic camera.
 #[derive(Debug, Clone)]
 pub struct SyntheticCamera {
@@ -162,9 +167,10 @@ pub struct SyntheticCamera {
     face: FaceModel,
     other: FaceModel,
     script: Script,
+    conditions: Conditions,
     motion: Motion,
-    settle: u64,
-    moving: u64,
+    /// Seconds from the start to the end of the movement.
+    moving_s: f32,
     total: u64,
     next: u64,
     rng: SeededRng,
@@ -172,22 +178,24 @@ pub struct SyntheticCamera {
 
 impl SyntheticCamera {
     /// A performance of `script` by `face` (and `other` as a second person or a stand-in
-    /// when the script needs one) for the challenge `geometry`, deterministic from `seed`.
+    /// when the script needs one) for the challenge `geometry`, seen by a camera under
+    /// `conditions`, deterministic from `seed`.
     pub fn new(
         face: FaceModel,
         other: FaceModel,
         script: Script,
         geometry: &ChallengeGeometry,
-        hfov_deg: f32,
+        conditions: &Conditions,
         seed: u64,
     ) -> Self {
         let (width, height) = (geometry.width, geometry.height);
-        let focal = width as f32 / 2.0 / (hfov_deg.to_radians() / 2.0).tan();
+        let focal = width as f32 / 2.0 / (conditions.hfov_deg.to_radians() / 2.0).tan();
         let lens = Lens { width, height, focal };
         let mut rng = SeededRng::new(seed);
         let k = height as f32 / 480.0;
-        // Face about 190–225 px wide at 640×480: arm's length at a door.
-        let z = focal * face.face_width / (rng.uniform(190.0, 225.0) * k);
+        // The distance at which the face box covers `face_fraction` of the area box.
+        let area = geometry.area.w * geometry.area.h;
+        let z = focal * (face.face_size[0] * face.face_size[1] / (conditions.face_fraction * area)).sqrt();
         let prop = script.prop();
         let nose = face.nose_local(prop);
         let centre = [width as f32 / 2.0 + rng.noise(6.0) * k, height as f32 / 2.0 + rng.noise(6.0) * k];
@@ -221,28 +229,38 @@ impl SyntheticCamera {
             // Walks out sideways instead of reaching the target.
             to.pos[0] += toward * z * 1.2;
         }
-        let settle = 4;
-        let moving = rng.uniform(14.0, 30.0) as u64;
+        // 14–30 frames at 15 fps, the same time at any frame rate.
+        let mut moving_s = rng.uniform(14.0, 30.0) / 15.0;
+        if conditions.speed == Speed::Quick {
+            moving_s /= rng.uniform(2.0, 3.0);
+        }
+        let total = ((SETTLE_S + moving_s + HOLD_S) * conditions.fps as f32).ceil() as u64;
         Self {
             lens,
             wall: background(width, height),
             face,
             other,
             script,
+            conditions: *conditions,
             motion: Motion { from, to },
-            settle,
-            moving,
-            total: settle + moving + 8,
+            moving_s,
+            total,
             next: 0,
             rng,
         }
+    }
+
+    /// The capture time of frame `i` in ms.
+    pub fn frame_ms(&self, i: u64) -> u64 {
+        i * 1000 / u64::from(self.conditions.fps)
     }
 
     /// Renders frame `i` (0-based) of the performance.
     fn render(&mut self, i: u64) -> RgbImage {
         let mut frame = self.wall.clone();
         let mut zbuf = vec![f32::INFINITY; (self.lens.width * self.lens.height) as usize];
-        let k = i.saturating_sub(self.settle) as f32 / self.moving as f32;
+        let t = i as f32 * self.conditions.frame_s();
+        let k = (t - SETTLE_S) / self.moving_s;
         let mut pose = self.motion.at(k);
         // Hand or head tremor: a fraction of a pixel, a fraction of a degree.
         let px = pose.pos[2] / self.lens.focal;
@@ -251,7 +269,7 @@ impl SyntheticCamera {
         pose.yaw_deg += self.rng.noise(0.25);
         pose.pitch_deg += self.rng.noise(0.25);
         self.face.render(self.script.prop(), &pose, &self.lens, &mut frame, &mut zbuf);
-        if self.script == Script::TwoFaces && i >= self.settle + self.moving / 3 {
+        if self.script == Script::TwoFaces && t >= SETTLE_S + self.moving_s / 3.0 {
             let side = if pose.pos[0] > 0.0 { -1.0 } else { 1.0 };
             // Behind the visitor and to the side; world units are each model's texture pixels.
             let z = pose.pos[2] * 1.3 * self.other.face_width / self.face.face_width;
@@ -284,6 +302,84 @@ impl Camera for SyntheticCamera {
         }
         let i = self.next;
         self.next += 1;
-        Ok(Some(Frame { image: self.render(i), t_ms: i * 1000 / FPS }))
+        let image = optics::codec_round_trip(&self.render(i), self.conditions.codec).map_err(|e| {
+            CameraError::BadFrame { index: i as usize, name: "synthetic".into(), reason: e.to_string() }
+        })?;
+        Ok(Some(Frame { image, t_ms: self.frame_ms(i) }))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::liveness::TargetDraw;
+    use crate::vision::Landmarks;
+
+    /// A drawn face without the networks: a skin-coloured oval with dark eyes and mouth on a
+    /// grey photo, and 468 landmarks laid over it (the oval's outline on the face-oval
+    /// indices, the nose tip forward, the rest on a grid).
+    pub(crate) fn drawn_face() -> FaceModel {
+        let (w, h) = (240u32, 300u32);
+        let (cx, cy, ax, ay) = (120.0f32, 150.0f32, 70.0f32, 92.0f32);
+        let photo = RgbImage::from_fn(w, h, |x, y| {
+            let (u, v) = ((x as f32 - cx) / ax, (y as f32 - cy) / ay);
+            let eye = ((x as f32 - cx).abs() - 28.0).hypot(y as f32 - cy + 22.0) < 9.0;
+            let mouth = (x as f32 - cx).abs() < 24.0 && (y as f32 - cy - 45.0).abs() < 5.0;
+            let grain = ((x * 7 + y * 13) % 11) as u8;
+            match () {
+                _ if eye || mouth => Rgb([40 + grain, 30, 30]),
+                _ if u * u + v * v < 1.0 => Rgb([200 + grain, 150 + grain, 120]),
+                _ => Rgb([90 + grain, 95, 100]),
+            }
+        });
+        let mut points = vec![[cx, cy, 0.0f32]; 468];
+        for (i, p) in points.iter_mut().enumerate() {
+            let (gx, gy) = ((i % 20) as f32 / 19.0 - 0.5, (i / 20) as f32 / 23.0 - 0.5);
+            *p = [cx + gx * ax * 1.3, cy + gy * ay * 1.3, -20.0 * (1.0 - 4.0 * (gx * gx + gy * gy)).max(0.0)];
+        }
+        for (k, &i) in head::FACE_OVAL.iter().enumerate() {
+            let a =
+                k as f32 / head::FACE_OVAL.len() as f32 * std::f32::consts::TAU - std::f32::consts::FRAC_PI_2;
+            points[i] = [cx + ax * a.cos(), cy + ay * a.sin(), 0.0];
+        }
+        points[1] = [cx, cy + 10.0, -40.0];
+        FaceModel::new(&photo, &Landmarks { points, presence: 1.0 })
+    }
+
+    pub(crate) fn geometry() -> ChallengeGeometry {
+        ChallengeGeometry::new(640, 480, TargetDraw { right: true, below: false, dx: 70, dy: 30 })
+    }
+
+    pub(crate) fn camera(script: Script, conditions: &Conditions, seed: u64) -> SyntheticCamera {
+        let face = drawn_face();
+        SyntheticCamera::new(face.clone(), face, script, &geometry(), conditions, seed)
+    }
+
+    #[test]
+    fn frames_at_30_fps_are_33_or_34_ms_apart() {
+        let conditions = Conditions { fps: 30, ..Conditions::baseline() };
+        let mut cam = camera(Script::Live, &conditions, 1);
+        let mut times = Vec::new();
+        while let Some(frame) = cam.next_frame().unwrap() {
+            assert_eq!(frame.image.dimensions(), (640, 480));
+            times.push(frame.t_ms);
+        }
+        assert!(times.len() > 20, "{times:?}");
+        for pair in times.windows(2) {
+            assert!(matches!(pair[1] - pair[0], 33 | 34), "{times:?}");
+        }
+    }
+
+    #[test]
+    fn a_performance_lasts_the_same_time_at_15_and_30_fps() {
+        let at = |fps| camera(Script::Live, &Conditions { fps, ..Conditions::baseline() }, 5).len();
+        let (slow, fast) = (at(15), at(30));
+        assert!(fast.abs_diff(2 * slow) <= 2, "15 fps: {slow} frames, 30 fps: {fast}");
+    }
+
+    #[test]
+    fn a_quick_visitor_finishes_sooner() {
+        let at = |speed| camera(Script::Live, &Conditions { speed, ..Conditions::baseline() }, 5).len();
+        assert!(at(Speed::Quick) < at(Speed::Slow));
     }
 }
