@@ -416,29 +416,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 per_attack: per_attack * k,
                 per_misbehaviour: per_misbehaviour * k,
             };
-            let base = LivenessConfig::default();
+            let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
             eprintln!("calibration set…");
-            let measured = evaluate::run_set(
-                &tracker,
-                &cal_faces,
-                &rep_faces,
-                counts,
-                1_000_000,
-                &evaluate::measuring(&base),
-                &vision,
-            )?;
+            let measured =
+                evaluate::run_set(&tracker, &cal_faces, &rep_faces, counts, 1_000_000, &vision, workers)?;
             let cal = evaluate::calibrate(&measured)?;
-            let config = LivenessConfig {
-                min_parallax: cal.min_parallax,
-                min_layout_change: cal.min_layout_change,
-                ..base
-            };
             eprintln!(
                 "report set with min_parallax {:.4}, min_layout_change {:.4}…",
-                cal.min_parallax, cal.min_layout_change
+                cal.thresholds.min_parallax, cal.thresholds.min_layout_change
             );
             let reported =
-                evaluate::run_set(&tracker, &rep_faces, &cal_faces, rep_counts, 2_000_000, &config, &vision)?;
+                evaluate::run_set(&tracker, &rep_faces, &cal_faces, rep_counts, 2_000_000, &vision, workers)?;
             let names = |f: &[evaluate::SourceFace]| f.iter().map(|x| x.name.clone()).collect::<Vec<_>>();
             let command = format!(
                 "cargo run --release -- evaluate --live {live} --per-attack {per_attack} --per-misbehaviour {per_misbehaviour} --out docs/evaluation.md"

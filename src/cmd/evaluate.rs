@@ -1,12 +1,14 @@
 //! `livegate evaluate`: the liveness evaluation harness (ISO/IEC 30107-3 terms).
 //!
-//! Generates synthetic sessions — live visitors and flat attacks (print, cut-out, phone
-//! screen), plus visitors who do the challenge wrong — over several source faces, calibrates
-//! the data-driven thresholds on one set and reports on another that shares neither seeds nor
-//! source faces with it: APCER per attack kind, BPCER, and the margins of every check.
-
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
+//! Generates synthetic sessions — live visitors, flat attacks (print, cut-out, bent print,
+//! phone screen) and visitors who do the challenge wrong — in front of doors drawn at random
+//! (`camera::synthetic::Conditions`: camera height, distance, lens, frame rate, light and its
+//! steps, rolling shutter, codec, speed). The data-driven thresholds are calibrated on one set
+//! of identities and seeds and reported on another that shares neither with it.
+//!
+//! Every session is run once, with the data-driven minimums switched off ([`measuring`]), so
+//! every check is measured; a set of thresholds is then applied to the measured values exactly
+//! as the session applies them at its decision frame ([`Thresholds::judge`]).
 
 use anyhow::Context;
 use serde::Serialize;
@@ -14,9 +16,11 @@ use serde::Serialize;
 use crate::camera::synthetic::{Conditions, FaceModel, Script, SeededRng, SyntheticCamera};
 use crate::cmd::synth::seeded_target;
 use crate::liveness::ChallengeGeometry;
-use crate::liveness::session::{Decision, LivenessConfig, Outcome, Session};
+use crate::liveness::session::{Decision, LivenessConfig, Outcome, Reason, Session};
 use crate::pipeline::ChallengeRunner;
 use crate::vision::{FaceTracker, VisionConfig};
+
+pub use super::evaluate_report::render;
 
 /// One source face.
 #[derive(Debug, Clone)]
@@ -39,11 +43,14 @@ pub struct CaseResult {
     pub face: String,
     pub script: Script,
     pub seed: u64,
+    /// The door it was performed at, as table bins (`Conditions::labels`).
+    pub conditions: Vec<(&'static str, String)>,
+    /// The decision with every check measured ([`measuring`]).
     pub decision: Decision,
 }
 
-/// Runs one synthetic session through the real pipeline (frames JPEG-encoded and decoded as
-/// from a USB camera).
+/// Runs one synthetic session at the baseline door (15 fps, level camera, JPEG q85) through
+/// the real pipeline.
 ///
 /// # Errors
 /// When rendering, encoding or the networks fail.
@@ -56,11 +63,46 @@ pub fn run_case(
     config: &LivenessConfig,
     vision: &VisionConfig,
 ) -> anyhow::Result<Decision> {
+    let conditions = Conditions { hfov_deg: vision.hfov_deg, ..Conditions::baseline() };
+    run_at(tracker, face, other, script, seed, config, vision, &conditions)
+}
+
+/// Runs one synthetic session at a door drawn from `seed` (the lens the installer configured
+/// is the camera's: `hfov_deg` follows the door).
+///
+/// # Errors
+/// When rendering, encoding or the networks fail.
+pub fn run_door_case(
+    tracker: FaceTracker,
+    face: &FaceModel,
+    other: &FaceModel,
+    script: Script,
+    seed: u64,
+    config: &LivenessConfig,
+    vision: &VisionConfig,
+) -> anyhow::Result<(Decision, Conditions)> {
+    let conditions = Conditions::sample(&mut SeededRng::new(seed ^ 0x00D0_0125));
+    let vision = VisionConfig { hfov_deg: conditions.hfov_deg, ..vision.clone() };
+    let d = run_at(tracker, face, other, script, seed, config, &vision, &conditions)?;
+    Ok((d, conditions))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_at(
+    mut tracker: FaceTracker,
+    face: &FaceModel,
+    other: &FaceModel,
+    script: Script,
+    seed: u64,
+    config: &LivenessConfig,
+    vision: &VisionConfig,
+    conditions: &Conditions,
+) -> anyhow::Result<Decision> {
     let mut rng = SeededRng::new(seed);
     let geometry = ChallengeGeometry::new(640, 480, seeded_target(&mut rng));
-    let conditions = Conditions { hfov_deg: vision.hfov_deg, ..Conditions::baseline() };
     let mut camera =
-        SyntheticCamera::new(face.clone(), other.clone(), script, &geometry, &conditions, rng.next_u64());
+        SyntheticCamera::new(face.clone(), other.clone(), script, &geometry, conditions, rng.next_u64());
+    tracker.set_config(vision.clone());
     let mut runner = ChallengeRunner::new(tracker, Session::new(config.clone(), geometry));
     Ok(runner.run(&mut camera, |_| Ok(()))?)
 }
@@ -70,7 +112,16 @@ pub fn measuring(config: &LivenessConfig) -> LivenessConfig {
     LivenessConfig { min_layout_change: f32::NEG_INFINITY, min_parallax: f32::NEG_INFINITY, ..config.clone() }
 }
 
-/// Runs every case of one set.
+/// One session to generate.
+#[derive(Debug, Clone, Copy)]
+struct Job {
+    face: usize,
+    script: Script,
+    seed: u64,
+}
+
+/// Runs every case of one set (`faces` perform, `others` pass by), spread over `workers`
+/// threads, each session at its own door.
 ///
 /// # Errors
 /// When a session cannot be run.
@@ -80,12 +131,11 @@ pub fn run_set(
     others: &[SourceFace],
     counts: Counts,
     seed_base: u64,
-    config: &LivenessConfig,
     vision: &VisionConfig,
+    workers: usize,
 ) -> anyhow::Result<Vec<CaseResult>> {
-    let mut out = Vec::new();
-    for (fi, face) in faces.iter().enumerate() {
-        let other = &others[fi % others.len()].model;
+    let mut jobs = Vec::new();
+    for (fi, _) in faces.iter().enumerate() {
         for script in Script::ALL {
             let n = match script {
                 Script::Live => counts.live,
@@ -94,47 +144,102 @@ pub fn run_set(
             };
             for i in 0..n {
                 let seed = seed_base + fi as u64 * 100_000 + script as u64 * 1_000 + u64::from(i);
-                let decision = run_case(tracker.clone(), &face.model, other, script, seed, config, vision)
-                    .with_context(|| format!("{} {script:?} seed {seed}", face.name))?;
-                out.push(CaseResult { face: face.name.clone(), script, seed, decision });
+                jobs.push(Job { face: fi, script, seed });
             }
         }
     }
+    let config = measuring(&LivenessConfig::default());
+    let run = |job: &Job| -> anyhow::Result<CaseResult> {
+        let face = &faces[job.face];
+        let other = &others[job.face % others.len()].model;
+        let (decision, conditions) =
+            run_door_case(tracker.clone(), &face.model, other, job.script, job.seed, &config, vision)
+                .with_context(|| format!("{} {:?} seed {}", face.name, job.script, job.seed))?;
+        Ok(CaseResult {
+            face: face.name.clone(),
+            script: job.script,
+            seed: job.seed,
+            conditions: conditions.labels(),
+            decision,
+        })
+    };
+    let workers = workers.clamp(1, jobs.len().max(1));
+    let results: Vec<anyhow::Result<Vec<CaseResult>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let jobs = &jobs;
+                let run = &run;
+                scope.spawn(move || jobs.iter().skip(w).step_by(workers).map(run).collect())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("worker panicked"))))
+            .collect()
+    });
+    let mut out = Vec::with_capacity(jobs.len());
+    for r in results {
+        out.extend(r?);
+    }
+    out.sort_by_key(|r| (r.face.clone(), r.script as u64, r.seed));
     Ok(out)
+}
+
+/// The data-driven thresholds, applied to measured decisions.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Thresholds {
+    pub min_parallax: f32,
+    pub min_layout_change: f32,
+}
+
+impl Thresholds {
+    /// The outcome of a measured session had these thresholds been in force: the session
+    /// checks rotation, then layout, then 3-D motion, then the path, at the decision frame.
+    pub fn judge(&self, d: &Decision) -> (Outcome, Option<Reason>) {
+        let reached = d.result == Outcome::Pass || d.reason == Some(Reason::JerkyPath);
+        if !reached {
+            return (d.result, d.reason);
+        }
+        if d.checks.layout_change.is_none_or(|v| v <= self.min_layout_change) {
+            (Outcome::Fail, Some(Reason::LayoutUnchanged))
+        } else if !self.motion_passes(d) {
+            (Outcome::Fail, Some(Reason::FlatMotion))
+        } else {
+            (d.result, d.reason)
+        }
+    }
+
+    /// Whether the 3-D-motion check alone accepts the session (no value: it rejects).
+    pub fn motion_passes(&self, d: &Decision) -> bool {
+        d.checks.parallax.is_some_and(|p| p >= self.min_parallax)
+    }
 }
 
 /// The thresholds chosen on the calibration set, with the values they came from.
 #[derive(Debug, Clone, Serialize)]
 pub struct Calibration {
-    pub min_parallax: f32,
-    pub min_layout_change: f32,
+    pub thresholds: Thresholds,
     pub live_parallax_min: f32,
     pub attack_parallax_max: f32,
     pub live_layout_min: f32,
 }
 
-fn values(
+/// Sorted values of one check over the sessions `pick` selects (where measured).
+pub fn values(
     results: &[CaseResult],
     pick: impl Fn(&CaseResult) -> bool,
-    check: fn(&Decision) -> Option<f32>,
+    check: impl Fn(&Decision) -> Option<f32>,
 ) -> Vec<f32> {
     let mut v: Vec<f32> = results.iter().filter(|r| pick(r)).filter_map(|r| check(&r.decision)).collect();
     v.sort_by(f32::total_cmp);
     v
 }
 
-fn parallax(d: &Decision) -> Option<f32> {
-    d.checks.parallax
-}
-fn layout(d: &Decision) -> Option<f32> {
-    d.checks.layout_change
-}
-
 /// Chooses thresholds from a measured calibration set.
 ///
-/// * parallax: the geometric mean of the largest attack value and the smallest live value
-///   (equal margins on a log scale); if they overlap, just above the largest attack value,
-///   so the calibration set has no accepted attack.
+/// * 3-D motion: the geometric mean of the largest flat-attack value and the smallest live
+///   value (equal margins on a log scale); if they overlap, just above the largest attack
+///   value, so the calibration set has no accepted attack.
 /// * layout change (the seed's check, kept for parity, not the anti-photo evidence): half
 ///   the smallest live value, so it never decides alone against a live visitor.
 ///
@@ -143,166 +248,18 @@ fn layout(d: &Decision) -> Option<f32> {
 pub fn calibrate(measured: &[CaseResult]) -> anyhow::Result<Calibration> {
     let live = |r: &CaseResult| r.script == Script::Live;
     let attack = |r: &CaseResult| r.script.is_attack();
-    let lp = values(measured, live, parallax);
-    let ap = values(measured, attack, parallax);
-    let ll = values(measured, live, layout);
+    let lp = values(measured, live, |d| d.checks.parallax);
+    let ap = values(measured, attack, |d| d.checks.parallax);
+    let ll = values(measured, live, |d| d.checks.layout_change);
     let (Some(&live_min), Some(&attack_max), Some(&layout_min)) = (lp.first(), ap.last(), ll.first()) else {
         anyhow::bail!("calibration needs live and attack sessions that reach the target");
     };
     let min_parallax =
         if attack_max < live_min { (attack_max.max(1e-6) * live_min).sqrt() } else { attack_max * 1.05 };
     Ok(Calibration {
-        min_parallax,
-        min_layout_change: layout_min / 2.0,
+        thresholds: Thresholds { min_parallax, min_layout_change: layout_min / 2.0 },
         live_parallax_min: live_min,
         attack_parallax_max: attack_max,
         live_layout_min: layout_min,
     })
-}
-
-/// Quantile of sorted values (nearest rank).
-fn q(v: &[f32], p: f32) -> Option<f32> {
-    (!v.is_empty()).then(|| v[((v.len() - 1) as f32 * p).round() as usize])
-}
-
-fn fmt(v: Option<f32>) -> String {
-    v.map_or("–".into(), |x| format!("{x:.4}"))
-}
-
-/// The report as Markdown.
-pub fn render(
-    cal: &Calibration,
-    calib_faces: &[String],
-    report_faces: &[String],
-    calib: &[CaseResult],
-    report: &[CaseResult],
-    command: &str,
-) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "# Liveness evaluation\n\nRegenerate: `{command}`\n");
-    let _ = writeln!(
-        s,
-        "Synthetic sessions (`camera/synthetic`): a real face photo re-rendered as a 3-D head that \
-         performs the challenge, or as a flat picture (print with paper border, cut-out, phone screen) \
-         tilted 10–45° toward the target and moved so its nose reaches it. Frames are JPEG-encoded at \
-         q85 and go through the same code as a camera's (`pipeline::ChallengeRunner`: int8 mesh, \
-         keypoint tracker, session). Calibration and report sets share no seed and no source face.\n"
-    );
-    let count = |set: &[CaseResult], f: &dyn Fn(Script) -> bool| set.iter().filter(|r| f(r.script)).count();
-    let _ =
-        writeln!(s, "| set | source faces | live | attacks | misbehaving visitors |\n|---|---|---|---|---|");
-    for (name, faces, set) in [("calibration", calib_faces, calib), ("report", report_faces, report)] {
-        let _ = writeln!(
-            s,
-            "| {name} | {} | {} | {} | {} |",
-            faces.join(", "),
-            count(set, &|x| x == Script::Live),
-            count(set, &|x| x.is_attack()),
-            count(set, &|x| x != Script::Live && !x.is_attack())
-        );
-    }
-    let _ = writeln!(s, "\n## Thresholds (from the calibration set)\n");
-    let _ = writeln!(s, "| key | value | from |\n|---|---|---|");
-    let _ = writeln!(
-        s,
-        "| `min_parallax` | {:.4} | geometric mean of the largest attack value {:.4} and the smallest live value {:.4} |",
-        cal.min_parallax, cal.attack_parallax_max, cal.live_parallax_min
-    );
-    let _ = writeln!(
-        s,
-        "| `min_layout_change` | {:.4} | half the smallest live value {:.4} (seed parity check) |",
-        cal.min_layout_change, cal.live_layout_min
-    );
-    let _ = writeln!(s, "| `min_yaw_deg` | 5 | SPEC §2.3 |\n| `max_path_rms` | 0.02 | SPEC §2.6 |");
-
-    let _ = writeln!(s, "\n## Results on the report set\n");
-    let _ = writeln!(
-        s,
-        "| presentation | sessions | accepted | error rate | rejected by | flat-motion check alone rejects |\n\
-         |---|---|---|---|---|---|"
-    );
-    for script in Script::ALL {
-        let set: Vec<&CaseResult> = report.iter().filter(|r| r.script == script).collect();
-        if set.is_empty() {
-            continue;
-        }
-        let passed = set.iter().filter(|r| r.decision.result == Outcome::Pass).count();
-        let (label, rate) = match script {
-            Script::Live => ("BPCER", (set.len() - passed) as f32 / set.len() as f32),
-            s if s.is_attack() => ("APCER", passed as f32 / set.len() as f32),
-            _ => ("wrongly accepted", passed as f32 / set.len() as f32),
-        };
-        let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
-        for r in set.iter().filter(|r| r.decision.result != Outcome::Pass) {
-            let reason = r.decision.reason.map_or("none".into(), |x| {
-                serde_json::to_value(x).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-            });
-            *reasons.entry(reason).or_default() += 1;
-        }
-        let reasons: Vec<String> = reasons.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        // Defence in depth: how many would the flat-motion check reject on its own (no value
-        // means the target was never reached, which is a rejection too).
-        let flat =
-            set.iter().filter(|r| r.decision.checks.parallax.is_none_or(|p| p < cal.min_parallax)).count();
-        let _ = writeln!(
-            s,
-            "| {script:?} | {} | {passed} | {label} {:.1} % | {} | {flat} of {} |",
-            set.len(),
-            rate * 100.0,
-            reasons.join(", "),
-            set.len()
-        );
-    }
-
-    let _ = writeln!(s, "\n## Check values on the report set (sessions that reached the target)\n");
-    let _ = writeln!(
-        s,
-        "| check | threshold | live min | live median | attack median | attack max | margin live | margin attack |\n|---|---|---|---|---|---|---|---|"
-    );
-    let live = |r: &CaseResult| r.script == Script::Live;
-    let attack = |r: &CaseResult| r.script.is_attack();
-    for (name, t, f) in [
-        ("parallax", cal.min_parallax, parallax as fn(&Decision) -> Option<f32>),
-        ("layout_change", cal.min_layout_change, layout),
-    ] {
-        let (l, a) = (values(report, live, f), values(report, attack, f));
-        let margin = |x: Option<f32>, live: bool| {
-            x.map_or("–".into(), |x| {
-                if live { format!("×{:.2}", x / t) } else { format!("×{:.2}", t / x.max(1e-9)) }
-            })
-        };
-        let _ = writeln!(
-            s,
-            "| {name} | {t:.4} | {} | {} | {} | {} | {} | {} |",
-            fmt(l.first().copied()),
-            fmt(q(&l, 0.5)),
-            fmt(q(&a, 0.5)),
-            fmt(a.last().copied()),
-            margin(l.first().copied(), true),
-            margin(a.last().copied(), false)
-        );
-    }
-    let yaw_l = values(report, live, |d| d.checks.yaw_deg);
-    let yaw_a = values(report, attack, |d| d.checks.yaw_deg);
-    let rms_l = values(report, live, |d| d.checks.path_rms);
-    let _ = writeln!(
-        s,
-        "| yaw_deg (toward target) | 5 | {} | {} | {} | {} | | |",
-        fmt(yaw_l.first().copied()),
-        fmt(q(&yaw_l, 0.5)),
-        fmt(q(&yaw_a, 0.5)),
-        fmt(yaw_a.last().copied())
-    );
-    let _ = writeln!(
-        s,
-        "| path_rms | ≤ 0.02 | | {} (max {}) | | | | |",
-        fmt(q(&rms_l, 0.5)),
-        fmt(rms_l.last().copied())
-    );
-    let _ = writeln!(
-        s,
-        "\n\"margin live\" is the smallest live value over the threshold, \"margin attack\" the threshold over \
-         the largest attack value: both above ×1 means the report set is separated with room to spare.\n"
-    );
-    s
 }

@@ -17,10 +17,10 @@
 /// Mesh landmarks seeding the keypoint tracker: eye corners, nose (tip, bridge, wings), mouth
 /// corners and lips, brows, cheeks, chin and forehead, spread over the face so that depth
 /// differences are sampled everywhere, and the groups of [`RULINGS`] around the nose.
-pub const SEED_LANDMARKS: [usize; 53] = [
+pub const SEED_LANDMARKS: [usize; 55] = [
     33, 133, 362, 263, 1, 4, 5, 6, 168, 195, 197, 98, 327, 61, 291, 13, 14, 0, 17, 70, 300, 105, 334, 107,
     336, 234, 454, 93, 323, 50, 280, 205, 425, 152, 148, 377, 10, 109, 338, 151, 9, 187, 411, 207, 427, 142,
-    117, 287, 270, 371, 330, 57, 40,
+    117, 287, 270, 371, 330, 57, 40, 36, 266,
 ];
 
 /// The nose tip and the points just above it: the part of a head that stands furthest in
@@ -38,7 +38,7 @@ const NOSE_BODY: [usize; 10] = [1, 4, 5, 6, 195, 197, 98, 327, 2, 164];
 /// neighbours, however the paper is curled.
 pub const RULINGS: [(&[usize], &[usize]); 4] = [
     (&[168, 9, 151], &[0, 13, 17]),
-    (&[205, 207, 187, 50], &[425, 427, 411, 280]),
+    (&[98, 36, 205], &[327, 266, 425]),
     (&[33, 142, 117], &[291, 287, 270]),
     (&[263, 371, 330], &[61, 57, 40]),
 ];
@@ -236,15 +236,37 @@ pub fn nose_departure(ids: &[usize], start: &[[f32; 2]], now: &[Option<[f32; 2]>
 }
 
 /// The residual along a line as a smooth function of the position on it: a least-squares
-/// quadratic through the points (a straight line through two). Paper curled or seen in
-/// perspective bends the residual smoothly along a line; the nose's bump is too narrow for it.
+/// quadratic through the points (a straight line through fewer than five), refitted once
+/// without the worst point when it stands out, so one bad track on untextured skin does not
+/// decide. Paper curled or seen in perspective bends the residual smoothly along a line; the
+/// nose's bump is too narrow for it.
 fn smooth_fit(pts: &[(f32, f32)]) -> Option<impl Fn(f32) -> f32 + use<>> {
-    let n = pts.len();
-    if n < 2 {
-        return None;
+    let mut c = poly_fit(pts)?;
+    if pts.len() >= 4 {
+        let eval = |c: &[f64; 3], s: f32| (c[0] + c[1] * f64::from(s) + c[2] * f64::from(s).powi(2)) as f32;
+        let mut e: Vec<f32> = pts.iter().map(|&(s, v)| (v - eval(&c, s)).abs()).collect();
+        let worst = (0..e.len()).max_by(|&i, &j| e[i].total_cmp(&e[j]))?;
+        let largest = e[worst];
+        e.sort_by(f32::total_cmp);
+        if largest > 3.0 * e[e.len() / 2] + 0.5 {
+            let rest: Vec<(f32, f32)> =
+                pts.iter().enumerate().filter(|(i, _)| *i != worst).map(|(_, p)| *p).collect();
+            // Both sides must still be there for the fit to interpolate at the nose.
+            if rest.iter().any(|(s, _)| *s < 0.0) && rest.iter().any(|(s, _)| *s > 0.0) {
+                c = poly_fit(&rest)?;
+            }
+        }
     }
-    // Normal equations in f64 for c0 + c1·s (+ c2·s² with three or more points).
-    let terms = if n >= 3 { 3 } else { 2 };
+    Some(move |s: f32| (c[0] + c[1] * f64::from(s) + c[2] * f64::from(s).powi(2)) as f32)
+}
+
+/// Least-squares `c0 + c1·s (+ c2·s²)`: quadratic with five points or more, else a line.
+fn poly_fit(pts: &[(f32, f32)]) -> Option<[f64; 3]> {
+    let terms = match pts.len() {
+        0 | 1 => return None,
+        2..=4 => 2,
+        _ => 3,
+    };
     let mut m = [[0.0f64; 4]; 3];
     for &(s, v) in pts {
         let basis = [1.0, f64::from(s), f64::from(s) * f64::from(s)];
@@ -255,13 +277,9 @@ fn smooth_fit(pts: &[(f32, f32)]) -> Option<impl Fn(f32) -> f32 + use<>> {
             m[i][3] += basis[i] * f64::from(v);
         }
     }
-    // Gaussian elimination on the `terms`×`terms` system, with a small ridge for stability.
-    for (i, row) in m.iter_mut().enumerate().take(terms) {
-        row[i] += 1e-9;
-    }
     for col in 0..terms {
         let pivot = (col..terms).max_by(|&i, &j| m[i][col].abs().total_cmp(&m[j][col].abs()))?;
-        if m[pivot][col].abs() < 1e-12 {
+        if m[pivot][col].abs() < 1e-9 {
             return None;
         }
         m.swap(col, pivot);
@@ -275,11 +293,7 @@ fn smooth_fit(pts: &[(f32, f32)]) -> Option<impl Fn(f32) -> f32 + use<>> {
             }
         }
     }
-    let c: [f64; 3] = std::array::from_fn(|i| if i < terms { m[i][3] / m[i][i] } else { 0.0 });
-    Some(move |s: f32| {
-        let s = f64::from(s);
-        (c[0] + c[1] * s + c[2] * s * s) as f32
-    })
+    Some(std::array::from_fn(|i| if i < terms { m[i][3] / m[i][i] } else { 0.0 }))
 }
 
 /// A homography refitted a few times without gross outliers (bad tracks).

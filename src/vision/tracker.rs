@@ -101,6 +101,12 @@ impl FaceTracker {
         &self.detector
     }
 
+    /// Uses `config` from the next frame on (another lens, thresholds), with a fresh start.
+    pub fn set_config(&mut self, config: VisionConfig) {
+        self.config = config;
+        self.reset();
+    }
+
     /// Forgets the current face and the detector's timetable (e.g. between challenges).
     pub fn reset(&mut self) {
         self.roi = None;

@@ -1,0 +1,315 @@
+//! The evaluation report (`docs/evaluation.md`): results per presentation, per door
+//! condition, the margins of every check, and the targets they are held to.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::evaluate::{Calibration, CaseResult, Thresholds, values};
+use crate::camera::synthetic::{Conditions, Script};
+use crate::liveness::session::{Decision, Outcome};
+
+fn fmt(v: Option<f32>) -> String {
+    v.map_or("–".into(), |x| format!("{x:.4}"))
+}
+
+/// Quantile of sorted values (nearest rank).
+fn q(v: &[f32], p: f32) -> Option<f32> {
+    (!v.is_empty()).then(|| v[((v.len() - 1) as f32 * p).round() as usize])
+}
+
+fn pct(n: usize, of: usize) -> f32 {
+    if of == 0 { 0.0 } else { n as f32 * 100.0 / of as f32 }
+}
+
+fn reason_name(d: Option<crate::liveness::session::Reason>) -> String {
+    d.map_or("none".into(), |x| {
+        serde_json::to_value(x).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    })
+}
+
+fn is_live(r: &CaseResult) -> bool {
+    r.script == Script::Live
+}
+
+fn is_attack(r: &CaseResult) -> bool {
+    r.script.is_attack()
+}
+
+fn parallax(d: &Decision) -> Option<f32> {
+    d.checks.parallax
+}
+
+/// What one group of report sessions shows (a presentation, or a door condition).
+#[derive(Debug, Default, Clone, Copy)]
+struct Group {
+    live: usize,
+    live_refused: usize,
+    attacks: usize,
+    attacks_accepted: usize,
+    motion_rejects: usize,
+    live_min: Option<f32>,
+    attack_max: Option<f32>,
+}
+
+impl Group {
+    fn of(set: &[&CaseResult], t: &Thresholds) -> Self {
+        let live: Vec<&&CaseResult> = set.iter().filter(|r| is_live(r)).collect();
+        let attacks: Vec<&&CaseResult> = set.iter().filter(|r| is_attack(r)).collect();
+        let owned: Vec<CaseResult> = set.iter().map(|r| (*r).clone()).collect();
+        Self {
+            live: live.len(),
+            live_refused: live.iter().filter(|r| t.judge(&r.decision).0 != Outcome::Pass).count(),
+            attacks: attacks.len(),
+            attacks_accepted: attacks.iter().filter(|r| t.judge(&r.decision).0 == Outcome::Pass).count(),
+            motion_rejects: attacks.iter().filter(|r| !t.motion_passes(&r.decision)).count(),
+            live_min: values(&owned, is_live, parallax).first().copied(),
+            attack_max: values(&owned, is_attack, parallax).last().copied(),
+        }
+    }
+
+    fn margin_live(&self, t: &Thresholds) -> Option<f32> {
+        self.live_min.map(|v| v / t.min_parallax)
+    }
+
+    fn margin_attack(&self, t: &Thresholds) -> Option<f32> {
+        self.attack_max.map(|v| t.min_parallax / v.max(1e-9))
+    }
+}
+
+fn margin(m: Option<f32>) -> String {
+    m.map_or("–".into(), |m| format!("×{m:.2}"))
+}
+
+/// The report as Markdown.
+pub fn render(
+    cal: &Calibration,
+    calib_faces: &[String],
+    report_faces: &[String],
+    calib: &[CaseResult],
+    report: &[CaseResult],
+    command: &str,
+) -> String {
+    let t = &cal.thresholds;
+    let mut s = String::new();
+    let _ = writeln!(s, "# Liveness evaluation\n\nRegenerate: `{command}`\n");
+    let _ = writeln!(
+        s,
+        "Synthetic sessions (`camera/synthetic`): real face photos made into rigid 3-D heads that perform \
+         the challenge, or into flat props (print with paper border, cut-out, print curled 6–20 cm, phone \
+         screen with glare and moiré) tilted, rotated and moved slowly or quickly so the nose reaches the \
+         target, and visitors who do it wrong (slide without turning, turn away, a second person passing \
+         behind for 3–8 frames, walk out). Every session is performed at its own door drawn at random \
+         (`Conditions::sample`): 15 or 30 fps, lens 55–90°, camera above or below eye level (face pitched \
+         −30…+20°), distance (face 0.33–0.6 of the area), bright/normal/dim light with sensor noise, \
+         auto-exposure and white-balance steps mid-turn, motion blur, rolling shutter, JPEG or MJPEG at \
+         q50–95. Frames go through the service's code (`pipeline::ChallengeRunner`). Calibration and report \
+         sets share no seed and no source face.\n"
+    );
+    let count = |set: &[CaseResult], f: &dyn Fn(&CaseResult) -> bool| set.iter().filter(|r| f(r)).count();
+    let _ =
+        writeln!(s, "| set | source faces | live | attacks | misbehaving visitors |\n|---|---|---|---|---|");
+    for (name, faces, set) in [("calibration", calib_faces, calib), ("report", report_faces, report)] {
+        let _ = writeln!(
+            s,
+            "| {name} | {} | {} | {} | {} |",
+            faces.join(", "),
+            count(set, &is_live),
+            count(set, &is_attack),
+            count(set, &|r| !is_live(r) && !is_attack(r))
+        );
+    }
+    thresholds(&mut s, cal);
+    per_presentation(&mut s, report, t);
+    per_condition(&mut s, report, t);
+    check_values(&mut s, report, t);
+    targets(&mut s, report, t);
+    s
+}
+
+fn thresholds(s: &mut String, cal: &Calibration) {
+    let t = &cal.thresholds;
+    let _ = writeln!(s, "\n## Thresholds (from the calibration set)\n");
+    let _ = writeln!(s, "| key | value | from |\n|---|---|---|");
+    let _ = writeln!(
+        s,
+        "| `min_parallax` | {:.4} | geometric mean of the largest flat-attack value {:.4} and the smallest live value {:.4} |",
+        t.min_parallax, cal.attack_parallax_max, cal.live_parallax_min
+    );
+    let _ = writeln!(
+        s,
+        "| `min_layout_change` | {:.4} | half the smallest live value {:.4} (seed parity check) |",
+        t.min_layout_change, cal.live_layout_min
+    );
+    let _ = writeln!(s, "| `min_yaw_deg` | 5 | SPEC §2.3 |\n| `max_path_rms` | 0.02 | SPEC §2.6 |");
+}
+
+fn per_presentation(s: &mut String, report: &[CaseResult], t: &Thresholds) {
+    let _ = writeln!(s, "\n## Results on the report set\n");
+    let _ = writeln!(
+        s,
+        "| presentation | sessions | accepted | error rate | rejected by | 3-D-motion check alone rejects |\n\
+         |---|---|---|---|---|---|"
+    );
+    for script in Script::ALL {
+        let set: Vec<&CaseResult> = report.iter().filter(|r| r.script == script).collect();
+        if set.is_empty() {
+            continue;
+        }
+        let judged: Vec<_> = set.iter().map(|r| t.judge(&r.decision)).collect();
+        let passed = judged.iter().filter(|(o, _)| *o == Outcome::Pass).count();
+        let (label, rate) = match script {
+            Script::Live => ("BPCER", pct(set.len() - passed, set.len())),
+            s if s.is_attack() => ("APCER", pct(passed, set.len())),
+            _ => ("wrongly accepted", pct(passed, set.len())),
+        };
+        let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+        for (_, reason) in judged.iter().filter(|(o, _)| *o != Outcome::Pass) {
+            *reasons.entry(reason_name(*reason)).or_default() += 1;
+        }
+        let reasons: Vec<String> = reasons.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let alone = set.iter().filter(|r| !t.motion_passes(&r.decision)).count();
+        let _ = writeln!(
+            s,
+            "| {script:?} | {} | {passed} | {label} {rate:.1} % | {} | {alone} of {} |",
+            set.len(),
+            reasons.join(", "),
+            set.len()
+        );
+    }
+}
+
+fn per_condition(s: &mut String, report: &[CaseResult], t: &Thresholds) {
+    let _ = writeln!(s, "\n## Per door condition (report set)\n");
+    let _ = writeln!(
+        s,
+        "Each session counts once under every factor. \"3-D alone\" is the share of flat attacks the \
+         3-D-motion check rejects by itself; the margins are the smallest live value over the threshold and \
+         the threshold over the largest flat-attack value.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| factor | level | live | BPCER | flat attacks | APCER | 3-D alone | live min | attack max | margin live | margin attack |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|"
+    );
+    for (factor, levels) in Conditions::levels() {
+        for level in levels {
+            let set: Vec<&CaseResult> = report
+                .iter()
+                .filter(|r| r.conditions.iter().any(|(f, l)| *f == factor && l == level))
+                .collect();
+            let g = Group::of(&set, t);
+            let _ = writeln!(
+                s,
+                "| {factor} | {level} | {} | {:.1} % | {} | {:.1} % | {:.0} % | {} | {} | {} | {} |",
+                g.live,
+                pct(g.live_refused, g.live),
+                g.attacks,
+                pct(g.attacks_accepted, g.attacks),
+                pct(g.motion_rejects, g.attacks),
+                fmt(g.live_min),
+                fmt(g.attack_max),
+                margin(g.margin_live(t)),
+                margin(g.margin_attack(t))
+            );
+        }
+    }
+}
+
+fn check_values(s: &mut String, report: &[CaseResult], t: &Thresholds) {
+    let _ = writeln!(s, "\n## Check values on the report set (sessions that reached the target)\n");
+    let _ = writeln!(
+        s,
+        "| check | threshold | live min | live median | attack median | attack max | margin live | margin attack |\n\
+         |---|---|---|---|---|---|---|---|"
+    );
+    type Pick = fn(&Decision) -> Option<f32>;
+    for (name, thr, f) in [
+        ("parallax (3-D motion)", t.min_parallax, parallax as Pick),
+        ("layout_change", t.min_layout_change, (|d: &Decision| d.checks.layout_change) as Pick),
+    ] {
+        let (l, a) = (values(report, is_live, f), values(report, is_attack, f));
+        let _ = writeln!(
+            s,
+            "| {name} | {thr:.4} | {} | {} | {} | {} | {} | {} |",
+            fmt(l.first().copied()),
+            fmt(q(&l, 0.5)),
+            fmt(q(&a, 0.5)),
+            fmt(a.last().copied()),
+            margin(l.first().map(|v| v / thr)),
+            margin(a.last().map(|v| thr / v.max(1e-9)))
+        );
+    }
+    let yaw_l = values(report, is_live, |d| d.checks.yaw_deg);
+    let yaw_a = values(report, is_attack, |d| d.checks.yaw_deg);
+    let rms_l = values(report, is_live, |d| d.checks.path_rms);
+    let _ = writeln!(
+        s,
+        "| yaw_deg (toward target) | 5 | {} | {} | {} | {} | | |",
+        fmt(yaw_l.first().copied()),
+        fmt(q(&yaw_l, 0.5)),
+        fmt(q(&yaw_a, 0.5)),
+        fmt(yaw_a.last().copied())
+    );
+    let _ = writeln!(
+        s,
+        "| path_rms | ≤ 0.02 | | {} (max {}) | | | | |",
+        fmt(q(&rms_l, 0.5)),
+        fmt(rms_l.last().copied())
+    );
+}
+
+fn targets(s: &mut String, report: &[CaseResult], t: &Thresholds) {
+    let all: Vec<&CaseResult> = report.iter().collect();
+    let overall = Group::of(&all, t);
+    let mut worst_bpcer = (0.0f32, String::new());
+    let (mut worst_live, mut worst_attack) = ((f32::INFINITY, String::new()), (f32::INFINITY, String::new()));
+    for (factor, levels) in Conditions::levels() {
+        for level in levels {
+            let set: Vec<&CaseResult> = report
+                .iter()
+                .filter(|r| r.conditions.iter().any(|(f, l)| *f == factor && l == level))
+                .collect();
+            let g = Group::of(&set, t);
+            let b = pct(g.live_refused, g.live);
+            if b > worst_bpcer.0 {
+                worst_bpcer = (b, format!("{factor} {level}"));
+            }
+            if let Some(m) = g.margin_live(t).filter(|m| *m < worst_live.0) {
+                worst_live = (m, format!("{factor} {level}"));
+            }
+            if let Some(m) = g.margin_attack(t).filter(|m| *m < worst_attack.0) {
+                worst_attack = (m, format!("{factor} {level}"));
+            }
+        }
+    }
+    let wrongly: usize =
+        report.iter().filter(|r| !is_live(r) && t.judge(&r.decision).0 == Outcome::Pass).count();
+    let ok = |b: bool| if b { "met" } else { "**not met**" };
+    let bpcer = pct(overall.live_refused, overall.live);
+    let alone = pct(overall.motion_rejects, overall.attacks);
+    let _ = writeln!(s, "\n## Targets (issue 14)\n");
+    let _ = writeln!(s, "| target | measured | |\n|---|---|---|");
+    let _ = writeln!(s, "| no attack or misbehaviour accepted | {wrongly} accepted | {} |", ok(wrongly == 0));
+    let _ = writeln!(s, "| BPCER ≤ 2 % overall | {bpcer:.1} % | {} |", ok(bpcer <= 2.0));
+    let _ = writeln!(
+        s,
+        "| BPCER ≤ 5 % in every condition | worst {:.1} % ({}) | {} |",
+        worst_bpcer.0,
+        worst_bpcer.1,
+        ok(worst_bpcer.0 <= 5.0)
+    );
+    let _ = writeln!(
+        s,
+        "| 3-D-motion check alone rejects ≥ 95 % of flat attacks | {alone:.1} % | {} |",
+        ok(alone >= 95.0)
+    );
+    let _ = writeln!(
+        s,
+        "| 3-D-motion margins ≥ ×2 in every condition | live ×{:.2} ({}), attack ×{:.2} ({}) | {} |",
+        worst_live.0,
+        worst_live.1,
+        worst_attack.0,
+        worst_attack.1,
+        ok(worst_live.0 >= 2.0 && worst_attack.0 >= 2.0)
+    );
+}
