@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use livegate::camera::synthetic::{Conditions, Script, SeededRng, SyntheticCamera};
+use livegate::cmd::settings::Settings;
 use livegate::cmd::{bench, demo, evaluate, inspect, record, screens, synth, verify};
 use livegate::config::{CameraSource, Config};
 use livegate::liveness::ChallengeGeometry;
@@ -84,6 +85,15 @@ enum Command {
     Verify {
         #[arg(value_name = "SESSION_DIR")]
         dir: PathBuf,
+        /// Use this config file's `[liveness]` thresholds and `[vision]` lens (default: the defaults).
+        #[arg(short, long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Write what was seen and decided on each frame here, one JSON line per frame.
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
+        /// Write each frame as PNG with the boxes, target, nose path and keypoints drawn on.
+        #[arg(long, value_name = "DIR")]
+        overlay: Option<PathBuf>,
     },
     /// Run one challenge on a camera and write what it delivered as a session directory.
     Record {
@@ -326,11 +336,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let unusable = reports.iter().any(|r| r.error.is_some());
             Ok(if unusable { ExitCode::from(2) } else { ExitCode::SUCCESS })
         }
-        Command::Verify { dir } => {
-            let cfg = VisionConfig::default();
+        Command::Verify { dir, config, trace, overlay } => {
+            let settings = Settings::load(config.as_deref())?;
+            let cfg = settings.vision;
             let (detector, mesh) = models::load(&model_dir, Precision::Int8, cfg.detector_min_score)?;
             let tracker = FaceTracker::new(detector, mesh, cfg);
-            match verify::verify(&dir, tracker, LivenessConfig::default()) {
+            let outputs = verify::Outputs { trace, overlay };
+            match verify::verify(&dir, tracker, settings.liveness, &outputs) {
                 Ok(verdict) => {
                     println!("{}", serde_json::to_string_pretty(&verdict)?);
                     Ok(if verdict.result == VerdictResult::Pass {
