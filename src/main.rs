@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 use livegate::camera::synthetic::{Conditions, Script, SeededRng, SyntheticCamera};
 use livegate::cmd::settings::Settings;
-use livegate::cmd::{bench, demo, evaluate, inspect, record, screens, synth, verify};
+use livegate::cmd::{bench, demo, evaluate, evaluate_sessions, inspect, record, screens, synth, verify};
 use livegate::config::{CameraSource, Config};
 use livegate::liveness::ChallengeGeometry;
 use livegate::liveness::session::LivenessConfig;
@@ -146,6 +146,13 @@ enum Command {
         /// Write the Markdown report here.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Instead: replay the sessions recorded at a door, sorted into DIR/live/ and
+        /// DIR/attack/<species>/, and report acceptance, margins and proposed thresholds.
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["calibrate", "report", "live", "per_attack", "per_misbehaviour"])]
+        sessions: Option<PathBuf>,
+        /// With --sessions: the door's config file (`[liveness]` thresholds, `[vision]` lens).
+        #[arg(short, long, value_name = "FILE", requires = "sessions")]
+        config: Option<PathBuf>,
     },
     /// Render every screen (idle, challenge, results, lockout, errors) to PNG at each size.
     Screens {
@@ -402,7 +409,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("wrote {n} frames to {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Evaluate { calibrate, report, live, per_attack, per_misbehaviour, out } => {
+        Command::Evaluate { sessions: Some(dir), config, out, .. } => {
+            let settings = Settings::load(config.as_deref())?;
+            let vision = settings.vision;
+            let (detector, mesh) = models::load(&model_dir, Precision::Int8, vision.detector_min_score)?;
+            let tracker = FaceTracker::new(detector, mesh, vision);
+            let report = evaluate_sessions::run(&dir, &tracker, &settings.liveness)?;
+            for k in &report.skipped {
+                eprintln!("livegate: skipped {}: {}", k.name, k.reason);
+            }
+            let command = format!("livegate {}", std::env::args().skip(1).collect::<Vec<_>>().join(" "));
+            let md = evaluate_sessions::render(&report, &settings.liveness, &command);
+            match out {
+                Some(path) => std::fs::write(&path, &md)?,
+                None => print!("{md}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Evaluate { calibrate, report, live, per_attack, per_misbehaviour, out, .. } => {
             let vision = VisionConfig::default();
             let (detector, mesh_f) = models::load(&model_dir, Precision::Float, vision.detector_min_score)?;
             let (detector_i8, mesh_i8) =

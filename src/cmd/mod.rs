@@ -4,6 +4,7 @@ pub mod bench;
 pub mod bench_frames;
 pub mod demo;
 pub mod evaluate;
+pub mod evaluate_sessions;
 pub mod inspect;
 pub mod overlay;
 mod procstat;
