@@ -99,11 +99,15 @@ enum Command {
     Record {
         #[arg(short, long, value_name = "DIR")]
         out: PathBuf,
+        /// The door's config file: its `[camera]` (without --replay/--face), `[liveness]` and
+        /// `[vision]` (default: the defaults, i.e. the V4L2 camera /dev/video0).
+        #[arg(short, long, value_name = "FILE")]
+        config: Option<PathBuf>,
         /// Replay this session directory as the camera (its challenge is kept).
         #[arg(long, value_name = "SESSION_DIR", conflicts_with_all = ["face", "script"])]
         replay: Option<PathBuf>,
         /// Synthetic camera: the performer's face photo.
-        #[arg(long, required_unless_present = "replay")]
+        #[arg(long)]
         face: Option<PathBuf>,
         /// Synthetic camera: what the performer does.
         #[arg(long, value_enum, default_value = "live")]
@@ -226,6 +230,25 @@ fn synthetic_faces(
 ) -> anyhow::Result<livegate::service::SyntheticFaces> {
     let (detector, mesh) = models::load(model_dir, Precision::Float, vision.detector_min_score)?;
     synth::synthetic_faces(photo, scripts, &detector, &mesh, vision.hfov_deg)
+}
+
+/// `record`'s synthetic camera: a performer made from a face photo and its mirror image.
+fn synthetic_source(
+    photo: &std::path::Path,
+    script: Script,
+    seed: u64,
+    model_dir: &std::path::Path,
+    vision: &VisionConfig,
+) -> anyhow::Result<record::RecordSource> {
+    let (detector, mesh) = models::load(model_dir, Precision::Float, vision.detector_min_score)?;
+    let photo = inspect::read_rgb(photo)?;
+    let other = image::imageops::flip_horizontal(&photo);
+    Ok(record::RecordSource::Synthetic {
+        face: Box::new(synth::face_model(&photo, &detector, &mesh)?),
+        other: Box::new(synth::face_model(&other, &detector, &mesh)?),
+        script,
+        seed,
+    })
 }
 
 /// The demo's default performer: the shipped portrait in a checkout, else the installed copy.
@@ -365,27 +388,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Err(e) => Err(e.into()),
             }
         }
-        Command::Record { out, replay, face, script, seed } => {
-            let vision = VisionConfig::default();
-            let source = match (replay, face) {
-                (Some(dir), _) => record::RecordSource::Replay(dir),
-                (None, Some(face)) => {
-                    let (detector, mesh) =
-                        models::load(&model_dir, Precision::Float, vision.detector_min_score)?;
-                    let photo = inspect::read_rgb(&face)?;
-                    let other = image::imageops::flip_horizontal(&photo);
-                    record::RecordSource::Synthetic {
-                        face: Box::new(synth::face_model(&photo, &detector, &mesh)?),
-                        other: Box::new(synth::face_model(&other, &detector, &mesh)?),
-                        script,
-                        seed,
-                    }
+        Command::Record { out, config, replay, face, script, seed } => {
+            let settings = Settings::load(config.as_deref())?;
+            let vision = settings.vision.clone();
+            let camera = &settings.config.camera;
+            let source = match (replay, face, camera.source) {
+                (Some(dir), _, _) => record::RecordSource::Replay(dir),
+                (None, Some(face), _) => synthetic_source(&face, script, seed, &model_dir, &vision)?,
+                (None, None, CameraSource::V4l2) => {
+                    let mut opts = camera.v4l2.clone();
+                    opts.device = Some(camera.device.clone());
+                    record::RecordSource::V4l2(opts)
                 }
-                (None, None) => anyhow::bail!("record needs --face PHOTO (synthetic camera) or --replay DIR"),
+                (None, None, CameraSource::Replay) => record::RecordSource::Replay(camera.path.clone()),
+                (None, None, CameraSource::Synthetic) => {
+                    synthetic_source(&camera.face, camera.scripts[0], seed, &model_dir, &vision)?
+                }
             };
             let (detector, mesh) = models::load(&model_dir, Precision::Int8, vision.detector_min_score)?;
             let tracker = FaceTracker::new(detector, mesh, vision.clone());
-            let verdict = record::record(&out, source, tracker, LivenessConfig::default(), &vision)?;
+            let verdict = record::record(&out, source, tracker, settings.liveness, &vision)?;
             println!("{}", serde_json::to_string_pretty(&verdict)?);
             eprintln!("recorded {} frames to {}", verdict.frames, out.display());
             Ok(if verdict.result == VerdictResult::Pass { ExitCode::SUCCESS } else { ExitCode::from(1) })

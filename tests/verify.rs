@@ -229,3 +229,22 @@ fn a_config_files_liveness_thresholds_decide_the_replay() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("min_yaw"), "{}", stderr(&o));
 }
+
+#[test]
+fn recording_from_a_missing_camera_names_it_and_leaves_no_half_session() {
+    let dir = scratch("record-v4l2");
+    let cfg = dir.join("door.toml");
+    std::fs::write(&cfg, "[camera]\nsource = \"v4l2\"\ndevice = \"/dev/video-livegate-absent\"\n").unwrap();
+    let out = dir.join("session");
+    let started = std::time::Instant::now();
+    let o = livegate(&["record", "-o", out.to_str().unwrap(), "-c", cfg.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("cannot record from /dev/video-livegate-absent") && err.contains("no such device"),
+        "{err}"
+    );
+    assert!(!out.exists(), "no session directory for a camera that never delivered a frame");
+    assert!(o.stdout.is_empty(), "no verdict without a challenge");
+    assert!(started.elapsed().as_secs() < 5, "it fails at once instead of waiting: {:?}", started.elapsed());
+}

@@ -2,15 +2,14 @@
 //! installer judges recordings with the thresholds (`[liveness]`) and the lens
 //! (`[vision] hfov_deg`) of the door's own config file, not with the built-in defaults.
 //!
-//! The file is read with [`Config::load`] (same parsing, validation and error messages as the
-//! service). `[vision]` is not part of [`Config`] yet, so it is taken out of the file first
+//! The file is parsed and validated as [`Config::load`] does (same messages as the service). `[vision]` is not part of [`Config`] yet, so it is taken out of the file first
 //! and read on its own (`VisionConfig`, unknown keys rejected).
 
 use std::path::Path;
 
 use anyhow::Context;
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError, line_of};
 use crate::liveness::session::LivenessConfig;
 use crate::vision::VisionConfig;
 
@@ -38,7 +37,7 @@ impl Settings {
         let mut table: toml::Table =
             text.parse().map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))?;
         let (config, vision) = match table.remove("vision") {
-            None => (Config::load(path)?, VisionConfig::default()),
+            None => (parse(path, &text)?, VisionConfig::default()),
             Some(v) => {
                 let vision: VisionConfig =
                     v.try_into().map_err(|e| anyhow::anyhow!("config {}: [vision]: {e}", path.display()))?;
@@ -53,6 +52,20 @@ impl Settings {
         }
         Ok(Self { liveness: config.liveness.clone(), config, vision })
     }
+}
+
+/// [`Config::load`]'s parsing and validation on text already read (the file is read once:
+/// it may be a pipe), with the same messages naming the file, the key and its line.
+fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    let config = Config::parse(text).map_err(|message| ConfigError::Parse { path: path.into(), message })?;
+    config.validate().map_err(|e| match e {
+        ConfigError::Invalid { key, message } => match line_of(text, key) {
+            Some(line) => ConfigError::InvalidAt { path: path.into(), line, key, message },
+            None => ConfigError::Invalid { key, message },
+        },
+        other => other,
+    })?;
+    Ok(config)
 }
 
 #[cfg(test)]
@@ -87,6 +100,13 @@ mod tests {
         let path = file("typo.toml", "[liveness]\nmin_yaw = 8.0\n");
         let e = format!("{:#}", Settings::load(Some(&path)).unwrap_err());
         assert!(e.contains("min_yaw") && e.contains("typo.toml"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_value_is_named_with_its_line() {
+        let path = file("value.toml", "[device]\nid = \"door\"\n[mqtt]\nkeepalive_s = 1\n");
+        let e = format!("{:#}", Settings::load(Some(&path)).unwrap_err());
+        assert!(e.contains("mqtt.keepalive_s") && e.contains("line 4"), "{e}");
     }
 
     #[test]
