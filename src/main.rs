@@ -7,10 +7,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use livegate::camera::synthetic::{Conditions, Script, SeededRng, SyntheticCamera};
-use livegate::cmd::{bench, demo, evaluate, inspect, record, screens, synth, verify};
+use livegate::cmd::settings::Settings;
+use livegate::cmd::{bench, demo, evaluate, evaluate_sessions, inspect, record, screens, synth, verify};
 use livegate::config::{CameraSource, Config};
 use livegate::liveness::ChallengeGeometry;
-use livegate::liveness::session::LivenessConfig;
 use livegate::liveness::verdict::VerdictResult;
 use livegate::models::{self, Precision};
 use livegate::mqtt::signing::DeviceKey;
@@ -84,16 +84,29 @@ enum Command {
     Verify {
         #[arg(value_name = "SESSION_DIR")]
         dir: PathBuf,
+        /// Use this config file's `[liveness]` thresholds and `[vision]` lens (default: the defaults).
+        #[arg(short, long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Write what was seen and decided on each frame here, one JSON line per frame.
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
+        /// Write each frame as PNG with the boxes, target, nose path and keypoints drawn on.
+        #[arg(long, value_name = "DIR")]
+        overlay: Option<PathBuf>,
     },
     /// Run one challenge on a camera and write what it delivered as a session directory.
     Record {
         #[arg(short, long, value_name = "DIR")]
         out: PathBuf,
+        /// The door's config file: its `[camera]` (without --replay/--face), `[liveness]` and
+        /// `[vision]` (default: the defaults, i.e. the V4L2 camera /dev/video0).
+        #[arg(short, long, value_name = "FILE")]
+        config: Option<PathBuf>,
         /// Replay this session directory as the camera (its challenge is kept).
         #[arg(long, value_name = "SESSION_DIR", conflicts_with_all = ["face", "script"])]
         replay: Option<PathBuf>,
         /// Synthetic camera: the performer's face photo.
-        #[arg(long, required_unless_present = "replay")]
+        #[arg(long)]
         face: Option<PathBuf>,
         /// Synthetic camera: what the performer does.
         #[arg(long, value_enum, default_value = "live")]
@@ -136,6 +149,13 @@ enum Command {
         /// Write the Markdown report here.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Instead: replay the sessions recorded at a door, sorted into DIR/live/ and
+        /// DIR/attack/<species>/, and report acceptance, margins and proposed thresholds.
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["calibrate", "report", "live", "per_attack", "per_misbehaviour"])]
+        sessions: Option<PathBuf>,
+        /// With --sessions: the door's config file (`[liveness]` thresholds, `[vision]` lens).
+        #[arg(short, long, value_name = "FILE", requires = "sessions")]
+        config: Option<PathBuf>,
     },
     /// Render every screen (idle, challenge, results, lockout, errors) to PNG at each size.
     Screens {
@@ -209,6 +229,25 @@ fn synthetic_faces(
 ) -> anyhow::Result<livegate::service::SyntheticFaces> {
     let (detector, mesh) = models::load(model_dir, Precision::Float, vision.detector_min_score)?;
     synth::synthetic_faces(photo, scripts, &detector, &mesh, vision.hfov_deg)
+}
+
+/// `record`'s synthetic camera: a performer made from a face photo and its mirror image.
+fn synthetic_source(
+    photo: &std::path::Path,
+    script: Script,
+    seed: u64,
+    model_dir: &std::path::Path,
+    vision: &VisionConfig,
+) -> anyhow::Result<record::RecordSource> {
+    let (detector, mesh) = models::load(model_dir, Precision::Float, vision.detector_min_score)?;
+    let photo = inspect::read_rgb(photo)?;
+    let other = image::imageops::flip_horizontal(&photo);
+    Ok(record::RecordSource::Synthetic {
+        face: Box::new(synth::face_model(&photo, &detector, &mesh)?),
+        other: Box::new(synth::face_model(&other, &detector, &mesh)?),
+        script,
+        seed,
+    })
 }
 
 /// The demo's default performer: the shipped portrait in a checkout, else the installed copy.
@@ -326,11 +365,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let unusable = reports.iter().any(|r| r.error.is_some());
             Ok(if unusable { ExitCode::from(2) } else { ExitCode::SUCCESS })
         }
-        Command::Verify { dir } => {
-            let cfg = VisionConfig::default();
+        Command::Verify { dir, config, trace, overlay } => {
+            let settings = Settings::load(config.as_deref())?;
+            let cfg = settings.vision;
             let (detector, mesh) = models::load(&model_dir, Precision::Int8, cfg.detector_min_score)?;
             let tracker = FaceTracker::new(detector, mesh, cfg);
-            match verify::verify(&dir, tracker, LivenessConfig::default()) {
+            let outputs = verify::Outputs { trace, overlay };
+            match verify::verify(&dir, tracker, settings.liveness, &outputs) {
                 Ok(verdict) => {
                     println!("{}", serde_json::to_string_pretty(&verdict)?);
                     Ok(if verdict.result == VerdictResult::Pass {
@@ -346,27 +387,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Err(e) => Err(e.into()),
             }
         }
-        Command::Record { out, replay, face, script, seed } => {
-            let vision = VisionConfig::default();
-            let source = match (replay, face) {
-                (Some(dir), _) => record::RecordSource::Replay(dir),
-                (None, Some(face)) => {
-                    let (detector, mesh) =
-                        models::load(&model_dir, Precision::Float, vision.detector_min_score)?;
-                    let photo = inspect::read_rgb(&face)?;
-                    let other = image::imageops::flip_horizontal(&photo);
-                    record::RecordSource::Synthetic {
-                        face: Box::new(synth::face_model(&photo, &detector, &mesh)?),
-                        other: Box::new(synth::face_model(&other, &detector, &mesh)?),
-                        script,
-                        seed,
-                    }
+        Command::Record { out, config, replay, face, script, seed } => {
+            let settings = Settings::load(config.as_deref())?;
+            let vision = settings.vision.clone();
+            let camera = &settings.config.camera;
+            let source = match (replay, face, camera.source) {
+                (Some(dir), _, _) => record::RecordSource::Replay(dir),
+                (None, Some(face), _) => synthetic_source(&face, script, seed, &model_dir, &vision)?,
+                (None, None, CameraSource::V4l2) => {
+                    let mut opts = camera.v4l2.clone();
+                    opts.device = Some(camera.device.clone());
+                    record::RecordSource::V4l2(opts)
                 }
-                (None, None) => anyhow::bail!("record needs --face PHOTO (synthetic camera) or --replay DIR"),
+                (None, None, CameraSource::Replay) => record::RecordSource::Replay(camera.path.clone()),
+                (None, None, CameraSource::Synthetic) => {
+                    synthetic_source(&camera.face, camera.scripts[0], seed, &model_dir, &vision)?
+                }
             };
             let (detector, mesh) = models::load(&model_dir, Precision::Int8, vision.detector_min_score)?;
             let tracker = FaceTracker::new(detector, mesh, vision.clone());
-            let verdict = record::record(&out, source, tracker, LivenessConfig::default(), &vision)?;
+            let verdict = record::record(&out, source, tracker, settings.liveness, &vision)?;
             println!("{}", serde_json::to_string_pretty(&verdict)?);
             eprintln!("recorded {} frames to {}", verdict.frames, out.display());
             Ok(if verdict.result == VerdictResult::Pass { ExitCode::SUCCESS } else { ExitCode::from(1) })
@@ -390,7 +430,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("wrote {n} frames to {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Evaluate { calibrate, report, live, per_attack, per_misbehaviour, out } => {
+        Command::Evaluate { sessions: Some(dir), config, out, .. } => {
+            let settings = Settings::load(config.as_deref())?;
+            let vision = settings.vision;
+            let (detector, mesh) = models::load(&model_dir, Precision::Int8, vision.detector_min_score)?;
+            let tracker = FaceTracker::new(detector, mesh, vision);
+            let report = evaluate_sessions::run(&dir, &tracker, &settings.liveness)?;
+            for k in &report.skipped {
+                eprintln!("livegate: skipped {}: {}", k.name, k.reason);
+            }
+            let command = format!("livegate {}", std::env::args().skip(1).collect::<Vec<_>>().join(" "));
+            let md = evaluate_sessions::render(&report, &settings.liveness, &command);
+            match out {
+                Some(path) => std::fs::write(&path, &md)?,
+                None => print!("{md}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Evaluate { calibrate, report, live, per_attack, per_misbehaviour, out, .. } => {
             let vision = VisionConfig::default();
             let (detector, mesh_f) = models::load(&model_dir, Precision::Float, vision.detector_min_score)?;
             let (detector_i8, mesh_i8) =

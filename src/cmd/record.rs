@@ -2,16 +2,21 @@
 //! delivered as a session directory (SPEC §6), with the challenge that was shown and the
 //! verdict it got as `expected`. Frames reach the disk only through this explicit command.
 //!
-//! Camera sources: `synthetic` (a scripted performer), `replay` (re-record a session).
-//! The V4L2 source plugs into the same `Camera` seam.
+//! Camera sources: `v4l2` (the door's camera, opened as the service opens it: the camera
+//! thread hands over the newest frame whenever the analysis is ready, so the session holds
+//! exactly the frames the service would have judged), `synthetic` (a scripted performer),
+//! `replay` (re-record a session). The output directory is created only once the camera has
+//! delivered a frame, and removed again if the challenge cannot be run to its end, so a
+//! missing camera never leaves half a session behind.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::camera::Camera;
 use crate::camera::replay::{ReplayCamera, SessionWriter};
 use crate::camera::synthetic::{Conditions, FaceModel, Script, SyntheticCamera};
+use crate::camera::{Camera, CameraError, CaptureThread, Frame, V4l2Camera, V4l2Options};
 use crate::cmd::verify::to_verdict;
 use crate::entropy;
 use crate::liveness::ChallengeGeometry;
@@ -23,10 +28,65 @@ use crate::vision::{FaceTracker, VisionConfig};
 /// Where `record` takes frames from.
 #[derive(Debug)]
 pub enum RecordSource {
+    /// The V4L2 camera (`device` set: the config's `camera.device`).
+    V4l2(V4l2Options),
     /// A scripted performer in front of the synthetic camera.
     Synthetic { face: Box<FaceModel>, other: Box<FaceModel>, script: Script, seed: u64 },
     /// A recorded session, played again (its challenge is kept).
-    Replay(std::path::PathBuf),
+    Replay(PathBuf),
+}
+
+/// How long the camera may take to deliver its first frame (a UVC camera starts streaming
+/// within a second; auto-exposure settles later, during the Face state).
+const FIRST_FRAME_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a running challenge waits for the next frame before the recording fails (the
+/// service's limit).
+const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The camera thread's frames as a [`Camera`], from the first frame on.
+struct LiveCamera {
+    capture: CaptureThread,
+    first: Option<Frame>,
+}
+
+impl Camera for LiveCamera {
+    fn next_frame(&mut self) -> Result<Option<Frame>, CameraError> {
+        if let Some(f) = self.first.take() {
+            return Ok(Some(f));
+        }
+        self.capture.next_frame(FRAME_TIMEOUT).map(Some).ok_or_else(|| {
+            CameraError::Stalled(format!(
+                "no frame for {} s: {}",
+                FRAME_TIMEOUT.as_secs(),
+                self.capture.status()
+            ))
+        })
+    }
+}
+
+/// Starts the V4L2 camera thread and waits for its first frame. Unlike the service, which
+/// waits for a camera to appear, a recording fails at once when the device cannot be opened.
+///
+/// # Errors
+/// Naming the device: it cannot be opened, or it delivered no frame in time.
+fn open_v4l2(opts: V4l2Options) -> anyhow::Result<LiveCamera> {
+    let device = opts.device.as_ref().map_or("the first V4L2 camera".into(), |d| d.display().to_string());
+    let capture = CaptureThread::v4l2(V4l2Camera::new(opts)?).context("camera thread")?;
+    let started = Instant::now();
+    while started.elapsed() < FIRST_FRAME_TIMEOUT {
+        if let Some(first) = capture.next_frame(Duration::from_millis(100)) {
+            return Ok(LiveCamera { capture, first: Some(first) });
+        }
+        let status = capture.status();
+        if status.is_error() {
+            anyhow::bail!("cannot record from {device}: {status}");
+        }
+    }
+    anyhow::bail!(
+        "cannot record from {device}: no frame within {} s ({})",
+        FIRST_FRAME_TIMEOUT.as_secs(),
+        capture.status()
+    )
 }
 
 /// Runs one challenge on `source`, writes the session to `out`, returns the verdict.
@@ -41,6 +101,13 @@ pub fn record(
     vision: &VisionConfig,
 ) -> anyhow::Result<Verdict> {
     let (mut camera, geometry, kind): (Box<dyn Camera>, ChallengeGeometry, Source) = match source {
+        RecordSource::V4l2(opts) => {
+            let cam = open_v4l2(opts)?;
+            let first = cam.first.as_ref().map_or((640, 480), |f| f.image.dimensions());
+            // The service's way: the frame size the camera delivers, the target from the OS CSPRNG.
+            let geometry = ChallengeGeometry::new(first.0, first.1, entropy::target_draw()?);
+            (Box::new(cam), geometry, Source::V4l2)
+        }
         RecordSource::Synthetic { face, other, script, seed } => {
             // The service's way: the target comes from the OS CSPRNG.
             let geometry = ChallengeGeometry::new(640, 480, entropy::target_draw()?);
@@ -54,11 +121,28 @@ pub fn record(
             (Box::new(cam), geometry, Source::Replay)
         }
     };
+    let created = !out.exists();
+    let result = run_and_write(out, camera.as_mut(), geometry, (tracker, config), kind);
+    if result.is_err() && created {
+        // No half session: what this run created goes again.
+        let _ = std::fs::remove_dir_all(out);
+    }
+    result
+}
+
+/// Runs the challenge and writes the session (frames as they come, then `session.json`).
+fn run_and_write(
+    out: &Path,
+    camera: &mut dyn Camera,
+    geometry: ChallengeGeometry,
+    (tracker, config): (FaceTracker, LivenessConfig),
+    kind: Source,
+) -> anyhow::Result<Verdict> {
     let mut writer =
         SessionWriter::create(out, &geometry).with_context(|| format!("cannot create {}", out.display()))?;
     let mut first_t = None;
     let mut runner = ChallengeRunner::new(tracker, Session::new(config, geometry));
-    let decision = runner.run(camera.as_mut(), |frame| {
+    let decision = runner.run(camera, |frame| {
         first_t.get_or_insert(frame.t_ms);
         writer.push(frame)
     })?;

@@ -1,16 +1,23 @@
 //! `livegate verify SESSION_DIR`: replay a recorded session (SPEC §6) through the same vision
 //! and challenge code as the live service, with the recorded challenge and timestamps.
 //! Exit codes: 0 pass, 1 any other result, 2 unusable input.
+//!
+//! "Why was I refused?": `--trace FILE` writes what the runner saw and decided on every frame
+//! (one JSON line per frame, [`FrameTrace`]), `--overlay DIR` every frame with it drawn on.
 
-use std::path::Path;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
 
 use crate::camera::CameraError;
 use crate::camera::replay::ReplayCamera;
+use crate::cmd::overlay::OverlayWriter;
 use crate::entropy::challenge_id;
 use crate::liveness::session::{Decision, LivenessConfig, Outcome, Session};
 use crate::liveness::verdict::{Source, Verdict, VerdictResult, rfc3339_ms};
-use crate::pipeline::{ChallengeRunner, RunError};
+use crate::pipeline::{ChallengeRunner, FrameTrace, RunError};
 use crate::vision::FaceTracker;
 
 /// How long a verdict stays fresh after its decision.
@@ -27,18 +34,66 @@ pub enum VerifyError {
     Failed(#[from] anyhow::Error),
 }
 
+/// What `verify` writes besides the verdict.
+#[derive(Debug, Clone, Default)]
+pub struct Outputs {
+    /// One JSON line per frame ([`FrameTrace`]).
+    pub trace: Option<PathBuf>,
+    /// One PNG per frame (`0000.png` …) with the trace drawn on it.
+    pub overlay: Option<PathBuf>,
+}
+
 /// Replays the session in `dir` and returns its decision (no verdict envelope).
 ///
 /// # Errors
 /// [`VerifyError::Unusable`] for bad input.
 pub fn replay(dir: &Path, tracker: FaceTracker, config: LivenessConfig) -> Result<Decision, VerifyError> {
+    replay_with(dir, tracker, config, &Outputs::default())
+}
+
+/// [`replay`], writing the trace and the overlay frames `outputs` asks for. The trace file
+/// and the overlay directory are created only once the session has opened.
+///
+/// # Errors
+/// [`VerifyError::Unusable`] for bad input, [`VerifyError::Failed`] when an output cannot be
+/// written.
+pub fn replay_with(
+    dir: &Path,
+    tracker: FaceTracker,
+    config: LivenessConfig,
+    outputs: &Outputs,
+) -> Result<Decision, VerifyError> {
     let mut camera = ReplayCamera::open(dir)?;
     let geometry = camera.session().geometry();
+    let mut trace = match &outputs.trace {
+        Some(p) => Some(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        None => None,
+    };
+    let mut overlay = match &outputs.overlay {
+        Some(d) => Some(OverlayWriter::create(d, geometry, config.nose_area_growth)?),
+        None => None,
+    };
     let mut runner = ChallengeRunner::new(tracker, Session::new(config, geometry));
-    runner.run(&mut camera, |_| Ok(())).map_err(|e| match e {
+    let after = |frame: &crate::camera::Frame, t: &FrameTrace| -> anyhow::Result<()> {
+        if let Some(w) = &mut trace {
+            serde_json::to_writer(&mut *w, t)?;
+            w.write_all(b"\n")?;
+        }
+        if let Some(o) = &mut overlay {
+            o.push(&frame.image, t)?;
+        }
+        Ok(())
+    };
+    let decision = runner.run_traced(&mut camera, |_| Ok(()), after).map_err(|e| match e {
         RunError::Camera(c) => VerifyError::Unusable(c),
         RunError::Frame(f) => VerifyError::Failed(f),
-    })
+    })?;
+    if let Some(mut w) = trace {
+        w.flush().context("cannot write the trace")?;
+    }
+    Ok(decision)
 }
 
 /// Wraps a decision into a verdict document (unsigned; signing comes with MQTT).
@@ -70,12 +125,17 @@ pub fn to_verdict(d: Decision, first_t_ms: u64, device_id: &str, source: Source)
     })
 }
 
-/// Replays `dir` and returns the verdict.
+/// Replays `dir` and returns the verdict, writing what `outputs` asks for.
 ///
 /// # Errors
 /// See [`VerifyError`].
-pub fn verify(dir: &Path, tracker: FaceTracker, config: LivenessConfig) -> Result<Verdict, VerifyError> {
+pub fn verify(
+    dir: &Path,
+    tracker: FaceTracker,
+    config: LivenessConfig,
+    outputs: &Outputs,
+) -> Result<Verdict, VerifyError> {
     let first_t = ReplayCamera::open(dir)?.session().frames[0].t_ms;
-    let decision = replay(dir, tracker, config)?;
+    let decision = replay_with(dir, tracker, config, outputs)?;
     Ok(to_verdict(decision, first_t, "replay", Source::Replay)?)
 }
