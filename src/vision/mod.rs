@@ -10,6 +10,7 @@
 //! Everything here is pure computation over an `RgbImage`; nothing reads a clock or a device.
 
 pub mod detector;
+pub mod face_template;
 pub mod flow;
 pub mod landmarks;
 mod onnx;
