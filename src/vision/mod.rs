@@ -11,6 +11,7 @@
 
 mod count;
 pub mod detector;
+pub mod face_template;
 pub mod flow;
 pub mod landmarks;
 mod onnx;

@@ -12,6 +12,8 @@
 //! * **pitch > 0**: the nose points up (image −y);
 //! * **roll > 0**: the eye line tilts clockwise on screen (the visitor's left eye lower).
 
+pub mod rotation;
+
 use serde::Serialize;
 
 use super::Landmarks;

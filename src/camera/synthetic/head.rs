@@ -8,6 +8,7 @@
 
 use image::{Rgb, RgbImage};
 
+use super::render::Surface;
 use crate::vision::Landmarks;
 
 /// Mesh indices of the face oval (MediaPipe FACEMESH_FACE_OVAL order).
@@ -17,7 +18,7 @@ pub(crate) const FACE_OVAL: [usize; 36] = [
 ];
 
 /// What kind of object a photo is made into.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Prop {
     /// A live head: the face's mesh depth on a head-shaped ellipsoid.
     Head,
@@ -25,15 +26,34 @@ pub enum Prop {
     Print,
     /// The head cut out of a print along its outline.
     Cutout,
-    /// The photo on a phone screen: black bezel, dimmer and bluish.
+    /// The photo on a phone screen: black bezel, emissive, bluish and with its own gamma
+    /// (glare and moiré are added where it is seen, `screen`).
     Screen,
+    /// A print curled about a vertical axis: a cylinder of this radius (cm; a face is about
+    /// 14 cm wide), its edges bent away from the camera (> 0) or toward it (< 0).
+    BentPrint { curl_cm: f32 },
+}
+
+/// A face's width in cm, the scale for props measured in the real world.
+pub const FACE_WIDTH_CM: f32 = 14.0;
+
+impl Prop {
+    /// Whether the prop is a flat (or bent) picture rather than a head.
+    pub fn is_picture(self) -> bool {
+        self != Prop::Head
+    }
 }
 
 /// Where an object is: rotation about its pivot (degrees; yaw > 0 turns the front toward
 /// image +x, pitch > 0 turns it up, roll > 0 clockwise on screen) and the pivot's position in
 /// camera coordinates (x right, y down, z forward; texture-pixel units).
+///
+/// The rotation is `R_tilt · R_yaw · R_pitch · R_roll`: `tilt` is how the camera's mounting
+/// pitches the whole scene (the conditions' pitch, applied last, about the camera's x axis),
+/// so `yaw` turns the object about its own vertical axis whatever the camera height.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Placement {
+    pub tilt_deg: f32,
     pub yaw_deg: f32,
     pub pitch_deg: f32,
     pub roll_deg: f32,
@@ -67,7 +87,9 @@ pub(crate) fn rotation(p: &Placement) -> [[f32; 3]; 3] {
     let rx = [[1.0, 0.0, 0.0], [0.0, cp, sp], [0.0, -sp, cp]];
     // Roll: clockwise on screen (y down).
     let rz = [[cr, -sr, 0.0], [sr, cr, 0.0], [0.0, 0.0, 1.0]];
-    mat_mul(&ry, &mat_mul(&rx, &rz))
+    let (st, ct) = p.tilt_deg.to_radians().sin_cos();
+    let rt = [[1.0, 0.0, 0.0], [0.0, ct, st], [0.0, -st, ct]];
+    mat_mul(&rt, &mat_mul(&ry, &mat_mul(&rx, &rz)))
 }
 
 fn mat_mul(a: &[[f32; 3]; 3], b: &[[f32; 3]; 3]) -> [[f32; 3]; 3] {
@@ -146,7 +168,45 @@ impl FaceModel {
     pub fn nose_local(&self, prop: Prop) -> [f32; 3] {
         let c = self.pivot(prop);
         let z = if prop == Prop::Head { self.nose[2] + self.pivot_depth() } else { 0.0 };
-        [self.nose[0] - c[0], self.nose[1] - c[1], z]
+        self.bend(prop, [self.nose[0] - c[0], self.nose[1] - c[1], z])
+    }
+
+    /// A flat picture's point curled onto the bent print's cylinder (arc length kept);
+    /// other props unchanged.
+    pub fn bend(&self, prop: Prop, p: [f32; 3]) -> [f32; 3] {
+        let Prop::BentPrint { curl_cm } = prop else { return p };
+        let r = curl_cm / FACE_WIDTH_CM * self.face_width;
+        let a = p[0] / r.abs();
+        [r.abs() * a.sin(), p[1], p[2] + r * (1.0 - a.cos())]
+    }
+
+    /// A few object-local points spanning the object (nose, outline): their image motion
+    /// during an exposure decides how much motion blur a frame needs.
+    pub fn extent(&self, prop: Prop) -> Vec<[f32; 3]> {
+        let mut points = vec![self.nose_local(prop)];
+        if prop.is_picture() {
+            let corners = self.picture_corners(prop);
+            points.extend(corners.iter().map(|c| self.bend(prop, [c[0], c[1], 0.0])));
+        } else {
+            let (w, d) = (self.face_width, self.pivot_depth());
+            points.extend([[-0.6 * w, 0.0, -d], [0.6 * w, 0.0, -d], [0.0, -0.7 * w, -d], [0.0, 0.7 * w, -d]]);
+        }
+        points
+    }
+
+    /// Width of the photo shown on a print or a screen, in texture pixels.
+    pub fn picture_width(&self) -> f32 {
+        self.picture()[2]
+    }
+
+    /// The picture's outline corners `[x, y]` relative to its pivot (flat, before bending),
+    /// border included: top-left, top-right, bottom-right, bottom-left.
+    pub fn picture_corners(&self, prop: Prop) -> [[f32; 2]; 4] {
+        let c = self.pivot(prop);
+        let [x, y, w, h] = self.picture();
+        let b = self.border(prop, w, h);
+        let (x0, y0, x1, y1) = (x - b - c[0], y - b - c[1], x + w + b - c[0], y + h + b - c[1]);
+        [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
     }
 
     /// Heads turn about a point behind the face (the neck), props about their centre.
@@ -157,7 +217,7 @@ impl FaceModel {
     fn pivot(&self, prop: Prop) -> [f32; 2] {
         match prop {
             Prop::Head | Prop::Cutout => self.centre,
-            Prop::Print | Prop::Screen => {
+            Prop::Print | Prop::Screen | Prop::BentPrint { .. } => {
                 let r = self.picture();
                 [r[0] + r[2] / 2.0, r[1] + r[3] / 2.0]
             }
@@ -174,40 +234,41 @@ impl FaceModel {
         [x, y, pw, ph]
     }
 
-    /// Renders the object into `frame` (z-buffered against what is already there).
-    pub fn render(&self, prop: Prop, at: &Placement, lens: &Lens, frame: &mut RgbImage, zbuf: &mut [f32]) {
-        let r = rotation(at);
+    fn border(&self, prop: Prop, w: f32, h: f32) -> f32 {
+        match prop {
+            Prop::Print | Prop::BentPrint { .. } => 0.08 * w.max(h),
+            Prop::Screen => 0.06 * w.max(h),
+            Prop::Head | Prop::Cutout => 0.0,
+        }
+    }
+
+    /// The object as samples every `step` texture pixels, relative to its pivot. `glow`
+    /// scales the phone screen's emitted light against the scene's (a screen is
+    /// overexposed in a dim entrance and washed out in daylight).
+    pub fn surface(&self, prop: Prop, step: f32, glow: f32) -> Surface {
         let c = self.pivot(prop);
         let [x0, y0, w, h] = match prop {
-            Prop::Print | Prop::Screen => self.picture(),
+            Prop::Print | Prop::Screen | Prop::BentPrint { .. } => self.picture(),
             Prop::Head | Prop::Cutout => [0.0, 0.0, self.tex.width() as f32, self.tex.height() as f32],
         };
-        let border = match prop {
-            Prop::Print => 0.08 * w.max(h),
-            Prop::Screen => 0.06 * w.max(h),
-            _ => 0.0,
-        };
-        // Sample step so that neighbouring samples land about a pixel apart (each fills 2×2).
-        let mag = lens.focal / at.pos[2].max(1.0);
-        let step = (0.8 / mag.max(0.5)).min(0.8);
+        let border = self.border(prop, w, h);
+        let mut out = Surface::default();
         let mut y = y0 - border;
         while y < y0 + h + border {
             let mut x = x0 - border;
             while x < x0 + w + border {
-                if let Some((colour, d)) = self.sample(prop, x, y, border) {
-                    let local = [x - c[0], y - c[1], d];
-                    let v = rotate(&r, local);
-                    let p = [v[0] + at.pos[0], v[1] + at.pos[1], v[2] + at.pos[2]];
-                    splat(frame, zbuf, lens, p, colour);
+                if let Some((colour, d)) = self.sample(prop, x, y, border, glow) {
+                    out.push(self.bend(prop, [x - c[0], y - c[1], d]), colour.0);
                 }
                 x += step;
             }
             y += step;
         }
+        out
     }
 
     /// Colour and local depth of the object at texture point `(x, y)`, if it has one there.
-    fn sample(&self, prop: Prop, x: f32, y: f32, border: f32) -> Option<(Rgb<u8>, f32)> {
+    fn sample(&self, prop: Prop, x: f32, y: f32, border: f32, glow: f32) -> Option<(Rgb<u8>, f32)> {
         let [px, py, pw, ph] = self.picture();
         let in_photo = x >= px && y >= py && x < px + pw && y < py + ph;
         match prop {
@@ -219,13 +280,9 @@ impl FaceModel {
                 depth_at(&self.depth, self.tex.width(), [x, y])?;
                 Some((bilinear(&self.tex, x, y), 0.0))
             }
-            Prop::Print if in_photo => Some((bilinear(&self.tex, x, y), 0.0)),
-            Prop::Print => (border > 0.0).then_some((Rgb([238, 236, 228]), 0.0)),
-            Prop::Screen if in_photo => {
-                let p = bilinear(&self.tex, x, y).0;
-                let s = |v: u8, k: f32, add: f32| (v as f32 * k + add).clamp(0.0, 255.0) as u8;
-                Some((Rgb([s(p[0], 0.82, 0.0), s(p[1], 0.86, 2.0), s(p[2], 0.9, 14.0)]), 0.0))
-            }
+            Prop::Print | Prop::BentPrint { .. } if in_photo => Some((bilinear(&self.tex, x, y), 0.0)),
+            Prop::Print | Prop::BentPrint { .. } => (border > 0.0).then_some((Rgb([238, 236, 228]), 0.0)),
+            Prop::Screen if in_photo => Some((super::screen::emitted(bilinear(&self.tex, x, y), glow), 0.0)),
             Prop::Screen => (border > 0.0).then_some((Rgb([12, 12, 14]), 0.0)),
         }
     }
@@ -290,44 +347,82 @@ fn bilinear(img: &RgbImage, x: f32, y: f32) -> Rgb<u8> {
     }))
 }
 
-/// Writes a sample into the 2×2 pixels around its projection, nearest sample winning, so
-/// surfaces that stretch as they turn toward the camera leave no holes.
-fn splat(frame: &mut RgbImage, zbuf: &mut [f32], lens: &Lens, p: [f32; 3], colour: Rgb<u8>) {
-    if p[2] <= 1.0 {
-        return;
-    }
-    let [u, v] = lens.project(p);
-    let (x0, y0) = ((u - 0.5).floor() as i64, (v - 0.5).floor() as i64);
-    for y in y0..=y0 + 1 {
-        for x in x0..=x0 + 1 {
-            if x < 0 || y < 0 || x >= i64::from(lens.width) || y >= i64::from(lens.height) {
-                continue;
-            }
-            let i = y as usize * lens.width as usize + x as usize;
-            if p[2] < zbuf[i] {
-                zbuf[i] = p[2];
-                frame.put_pixel(x as u32, y as u32, colour);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn positive_yaw_turns_the_front_toward_image_right() {
-        let r = rotation(&Placement { yaw_deg: 20.0, pitch_deg: 0.0, roll_deg: 0.0, pos: [0.0; 3] });
+        let r = rotation(&Placement {
+            tilt_deg: 0.0,
+            yaw_deg: 20.0,
+            pitch_deg: 0.0,
+            roll_deg: 0.0,
+            pos: [0.0; 3],
+        });
         let front = rotate(&r, [0.0, 0.0, -1.0]);
         assert!(front[0] > 0.3 && front[2] < 0.0, "{front:?}");
     }
 
     #[test]
     fn positive_pitch_turns_the_front_up() {
-        let r = rotation(&Placement { yaw_deg: 0.0, pitch_deg: 20.0, roll_deg: 0.0, pos: [0.0; 3] });
+        let r = rotation(&Placement {
+            tilt_deg: 0.0,
+            yaw_deg: 0.0,
+            pitch_deg: 20.0,
+            roll_deg: 0.0,
+            pos: [0.0; 3],
+        });
         let front = rotate(&r, [0.0, 0.0, -1.0]);
         assert!(front[1] < -0.3, "{front:?}");
+    }
+
+    /// How far (px) the bent picture's quarter and centre points are from where the
+    /// homography of its four corners puts them.
+    fn departure_from_the_corners_homography(prop: Prop) -> f32 {
+        use crate::camera::synthetic::render::Transform;
+        use crate::liveness::motion::{apply, fit_homography};
+        let face = crate::camera::synthetic::tests::drawn_face();
+        let lens = Lens { width: 640, height: 480, focal: 530.0 };
+        let pose = Transform::of(&Placement {
+            tilt_deg: -10.0,
+            yaw_deg: 25.0,
+            pitch_deg: 5.0,
+            roll_deg: 8.0,
+            pos: [30.0, -10.0, 600.0],
+        });
+        let image = |p: [f32; 2]| lens.project(pose.apply(face.bend(prop, [p[0], p[1], 0.0])));
+        let corners = face.picture_corners(prop);
+        let h = fit_homography(&corners, &corners.map(image)).unwrap();
+        let [x0, y0] = corners[0];
+        let [x1, y1] = corners[2];
+        let inner = [0.25, 0.5, 0.75].map(|f| [x0 + f * (x1 - x0), (y0 + y1) / 2.0]);
+        inner
+            .iter()
+            .map(|&p| {
+                let (a, b) = (apply(&h, p), image(p));
+                (a[0] - b[0]).hypot(a[1] - b[1])
+            })
+            .fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn a_bent_print_is_not_planar() {
+        for curl_cm in [-12.0, 8.0, 20.0] {
+            let d = departure_from_the_corners_homography(Prop::BentPrint { curl_cm });
+            assert!(d > 2.0, "curl {curl_cm} cm: only {d} px off the plane");
+        }
+        let flat = departure_from_the_corners_homography(Prop::Print);
+        assert!(flat < 0.05, "a flat print departs by {flat} px");
+    }
+
+    #[test]
+    fn bending_keeps_the_arc_length() {
+        let face = crate::camera::synthetic::tests::drawn_face();
+        let prop = Prop::BentPrint { curl_cm: 10.0 };
+        let (a, b) = (face.bend(prop, [10.0, 0.0, 0.0]), face.bend(prop, [11.0, 0.0, 0.0]));
+        let step = ((a[0] - b[0]).powi(2) + (a[2] - b[2]).powi(2)).sqrt();
+        assert!((step - 1.0).abs() < 1e-3, "{step}");
     }
 
     #[test]

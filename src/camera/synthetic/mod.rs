@@ -1,21 +1,34 @@
 //! The synthetic camera: test material without hardware, deterministic from a seed.
 //!
-//! A real face photo becomes a 3-D head ([`head`]) or a flat picture, and a scripted
-//! performer reads the challenge and moves: a live visitor turning toward the target, one
-//! who only slides, one who turns away, a second person stepping in, a face leaving the
-//! frame, and attackers tilting a print, a cut-out or a phone screen so its nose reaches the
-//! target. Frames come out as a camera would deliver them and go through the same vision
-//! code as real ones.
+//! A real face photo becomes a 3-D head ([`head`]) or a picture, and a scripted performer
+//! reads the challenge and moves ([`script`], [`performance`]): a live visitor turning
+//! toward the target, one who only slides, one who turns away, a passer-by walking behind
+//! the visitor, a face leaving the frame, and attackers tilting, rotating and moving a print,
+//! a bent print, a cut-out or a phone screen ([`screen`]) so its nose reaches the target.
+//!
+//! Each session draws its door and camera ([`Conditions`]): frame rate, lens, mounting
+//! height, distance, light, AE/WB steps, rolling shutter, codec, speed. Frames are rendered
+//! by forward splatting ([`render`]: rolling shutter and motion blur included), pass through
+//! the sensor and the codec ([`optics`]) and come out as a decoder would give them to the
+//! service, which runs the same vision code on them as on a real camera's.
 
 pub mod conditions;
 pub mod head;
 pub mod optics;
+pub mod performance;
+pub mod render;
+pub mod screen;
+mod script;
 
 use image::{Rgb, RgbImage};
 use serde::{Deserialize, Serialize};
 
 pub use conditions::{Codec, Conditions, Light, Speed};
 pub use head::{FaceModel, Lens, Placement, Prop};
+use optics::Sensor;
+use performance::{Motion, Passer};
+use render::{Canvas, Moving, Shader, Shutter, Surface, Transform, image_motion};
+use screen::{Phone, ScreenLook};
 
 use super::{Camera, CameraError, Frame};
 use crate::liveness::ChallengeGeometry;
@@ -39,13 +52,15 @@ pub enum Script {
     Print,
     /// A cut-out of the head, tilted and moved the same way.
     Cutout,
-    /// The photo on a phone screen, tilted and moved the same way.
+    /// The photo on a phone screen (glare, moiré), tilted and moved the same way.
     Screen,
+    /// A print curled about a vertical axis (radius 6–20 cm), tilted and moved the same way.
+    BentPrint,
 }
 
 impl Script {
     /// Every script, bona fide first.
-    pub const ALL: [Script; 8] = [
+    pub const ALL: [Script; 9] = [
         Script::Live,
         Script::Slide,
         Script::TurnAway,
@@ -54,19 +69,24 @@ impl Script {
         Script::Print,
         Script::Cutout,
         Script::Screen,
+        Script::BentPrint,
     ];
 
     /// Whether this is a presentation attack (a flat picture instead of a person).
     pub fn is_attack(self) -> bool {
-        matches!(self, Script::Print | Script::Cutout | Script::Screen)
+        matches!(self, Script::Print | Script::Cutout | Script::Screen | Script::BentPrint)
     }
 
-    /// The prop a script shows.
-    fn prop(self) -> Prop {
+    /// The prop a script shows (a bent print's curl drawn from `rng`).
+    fn prop(self, rng: &mut SeededRng) -> Prop {
         match self {
             Script::Print => Prop::Print,
             Script::Cutout => Prop::Cutout,
             Script::Screen => Prop::Screen,
+            Script::BentPrint => {
+                let r = rng.uniform(6.0, 20.0);
+                Prop::BentPrint { curl_cm: if rng.next_u64().is_multiple_of(2) { r } else { -r } }
+            }
             _ => Prop::Head,
         }
     }
@@ -113,64 +133,39 @@ pub fn background(width: u32, height: u32) -> RgbImage {
     })
 }
 
-fn smoothstep(k: f32) -> f32 {
+/// Eases 0..=1 in and out (a movement that starts and stops gently).
+pub(crate) fn smoothstep(k: f32) -> f32 {
     let k = k.clamp(0.0, 1.0);
     k * k * (3.0 - 2.0 * k)
-}
-
-/// Pose of the performer's object at the start and the end of the movement.
-#[derive(Debug, Clone, Copy)]
-struct Motion {
-    from: Placement,
-    to: Placement,
-}
-
-impl Motion {
-    fn at(&self, k: f32) -> Placement {
-        let s = smoothstep(k);
-        let mix = |a: f32, b: f32| a + (b - a) * s;
-        Placement {
-            yaw_deg: mix(self.from.yaw_deg, self.to.yaw_deg),
-            pitch_deg: mix(self.from.pitch_deg, self.to.pitch_deg),
-            roll_deg: mix(self.from.roll_deg, self.to.roll_deg),
-            pos: std::array::from_fn(|i| mix(self.from.pos[i], self.to.pos[i])),
-        }
-    }
-}
-
-/// Where the pivot must be so that `local` (object coordinates) projects to `pixel` at depth
-/// `z` of the pivot, with the object rotated as in `pose`.
-fn place(lens: &Lens, pose: Placement, local: [f32; 3], pixel: [f32; 2], z: f32) -> Placement {
-    let probe = Placement { pos: [0.0, 0.0, z], ..pose };
-    // Rotated local offset: project a unit pose at the origin and read the offset back.
-    let r = head_offset(probe, local);
-    let depth = z + r[2];
-    let x = (pixel[0] - lens.width as f32 / 2.0) * depth / lens.focal - r[0];
-    let y = (pixel[1] - lens.height as f32 / 2.0) * depth / lens.focal - r[1];
-    Placement { pos: [x, y, z], ..pose }
-}
-
-fn head_offset(p: Placement, local: [f32; 3]) -> [f32; 3] {
-    head::rotate(&head::rotation(&p), local)
 }
 
 /// Time before the performer starts moving (the old 4 frames at 15 fps).
 const SETTLE_S: f32 = 4.0 / 15.0;
 /// Time the performer holds still at the end (the old 8 frames at 15 fps).
 const HOLD_S: f32 = 8.0 / 15.0;
+/// Motion during the exposure below this many pixels is not worth sub-frames.
+const BLUR_MIN_PX: f32 = 1.0;
+/// One sub-frame per this many pixels of motion during the exposure (each sub-frame's
+/// 2×2 splat already spreads a sample over two pixels)...
+const BLUR_PX_PER_LAYER: f32 = 2.0;
+/// ...up to this many (beyond, the steps are a few pixels apart and the codec smooths them;
+/// rendering stays cheap).
+const MAX_LAYERS: usize = 5;
 
 /// A scripted performance in front of the synthetic camera.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct SyntheticCamera {
     lens: Lens,
     wall: RgbImage,
-    face: FaceModel,
-    other: FaceModel,
-    script: Script,
     conditions: Conditions,
     motion: Motion,
-    /// Seconds from the start to the end of the movement.
-    moving_s: f32,
+    surface: Surface,
+    /// Object-local points whose image motion decides the motion blur.
+    probe: Vec<[f32; 3]>,
+    phone: Option<Phone>,
+    passer: Option<(Passer, Surface)>,
+    sensor: Sensor,
+    canvas: Canvas,
     total: u64,
     next: u64,
     rng: SeededRng,
@@ -192,58 +187,41 @@ impl SyntheticCamera {
         let focal = width as f32 / 2.0 / (conditions.hfov_deg.to_radians() / 2.0).tan();
         let lens = Lens { width, height, focal };
         let mut rng = SeededRng::new(seed);
-        let k = height as f32 / 480.0;
-        // The distance at which the face box covers `face_fraction` of the area box.
-        let area = geometry.area.w * geometry.area.h;
-        let z = focal * (face.face_size[0] * face.face_size[1] / (conditions.face_fraction * area)).sqrt();
-        let prop = script.prop();
-        let nose = face.nose_local(prop);
-        let centre = [width as f32 / 2.0 + rng.noise(6.0) * k, height as f32 / 2.0 + rng.noise(6.0) * k];
-        let frontal =
-            Placement { yaw_deg: 0.0, pitch_deg: 0.0, roll_deg: rng.noise(1.5), pos: [0.0, 0.0, z] };
-        let from = place(&lens, frontal, nose, centre, z);
-        let toward = if geometry.target_is_right() { 1.0 } else { -1.0 };
-        let up = if geometry.target.y + geometry.target.h / 2.0 < height as f32 / 2.0 { 1.0 } else { -1.0 };
-        let (yaw, pitch) = match script {
-            Script::Live | Script::TwoFaces | Script::Leaves => {
-                let yaw = rng.uniform(10.0, 25.0);
-                (toward * yaw, up * rng.uniform(0.15, 0.5) * yaw)
-            }
-            Script::Slide => (rng.uniform(-1.5, 1.5), rng.uniform(-1.0, 1.0)),
-            Script::TurnAway => (-toward * rng.uniform(10.0, 20.0), up * rng.uniform(0.0, 5.0)),
-            Script::Print | Script::Cutout | Script::Screen => {
-                (toward * rng.uniform(10.0, 45.0), up * rng.uniform(0.0, 15.0))
-            }
+        let prop = script.prop(&mut rng);
+        let motion = script::motion(script, prop, &face, &lens, geometry, conditions, &mut rng);
+        let total = ((motion.start_s + motion.moving_s + HOLD_S) * conditions.fps as f32).ceil() as u64;
+        let mag = focal / motion.from.pos[2].min(motion.to.pos[2]);
+        // Samples about a pixel apart at the nearest pose (each fills 2×2 pixels, so gaps
+        // open only where the surface stretches 2×); a head's sides stretch as they turn
+        // toward the camera, so it is sampled finer than a picture. Never coarser than
+        // 1.5 texels, so a distant texture is not skipped over.
+        let step = (if prop == Prop::Head { 1.0 } else { 1.4 } / mag).min(1.5);
+        let glow = match conditions.light {
+            Light::Bright => 0.8,
+            Light::Normal => 1.0,
+            Light::Dim => 1.35,
         };
-        let t = geometry.target;
-        let goal =
-            [t.x + t.w / 2.0 + rng.uniform(-4.0, 4.0) * k, t.y + t.h / 2.0 + rng.uniform(-4.0, 4.0) * k];
-        let end = Placement {
-            yaw_deg: yaw,
-            pitch_deg: pitch,
-            roll_deg: frontal.roll_deg + rng.noise(2.0),
-            pos: [0.0; 3],
-        };
-        let mut to = place(&lens, end, nose, goal, z * rng.uniform(0.97, 1.03));
-        if script == Script::Leaves {
-            // Walks out sideways instead of reaching the target.
-            to.pos[0] += toward * z * 1.2;
-        }
-        // 14–30 frames at 15 fps, the same time at any frame rate.
-        let mut moving_s = rng.uniform(14.0, 30.0) / 15.0;
-        if conditions.speed == Speed::Quick {
-            moving_s /= rng.uniform(2.0, 3.0);
-        }
-        let total = ((SETTLE_S + moving_s + HOLD_S) * conditions.fps as f32).ceil() as u64;
+        let surface = face.surface(prop, step, glow);
+        let probe = face.extent(prop);
+        let phone = (prop == Prop::Screen).then(|| script::phone(face.picture_width(), &mut rng));
+        let passer = (script == Script::TwoFaces).then(|| {
+            let walk = script::passer(&face, &other, &motion, &lens, conditions, total, &mut rng);
+            let step = (walk.pose.pos[2] / focal).min(1.5);
+            (walk, other.surface(Prop::Head, step, 1.0))
+        });
+        let turn = (motion.start_s, motion.start_s + motion.moving_s);
+        let sensor = Sensor::new(conditions, turn, &mut rng);
         Self {
             lens,
             wall: background(width, height),
-            face,
-            other,
-            script,
             conditions: *conditions,
-            motion: Motion { from, to },
-            moving_s,
+            motion,
+            surface,
+            probe,
+            phone,
+            passer,
+            sensor,
+            canvas: Canvas::default(),
             total,
             next: 0,
             rng,
@@ -255,33 +233,53 @@ impl SyntheticCamera {
         i * 1000 / u64::from(self.conditions.fps)
     }
 
-    /// Renders frame `i` (0-based) of the performance.
-    fn render(&mut self, i: u64) -> RgbImage {
-        let mut frame = self.wall.clone();
-        let mut zbuf = vec![f32::INFINITY; (self.lens.width * self.lens.height) as usize];
-        let t = i as f32 * self.conditions.frame_s();
-        let k = (t - SETTLE_S) / self.moving_s;
-        let mut pose = self.motion.at(k);
-        // Hand or head tremor: a fraction of a pixel, a fraction of a degree.
-        let px = pose.pos[2] / self.lens.focal;
-        pose.pos[0] += self.rng.noise(0.35) * px;
-        pose.pos[1] += self.rng.noise(0.35) * px;
-        pose.yaw_deg += self.rng.noise(0.25);
-        pose.pitch_deg += self.rng.noise(0.25);
-        self.face.render(self.script.prop(), &pose, &self.lens, &mut frame, &mut zbuf);
-        if self.script == Script::TwoFaces && t >= SETTLE_S + self.moving_s / 3.0 {
-            let side = if pose.pos[0] > 0.0 { -1.0 } else { 1.0 };
-            // Behind the visitor and to the side; world units are each model's texture pixels.
-            let z = pose.pos[2] * 1.3 * self.other.face_width / self.face.face_width;
-            let other = Placement {
-                yaw_deg: -side * 12.0,
-                pitch_deg: 0.0,
-                roll_deg: 0.0,
-                pos: [side * 0.36 * z * self.lens.width as f32 / self.lens.focal, -0.05 * z, z],
-            };
-            self.other.render(Prop::Head, &other, &self.lens, &mut frame, &mut zbuf);
+    /// The frames in which the passer-by's face is in view (fully visible, clear of the
+    /// visitor): 3–8 consecutive frames for [`Script::TwoFaces`], empty otherwise.
+    pub fn passer_frames(&self) -> std::ops::Range<u64> {
+        self.passer.as_ref().map_or(0..0, |(p, _)| p.frames.clone())
+    }
+
+    /// The performer's noise-free pose at the start and at the end of the movement.
+    pub fn turn_poses(&self) -> (Placement, Placement) {
+        (self.motion.along(0.0), self.motion.along(1.0))
+    }
+
+    /// The scene (before the sensor) at frame `i`.
+    fn radiance(&mut self, i: u64) -> RgbImage {
+        let (focal, t) = (self.lens.focal, i as f32 * self.conditions.frame_s());
+        let exposure_s = self.sensor.exposure_s();
+        let readout_s = self.conditions.rolling_shutter_ms / 1000.0;
+        let span = readout_s + exposure_s;
+        let poses = |at: &dyn Fn(f32) -> Placement| {
+            (Transform::of(&at(t)), Transform::of(&at(t + span)), Transform::of(&at(t + exposure_s)))
+        };
+        let (from, to, blur_to) = poses(&|t| self.motion.at(t, focal));
+        let mut blur = image_motion(&self.lens, &from, &blur_to, &self.probe);
+        let look = self.phone.map(|phone| ScreenLook::new(phone, &from, &self.lens));
+        let shader = look.as_ref().map(|l| l as &dyn Shader);
+        let mut objects = vec![Moving { surface: &self.surface, from, to, shader }];
+        if let Some((walk, surface)) = &self.passer
+            && walk.is_drawn(t)
+        {
+            let (from, to, blur_to) = poses(&|t| walk.at(t));
+            blur = blur.max(image_motion(&self.lens, &from, &blur_to, &[[0.0; 3]]));
+            objects.push(Moving { surface, from, to, shader: None });
         }
-        frame
+        let layers = if blur < BLUR_MIN_PX {
+            1
+        } else {
+            ((blur / BLUR_PX_PER_LAYER).ceil() as usize).clamp(2, MAX_LAYERS)
+        };
+        let shutter = Shutter { readout_s, exposure_s, layers };
+        self.canvas.render(&self.wall, &self.lens, &objects, shutter)
+    }
+
+    /// Renders frame `i` (0-based) as the camera delivers it: scene, sensor, codec.
+    fn render(&mut self, i: u64) -> image::ImageResult<RgbImage> {
+        let radiance = self.radiance(i);
+        let t = i as f32 * self.conditions.frame_s();
+        let developed = self.sensor.develop(&radiance, t, &mut self.rng);
+        optics::codec_round_trip(&developed, self.conditions.codec)
     }
 
     /// Number of frames of the performance.
@@ -302,8 +300,10 @@ impl Camera for SyntheticCamera {
         }
         let i = self.next;
         self.next += 1;
-        let image = optics::codec_round_trip(&self.render(i), self.conditions.codec).map_err(|e| {
-            CameraError::BadFrame { index: i as usize, name: "synthetic".into(), reason: e.to_string() }
+        let image = self.render(i).map_err(|e| CameraError::BadFrame {
+            index: i as usize,
+            name: "synthetic".into(),
+            reason: e.to_string(),
         })?;
         Ok(Some(Frame { image, t_ms: self.frame_ms(i) }))
     }
@@ -375,6 +375,56 @@ pub(crate) mod tests {
         let at = |fps| camera(Script::Live, &Conditions { fps, ..Conditions::baseline() }, 5).len();
         let (slow, fast) = (at(15), at(30));
         assert!(fast.abs_diff(2 * slow) <= 2, "15 fps: {slow} frames, 30 fps: {fast}");
+    }
+
+    #[test]
+    fn the_passer_by_is_in_view_for_three_to_eight_consecutive_frames_during_the_challenge() {
+        for fps in [15, 30] {
+            for seed in 0..6 {
+                let cam = camera(Script::TwoFaces, &Conditions { fps, ..Conditions::baseline() }, seed);
+                let frames = cam.passer_frames();
+                assert!((3..=8).contains(&(frames.end - frames.start)), "{frames:?}");
+                // Before the nose nears the target (the decision ends the challenge).
+                let reached = (cam.motion.start_s + 0.6 * cam.motion.moving_s) * fps as f32;
+                assert!(
+                    frames.start >= 1 && (frames.end as f32) < reached,
+                    "{frames:?}, target at {reached}"
+                );
+            }
+        }
+        assert!(camera(Script::Live, &Conditions::baseline(), 0).passer_frames().is_empty());
+    }
+
+    #[test]
+    fn the_passer_by_changes_the_frames_it_is_in() {
+        let mut cam =
+            camera(Script::TwoFaces, &Conditions { light: Light::Bright, ..Conditions::baseline() }, 3);
+        let frames = cam.passer_frames();
+        let mut without =
+            camera(Script::Live, &Conditions { light: Light::Bright, ..Conditions::baseline() }, 3);
+        let i = frames.start + 1;
+        let (a, b) = (cam.radiance(i), without.radiance(i));
+        // The two performances differ only by the passer (same seed, same visitor).
+        let differ = a.pixels().zip(b.pixels()).filter(|(p, q)| p != q).count();
+        assert!(differ > 70 * 70, "only {differ} pixels show the passer");
+    }
+
+    /// The standard deviation of the green channel over a patch of bare wall (top left).
+    fn wall_std(light: Light) -> f32 {
+        let mut cam = camera(Script::Live, &Conditions { light, ..Conditions::baseline() }, 2);
+        let frame = cam.next_frame().unwrap().unwrap().image;
+        let g: Vec<f32> = (10..40)
+            .flat_map(|y| (10..40).map(move |x| (x, y)))
+            .map(|(x, y)| f32::from(frame.get_pixel(x, y)[1]))
+            .collect();
+        let m = g.iter().sum::<f32>() / g.len() as f32;
+        (g.iter().map(|v| (v - m).powi(2)).sum::<f32>() / g.len() as f32).sqrt()
+    }
+
+    #[test]
+    fn a_dim_frame_is_noisier_than_a_normal_one() {
+        let (normal, dim) = (wall_std(Light::Normal), wall_std(Light::Dim));
+        assert!(dim > 1.3 * normal, "wall noise: normal {normal}, dim {dim}");
     }
 
     #[test]
