@@ -29,7 +29,7 @@
 //! | name | kind | work | fed by |
 //! |---|---|---|---|
 //! | `challenge` | std thread | camera frames, inference, the challenge session | a job channel (capacity 1) |
-//! | `detector` | scoped std thread ([`vision::FaceTracker`]) | the face detector on a frame where it runs beside the mesh (every `detect_interval_frames` while tracking), joined before the frame's result | `challenge`, per detector frame |
+//! | `detector` | scoped std thread ([`vision::FaceTracker`]) | the face detector on a frame where it runs beside the mesh (on the `count_interval_ms` timetable while tracking: every 3rd frame at 30 fps), joined before the frame's result | `challenge`, per detector frame |
 //! | `camera` | std thread ([`camera::capture::CaptureThread`]) | V4L2 capture, reconnect | the device; hands on the newest frame only |
 //! | `screen` | std thread ([`screen::ScreenThread`]) | the display, at most at its refresh rate | a newest-wins slot of `screen::View` (never blocks the sender) |
 //! | service | tokio task | requests, busy/lockout, `seq`, signing | channels from MQTT and `challenge` |

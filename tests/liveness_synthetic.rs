@@ -80,3 +80,45 @@ fn a_second_person_stepping_in_fails_the_challenge() {
     let d = run(Script::TwoFaces, SEEDS.start, &LivenessConfig::default());
     assert_eq!(d.reason, Some(livegate::liveness::session::Reason::MultipleFaces));
 }
+
+/// SPEC §2.1 end to end: a passer-by in view for 3–8 consecutive frames at a random moment of
+/// the challenge, at 15 and 30 fps, is counted whatever its timing — the challenge fails with
+/// `multiple_faces` (or ended earlier for another reason, never as a pass).
+#[test]
+fn a_passer_by_in_view_for_a_few_frames_is_always_counted() {
+    use livegate::camera::synthetic::{Conditions, SeededRng, SyntheticCamera};
+    use livegate::cmd::synth::seeded_target;
+    use livegate::liveness::ChallengeGeometry;
+    use livegate::liveness::session::{Reason, Session};
+    use livegate::pipeline::ChallengeRunner;
+
+    let f = fixture();
+    let config = measuring(&LivenessConfig::default());
+    let mut counted = 0;
+    for fps in [15, 30] {
+        for seed in 3_100_000..3_100_004u64 {
+            let conditions = Conditions { fps, ..Conditions::baseline() };
+            let mut rng = SeededRng::new(seed);
+            let geometry = ChallengeGeometry::new(640, 480, seeded_target(&mut rng));
+            let mut camera = SyntheticCamera::new(
+                f.astronaut.clone(),
+                f.obama.clone(),
+                Script::TwoFaces,
+                &geometry,
+                &conditions,
+                rng.next_u64(),
+            );
+            let passer = camera.passer_frames();
+            let mut runner = ChallengeRunner::new(f.tracker.clone(), Session::new(config.clone(), geometry));
+            let d = runner.run(&mut camera, |_| Ok(())).unwrap();
+            assert_ne!(d.result, Outcome::Pass, "{fps} fps seed {seed}: passer in frames {passer:?} was missed");
+            if d.reason == Some(Reason::MultipleFaces) {
+                counted += 1;
+                // Counted at the latest on its last fully visible frame (a face partly in view at
+                // the edge of the frame may be counted before).
+                assert!(u64::from(d.frames) <= passer.end, "{fps} fps seed {seed}: counted late ({passer:?})");
+            }
+        }
+    }
+    assert!(counted >= 6, "only {counted} of 8 challenges saw the passer-by (the rest ended first)");
+}

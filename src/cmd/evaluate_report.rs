@@ -130,9 +130,14 @@ fn thresholds(s: &mut String, cal: &Calibration) {
     let t = &cal.thresholds;
     let _ = writeln!(s, "\n## Thresholds (from the calibration set)\n");
     let _ = writeln!(s, "| key | value | from |\n|---|---|---|");
+    let how = if cal.attack_parallax_max < cal.live_parallax_min {
+        "geometric mean of"
+    } else {
+        "**they overlap**: 5 % above"
+    };
     let _ = writeln!(
         s,
-        "| `min_parallax` | {:.4} | geometric mean of the largest flat-attack value {:.4} and the smallest live value {:.4} |",
+        "| `min_parallax` | {:.4} | {how} the largest flat-attack value {:.4} and the smallest live value {:.4} |",
         t.min_parallax, cal.attack_parallax_max, cal.live_parallax_min
     );
     let _ = writeln!(
