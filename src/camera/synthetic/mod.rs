@@ -458,6 +458,29 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_live_heads_visible_turn_matches_its_label_whatever_the_camera_height() {
+        use crate::vision::pose::{head_pose, turn_deg};
+        for pitch_deg in [-30.0, -20.0, -10.0, 0.0, 10.0, 20.0] {
+            for seed in 0..6 {
+                let conditions =
+                    Conditions { pitch_deg, hfov_deg: 55.0 + 7.0 * seed as f32, ..Conditions::baseline() };
+                let cam = camera(Script::Live, &conditions, seed);
+                let (start, end) = cam.turn_poses();
+                let label = end.yaw_deg - start.yaw_deg;
+                let fit = |p: &Placement| head_pose(&cam.landmarks_at(p), &cam.intrinsics());
+                let (a, b) = (fit(&start), fit(&end));
+                assert!(a.is_fitted() && b.is_fitted(), "pitch {pitch_deg} seed {seed}: no fit");
+                let read = turn_deg(&a.rotation, &b.rotation);
+                let ratio = read / label;
+                assert!(
+                    (0.9..=1.1).contains(&ratio),
+                    "pitch {pitch_deg} seed {seed}: label {label:.1}°, read {read:.1}°"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn a_quick_visitor_finishes_sooner() {
         let at = |speed| camera(Script::Live, &Conditions { speed, ..Conditions::baseline() }, 5).len();
         assert!(at(Speed::Quick) < at(Speed::Slow));
