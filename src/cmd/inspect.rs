@@ -85,7 +85,7 @@ pub fn faces_in(
         if lm.presence < opts.presence_min {
             continue;
         }
-        let Pose { yaw, pitch, roll } = head_pose(&lm, &cam);
+        let Pose { yaw, pitch, roll, .. } = head_pose(&lm, &cam);
         faces.push(FaceReport {
             score: det.score,
             bbox: [det.x, det.y, det.w, det.h],

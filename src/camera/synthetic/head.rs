@@ -1,15 +1,17 @@
-//! A face photo turned into something a camera can look at: a 3-D head (depth from the
-//! mesh's z plus a head-shaped ellipsoid, textured from the photo) or a flat picture (a print
-//! with a paper border, a cut-out, a photo on a phone screen), rendered with a pinhole camera.
+//! A face photo turned into something a camera can look at: a 3-D head (the rigid face
+//! template's relief, fitted to the photo's landmark layout, on a head-shaped ellipsoid,
+//! textured from the photo) or a picture (a print with a paper border, a bent print, a
+//! cut-out, a photo on a phone screen), with the pinhole camera that looks at it.
 //!
-//! Rendering is forward splatting with a z-buffer: every texture sample is placed in 3-D,
-//! rotated about the object's pivot, projected, and written where it is nearest. Texture is
-//! sampled at half-pixel steps (scaled with magnification) so the result has no holes.
+//! The object becomes a cloud of texture samples in its own coordinates ([`FaceModel::surface`]),
+//! sampled about a pixel apart at its nearest pose; `render` splats them frame by frame.
 
 use image::{Rgb, RgbImage};
 
+use super::relief::ThinPlate;
 use super::render::Surface;
 use crate::vision::Landmarks;
+use crate::vision::face_template::FACE_TEMPLATE;
 
 /// Mesh indices of the face oval (MediaPipe FACEMESH_FACE_OVAL order).
 pub(crate) const FACE_OVAL: [usize; 36] = [
@@ -74,6 +76,8 @@ pub struct FaceModel {
     pub face_size: [f32; 2],
     /// Nose tip in texture pixels and its relief depth.
     pub nose: [f32; 3],
+    /// The face template's points (mesh index) at their places in the photo.
+    anchors: Vec<(usize, [f32; 2])>,
 }
 
 /// Rotation matrix for a placement (row-major), applied to object-local vectors.
@@ -131,25 +135,35 @@ impl FaceModel {
             let r2 = ((x - centre[0]) / ax).powi(2) + ((y - centre[1]) / ay).powi(2);
             (r2 <= 1.0).then(|| -relief * (1.0 - r2).sqrt())
         };
-        // Align the mesh's relative z with the ellipsoid along the face oval.
+        // The face's relief is the rigid face template's, scaled to this photo's landmark
+        // layout and interpolated between its points; the mesh's own z is not used (each
+        // photo's is a little different, and its turn would not read as the labelled one).
+        let anchors = template_anchors(lm);
+        let relief_at = |x: f32, y: f32| match &anchors {
+            Some(tps) => tps.at(x, y),
+            None => idw(&lm.points, x, y),
+        };
+        // Align it with the ellipsoid along the face oval.
         let oval: Vec<[f32; 3]> = FACE_OVAL.iter().map(|&i| lm.points[i]).collect();
         let shift =
-            oval.iter().map(|p| ellipsoid(p[0], p[1]).unwrap_or(0.0) - p[2]).sum::<f32>() / oval.len() as f32;
+            oval.iter().map(|p| ellipsoid(p[0], p[1]).unwrap_or(0.0) - relief_at(p[0], p[1])).sum::<f32>()
+                / oval.len() as f32;
         let (w, h) = photo.dimensions();
         let mut depth = vec![f32::NAN; (w * h) as usize];
+        // Outside the face oval the relief fades into the ellipsoid over this distance.
         let margin = 0.12 * face_width;
         for y in 0..h {
             for x in 0..w {
                 let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
                 let Some(e) = ellipsoid(fx, fy) else { continue };
-                let d = if inside(&oval, fx, fy) {
-                    let edge = oval.iter().map(|p| (p[0] - fx).hypot(p[1] - fy)).fold(f32::MAX, f32::min);
-                    let wgt = (edge / margin).min(1.0);
-                    wgt * (idw(&lm.points, fx, fy) + shift) + (1.0 - wgt) * e
+                let wgt = if inside(&oval, fx, fy) {
+                    1.0
                 } else {
-                    e
+                    let edge = oval.iter().map(|p| (p[0] - fx).hypot(p[1] - fy)).fold(f32::MAX, f32::min);
+                    1.0 - (edge / margin).min(1.0)
                 };
-                depth[(y * w + x) as usize] = d;
+                depth[(y * w + x) as usize] =
+                    if wgt > 0.0 { wgt * (relief_at(fx, fy) + shift) + (1.0 - wgt) * e } else { e };
             }
         }
         let nose_xy = lm.xy(1);
@@ -161,7 +175,26 @@ impl FaceModel {
             face_width,
             face_size: [b.w, b.h],
             nose: [nose_xy[0], nose_xy[1], nose_d],
+            anchors: FACE_TEMPLATE.iter().map(|&(i, _)| (i, lm.xy(i))).collect(),
         }
+    }
+
+    /// The face template's landmarks as this object carries them, object-local (what a
+    /// perfect landmark model would find): mesh index and position.
+    pub fn landmarks_local(&self, prop: Prop) -> Vec<(usize, [f32; 3])> {
+        let c = self.pivot(prop);
+        self.anchors
+            .iter()
+            .map(|&(i, [x, y])| {
+                let z = match prop {
+                    Prop::Head => {
+                        depth_at(&self.depth, self.tex.width(), [x, y]).unwrap_or(0.0) + self.pivot_depth()
+                    }
+                    _ => 0.0,
+                };
+                (i, self.bend(prop, [x - c[0], y - c[1], z]))
+            })
+            .collect()
     }
 
     /// The nose tip relative to the pivot of `prop`, in object-local coordinates.
@@ -288,7 +321,25 @@ impl FaceModel {
     }
 }
 
-/// Inverse-distance-weighted mesh z at a point (the four nearest landmarks).
+/// The face template's relief over the photo: a smooth surface through the template's
+/// points at their places in the photo, at the template's depth scaled to the photo (the
+/// ratio of the points' spreads about their centroids in the photo and in the template).
+/// `None` for a degenerate landmark set (the mesh's own z is used then).
+fn template_anchors(lm: &Landmarks) -> Option<ThinPlate> {
+    let photo: Vec<[f32; 2]> = FACE_TEMPLATE.iter().map(|&(i, _)| lm.xy(i)).collect();
+    let model: Vec<[f32; 2]> = FACE_TEMPLATE.iter().map(|&(_, p)| [p[0], p[1]]).collect();
+    let spread = |v: &[[f32; 2]]| {
+        let n = v.len() as f32;
+        let c = [v.iter().map(|p| p[0]).sum::<f32>() / n, v.iter().map(|p| p[1]).sum::<f32>() / n];
+        (v.iter().map(|p| (p[0] - c[0]).powi(2) + (p[1] - c[1]).powi(2)).sum::<f32>() / n).sqrt()
+    };
+    let scale = spread(&photo) / spread(&model).max(1e-6);
+    let samples: Vec<[f32; 3]> =
+        photo.iter().zip(FACE_TEMPLATE.iter()).map(|(p, &(_, t))| [p[0], p[1], scale * t[2]]).collect();
+    ThinPlate::fit(&samples)
+}
+
+/// Inverse-distance-weighted z at a point (the four nearest of `points`).
 fn idw(points: &[[f32; 3]], x: f32, y: f32) -> f32 {
     let mut best = [(f32::MAX, 0.0f32); 4];
     for p in points {

@@ -16,6 +16,7 @@ pub mod conditions;
 pub mod head;
 pub mod optics;
 pub mod performance;
+pub mod relief;
 pub mod render;
 pub mod screen;
 mod script;
@@ -32,6 +33,8 @@ use screen::{Phone, ScreenLook};
 
 use super::{Camera, CameraError, Frame};
 use crate::liveness::ChallengeGeometry;
+use crate::vision::Landmarks;
+use crate::vision::pose::Intrinsics;
 
 /// What the performer does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
@@ -160,6 +163,8 @@ pub struct SyntheticCamera {
     conditions: Conditions,
     motion: Motion,
     surface: Surface,
+    /// The face template's landmarks on the object, object-local.
+    landmarks: Vec<(usize, [f32; 3])>,
     /// Object-local points whose image motion decides the motion blur.
     probe: Vec<[f32; 3]>,
     phone: Option<Phone>,
@@ -203,6 +208,7 @@ impl SyntheticCamera {
         };
         let surface = face.surface(prop, step, glow);
         let probe = face.extent(prop);
+        let landmarks = face.landmarks_local(prop);
         let phone = (prop == Prop::Screen).then(|| script::phone(face.picture_width(), &mut rng));
         let passer = (script == Script::TwoFaces).then(|| {
             let walk = script::passer(&face, &other, &motion, &lens, conditions, total, &mut rng);
@@ -217,6 +223,7 @@ impl SyntheticCamera {
             conditions: *conditions,
             motion,
             surface,
+            landmarks,
             probe,
             phone,
             passer,
@@ -242,6 +249,26 @@ impl SyntheticCamera {
     /// The performer's noise-free pose at the start and at the end of the movement.
     pub fn turn_poses(&self) -> (Placement, Placement) {
         (self.motion.along(0.0), self.motion.along(1.0))
+    }
+
+    /// The face template's landmarks where a perfect landmark model would find them with the
+    /// object at `pose`: image x, y and depth relative to the pivot, in pixels (other mesh
+    /// indices are zero).
+    pub fn landmarks_at(&self, pose: &Placement) -> Landmarks {
+        let to_camera = Transform::of(pose);
+        let mut points = vec![[0.0; 3]; 468];
+        for &(i, local) in &self.landmarks {
+            let p = to_camera.apply(local);
+            let [u, v] = self.lens.project(p);
+            points[i] = [u, v, (p[2] - pose.pos[2]) * self.lens.focal / pose.pos[2]];
+        }
+        Landmarks { points, presence: 1.0 }
+    }
+
+    /// The camera's intrinsics, as the vision code models them.
+    pub fn intrinsics(&self) -> Intrinsics {
+        let (w, h) = (self.lens.width as f32, self.lens.height as f32);
+        Intrinsics { focal: self.lens.focal, cx: w / 2.0, cy: h / 2.0 }
     }
 
     /// The scene (before the sensor) at frame `i`.
@@ -342,7 +369,10 @@ pub(crate) mod tests {
                 k as f32 / head::FACE_OVAL.len() as f32 * std::f32::consts::TAU - std::f32::consts::FRAC_PI_2;
             points[i] = [cx + ax * a.cos(), cy + ay * a.sin(), 0.0];
         }
-        points[1] = [cx, cy + 10.0, -40.0];
+        // The template's points where a frontal photo shows them (10 px per cm).
+        for &(i, p) in crate::vision::face_template::FACE_TEMPLATE.iter() {
+            points[i] = [cx + 10.0 * p[0], cy + 10.0 * p[1], 10.0 * p[2]];
+        }
         FaceModel::new(&photo, &Landmarks { points, presence: 1.0 })
     }
 
@@ -425,6 +455,29 @@ pub(crate) mod tests {
     fn a_dim_frame_is_noisier_than_a_normal_one() {
         let (normal, dim) = (wall_std(Light::Normal), wall_std(Light::Dim));
         assert!(dim > 1.3 * normal, "wall noise: normal {normal}, dim {dim}");
+    }
+
+    #[test]
+    fn a_live_heads_visible_turn_matches_its_label_whatever_the_camera_height() {
+        use crate::vision::pose::{head_pose, turn_deg};
+        for pitch_deg in [-30.0, -20.0, -10.0, 0.0, 10.0, 20.0] {
+            for seed in 0..6 {
+                let conditions =
+                    Conditions { pitch_deg, hfov_deg: 55.0 + 7.0 * seed as f32, ..Conditions::baseline() };
+                let cam = camera(Script::Live, &conditions, seed);
+                let (start, end) = cam.turn_poses();
+                let label = end.yaw_deg - start.yaw_deg;
+                let fit = |p: &Placement| head_pose(&cam.landmarks_at(p), &cam.intrinsics());
+                let (a, b) = (fit(&start), fit(&end));
+                assert!(a.is_fitted() && b.is_fitted(), "pitch {pitch_deg} seed {seed}: no fit");
+                let read = turn_deg(&a.rotation, &b.rotation);
+                let ratio = read / label;
+                assert!(
+                    (0.9..=1.1).contains(&ratio),
+                    "pitch {pitch_deg} seed {seed}: label {label:.1}°, read {read:.1}°"
+                );
+            }
+        }
     }
 
     #[test]
