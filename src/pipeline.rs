@@ -110,6 +110,7 @@ pub fn face_sample(face: &TrackedFace) -> FaceSample {
         bounds: face.bounds,
         nose: face.landmarks.nose_tip(),
         yaw_deg: face.pose.yaw,
+        rotation: face.pose.is_fitted().then_some(face.pose.rotation),
         layout: SEED_LANDMARKS.iter().map(|&i| face.landmarks.xy(i)).collect(),
     }
 }
@@ -200,6 +201,7 @@ impl ChallengeRunner {
             t.points_kept = t.points.len();
         }
         t.motion = parallax;
+        (t.turn_deg, t.motion_pooled) = (self.session.turn_so_far(), self.session.motion_so_far());
         if let Step::Decided(d) = &step {
             t.decision = Some(d.clone());
         }

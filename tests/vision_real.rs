@@ -191,7 +191,7 @@ fn mirroring_the_picture_flips_the_sign_of_yaw_and_roll() {
     let mirrored = image::imageops::flip_horizontal(&img);
     let a = &faces_in(&img, &n.detector, &n.fp32, OPTS).unwrap()[0];
     let b = &faces_in(&mirrored, &n.detector, &n.fp32, OPTS).unwrap()[0];
-    assert!(a.yaw.abs() > 3.0, "the astronaut is turned a little: yaw {}", a.yaw);
+    assert!(a.yaw.abs() > 2.0, "the astronaut is turned a little: yaw {}", a.yaw);
     assert!(a.yaw.signum() != b.yaw.signum(), "yaw {} vs mirrored {}", a.yaw, b.yaw);
     assert!((a.yaw + b.yaw).abs() < 3.0, "yaw {} vs mirrored {}", a.yaw, b.yaw);
     assert!((a.roll + b.roll).abs() < 3.0, "roll {} vs mirrored {}", a.roll, b.roll);

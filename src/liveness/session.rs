@@ -10,6 +10,11 @@ use serde::{Deserialize, Serialize};
 use super::checks::{layout_change, path_rms};
 use super::geometry::{ChallengeGeometry, grow, is_inside};
 use crate::vision::Rect;
+use crate::vision::pose::{Rotation, mean_rotation, turn_deg};
+
+/// Frames averaged at each end of the turn (the Nose-start end and the latest end), so one
+/// frame's landmark noise does not decide the rotation check.
+const TURN_FRAMES: usize = 3;
 
 /// Thresholds and limits of a challenge; every one is a config key (`[liveness]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -132,7 +137,11 @@ pub struct Decision {
 pub struct FaceSample {
     pub bounds: Rect,
     pub nose: [f32; 2],
+    /// Camera-frame yaw (degrees), for traces.
     pub yaw_deg: f32,
+    /// The head's rotation (head → camera) from the rigid pose fit; `None` when the fit failed
+    /// on this frame (the frame then takes no part in the turn).
+    pub rotation: Option<Rotation>,
     /// Landmark positions for the layout check.
     pub layout: Vec<[f32; 2]>,
 }
@@ -173,6 +182,11 @@ pub struct Session {
     outside: u32,
     frames: u32,
     nose_start: Option<FaceSample>,
+    /// Head rotations of the first frames of the Nose state, and of the latest ones.
+    start_turn: Vec<Rotation>,
+    recent_turn: Vec<Rotation>,
+    /// The turn toward the target measured on the latest Nose-state frame.
+    last_turn: Option<f32>,
     path: Vec<(f32, [f32; 2])>,
     parallax: Vec<f32>,
 }
@@ -190,6 +204,9 @@ impl Session {
             outside: 0,
             frames: 0,
             nose_start: None,
+            start_turn: Vec::new(),
+            recent_turn: Vec::new(),
+            last_turn: None,
             path: Vec::new(),
             parallax: Vec::new(),
         }
@@ -224,6 +241,16 @@ impl Session {
             Phase::Nose => self.nose_step(s),
             Phase::Done => unreachable!("handled above"),
         }
+    }
+
+    /// The head's turn toward the target so far (degrees), once the Nose state measured one.
+    pub fn turn_so_far(&self) -> Option<f32> {
+        self.last_turn
+    }
+
+    /// The 3-D-motion value pooled so far, as the decision would take it.
+    pub fn motion_so_far(&self) -> Option<f32> {
+        self.pooled_parallax()
     }
 
     /// Whether a frame showing `face` would start the Nose state or decide the challenge:
@@ -281,6 +308,8 @@ impl Session {
         }
         self.enter(Phase::Nose, s.t_ms);
         self.nose_start = Some(face.clone());
+        self.start_turn = face.rotation.into_iter().collect();
+        self.recent_turn = self.start_turn.clone();
         self.path.clear();
         self.parallax.clear();
         self.record_nose(s.t_ms, face.nose);
@@ -300,10 +329,27 @@ impl Session {
         self.path.push((t_ms as f32, [nose[0] / w, nose[1] / h]));
     }
 
-    /// Head turn since the Nose state began, signed so that positive is toward the target.
-    fn turn_toward_target(&self, face: &FaceSample) -> f32 {
-        let start = self.nose_start.as_ref().map_or(face.yaw_deg, |f| f.yaw_deg);
-        let turn = face.yaw_deg - start;
+    /// Head turn since the Nose state began, signed so that positive is toward the target:
+    /// the rotation about the head's own vertical axis (SPEC §2.3) between the mean of the
+    /// first [`TURN_FRAMES`] fitted frames of the Nose state and the mean of the latest ones.
+    fn turn_toward_target(&mut self, face: &FaceSample) -> f32 {
+        let turn = match face.rotation {
+            Some(r) => {
+                if self.start_turn.len() < TURN_FRAMES {
+                    self.start_turn.push(r);
+                }
+                if self.recent_turn.len() == TURN_FRAMES {
+                    self.recent_turn.remove(0);
+                }
+                self.recent_turn.push(r);
+                turn_deg(&mean_rotation(&self.start_turn), &mean_rotation(&self.recent_turn))
+            }
+            // No rigid pose on this frame: the last measured turn stands (none yet: no turn).
+            None if !self.start_turn.is_empty() => {
+                turn_deg(&mean_rotation(&self.start_turn), &mean_rotation(&self.recent_turn))
+            }
+            None => 0.0,
+        };
         if self.geometry.target_is_right() { turn } else { -turn }
     }
 
@@ -327,6 +373,7 @@ impl Session {
             self.parallax.push(p);
         }
         let turn = self.turn_toward_target(face);
+        self.last_turn = Some(turn);
         if turn <= -self.config.min_yaw_deg {
             let checks = Checks { yaw_deg: Some(turn), ..self.partial_checks() };
             return self.end(Outcome::Fail, Some(Reason::TurnedAway), s.t_ms, checks);
@@ -405,6 +452,18 @@ mod tests {
         Session::new(LivenessConfig::default(), ChallengeGeometry::new(640, 480, RIGHT))
     }
 
+    /// A head turned `deg` about its vertical axis (positive: nose toward image +x).
+    fn turned(deg: f32) -> Rotation {
+        // A rotation by θ about +y (down) swings the nose (−z) toward −x.
+        let (s, c) = (-deg).to_radians().sin_cos();
+        [[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]]
+    }
+
+    #[test]
+    fn the_test_heads_turn_the_way_they_say() {
+        assert!((turn_deg(&turned(0.0), &turned(12.0)) - 12.0).abs() < 1e-3);
+    }
+
     /// A face whose layout squeezes toward image right as `turn` (0..1) grows.
     fn face(nose: [f32; 2], yaw_deg: f32, turn: f32) -> FaceSample {
         let layout = (0..6)
@@ -414,7 +473,13 @@ mod tests {
                 [fx.powf(1.0 + 1.5 * turn) * 100.0, y as f32 * 20.0]
             })
             .collect();
-        FaceSample { bounds: Rect { x: 220.0, y: 100.0, w: 200.0, h: 260.0 }, nose, yaw_deg, layout }
+        FaceSample {
+            bounds: Rect { x: 220.0, y: 100.0, w: 200.0, h: 260.0 },
+            nose,
+            yaw_deg,
+            rotation: Some(turned(yaw_deg)),
+            layout,
+        }
     }
 
     fn sample(t_ms: u64, face: Option<FaceSample>) -> Sample {
@@ -530,19 +595,21 @@ mod tests {
     fn turning_away_from_the_target_fails_at_once() {
         let d = decided(perform(&mut session(), 20, |i, smp| {
             if let Some(f) = smp.face.as_mut() {
-                f.yaw_deg = -(i as f32);
+                f.rotation = Some(turned(-(i as f32)));
             }
         }));
         assert_eq!(d.reason, Some(Reason::TurnedAway));
         assert!(d.checks.yaw_deg.unwrap() <= -5.0);
-        assert_eq!(d.frames, 6, "fails on the first frame 5° away");
+        // Each end of the turn is the mean of three frames: the start's (0, −1, −2°) reads −1°,
+        // the latest three lag one frame, so −5° of measured turn comes at the 7th frame.
+        assert_eq!(d.frames, 8, "fails on the first frame whose averaged turn is 5° away");
     }
 
     #[test]
     fn sliding_without_turning_is_no_rotation() {
         let d = decided(perform(&mut session(), 20, |_, smp| {
             if let Some(f) = smp.face.as_mut() {
-                f.yaw_deg = 1.0;
+                f.rotation = Some(turned(1.0));
             }
         }));
         assert_eq!(d.reason, Some(Reason::NoRotation));
