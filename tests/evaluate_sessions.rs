@@ -49,9 +49,10 @@ fn both_classes_are_reported_with_a_snippet_and_a_broken_session_is_skipped() {
     let snippet = md.split("```toml\n").nth(1).and_then(|s| s.split("```").next()).unwrap();
     let parsed: toml::Table = snippet.parse().unwrap_or_else(|e| panic!("{e}\n{snippet}"));
     let liveness = parsed["liveness"].as_table().unwrap();
-    // The saved live session's 3-D motion is well above the print's: they separate.
+    // The saved live session's 3-D motion (~0.02) is well above the print's (~0.001): they
+    // separate, and the proposal lies between them.
     let p = liveness["min_parallax"].as_float().unwrap();
-    assert!(p > 0.0014 && p < 0.0045, "{snippet}");
+    assert!(p > 0.002 && p < 0.015, "{snippet}");
     assert!(liveness["min_yaw_deg"].as_float().unwrap() >= 5.0);
     assert!(liveness["max_path_rms"].as_float().unwrap() <= 0.02);
 }

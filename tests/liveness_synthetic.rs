@@ -111,12 +111,19 @@ fn a_passer_by_in_view_for_a_few_frames_is_always_counted() {
             let passer = camera.passer_frames();
             let mut runner = ChallengeRunner::new(f.tracker.clone(), Session::new(config.clone(), geometry));
             let d = runner.run(&mut camera, |_| Ok(())).unwrap();
-            assert_ne!(d.result, Outcome::Pass, "{fps} fps seed {seed}: passer in frames {passer:?} was missed");
+            assert_ne!(
+                d.result,
+                Outcome::Pass,
+                "{fps} fps seed {seed}: passer in frames {passer:?} was missed"
+            );
             if d.reason == Some(Reason::MultipleFaces) {
                 counted += 1;
                 // Counted at the latest on its last fully visible frame (a face partly in view at
                 // the edge of the frame may be counted before).
-                assert!(u64::from(d.frames) <= passer.end, "{fps} fps seed {seed}: counted late ({passer:?})");
+                assert!(
+                    u64::from(d.frames) <= passer.end,
+                    "{fps} fps seed {seed}: counted late ({passer:?})"
+                );
             }
         }
     }
