@@ -76,6 +76,11 @@ impl Group {
     }
 }
 
+/// The sessions performed at doors where `factor` was at `level`.
+fn at_level<'a>(report: &'a [CaseResult], factor: &str, level: &str) -> Vec<&'a CaseResult> {
+    report.iter().filter(|r| r.conditions.iter().any(|(f, l)| *f == factor && l == level)).collect()
+}
+
 fn margin(m: Option<f32>) -> String {
     m.map_or("–".into(), |m| format!("×{m:.2}"))
 }
@@ -198,11 +203,7 @@ fn per_condition(s: &mut String, report: &[CaseResult], t: &Thresholds) {
     );
     for (factor, levels) in Conditions::levels() {
         for level in levels {
-            let set: Vec<&CaseResult> = report
-                .iter()
-                .filter(|r| r.conditions.iter().any(|(f, l)| *f == factor && l == level))
-                .collect();
-            let g = Group::of(&set, t);
+            let g = Group::of(&at_level(report, factor, level), t);
             let _ = writeln!(
                 s,
                 "| {factor} | {level} | {} | {:.1} % | {} | {:.1} % | {:.0} % | {} | {} | {} | {} |",
@@ -270,11 +271,7 @@ fn targets(s: &mut String, report: &[CaseResult], t: &Thresholds) {
     let (mut worst_live, mut worst_attack) = ((f32::INFINITY, String::new()), (f32::INFINITY, String::new()));
     for (factor, levels) in Conditions::levels() {
         for level in levels {
-            let set: Vec<&CaseResult> = report
-                .iter()
-                .filter(|r| r.conditions.iter().any(|(f, l)| *f == factor && l == level))
-                .collect();
-            let g = Group::of(&set, t);
+            let g = Group::of(&at_level(report, factor, level), t);
             let b = pct(g.live_refused, g.live);
             if b > worst_bpcer.0 {
                 worst_bpcer = (b, format!("{factor} {level}"));

@@ -60,8 +60,8 @@ impl Default for LivenessConfig {
             // Both calibrated by `livegate evaluate` on synthetic sessions at random doors
             // (docs/evaluation.md): the 3-D motion just above the largest flat-attack value of
             // the calibration set; layout at half the smallest live value.
-            min_layout_change: 0.0498,
-            min_parallax: 0.0085,
+            min_layout_change: 0.0287,
+            min_parallax: 0.0121,
             max_path_rms: 0.02,
             max_nose_step: 0.15,
         }
