@@ -193,6 +193,11 @@ pub struct Thresholds {
 }
 
 impl Thresholds {
+    /// The data-driven minimums of a liveness configuration.
+    pub fn of(config: &LivenessConfig) -> Self {
+        Self { min_parallax: config.min_parallax, min_layout_change: config.min_layout_change }
+    }
+
     /// The outcome of a measured session had these thresholds been in force: the session
     /// checks rotation, then layout, then 3-D motion, then the path, at the decision frame.
     pub fn judge(&self, d: &Decision) -> (Outcome, Option<Reason>) {

@@ -8,12 +8,13 @@ use super::evaluate::{Calibration, CaseResult, Thresholds, values};
 use crate::camera::synthetic::{Conditions, Script};
 use crate::liveness::session::{Decision, Outcome};
 
-fn fmt(v: Option<f32>) -> String {
+/// A check value as the reports print it (`–` when there is none).
+pub(crate) fn fmt(v: Option<f32>) -> String {
     v.map_or("–".into(), |x| format!("{x:.4}"))
 }
 
 /// Quantile of sorted values (nearest rank).
-fn q(v: &[f32], p: f32) -> Option<f32> {
+pub(crate) fn q(v: &[f32], p: f32) -> Option<f32> {
     (!v.is_empty()).then(|| v[((v.len() - 1) as f32 * p).round() as usize])
 }
 

@@ -14,7 +14,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::cmd::evaluate::measuring;
+use crate::cmd::evaluate::{Thresholds, measuring};
+use crate::cmd::evaluate_report::{fmt, q};
 use crate::cmd::overlay::name;
 use crate::cmd::verify::replay;
 use crate::liveness::session::{Checks, Decision, LivenessConfig, Outcome, Reason};
@@ -99,17 +100,7 @@ pub fn find(root: &Path) -> anyhow::Result<Vec<(Class, PathBuf)>> {
 /// layout change, 3-D motion, path. So a measured pass, or a measured failure on the path
 /// (checked after them), is re-judged on layout and motion; any other result stands.
 pub fn judge(measured: &Decision, config: &LivenessConfig) -> (Outcome, Option<Reason>) {
-    let c = &measured.checks;
-    let rejudge = measured.result == Outcome::Pass || measured.reason == Some(Reason::JerkyPath);
-    if rejudge {
-        if c.layout_change.is_none_or(|v| v <= config.min_layout_change) {
-            return (Outcome::Fail, Some(Reason::LayoutUnchanged));
-        }
-        if c.parallax.is_none_or(|v| v < config.min_parallax) {
-            return (Outcome::Fail, Some(Reason::FlatMotion));
-        }
-    }
-    (measured.result, measured.reason)
+    Thresholds::of(config).judge(measured)
 }
 
 /// Replays every session under `root` with `tracker` and judges it with `config`.
@@ -201,15 +192,6 @@ fn checks(c: &LivenessConfig) -> [Check; 4] {
     ]
 }
 
-/// Quantile of sorted values (nearest rank).
-fn quantile(v: &[f32], p: f32) -> Option<f32> {
-    (!v.is_empty()).then(|| v[((v.len() - 1) as f32 * p).round() as usize])
-}
-
-fn fmt(v: Option<f32>) -> String {
-    v.map_or("–".into(), |x| format!("{x:.4}"))
-}
-
 /// `a ÷ b` as a margin (`×1.52`); `∞` when a positive `a` faces a `b` ≤ 0 (an attack that
 /// turned away from the target clears any positive minimum), `–` without both values.
 fn margin(a: Option<f32>, b: Option<f32>) -> String {
@@ -295,8 +277,8 @@ pub fn render(report: &Report, config: &LivenessConfig, command: &str) -> String
             c.label,
             c.threshold,
             fmt(live_worst),
-            fmt(quantile(&live, 0.5)),
-            fmt(quantile(&attack, 0.5)),
+            fmt(q(&live, 0.5)),
+            fmt(q(&attack, 0.5)),
             fmt(attack_best),
             margins.0,
             margins.1
