@@ -9,10 +9,11 @@
 //! grows with the turn. The keypoints come from pixels (Lucas–Kanade, `vision::flow`), not
 //! from the mesh, whose 3-D face prior would happily bend a tilted photo into a head.
 //!
-//! The measure: fit a homography (normalised DLT, least squares, refitted without gross
-//! outliers) from the keypoints at the start of the Nose state to the same keypoints now,
-//! take the **median** transfer error (a few bad tracks must not make a flat picture look
-//! 3-D), and divide by the face width so it does not depend on distance.
+//! The measure ([`nose_departure`]): fit a homography (normalised DLT, least squares, refitted
+//! without gross outliers) from the points off the nose at the start of the Nose state to the
+//! same points now, and measure how far the nose tip departs from the face around it along
+//! four lines through it ([`RULINGS`]); the smallest departure, over the face width, is the
+//! value. Curled paper stays in line along one of them (it is developable); a head does not.
 
 /// Mesh landmarks seeding the keypoint tracker: eye corners, nose (tip, bridge, wings), mouth
 /// corners and lips, brows, cheeks, chin and forehead, spread over the face so that depth
@@ -117,43 +118,6 @@ pub fn apply(h: &H, p: [f32; 2]) -> [f32; 2] {
     let (x, y) = (f64::from(p[0]), f64::from(p[1]));
     let w = h[6] * x + h[7] * y + h[8];
     [((h[0] * x + h[1] * y + h[2]) / w) as f32, ((h[3] * x + h[4] * y + h[5]) / w) as f32]
-}
-
-/// Non-planar motion between two views of the same keypoints: the median distance between
-/// where the best homography sends each start point and where it really went, divided by
-/// `face_width`. `None` with fewer than 8 keypoints (too few to tell a plane from a head).
-pub fn planar_residual(start: &[[f32; 2]], now: &[[f32; 2]], face_width: f32) -> Option<f32> {
-    if start.len() < 8 || start.len() != now.len() || face_width <= 0.0 {
-        return None;
-    }
-    let errors = |h: &H| -> Vec<f32> {
-        start
-            .iter()
-            .zip(now)
-            .map(|(&a, &b)| {
-                let q = apply(h, a);
-                (q[0] - b[0]).hypot(q[1] - b[1])
-            })
-            .collect()
-    };
-    let median = |e: &[f32]| {
-        let mut e = e.to_vec();
-        e.sort_by(f32::total_cmp);
-        e[e.len() / 2]
-    };
-    // Refit without gross outliers (bad tracks) a few times, so they cannot bend the plane.
-    let mut h = fit_homography(start, now)?;
-    for _ in 0..3 {
-        let e = errors(&h);
-        let cut = 2.5 * median(&e) + 1e-3;
-        let (a, b): (Vec<_>, Vec<_>) =
-            start.iter().zip(now).zip(&e).filter(|(_, err)| **err <= cut).map(|((a, b), _)| (*a, *b)).unzip();
-        if a.len() < 8 {
-            break;
-        }
-        h = fit_homography(&a, &b)?;
-    }
-    Some(median(&errors(&h)) / face_width)
 }
 
 /// The nose's departure from every line through it (see [`RULINGS`]), in pixels.
@@ -327,6 +291,21 @@ fn robust_homography(start: &[[f32; 2]], now: &[[f32; 2]]) -> Option<H> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The median transfer error of the robust homography between two views, over `w`.
+    fn planar_residual(start: &[[f32; 2]], now: &[[f32; 2]], w: f32) -> Option<f32> {
+        let h = robust_homography(start, now)?;
+        let mut e: Vec<f32> = start
+            .iter()
+            .zip(now)
+            .map(|(&a, &b)| {
+                let q = apply(&h, a);
+                (q[0] - b[0]).hypot(q[1] - b[1])
+            })
+            .collect();
+        e.sort_by(f32::total_cmp);
+        Some(e[e.len() / 2] / w)
+    }
 
     fn grid() -> Vec<[f32; 2]> {
         (0..5).flat_map(|y| (0..6).map(move |x| [200.0 + x as f32 * 30.0, 150.0 + y as f32 * 35.0])).collect()
