@@ -37,6 +37,9 @@ case "$arch" in
   arm64)
     command -v qemu-system-aarch64 >/dev/null || need+=(qemu-system-arm)
     command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu)
+    # The cross compiler's C library headers (a Recommends of gcc-aarch64-linux-gnu, which
+    # --no-install-recommends skips): crates that build C for aarch64 (ring) need them.
+    [ -e /usr/aarch64-linux-gnu/include/stdint.h ] || need+=(libc6-dev-arm64-cross)
     lists="$cache/arm64/apt"
     mkdir -p "$lists/lists/partial" "$lists/cache/archives/partial"
     apt_opts=(-o APT::Architecture=arm64 -o APT::Architectures::=arm64
