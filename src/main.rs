@@ -126,6 +126,10 @@ enum Command {
         other: Option<PathBuf>,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Perform at the door `livegate evaluate` draws for this seed (lens, camera height,
+        /// light, codec, …) instead of the baseline door: remakes one of its sessions.
+        #[arg(long)]
+        door: bool,
         #[arg(short, long, value_name = "DIR")]
         out: PathBuf,
     },
@@ -149,6 +153,10 @@ enum Command {
         /// Write the Markdown report here.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also write every generated session (set, face, script, seed, door, measured checks)
+        /// as JSON lines here, to look into single sessions (`livegate synth` remakes them).
+        #[arg(long, value_name = "FILE", conflicts_with = "sessions")]
+        cases: Option<PathBuf>,
         /// Instead: replay the sessions recorded at a door, sorted into DIR/live/ and
         /// DIR/attack/<species>/, and report acceptance, margins and proposed thresholds.
         #[arg(long, value_name = "DIR", conflicts_with_all = ["calibrate", "report", "live", "per_attack", "per_misbehaviour"])]
@@ -411,7 +419,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("recorded {} frames to {}", verdict.frames, out.display());
             Ok(if verdict.result == VerdictResult::Pass { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
-        Command::Synth { script, face, other, seed, out } => {
+        Command::Synth { script, face, other, seed, door, out } => {
             let cfg = VisionConfig::default();
             let (detector, mesh) = models::load(&model_dir, Precision::Float, cfg.detector_min_score)?;
             let photo = inspect::read_rgb(&face)?;
@@ -423,7 +431,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let other_model = synth::face_model(&other_photo, &detector, &mesh)?;
             let mut rng = SeededRng::new(seed);
             let geometry = ChallengeGeometry::new(640, 480, synth::seeded_target(&mut rng));
-            let conditions = Conditions { hfov_deg: cfg.hfov_deg, ..Conditions::baseline() };
+            let conditions = if door {
+                let c = evaluate::door(seed);
+                eprintln!("door: hfov_deg = {}, {:?}", c.hfov_deg, c.labels());
+                c
+            } else {
+                Conditions { hfov_deg: cfg.hfov_deg, ..Conditions::baseline() }
+            };
             let mut camera =
                 SyntheticCamera::new(model, other_model, script, &geometry, &conditions, rng.next_u64());
             let n = synth::write_session(&out, &mut camera, &geometry, script)?;
@@ -447,7 +461,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Evaluate { calibrate, report, live, per_attack, per_misbehaviour, out, .. } => {
+        Command::Evaluate { calibrate, report, live, per_attack, per_misbehaviour, out, cases, .. } => {
             let vision = VisionConfig::default();
             let (detector, mesh_f) = models::load(&model_dir, Precision::Float, vision.detector_min_score)?;
             let (detector_i8, mesh_i8) =
@@ -484,6 +498,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             let reported =
                 evaluate::run_set(&tracker, &rep_faces, &cal_faces, rep_counts, 2_000_000, &vision, workers)?;
+            if let Some(path) = cases {
+                evaluate::write_cases(&path, &[("calibration", &measured), ("report", &reported)])?;
+            }
             let names = |f: &[evaluate::SourceFace]| f.iter().map(|x| x.name.clone()).collect::<Vec<_>>();
             let command = format!(
                 "cargo run --release -- evaluate --live {live} --per-attack {per_attack} --per-misbehaviour {per_misbehaviour} --out docs/evaluation.md"

@@ -7,7 +7,7 @@ use image::RgbImage;
 use serde::Serialize;
 
 use crate::camera::{Camera, CameraError, Frame};
-use crate::liveness::motion::{SEED_LANDMARKS, nose_departure};
+use crate::liveness::motion::{self, SEED_LANDMARKS, nose_departure, plane_homography};
 use crate::liveness::session::{Checks, Decision, FaceSample, Outcome, Phase, Reason, Sample, Session, Step};
 use crate::vision::flow::{self, FlowParams, Pyramid};
 use crate::vision::{FaceTracker, Rect, TrackedFace, VisionError};
@@ -35,6 +35,8 @@ pub struct FrameTrace {
     /// Keypoints seeded at the start of the Nose state, and how many are still tracked.
     pub points_seeded: usize,
     pub points_kept: usize,
+    /// The mesh landmarks whose keypoints are lost (`liveness::motion::SEED_LANDMARKS`).
+    pub points_lost: Vec<usize>,
     /// Where the tracked keypoints are in this frame (for the overlay).
     #[serde(skip)]
     pub points: Vec<[f32; 2]>,
@@ -52,6 +54,8 @@ pub struct FrameTrace {
 struct Keypoints {
     start: Vec<[f32; 2]>,
     now: Vec<Option<[f32; 2]>>,
+    /// The Nose-start frame's pyramid: chained tracks are corrected against it.
+    origin: Pyramid,
     /// The previous frame's pyramid, around the points it was built for.
     prev: Pyramid,
     /// The buffers of the next frame's pyramid.
@@ -67,6 +71,7 @@ impl Keypoints {
         Self {
             now: start.iter().map(|p| Some(*p)).collect(),
             start,
+            origin: prev.clone(),
             prev,
             next: Pyramid::default(),
             face_width,
@@ -86,6 +91,13 @@ impl Keypoints {
         self.now.iter_mut().for_each(|p| *p = None);
         for ((i, _), q) in alive.iter().zip(moved) {
             self.now[*i] = q;
+        }
+        if params.max_correction > 0.0
+            && let Some(h) = plane_homography(&SEED_LANDMARKS, &self.start, &self.now)
+        {
+            let plane = |p: [f32; 2]| motion::apply(&h, p);
+            self.now =
+                flow::align_through_plane(&self.origin, &self.next, &self.start, &self.now, &plane, params);
         }
         std::mem::swap(&mut self.prev, &mut self.next);
         let d = nose_departure(&SEED_LANDMARKS, &self.start, &self.now)?;
@@ -199,6 +211,8 @@ impl ChallengeRunner {
             t.points_seeded = k.start.len();
             t.points = k.now.iter().flatten().copied().collect();
             t.points_kept = t.points.len();
+            t.points_lost =
+                SEED_LANDMARKS.iter().zip(&k.now).filter(|(_, p)| p.is_none()).map(|(&id, _)| id).collect();
         }
         t.motion = parallax;
         (t.turn_deg, t.motion_pooled) = (self.session.turn_so_far(), self.session.motion_so_far());

@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::camera::synthetic::{Conditions, FaceModel, Script, SeededRng, SyntheticCamera};
 use crate::cmd::synth::seeded_target;
 use crate::liveness::ChallengeGeometry;
-use crate::liveness::session::{Decision, LivenessConfig, Outcome, Reason, Session};
+use crate::liveness::session::{Decision, LivenessConfig, Outcome, Phase, Reason, Session};
 use crate::pipeline::ChallengeRunner;
 use crate::vision::{FaceTracker, VisionConfig};
 
@@ -47,6 +47,17 @@ pub struct CaseResult {
     pub conditions: Vec<(&'static str, String)>,
     /// The decision with every check measured ([`measuring`]).
     pub decision: Decision,
+    /// The Nose state frame by frame, for `--cases`.
+    pub nose_frames: Vec<NoseFrame>,
+}
+
+/// One frame of the Nose state: the turn and the 3-D-motion value so far.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct NoseFrame {
+    pub t_ms: u64,
+    pub turn_deg: Option<f32>,
+    pub motion: Option<f32>,
+    pub points_kept: usize,
 }
 
 /// Runs one synthetic session at the baseline door (15 fps, level camera, JPEG q85) through
@@ -64,7 +75,7 @@ pub fn run_case(
     vision: &VisionConfig,
 ) -> anyhow::Result<Decision> {
     let conditions = Conditions { hfov_deg: vision.hfov_deg, ..Conditions::baseline() };
-    run_at(tracker, face, other, script, seed, config, vision, &conditions)
+    Ok(run_at(tracker, face, other, script, seed, config, vision, &conditions)?.0)
 }
 
 /// Runs one synthetic session at a door drawn from `seed` (the lens the installer configured
@@ -80,11 +91,16 @@ pub fn run_door_case(
     seed: u64,
     config: &LivenessConfig,
     vision: &VisionConfig,
-) -> anyhow::Result<(Decision, Conditions)> {
-    let conditions = Conditions::sample(&mut SeededRng::new(seed ^ 0x00D0_0125));
+) -> anyhow::Result<(Decision, Vec<NoseFrame>, Conditions)> {
+    let conditions = door(seed);
     let vision = VisionConfig { hfov_deg: conditions.hfov_deg, ..vision.clone() };
-    let d = run_at(tracker, face, other, script, seed, config, &vision, &conditions)?;
-    Ok((d, conditions))
+    let (d, frames) = run_at(tracker, face, other, script, seed, config, &vision, &conditions)?;
+    Ok((d, frames, conditions))
+}
+
+/// The door a session of `seed` is performed at (`livegate synth --door` remakes it).
+pub fn door(seed: u64) -> Conditions {
+    Conditions::sample(&mut SeededRng::new(seed ^ 0x00D0_0125))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -97,14 +113,30 @@ fn run_at(
     config: &LivenessConfig,
     vision: &VisionConfig,
     conditions: &Conditions,
-) -> anyhow::Result<Decision> {
+) -> anyhow::Result<(Decision, Vec<NoseFrame>)> {
     let mut rng = SeededRng::new(seed);
     let geometry = ChallengeGeometry::new(640, 480, seeded_target(&mut rng));
     let mut camera =
         SyntheticCamera::new(face.clone(), other.clone(), script, &geometry, conditions, rng.next_u64());
     tracker.set_config(vision.clone());
     let mut runner = ChallengeRunner::new(tracker, Session::new(config.clone(), geometry));
-    Ok(runner.run(&mut camera, |_| Ok(()))?)
+    let mut frames = Vec::new();
+    let decision = runner.run_traced(
+        &mut camera,
+        |_| Ok(()),
+        |_, t| {
+            if t.phase == Some(Phase::Nose) || t.decision.is_some() && t.turn_deg.is_some() {
+                frames.push(NoseFrame {
+                    t_ms: t.t_ms,
+                    turn_deg: t.turn_deg,
+                    motion: t.motion,
+                    points_kept: t.points_kept,
+                });
+            }
+            Ok(())
+        },
+    )?;
+    Ok((decision, frames))
 }
 
 /// A configuration that measures every check without failing on the data-driven ones.
@@ -152,7 +184,7 @@ pub fn run_set(
     let run = |job: &Job| -> anyhow::Result<CaseResult> {
         let face = &faces[job.face];
         let other = &others[job.face % others.len()].model;
-        let (decision, conditions) =
+        let (decision, nose_frames, conditions) =
             run_door_case(tracker.clone(), &face.model, other, job.script, job.seed, &config, vision)
                 .with_context(|| format!("{} {:?} seed {}", face.name, job.script, job.seed))?;
         Ok(CaseResult {
@@ -161,6 +193,7 @@ pub fn run_set(
             seed: job.seed,
             conditions: conditions.labels(),
             decision,
+            nose_frames,
         })
     };
     let workers = workers.clamp(1, jobs.len().max(1));
@@ -183,6 +216,27 @@ pub fn run_set(
     }
     out.sort_by_key(|r| (r.face.clone(), r.script as u64, r.seed));
     Ok(out)
+}
+
+/// Writes every case of the named sets as one JSON line each (`{"set": …, case fields}`).
+///
+/// # Errors
+/// When the file cannot be written.
+pub fn write_cases(path: &std::path::Path, sets: &[(&str, &[CaseResult])]) -> anyhow::Result<()> {
+    #[derive(Serialize)]
+    struct Line<'a> {
+        set: &'a str,
+        #[serde(flatten)]
+        case: &'a CaseResult,
+    }
+    let mut text = String::new();
+    for (set, cases) in sets {
+        for case in *cases {
+            text.push_str(&serde_json::to_string(&Line { set, case })?);
+            text.push('\n');
+        }
+    }
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
 /// The data-driven thresholds, applied to measured decisions.

@@ -44,7 +44,8 @@ pub const RULINGS: [(&[usize], &[usize]); 4] = [
     (&[263, 371, 330], &[61, 57, 40]),
 ];
 
-type H = [f64; 9];
+/// A row-major 3×3 homography.
+pub type H = [f64; 9];
 
 /// Hartley normalisation: translate to the centroid, scale the mean distance to √2.
 fn normaliser(pts: &[[f32; 2]]) -> [f64; 3] {
@@ -120,6 +121,19 @@ pub fn apply(h: &H, p: [f32; 2]) -> [f32; 2] {
     [((h[0] * x + h[1] * y + h[2]) / w) as f32, ((h[3] * x + h[4] * y + h[5]) / w) as f32]
 }
 
+/// The homography of the face's plane from the points' start positions to where they are now
+/// (`None`: lost), both in the order of `ids`: fitted, without gross outliers, on the points
+/// off the nose.
+pub fn plane_homography(ids: &[usize], start: &[[f32; 2]], now: &[Option<[f32; 2]>]) -> Option<H> {
+    let (a, b): (Vec<_>, Vec<_>) = ids
+        .iter()
+        .zip(start.iter().zip(now))
+        .filter(|(id, _)| !NOSE_BODY.contains(id))
+        .filter_map(|(_, (s, n))| n.map(|n| (*s, n)))
+        .unzip();
+    robust_homography(&a, &b)
+}
+
 /// The nose's departure from every line through it (see [`RULINGS`]), in pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Departure {
@@ -142,21 +156,21 @@ pub struct Departure {
 /// plane cannot be fitted: the statistic then has no value (fail closed).
 pub fn nose_departure(ids: &[usize], start: &[[f32; 2]], now: &[Option<[f32; 2]>]) -> Option<Departure> {
     let at = |id: usize| ids.iter().position(|&i| i == id);
-    let (plane_a, plane_b): (Vec<_>, Vec<_>) = ids
-        .iter()
-        .zip(start.iter().zip(now))
-        .filter(|(id, _)| !NOSE_BODY.contains(id))
-        .filter_map(|(_, (s, n))| n.map(|n| (*s, n)))
-        .unzip();
-    let h = robust_homography(&plane_a, &plane_b)?;
+    let h = plane_homography(ids, start, now)?;
     let residual = |k: usize| -> Option<[f32; 2]> {
         let q = apply(&h, start[k]);
         now[k].map(|n| [n[0] - q[0], n[1] - q[1]])
     };
     let noses: Vec<usize> =
         NOSE_POINTS.iter().filter_map(|&id| at(id)).filter(|&k| now[k].is_some()).collect();
-    let tip = at(NOSE_POINTS[0])?;
-    let tip_now = now[tip]?;
+    // The nose's place: the mean of its tracked points (any of them may be lost on a frame).
+    let centre = |pts: &dyn Fn(usize) -> [f32; 2]| -> Option<[f32; 2]> {
+        let n = noses.len() as f32;
+        (!noses.is_empty())
+            .then(|| noses.iter().fold([0.0f32; 2], |m, &k| [m[0] + pts(k)[0] / n, m[1] + pts(k)[1] / n]))
+    };
+    let tip = centre(&|k| start[k])?;
+    let tip_now = centre(&|k| now[k].unwrap_or(start[k]))?;
     let mut least = f32::INFINITY;
     for (side_a, side_b) in RULINGS {
         let tracked = |side: &[usize]| -> Vec<usize> {
@@ -174,9 +188,7 @@ pub fn nose_departure(ids: &[usize], start: &[[f32; 2]], now: &[Option<[f32; 2]>
         let (ma, mb) = (mean(&a), mean(&b));
         let len = (mb[0] - ma[0]).hypot(mb[1] - ma[1]).max(1e-3);
         let dir = [(mb[0] - ma[0]) / len, (mb[1] - ma[1]) / len];
-        let param = |k: usize| {
-            ((start[k][0] - start[tip][0]) * dir[0] + (start[k][1] - start[tip][1]) * dir[1]) / len
-        };
+        let param = |k: usize| ((start[k][0] - tip[0]) * dir[0] + (start[k][1] - tip[1]) * dir[1]) / len;
         let line: Vec<(f32, [f32; 2])> =
             a.iter().chain(&b).filter_map(|&k| residual(k).map(|r| (param(k), r))).collect();
         let fit = [0, 1].map(|c| smooth_fit(&line.iter().map(|(s, r)| (*s, r[c])).collect::<Vec<_>>()));
@@ -195,7 +207,7 @@ pub fn nose_departure(ids: &[usize], start: &[[f32; 2]], now: &[Option<[f32; 2]>
         found.sort_by(f32::total_cmp);
         least = least.min(found[found.len() / 2]);
     }
-    let travel = (tip_now[0] - start[tip][0]).hypot(tip_now[1] - start[tip][1]);
+    let travel = (tip_now[0] - tip[0]).hypot(tip_now[1] - tip[1]);
     Some(Departure { px: least, nose_travel: travel })
 }
 

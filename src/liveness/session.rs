@@ -61,7 +61,7 @@ impl Default for LivenessConfig {
             // (docs/evaluation.md): the 3-D motion just above the largest flat-attack value of
             // the calibration set; layout at half the smallest live value.
             min_layout_change: 0.0287,
-            min_parallax: 0.0121,
+            min_parallax: 0.0141,
             max_path_rms: 0.02,
             max_nose_step: 0.15,
         }
@@ -391,11 +391,16 @@ impl Session {
         Checks { single_face: true, ..Checks::default() }
     }
 
-    /// Non-planar motion pooled over the later half of the Nose state, where the head has
-    /// turned most: the mean of those frames' values. `None` without at least 3 values.
+    /// Non-planar motion where the head has turned most: the median of the last three values
+    /// measured (each measures the motion since the Nose state began, so it grows with the
+    /// turn; the median keeps one bad frame from deciding). `None` without three values.
     fn pooled_parallax(&self) -> Option<f32> {
-        let later = &self.parallax[self.parallax.len() / 2..];
-        (later.len() >= 3).then(|| later.iter().sum::<f32>() / later.len() as f32)
+        let n = self.parallax.len();
+        (n >= 3).then(|| {
+            let mut last = [self.parallax[n - 3], self.parallax[n - 2], self.parallax[n - 1]];
+            last.sort_by(f32::total_cmp);
+            last[1]
+        })
     }
 
     fn largest_nose_step(&self) -> f32 {

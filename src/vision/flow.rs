@@ -190,6 +190,9 @@ pub struct FlowParams {
     pub min_eigen: f32,
     /// Maximum forward–backward disagreement, pixels.
     pub max_fb_error: f32,
+    /// How far (pixels) aligning a point with its first view may move it from its chained
+    /// position ([`align_through_plane`]); 0 turns the correction off.
+    pub max_correction: f32,
     /// How far (frame pixels) around the bounding box of the points it is built for a frame's
     /// pyramid reaches ([`area_around`]). What tracking reads around a point is its window at
     /// the coarsest level (4 · (7 + 2) = 36 px at 3 levels) plus the motion, and a frame's
@@ -200,7 +203,15 @@ pub struct FlowParams {
 
 impl Default for FlowParams {
     fn default() -> Self {
-        Self { half_window: 7, levels: 3, iterations: 12, min_eigen: 0.5, max_fb_error: 1.0, reach: 96.0 }
+        Self {
+            half_window: 7,
+            levels: 3,
+            iterations: 12,
+            min_eigen: 0.5,
+            max_fb_error: 2.0,
+            max_correction: 3.0,
+            reach: 96.0,
+        }
     }
 }
 
@@ -386,6 +397,103 @@ pub fn track(a: &Pyramid, b: &Pyramid, points: &[[f32; 2]], prm: &FlowParams) ->
         .collect()
 }
 
+/// Aligns each point's window of `origin` (at `from`, frame pixels) in `now` after warping
+/// it by `plane` (origin → now, frame pixels): the alignment solves only for the translation
+/// left once the plane's motion is taken out, starting at the chained position `chained`.
+///
+/// Frame-to-frame tracking follows large motions, but its small errors add up (drift), and a
+/// translation-only window is pulled by the foreshortening of a tilted surface by an amount
+/// that depends on its texture. Aligning every frame with the first view through the plane's
+/// homography does neither: a point on the plane lands where the plane puts it, and a point in
+/// front of it (the nose) is found where it really is. Where the alignment fails or ends more
+/// than `prm.max_correction` pixels from the chained position, the chained position stands.
+pub fn align_through_plane(
+    origin: &Pyramid,
+    now: &Pyramid,
+    from: &[[f32; 2]],
+    chained: &[Option<[f32; 2]>],
+    plane: &dyn Fn([f32; 2]) -> [f32; 2],
+    prm: &FlowParams,
+) -> Vec<Option<[f32; 2]>> {
+    let (Some(a), Some(b)) = (origin.levels.first(), now.levels.first()) else {
+        return chained.to_vec();
+    };
+    from.iter()
+        .zip(chained)
+        .map(|(&p, &q)| {
+            let q = q?;
+            let aligned = align_one(a, b, p, q, plane, prm)
+                .filter(|r| (r[0] - q[0]).hypot(r[1] - q[1]) <= prm.max_correction);
+            Some(aligned.unwrap_or(q))
+        })
+        .collect()
+}
+
+/// One point of [`align_through_plane`] at full resolution: where `p`'s window went.
+fn align_one(
+    a: &Gray,
+    b: &Gray,
+    p: [f32; 2],
+    start: [f32; 2],
+    plane: &dyn Fn([f32; 2]) -> [f32; 2],
+    prm: &FlowParams,
+) -> Option<[f32; 2]> {
+    let r = prm.half_window;
+    let n = ((2 * r + 1) * (2 * r + 1)) as f32;
+    // The template, its gradients and where the plane puts each of its samples (frame pixels;
+    // pixel-index coordinates are frame coordinates − 0.5).
+    let mut t = Vec::with_capacity(n as usize);
+    let (mut gx, mut gy, mut warped) = (Vec::new(), Vec::new(), Vec::new());
+    for j in -r..=r {
+        for i in -r..=r {
+            let (x, y) = (p[0] - 0.5 + i as f32, p[1] - 0.5 + j as f32);
+            gx.push((a.at(x + 1.0, y)? - a.at(x - 1.0, y)?) / 2.0);
+            gy.push((a.at(x, y + 1.0)? - a.at(x, y - 1.0)?) / 2.0);
+            t.push(a.at(x, y)?);
+            let w = plane([p[0] + i as f32, p[1] + j as f32]);
+            warped.push([w[0] - 0.5, w[1] - 0.5]);
+        }
+    }
+    let (gxx, gxy, gyy) = gx.iter().zip(&gy).fold((0.0f32, 0.0f32, 0.0f32), |(xx, xy, yy), (&ix, &iy)| {
+        (xx + ix * ix, xy + ix * iy, yy + iy * iy)
+    });
+    let det = gxx * gyy - gxy * gxy;
+    let min_eig = ((gxx + gyy) - ((gxx - gyy).powi(2) + 4.0 * gxy * gxy).sqrt()) / 2.0;
+    if min_eig / n < prm.min_eigen || det.abs() < f32::EPSILON {
+        return None;
+    }
+    // The plane's local Jacobian at p: a step in template coordinates is J·step in `now`.
+    let (c, ex, ey) = (plane(p), plane([p[0] + 1.0, p[1]]), plane([p[0], p[1] + 1.0]));
+    let jac = [ex[0] - c[0], ey[0] - c[0], ex[1] - c[1], ey[1] - c[1]];
+    let (mean_t, dev_t) = mean_dev(&t);
+    // The offset from the plane's prediction, starting where the chained track is.
+    let mut d = [start[0] - c[0], start[1] - c[1]];
+    let mut win = vec![0.0f32; t.len()];
+    for _ in 0..prm.iterations {
+        for (o, w) in win.iter_mut().zip(&warped) {
+            *o = b.at(w[0] + d[0], w[1] + d[1])?;
+        }
+        let (mean_w, dev_w) = mean_dev(&win);
+        let gain = if dev_w > 1e-3 { dev_t / dev_w } else { 1.0 };
+        let (mut bx, mut by) = (0.0f32, 0.0f32);
+        for (((&ix, &iy), &va), &vb) in gx.iter().zip(&gy).zip(&t).zip(&win) {
+            let diff = (va - mean_t) - (vb - mean_w) * gain;
+            bx += diff * ix;
+            by += diff * iy;
+        }
+        let step = [(gyy * bx - gxy * by) / det, (gxx * by - gxy * bx) / det];
+        let step = [jac[0] * step[0] + jac[1] * step[1], jac[2] * step[0] + jac[3] * step[1]];
+        d = [d[0] + step[0], d[1] + step[1]];
+        if !(d[0].is_finite() && d[1].is_finite()) {
+            return None;
+        }
+        if step[0].hypot(step[1]) < 0.01 {
+            break;
+        }
+    }
+    Some([c[0] + d[0], c[1] + d[1]])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,6 +516,51 @@ mod tests {
             let q = q.expect("tracked");
             assert!((q[0] - p[0] - 6.4).abs() < 0.3 && (q[1] - p[1] + 3.3).abs() < 0.3, "{p:?} → {q:?}");
         }
+    }
+
+    /// `texture` seen through the affine map `x' = A x + t` (bilinear, frame pixel centres).
+    fn warped_texture(a: [f32; 4], t: [f32; 2]) -> RgbImage {
+        let det = a[0] * a[3] - a[1] * a[2];
+        let inv = [a[3] / det, -a[1] / det, -a[2] / det, a[0] / det];
+        RgbImage::from_fn(160, 120, |x, y| {
+            let (u, v) = (x as f32 + 0.5 - t[0], y as f32 + 0.5 - t[1]);
+            let (sx, sy) = (inv[0] * u + inv[1] * v - 0.5, inv[2] * u + inv[3] * v - 0.5);
+            let g = 128.0 + 50.0 * (sx * 0.21).sin() * (sy * 0.17).cos() + 40.0 * ((sx + sy) * 0.09).sin();
+            image::Rgb([g as u8; 3])
+        })
+    }
+
+    #[test]
+    fn aligning_through_the_plane_finds_points_on_a_foreshortened_plane_and_off_it() {
+        let prm = FlowParams::default();
+        // A plane tilted away (x compressed to 0.78, a little shear) and moved.
+        let (m, t) = ([0.78, 0.06, -0.04, 0.97], [21.0, 6.0]);
+        let map = |p: [f32; 2]| [m[0] * p[0] + m[1] * p[1] + t[0], m[2] * p[0] + m[3] * p[1] + t[1]];
+        let (a, b) = (Pyramid::new(&texture(0.0, 0.0), 3), Pyramid::new(&warped_texture(m, t), 3));
+        let pts = [[60.0, 50.0], [90.0, 70.0], [45.5, 62.25]];
+        // Chained positions 1–2 px off the truth: the alignment puts them back.
+        let chained: Vec<_> = pts.iter().map(|&p| map(p)).map(|q| Some([q[0] + 1.4, q[1] - 1.1])).collect();
+        let out = align_through_plane(&a, &b, &pts, &chained, &map, &prm);
+        for (p, q) in pts.iter().zip(&out) {
+            let (q, truth) = (q.expect("kept"), map(*p));
+            assert!((q[0] - truth[0]).hypot(q[1] - truth[1]) < 0.2, "{p:?} → {q:?}, truth {truth:?}");
+        }
+        // Where the plane's prediction is off by (2.5, −1.5) (a point in front of the plane),
+        // the alignment finds where the point really is.
+        let off = |p: [f32; 2]| {
+            let q = map(p);
+            [q[0] - 2.5, q[1] + 1.5]
+        };
+        let chained: Vec<_> = pts.iter().map(|&p| Some(off(p))).collect();
+        for (p, q) in pts.iter().zip(align_through_plane(&a, &b, &pts, &chained, &off, &prm)) {
+            let (q, truth) = (q.expect("kept"), map(*p));
+            assert!((q[0] - truth[0]).hypot(q[1] - truth[1]) < 0.2, "{p:?} → {q:?}, truth {truth:?}");
+        }
+        // A chained position further than `max_correction` from the alignment stands; a lost
+        // point stays lost.
+        let far = [Some([map(pts[0])[0] + 6.0, map(pts[0])[1]]), None];
+        let out = align_through_plane(&a, &b, &pts[..2], &far, &map, &prm);
+        assert_eq!(out, far.to_vec());
     }
 
     #[test]
