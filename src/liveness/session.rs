@@ -16,6 +16,12 @@ use crate::vision::pose::{Rotation, mean_rotation, turn_deg};
 /// frame's landmark noise does not decide the rotation check.
 const TURN_FRAMES: usize = 3;
 
+/// How old (ms before the frame being judged) the oldest of the three 3-D-motion values the
+/// decision takes may be: older values describe the motion before the head turned, not at
+/// the decision, and the check then fails (three values at 15 fps span 133 ms, 267 ms with
+/// one frame missing).
+const MOTION_MAX_AGE_MS: u64 = 300;
+
 /// Thresholds and limits of a challenge; every one is a config key (`[liveness]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -61,7 +67,7 @@ impl Default for LivenessConfig {
             // (docs/evaluation.md): the 3-D motion just above the largest flat-attack value of
             // the calibration set; layout at half the smallest live value.
             min_layout_change: 0.0287,
-            min_parallax: 0.0141,
+            min_parallax: 0.0143,
             max_path_rms: 0.02,
             max_nose_step: 0.15,
         }
@@ -188,7 +194,10 @@ pub struct Session {
     /// The turn toward the target measured on the latest Nose-state frame.
     last_turn: Option<f32>,
     path: Vec<(f32, [f32; 2])>,
-    parallax: Vec<f32>,
+    /// The 3-D-motion values of the Nose state, with the time of their frames.
+    parallax: Vec<(u64, f32)>,
+    /// The time of the latest frame.
+    now_ms: u64,
 }
 
 impl Session {
@@ -209,6 +218,7 @@ impl Session {
             last_turn: None,
             path: Vec::new(),
             parallax: Vec::new(),
+            now_ms: 0,
         }
     }
 
@@ -232,6 +242,7 @@ impl Session {
             self.phase_started_ms = start;
         }
         self.frames += 1;
+        self.now_ms = s.t_ms;
         if s.faces >= 2 {
             return self.end(Outcome::Fail, Some(Reason::MultipleFaces), s.t_ms, Checks::default());
         }
@@ -370,7 +381,7 @@ impl Session {
         }
         self.record_nose(s.t_ms, face.nose);
         if let Some(p) = s.parallax {
-            self.parallax.push(p);
+            self.parallax.push((s.t_ms, p));
         }
         let turn = self.turn_toward_target(face);
         self.last_turn = Some(turn);
@@ -393,14 +404,18 @@ impl Session {
 
     /// Non-planar motion where the head has turned most: the median of the last three values
     /// measured (each measures the motion since the Nose state began, so it grows with the
-    /// turn; the median keeps one bad frame from deciding). `None` without three values.
+    /// turn; the median keeps one bad frame from deciding). `None` without three values, or
+    /// when the oldest of them is more than [`MOTION_MAX_AGE_MS`] old (the tracker lost the
+    /// points it needs since: what it measured before does not describe the decision).
     fn pooled_parallax(&self) -> Option<f32> {
         let n = self.parallax.len();
-        (n >= 3).then(|| {
-            let mut last = [self.parallax[n - 3], self.parallax[n - 2], self.parallax[n - 1]];
-            last.sort_by(f32::total_cmp);
-            last[1]
-        })
+        let last = self.parallax.get(n.checked_sub(3)?..)?;
+        if self.now_ms.saturating_sub(last[0].0) > MOTION_MAX_AGE_MS {
+            return None;
+        }
+        let mut v = [last[0].1, last[1].1, last[2].1];
+        v.sort_by(f32::total_cmp);
+        Some(v[1])
     }
 
     fn largest_nose_step(&self) -> f32 {
@@ -626,6 +641,21 @@ mod tests {
         let d = decided(perform(&mut session(), 20, |_, smp| smp.parallax = Some(flat)));
         assert_eq!(d.reason, Some(Reason::FlatMotion));
         assert!((d.checks.parallax.unwrap() - flat).abs() < 1e-6, "the pooled value is reported");
+    }
+
+    #[test]
+    fn a_stale_3d_motion_value_fails_the_check() {
+        // The tracker measures on the first frames only, then loses what it needs: the values
+        // from before the turn do not decide the challenge.
+        let live = LivenessConfig::default().min_parallax * 3.0;
+        let d = decided(perform(&mut session(), 20, |i, smp| {
+            smp.parallax = (i < 8).then_some(live);
+        }));
+        assert_eq!(d.reason, Some(Reason::FlatMotion));
+        assert_eq!(d.checks.parallax, None);
+        // Measured up to the decision, the same values pass.
+        let d = decided(perform(&mut session(), 20, |_, smp| smp.parallax = Some(live)));
+        assert_eq!(d.reason, None);
     }
 
     #[test]

@@ -17,8 +17,25 @@ pub fn scratch(name: &str) -> PathBuf {
     d
 }
 
+/// A loopback port nothing listens on, below the kernel's ephemeral range (32768–60999).
+///
+/// A port the kernel hands out for `:0` is an ephemeral port: between handing it out and the
+/// broker binding it, a client socket may take it as its own source port, and a probe
+/// connecting to a port that is its own source port connects to itself (TCP simultaneous
+/// open), so "the port is open" was true before the broker listened: the subscriber started
+/// next was refused and the test waited for messages that never came. Ports here come from a
+/// per-process sequence in 20000–31999 that the kernel never uses as a source port.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let base = 20_000 + (std::process::id() % 400) * 30;
+    loop {
+        let k = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = u16::try_from(20_000 + (base - 20_000 + k) % 12_000).expect("below 32000");
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 pub fn wait_port(port: u16, up: bool) {
