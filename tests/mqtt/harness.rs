@@ -167,9 +167,24 @@ pub struct Sub {
 
 impl Sub {
     /// Subscribes at QoS 1; with `id`, as a persistent session (`-c`) that survives reconnects.
+    /// Returns once the broker has acknowledged the subscription (a subscriber that could not
+    /// connect is started again, twice at most, then the test fails with what it printed).
     pub fn start(port: u16, topics: &[&str], id: Option<&str>, extra: &[&str]) -> Self {
-        let mut cmd = Command::new("mosquitto_sub");
-        cmd.args(["-h", "127.0.0.1", "-p", &port.to_string(), "-v", "-q", "1"]);
+        let mut printed = String::new();
+        for _ in 0..3 {
+            match Self::try_start(port, topics, id, extra) {
+                Ok(sub) => return sub,
+                Err(e) => printed.push_str(&e),
+            }
+        }
+        panic!("mosquitto_sub on port {port} never got its subscription acknowledged:\n{printed}");
+    }
+
+    fn try_start(port: u16, topics: &[&str], id: Option<&str>, extra: &[&str]) -> Result<Self, String> {
+        // -d: the protocol exchange on stdout too, to see the SUBACK; line-buffered (stdbuf
+        // execs it), or those lines would wait in a pipe buffer until it exits.
+        let mut cmd = Command::new("stdbuf");
+        cmd.args(["-oL", "mosquitto_sub", "-d", "-h", "127.0.0.1", "-p", &port.to_string(), "-v", "-q", "1"]);
         if let Some(id) = id {
             cmd.args(["-c", "-i", id]);
         }
@@ -177,20 +192,42 @@ impl Sub {
             cmd.args(["-t", t]);
         }
         cmd.args(extra);
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("mosquitto_sub");
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("mosquitto_sub");
         let out = child.stdout.take().unwrap();
+        let err = child.stderr.take().unwrap();
         let (tx, lines) = mpsc::channel();
+        let (ready_tx, ready) = mpsc::channel();
+        let (debug_tx, debug) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(out).lines().map_while(Result::ok) {
+                // Debug lines ("Client <id> received SUBACK", "Subscribed (mid: 1): 1"); every
+                // message line starts with its topic.
+                if line.starts_with("Client ") || line.starts_with("Subscribed (mid") {
+                    if line.ends_with("received SUBACK") {
+                        let _ = ready_tx.send(());
+                    }
+                    let _ = debug_tx.send(line);
+                    continue;
+                }
                 let (t, p) = line.split_once(' ').unwrap_or((&line, ""));
                 if tx.send((t.to_owned(), p.to_owned())).is_err() {
                     break;
                 }
             }
         });
-        // Give the subscription time to reach the broker.
-        std::thread::sleep(Duration::from_millis(300));
-        Self { child, lines }
+        let (err_tx, errors) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                let _ = err_tx.send(line);
+            }
+        });
+        if ready.recv_timeout(Duration::from_secs(10)).is_ok() {
+            return Ok(Self { child, lines });
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let said: Vec<String> = debug.try_iter().chain(errors.try_iter()).collect();
+        Err(format!("  attempt: {}\n", said.join(" | ")))
     }
 
     /// The first message whose topic ends with `suffix` and whose payload matches `pred`.
