@@ -4,7 +4,8 @@
 //! The model-only rows of [`super::bench`] say how fast the networks are; a visitor sees the
 //! whole frame: JPEG decode, track-or-detect (crop + int8 mesh + pose, the detector every
 //! `detect_interval_frames` or on a lost track), keypoint tracking (the pyramidal LK of
-//! `vision::flow` on the same 40 seed points `pipeline.rs` follows), the checks (parallax +
+//! `vision::flow` on the same 55 seed points `pipeline.rs` follows, each then aligned through
+//! the face plane's homography), the checks (parallax +
 //! session step), and the screen (the challenge view drawn onto an 800×480 canvas, over the
 //! previous frame's as the screen thread does: `screen::Redraw` redraws what changed). Each
 //! stage's median is over the timed frames; `total` is the median of the per-frame sums.
@@ -25,7 +26,7 @@ use super::bench::Timing;
 pub use super::procstat::{cpu_ms, ms_since_process_start, peak_rss_mib};
 use crate::camera::replay::SessionFile;
 use crate::liveness::ChallengeGeometry;
-use crate::liveness::motion::{SEED_LANDMARKS, nose_departure};
+use crate::liveness::motion::{self, SEED_LANDMARKS, nose_departure, plane_homography};
 use crate::liveness::session::{LivenessConfig, Sample, Session, Step};
 use crate::pipeline::face_sample;
 use crate::screen::{Canvas, Challenge, Instruction, Redraw, Scene, Status, View};
@@ -182,7 +183,23 @@ pub fn run(
         if !area_pts.is_empty() {
             pyramid.build(&img, params.levels, Some(flow::area_around(&area_pts, params.reach)));
         }
-        let moved = prev.as_ref().map(|(pts, _)| flow::track(&prev_pyramid, &pyramid, pts, &params));
+        // Chained tracking, then every point aligned through the face plane's homography as
+        // `pipeline.rs` does (against the Nose-start frame there; the previous frame here, the
+        // same work).
+        let moved = prev.as_ref().map(|(pts, _)| {
+            let chained = flow::track(&prev_pyramid, &pyramid, pts, &params);
+            match plane_homography(&SEED_LANDMARKS, pts, &chained) {
+                Some(h) => flow::align_through_plane(
+                    &prev_pyramid,
+                    &pyramid,
+                    pts,
+                    &chained,
+                    &|p| motion::apply(&h, p),
+                    &params,
+                ),
+                None => chained,
+            }
+        });
         let t3 = cpu_ms();
         let parallax = match (&prev, &moved) {
             (Some((pts, width)), Some(moved)) => {
@@ -258,7 +275,7 @@ pub fn run(
         ),
         row(
             "keypoints",
-            "grey pyramid around the points + LK forward-backward, 40 points",
+            "grey pyramid around the points + LK forward-backward + alignment through the face plane, 55 points",
             true,
             laps.keypoints,
         ),
