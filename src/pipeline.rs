@@ -92,16 +92,30 @@ impl Keypoints {
         for ((i, _), q) in alive.iter().zip(moved) {
             self.now[*i] = q;
         }
-        if params.max_correction > 0.0
-            && let Some(h) = plane_homography(&SEED_LANDMARKS, &self.start, &self.now)
-        {
-            let plane = |p: [f32; 2]| motion::apply(&h, p);
-            self.now =
-                flow::align_through_plane(&self.origin, &self.next, &self.start, &self.now, &plane, params);
-        }
+        self.now =
+            align_with_plane(&self.origin, &self.next, &self.start, std::mem::take(&mut self.now), params);
         std::mem::swap(&mut self.prev, &mut self.next);
         let d = nose_departure(&SEED_LANDMARKS, &self.start, &self.now)?;
-        Some(d.px / self.face_width)
+        Some(d / self.face_width)
+    }
+}
+
+/// Tracked keypoints (`now`, of [`SEED_LANDMARKS`] seeded at `start` in `origin`) aligned again
+/// with their first view through the face plane's homography ([`flow::align_through_plane`]),
+/// when the correction is on and the plane can be fitted; otherwise as they are.
+pub(crate) fn align_with_plane(
+    origin: &Pyramid,
+    next: &Pyramid,
+    start: &[[f32; 2]],
+    now: Vec<Option<[f32; 2]>>,
+    params: &FlowParams,
+) -> Vec<Option<[f32; 2]>> {
+    if params.max_correction <= 0.0 {
+        return now;
+    }
+    match plane_homography(&SEED_LANDMARKS, start, &now) {
+        Some(h) => flow::align_through_plane(origin, next, start, &now, &|p| motion::apply(&h, p), params),
+        None => now,
     }
 }
 
@@ -215,7 +229,7 @@ impl ChallengeRunner {
                 SEED_LANDMARKS.iter().zip(&k.now).filter(|(_, p)| p.is_none()).map(|(&id, _)| id).collect();
         }
         t.motion = parallax;
-        (t.turn_deg, t.motion_pooled) = (self.session.turn_so_far(), self.session.motion_so_far());
+        (t.turn_deg, t.motion_pooled) = (self.session.turn_so_far(), self.session.motion_so_far(frame.t_ms));
         if let Step::Decided(d) = &step {
             t.decision = Some(d.clone());
         }

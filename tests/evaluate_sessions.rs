@@ -1,16 +1,11 @@
 //! `livegate evaluate --sessions DIR` as an installer runs it: recorded sessions sorted into
 //! `live/` and `attack/<species>/`, replayed through the real networks.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn livegate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_livegate"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use std::path::{Path, PathBuf};
+
+use common::livegate;
 
 fn copy_session(from: &str, to: &Path) {
     std::fs::create_dir_all(to).unwrap();

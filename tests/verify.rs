@@ -1,18 +1,13 @@
 //! `livegate verify` end to end: recorded session directories (SPEC §6) through the real
 //! networks, with the exit codes installers and CI scripts rely on.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
+use common::livegate;
 use image::RgbImage;
-
-fn livegate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_livegate"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("livegate-verify-{}-{name}", std::process::id()));

@@ -26,9 +26,9 @@ use super::bench::Timing;
 pub use super::procstat::{cpu_ms, ms_since_process_start, peak_rss_mib};
 use crate::camera::replay::SessionFile;
 use crate::liveness::ChallengeGeometry;
-use crate::liveness::motion::{self, SEED_LANDMARKS, nose_departure, plane_homography};
+use crate::liveness::motion::{SEED_LANDMARKS, nose_departure};
 use crate::liveness::session::{LivenessConfig, Sample, Session, Step};
-use crate::pipeline::face_sample;
+use crate::pipeline::{align_with_plane, face_sample};
 use crate::screen::{Canvas, Challenge, Instruction, Redraw, Scene, Status, View};
 use crate::vision::flow::{self, FlowParams, Pyramid};
 use crate::vision::warp::InputBuffer;
@@ -188,22 +188,12 @@ pub fn run(
         // same work).
         let moved = prev.as_ref().map(|(pts, _)| {
             let chained = flow::track(&prev_pyramid, &pyramid, pts, &params);
-            match plane_homography(&SEED_LANDMARKS, pts, &chained) {
-                Some(h) => flow::align_through_plane(
-                    &prev_pyramid,
-                    &pyramid,
-                    pts,
-                    &chained,
-                    &|p| motion::apply(&h, p),
-                    &params,
-                ),
-                None => chained,
-            }
+            align_with_plane(&prev_pyramid, &pyramid, pts, chained, &params)
         });
         let t3 = cpu_ms();
         let parallax = match (&prev, &moved) {
             (Some((pts, width)), Some(moved)) => {
-                nose_departure(&SEED_LANDMARKS, pts, moved).map(|d| d.px / width)
+                nose_departure(&SEED_LANDMARKS, pts, moved).map(|d| d / width)
             }
             _ => None,
         };

@@ -134,15 +134,6 @@ pub fn plane_homography(ids: &[usize], start: &[[f32; 2]], now: &[Option<[f32; 2
     robust_homography(&a, &b)
 }
 
-/// The nose's departure from every line through it (see [`RULINGS`]), in pixels.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Departure {
-    /// The smallest, over the four directions, of the nose's motion against the line's.
-    pub px: f32,
-    /// How far the nose tip moved since the start, pixels.
-    pub nose_travel: f32,
-}
-
 /// How much the nose moved against the face around it, from the points' start positions and
 /// where they are now (`None`: lost), both in the order of `ids` (mesh indices).
 ///
@@ -152,9 +143,10 @@ pub struct Departure {
 /// where the nose lies between them; the departure is the difference. A flat picture leaves
 /// no residual at all; a curled one leaves residuals that follow its curl, equal along the
 /// curl's straight lines, so along one direction the nose departs from nothing. A head turning
-/// moves its nose tip against all four. `None` when a direction has no tracked pair or the
-/// plane cannot be fitted: the statistic then has no value (fail closed).
-pub fn nose_departure(ids: &[usize], start: &[[f32; 2]], now: &[Option<[f32; 2]>]) -> Option<Departure> {
+/// moves its nose tip against all four. The value is the smallest departure over the four
+/// directions, in pixels. `None` when a direction has no tracked pair, no nose point is tracked
+/// or the plane cannot be fitted: the statistic then has no value (fail closed).
+pub fn nose_departure(ids: &[usize], start: &[[f32; 2]], now: &[Option<[f32; 2]>]) -> Option<f32> {
     let at = |id: usize| ids.iter().position(|&i| i == id);
     let h = plane_homography(ids, start, now)?;
     let residual = |k: usize| -> Option<[f32; 2]> {
@@ -163,14 +155,16 @@ pub fn nose_departure(ids: &[usize], start: &[[f32; 2]], now: &[Option<[f32; 2]>
     };
     let noses: Vec<usize> =
         NOSE_POINTS.iter().filter_map(|&id| at(id)).filter(|&k| now[k].is_some()).collect();
-    // The nose's place: the mean of its tracked points (any of them may be lost on a frame).
-    let centre = |pts: &dyn Fn(usize) -> [f32; 2]| -> Option<[f32; 2]> {
-        let n = noses.len() as f32;
-        (!noses.is_empty())
-            .then(|| noses.iter().fold([0.0f32; 2], |m, &k| [m[0] + pts(k)[0] / n, m[1] + pts(k)[1] / n]))
+    // The mean start position of some points.
+    let mean = |ks: &[usize]| {
+        let n = ks.len() as f32;
+        ks.iter().fold([0.0f32; 2], |m, &k| [m[0] + start[k][0] / n, m[1] + start[k][1] / n])
     };
-    let tip = centre(&|k| start[k])?;
-    let tip_now = centre(&|k| now[k].unwrap_or(start[k]))?;
+    // The nose's place: the mean of its tracked points (any of them may be lost on a frame).
+    if noses.is_empty() {
+        return None;
+    }
+    let tip = mean(&noses);
     let mut least = f32::INFINITY;
     for (side_a, side_b) in RULINGS {
         let tracked = |side: &[usize]| -> Vec<usize> {
@@ -181,10 +175,6 @@ pub fn nose_departure(ids: &[usize], start: &[[f32; 2]], now: &[Option<[f32; 2]>
             return None;
         }
         // The line's direction at the start: from the mean of one side to the other's.
-        let mean = |ks: &[usize]| {
-            let n = ks.len() as f32;
-            ks.iter().fold([0.0f32; 2], |m, &k| [m[0] + start[k][0] / n, m[1] + start[k][1] / n])
-        };
         let (ma, mb) = (mean(&a), mean(&b));
         let len = (mb[0] - ma[0]).hypot(mb[1] - ma[1]).max(1e-3);
         let dir = [(mb[0] - ma[0]) / len, (mb[1] - ma[1]) / len];
@@ -207,8 +197,7 @@ pub fn nose_departure(ids: &[usize], start: &[[f32; 2]], now: &[Option<[f32; 2]>
         found.sort_by(f32::total_cmp);
         least = least.min(found[found.len() / 2]);
     }
-    let travel = (tip_now[0] - tip[0]).hypot(tip_now[1] - tip[1]);
-    Some(Departure { px: least, nose_travel: travel })
+    Some(least)
 }
 
 /// The residual along a line as a smooth function of the position on it: a least-squares
@@ -272,6 +261,18 @@ fn poly_fit(pts: &[(f32, f32)]) -> Option<[f64; 3]> {
     Some(std::array::from_fn(|i| if i < terms { m[i][3] / m[i][i] } else { 0.0 }))
 }
 
+/// How far each `start` point, mapped by `h`, lands from its `now` point (pixels).
+fn transfer_errors(h: &H, start: &[[f32; 2]], now: &[[f32; 2]]) -> Vec<f32> {
+    start
+        .iter()
+        .zip(now)
+        .map(|(&a, &b)| {
+            let q = apply(h, a);
+            (q[0] - b[0]).hypot(q[1] - b[1])
+        })
+        .collect()
+}
+
 /// A homography refitted a few times without gross outliers (bad tracks).
 fn robust_homography(start: &[[f32; 2]], now: &[[f32; 2]]) -> Option<H> {
     if start.len() < 8 {
@@ -279,14 +280,7 @@ fn robust_homography(start: &[[f32; 2]], now: &[[f32; 2]]) -> Option<H> {
     }
     let mut h = fit_homography(start, now)?;
     for _ in 0..3 {
-        let e: Vec<f32> = start
-            .iter()
-            .zip(now)
-            .map(|(&a, &b)| {
-                let q = apply(&h, a);
-                (q[0] - b[0]).hypot(q[1] - b[1])
-            })
-            .collect();
+        let e = transfer_errors(&h, start, now);
         let mut sorted = e.clone();
         sorted.sort_by(f32::total_cmp);
         let cut = 2.5 * sorted[sorted.len() / 2] + 0.5;
@@ -307,14 +301,7 @@ mod tests {
     /// The median transfer error of the robust homography between two views, over `w`.
     fn planar_residual(start: &[[f32; 2]], now: &[[f32; 2]], w: f32) -> Option<f32> {
         let h = robust_homography(start, now)?;
-        let mut e: Vec<f32> = start
-            .iter()
-            .zip(now)
-            .map(|(&a, &b)| {
-                let q = apply(&h, a);
-                (q[0] - b[0]).hypot(q[1] - b[1])
-            })
-            .collect();
+        let mut e = transfer_errors(&h, start, now);
         e.sort_by(f32::total_cmp);
         Some(e[e.len() / 2] / w)
     }
@@ -403,7 +390,7 @@ mod tests {
             .collect()
     }
 
-    fn departure(start: &[[f32; 2]], now: &[[f32; 2]]) -> Departure {
+    fn departure(start: &[[f32; 2]], now: &[[f32; 2]]) -> f32 {
         let now: Vec<_> = now.iter().map(|p| Some(*p)).collect();
         nose_departure(&SEED_LANDMARKS, start, &now).expect("every direction tracked")
     }
@@ -428,7 +415,7 @@ mod tests {
         for (deg, tilt) in [(10.0f32, -5.0f32), (-10.0, 10.0), (15.0, -20.0), (25.0, 0.0)] {
             let d = departure(&pose(&head, 0.0, tilt, 0.0), &pose(&head, deg, tilt, 40.0));
             // 10° of turn moves a 146-px-wide face's nose ~2 px against the nasion–lip line.
-            assert!(d.px > 1.5, "{deg}° at {tilt}°: {d:?}");
+            assert!(d > 1.5, "{deg}° at {tilt}°: {d:?}");
         }
     }
 
@@ -443,7 +430,7 @@ mod tests {
             for (deg, tilt) in [(30.0f32, 0.0f32), (40.0, 10.0), (-25.0, -15.0), (20.0, 20.0)] {
                 let d = departure(&pose(&pic, 0.0, 0.0, 0.0), &pose(&pic, deg, tilt, 40.0));
                 assert!(
-                    d.px < live.px / 2.0,
+                    d < live / 2.0,
                     "curl {r:?} about {axis}°, turned {deg}° tilted {tilt}°: {d:?} vs live at 10° {live:?}"
                 );
             }

@@ -196,8 +196,6 @@ pub struct Session {
     path: Vec<(f32, [f32; 2])>,
     /// The 3-D-motion values of the Nose state, with the time of their frames.
     parallax: Vec<(u64, f32)>,
-    /// The time of the latest frame.
-    now_ms: u64,
 }
 
 impl Session {
@@ -218,7 +216,6 @@ impl Session {
             last_turn: None,
             path: Vec::new(),
             parallax: Vec::new(),
-            now_ms: 0,
         }
     }
 
@@ -242,7 +239,6 @@ impl Session {
             self.phase_started_ms = start;
         }
         self.frames += 1;
-        self.now_ms = s.t_ms;
         if s.faces >= 2 {
             return self.end(Outcome::Fail, Some(Reason::MultipleFaces), s.t_ms, Checks::default());
         }
@@ -259,9 +255,9 @@ impl Session {
         self.last_turn
     }
 
-    /// The 3-D-motion value pooled so far, as the decision would take it.
-    pub fn motion_so_far(&self) -> Option<f32> {
-        self.pooled_parallax()
+    /// The 3-D-motion value pooled so far, as a decision on a frame at `t_ms` would take it.
+    pub fn motion_so_far(&self, t_ms: u64) -> Option<f32> {
+        self.pooled_parallax(t_ms)
     }
 
     /// Whether a frame showing `face` would start the Nose state or decide the challenge:
@@ -405,12 +401,12 @@ impl Session {
     /// Non-planar motion where the head has turned most: the median of the last three values
     /// measured (each measures the motion since the Nose state began, so it grows with the
     /// turn; the median keeps one bad frame from deciding). `None` without three values, or
-    /// when the oldest of them is more than [`MOTION_MAX_AGE_MS`] old (the tracker lost the
+    /// when the oldest of them is more than [`MOTION_MAX_AGE_MS`] older than `t_ms` (the tracker lost the
     /// points it needs since: what it measured before does not describe the decision).
-    fn pooled_parallax(&self) -> Option<f32> {
+    fn pooled_parallax(&self, t_ms: u64) -> Option<f32> {
         let n = self.parallax.len();
         let last = self.parallax.get(n.checked_sub(3)?..)?;
-        if self.now_ms.saturating_sub(last[0].0) > MOTION_MAX_AGE_MS {
+        if t_ms.saturating_sub(last[0].0) > MOTION_MAX_AGE_MS {
             return None;
         }
         let mut v = [last[0].1, last[1].1, last[2].1];
@@ -433,7 +429,7 @@ impl Session {
             nose_hit: true,
             yaw_deg: Some(turn),
             layout_change: Some(layout_change(&start.layout, &face.layout)),
-            parallax: self.pooled_parallax(),
+            parallax: self.pooled_parallax(t_ms),
             path_rms: path_rms(&self.path),
         };
         let c = &self.config;

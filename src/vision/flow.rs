@@ -272,8 +272,6 @@ fn refine(
     s: &mut Scratch,
 ) -> Option<[f32; 2]> {
     let r = prm.half_window;
-    let n = ((2 * r + 1) * (2 * r + 1)) as f32;
-    let (mut gxx, mut gxy, mut gyy) = (0.0f32, 0.0f32, 0.0f32);
     let Scratch { win, rows, ix: gx, iy: gy, va: vals } = s;
     gx.clear();
     gy.clear();
@@ -303,17 +301,7 @@ fn refine(
         }
         Read::Miss => return None,
     }
-    // The structure tensor, summed in window order (as it was while sampling).
-    for (&ix, &iy) in gx.iter().zip(gy.iter()) {
-        gxx += ix * ix;
-        gxy += ix * iy;
-        gyy += iy * iy;
-    }
-    let det = gxx * gyy - gxy * gxy;
-    let min_eig = ((gxx + gyy) - ((gxx - gyy).powi(2) + 4.0 * gxy * gxy).sqrt()) / 2.0;
-    if min_eig / n < prm.min_eigen || det.abs() < f32::EPSILON {
-        return None;
-    }
+    let tensor = Tensor::of(gx, gy, prm)?;
     // Gain and bias: the template's mean and contrast, matched in each candidate window, so an
     // auto-exposure or white-balance step between two frames (or a flicker of light) does not
     // read as motion and does not make a point lose its track.
@@ -340,19 +328,53 @@ fn refine(
             Read::Inside if dev_b > 1e-3 => (mean_a, mean_b, dev_a / dev_b),
             _ => (0.0, 0.0, 1.0),
         };
-        let (mut bx, mut by) = (0.0f32, 0.0f32);
-        for (((&ix, &iy), &va), &vb) in gx.iter().zip(gy.iter()).zip(vals.iter()).zip(win.iter()) {
-            let diff = (va - mean_a) - (vb - mean_b) * gain;
-            bx += diff * ix;
-            by += diff * iy;
-        }
-        let step = [(gyy * bx - gxy * by) / det, (gxx * by - gxy * bx) / det];
+        let step = tensor.step(gx, gy, (vals, mean_a), (win, mean_b), gain);
         d = [d[0] + step[0], d[1] + step[1]];
         if step[0].hypot(step[1]) < 0.01 {
             break;
         }
     }
     Some(d)
+}
+
+/// A template window's structure tensor (sums of gradient products over the window).
+#[derive(Debug, Clone, Copy)]
+struct Tensor {
+    gxx: f32,
+    gxy: f32,
+    gyy: f32,
+    det: f32,
+}
+
+impl Tensor {
+    /// The tensor of the gradients `gx`, `gy` (summed in window order); `None` when the window
+    /// is too little textured to track (smallest eigenvalue per pixel under `prm.min_eigen`).
+    fn of(gx: &[f32], gy: &[f32], prm: &FlowParams) -> Option<Self> {
+        let (mut gxx, mut gxy, mut gyy) = (0.0f32, 0.0f32, 0.0f32);
+        for (&ix, &iy) in gx.iter().zip(gy) {
+            gxx += ix * ix;
+            gxy += ix * iy;
+            gyy += iy * iy;
+        }
+        let det = gxx * gyy - gxy * gxy;
+        let min_eig = ((gxx + gyy) - ((gxx - gyy).powi(2) + 4.0 * gxy * gxy).sqrt()) / 2.0;
+        let n = gx.len().max(1) as f32;
+        let untextured = min_eig / n < prm.min_eigen || det.abs() < f32::EPSILON;
+        (!untextured).then_some(Self { gxx, gxy, gyy, det })
+    }
+
+    /// One Lucas–Kanade step: the displacement that best explains the difference between the
+    /// template `(values, mean)` and the window `(values, mean)`, its contrast scaled by `gain`.
+    fn step(&self, gx: &[f32], gy: &[f32], a: (&[f32], f32), b: (&[f32], f32), gain: f32) -> [f32; 2] {
+        let (mut bx, mut by) = (0.0f32, 0.0f32);
+        for (((&ix, &iy), &va), &vb) in gx.iter().zip(gy).zip(a.0).zip(b.0) {
+            let diff = (va - a.1) - (vb - b.1) * gain;
+            bx += diff * ix;
+            by += diff * iy;
+        }
+        let Self { gxx, gxy, gyy, det } = *self;
+        [(gyy * bx - gxy * by) / det, (gxx * by - gxy * bx) / det]
+    }
 }
 
 /// Mean and standard deviation of a window's samples.
@@ -439,10 +461,9 @@ fn align_one(
     prm: &FlowParams,
 ) -> Option<[f32; 2]> {
     let r = prm.half_window;
-    let n = ((2 * r + 1) * (2 * r + 1)) as f32;
     // The template, its gradients and where the plane puts each of its samples (frame pixels;
     // pixel-index coordinates are frame coordinates − 0.5).
-    let mut t = Vec::with_capacity(n as usize);
+    let mut t = Vec::with_capacity(((2 * r + 1) * (2 * r + 1)) as usize);
     let (mut gx, mut gy, mut warped) = (Vec::new(), Vec::new(), Vec::new());
     for j in -r..=r {
         for i in -r..=r {
@@ -454,14 +475,7 @@ fn align_one(
             warped.push([w[0] - 0.5, w[1] - 0.5]);
         }
     }
-    let (gxx, gxy, gyy) = gx.iter().zip(&gy).fold((0.0f32, 0.0f32, 0.0f32), |(xx, xy, yy), (&ix, &iy)| {
-        (xx + ix * ix, xy + ix * iy, yy + iy * iy)
-    });
-    let det = gxx * gyy - gxy * gxy;
-    let min_eig = ((gxx + gyy) - ((gxx - gyy).powi(2) + 4.0 * gxy * gxy).sqrt()) / 2.0;
-    if min_eig / n < prm.min_eigen || det.abs() < f32::EPSILON {
-        return None;
-    }
+    let tensor = Tensor::of(&gx, &gy, prm)?;
     // The plane's local Jacobian at p: a step in template coordinates is J·step in `now`.
     let (c, ex, ey) = (plane(p), plane([p[0] + 1.0, p[1]]), plane([p[0], p[1] + 1.0]));
     let jac = [ex[0] - c[0], ey[0] - c[0], ex[1] - c[1], ey[1] - c[1]];
@@ -475,13 +489,7 @@ fn align_one(
         }
         let (mean_w, dev_w) = mean_dev(&win);
         let gain = if dev_w > 1e-3 { dev_t / dev_w } else { 1.0 };
-        let (mut bx, mut by) = (0.0f32, 0.0f32);
-        for (((&ix, &iy), &va), &vb) in gx.iter().zip(&gy).zip(&t).zip(&win) {
-            let diff = (va - mean_t) - (vb - mean_w) * gain;
-            bx += diff * ix;
-            by += diff * iy;
-        }
-        let step = [(gyy * bx - gxy * by) / det, (gxx * by - gxy * bx) / det];
+        let step = tensor.step(&gx, &gy, (&t, mean_t), (&win, mean_w), gain);
         let step = [jac[0] * step[0] + jac[1] * step[1], jac[2] * step[0] + jac[3] * step[1]];
         d = [d[0] + step[0], d[1] + step[1]];
         if !(d[0].is_finite() && d[1].is_finite()) {
