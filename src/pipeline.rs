@@ -7,9 +7,10 @@ use image::RgbImage;
 use serde::Serialize;
 
 use crate::camera::{Camera, CameraError, Frame};
-use crate::liveness::motion::{self, SEED_LANDMARKS, nose_departure, plane_homography};
+use crate::liveness::motion::{self, KEYPOINTS, SEED_LANDMARKS, nose_departure, plane_homography};
 use crate::liveness::session::{Checks, Decision, FaceSample, Outcome, Phase, Reason, Sample, Session, Step};
 use crate::vision::flow::{self, FlowParams, Pyramid};
+use crate::vision::pose::{self, Intrinsics, Rotation};
 use crate::vision::{FaceTracker, Rect, TrackedFace, VisionError};
 
 /// What the runner saw and decided on one frame: one line of `verify --trace`, and what
@@ -35,7 +36,7 @@ pub struct FrameTrace {
     /// Keypoints seeded at the start of the Nose state, and how many are still tracked.
     pub points_seeded: usize,
     pub points_kept: usize,
-    /// The mesh landmarks whose keypoints are lost (`liveness::motion::SEED_LANDMARKS`).
+    /// The mesh landmarks whose keypoints are lost (`liveness::motion::KEYPOINTS`).
     pub points_lost: Vec<usize>,
     /// Where the tracked keypoints are in this frame (for the overlay).
     #[serde(skip)]
@@ -95,12 +96,13 @@ impl Keypoints {
         self.now =
             align_with_plane(&self.origin, &self.next, &self.start, std::mem::take(&mut self.now), params);
         std::mem::swap(&mut self.prev, &mut self.next);
-        let d = nose_departure(&SEED_LANDMARKS, &self.start, &self.now)?;
+        let seeds = SEED_LANDMARKS.len();
+        let d = nose_departure(&SEED_LANDMARKS, &self.start[..seeds], &self.now[..seeds])?;
         Some(d / self.face_width)
     }
 }
 
-/// Tracked keypoints (`now`, of [`SEED_LANDMARKS`] seeded at `start` in `origin`) aligned again
+/// Tracked keypoints (`now`, of [`KEYPOINTS`] seeded at `start` in `origin`) aligned again
 /// with their first view through the face plane's homography ([`flow::align_through_plane`]),
 /// when the correction is on and the plane can be fitted; otherwise as they are.
 pub(crate) fn align_with_plane(
@@ -113,7 +115,8 @@ pub(crate) fn align_with_plane(
     if params.max_correction <= 0.0 {
         return now;
     }
-    match plane_homography(&SEED_LANDMARKS, start, &now) {
+    let seeds = SEED_LANDMARKS.len();
+    match plane_homography(&SEED_LANDMARKS, &start[..seeds], &now[..seeds]) {
         Some(h) => flow::align_through_plane(origin, next, start, &now, &|p| motion::apply(&h, p), params),
         None => now,
     }
@@ -130,15 +133,30 @@ pub enum RunError {
     Frame(#[from] anyhow::Error),
 }
 
-/// The layout points and pose the session needs from a tracked face.
+/// The layout points and pose the session needs from a tracked face. The rotation is the
+/// template fitted to the [`KEYPOINTS`] alone ([`keypoint_rotation`]): the points the keypoint
+/// tracker follows from the Nose state's first frame on, so that the turn compares one point
+/// set with itself.
 pub fn face_sample(face: &TrackedFace) -> FaceSample {
+    let at_mesh: Vec<Option<[f32; 2]>> = KEYPOINTS.iter().map(|&i| Some(face.landmarks.xy(i))).collect();
     FaceSample {
         bounds: face.bounds,
         nose: face.landmarks.nose_tip(),
         yaw_deg: face.pose.yaw,
-        rotation: face.pose.is_fitted().then_some(face.pose.rotation),
+        rotation: keypoint_rotation(&at_mesh, &face.camera),
         layout: SEED_LANDMARKS.iter().map(|&i| face.landmarks.xy(i)).collect(),
     }
+}
+
+/// The head's rotation from image positions of the [`KEYPOINTS`] (in their order; `None`:
+/// lost): the rigid face template fitted to those of them it has ([`pose::fit_points`]).
+/// Fed keypoints tracked in the image, it reads the turn the image shows; the landmark
+/// model's own reading of a turned face falls short of it (its face prior pulls toward
+/// frontal).
+pub fn keypoint_rotation(points: &[Option<[f32; 2]>], camera: &Intrinsics) -> Option<Rotation> {
+    let known: Vec<(usize, [f32; 2])> =
+        KEYPOINTS.iter().zip(points).filter_map(|(&id, p)| p.map(|p| (id, p))).collect();
+    pose::fit_points(&known, camera).map(|p| p.rotation)
 }
 
 /// One challenge being watched.
@@ -195,7 +213,7 @@ impl ChallengeRunner {
     pub fn feed(&mut self, frame: &Frame) -> Result<Step, VisionError> {
         self.trace = FrameTrace { t_ms: frame.t_ms, ..FrameTrace::default() };
         let mut obs = self.tracker.observe(&frame.image, frame.t_ms)?;
-        let face = obs.face.as_ref().map(face_sample);
+        let mut face = obs.face.as_ref().map(face_sample);
         if face.as_ref().is_some_and(|f| self.session.is_pivotal(f)) {
             // The Nose-start and decision frames count every face, whatever the timetable.
             self.tracker.observe_counted(&frame.image, &mut obs)?;
@@ -205,12 +223,16 @@ impl ChallengeRunner {
             Some(k) => k.advance(&frame.image, &self.flow),
             None => None,
         };
+        if let (Some(k), Some(f), Some(seen)) = (&self.keypoints, face.as_mut(), &obs.face) {
+            // Once the keypoints are followed, the turn is read from them.
+            f.rotation = keypoint_rotation(&k.now, &seen.camera);
+        }
         let sample = Sample { t_ms: frame.t_ms, faces: obs.faces, face, parallax };
         let step = self.session.step(&sample);
         if step == Step::NoseStarted
             && let Some(face) = &obs.face
         {
-            let start: Vec<[f32; 2]> = SEED_LANDMARKS.iter().map(|&i| face.landmarks.xy(i)).collect();
+            let start: Vec<[f32; 2]> = KEYPOINTS.iter().map(|&i| face.landmarks.xy(i)).collect();
             self.keypoints = Some(Keypoints::new(&frame.image, start, face.bounds.w, &self.flow));
         }
         let t = &mut self.trace;
@@ -226,7 +248,7 @@ impl ChallengeRunner {
             t.points = k.now.iter().flatten().copied().collect();
             t.points_kept = t.points.len();
             t.points_lost =
-                SEED_LANDMARKS.iter().zip(&k.now).filter(|(_, p)| p.is_none()).map(|(&id, _)| id).collect();
+                KEYPOINTS.iter().zip(&k.now).filter(|(_, p)| p.is_none()).map(|(&id, _)| id).collect();
         }
         t.motion = parallax;
         (t.turn_deg, t.motion_pooled) = (self.session.turn_so_far(), self.session.motion_so_far(frame.t_ms));

@@ -26,7 +26,7 @@ use super::bench::Timing;
 pub use super::procstat::{cpu_ms, ms_since_process_start, peak_rss_mib};
 use crate::camera::replay::SessionFile;
 use crate::liveness::ChallengeGeometry;
-use crate::liveness::motion::{SEED_LANDMARKS, nose_departure};
+use crate::liveness::motion::{KEYPOINTS, SEED_LANDMARKS, nose_departure};
 use crate::liveness::session::{LivenessConfig, Sample, Session, Step};
 use crate::pipeline::{align_with_plane, face_sample};
 use crate::screen::{Canvas, Challenge, Instruction, Redraw, Scene, Status, View};
@@ -177,7 +177,7 @@ pub fn run(
         // The pyramid covers what it is tracked from and into: the previous frame's points
         // (tracked into this frame) and this frame's (tracked from it into the next), with
         // `params.reach` around them, as `pipeline.rs` builds it.
-        let next_pts = obs.face.as_ref().map(|f| SEED_LANDMARKS.map(|i| f.landmarks.xy(i)));
+        let next_pts = obs.face.as_ref().map(|f| KEYPOINTS.map(|i| f.landmarks.xy(i)));
         area_pts.clear();
         area_pts.extend(prev.iter().flat_map(|(pts, _)| pts).chain(next_pts.iter().flatten()));
         if !area_pts.is_empty() {
@@ -193,7 +193,8 @@ pub fn run(
         let t3 = cpu_ms();
         let parallax = match (&prev, &moved) {
             (Some((pts, width)), Some(moved)) => {
-                nose_departure(&SEED_LANDMARKS, pts, moved).map(|d| d / width)
+                let seeds = SEED_LANDMARKS.len();
+                nose_departure(&SEED_LANDMARKS, &pts[..seeds], &moved[..seeds]).map(|d| d / width)
             }
             _ => None,
         };

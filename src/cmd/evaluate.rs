@@ -58,6 +58,9 @@ pub struct NoseFrame {
     pub turn_deg: Option<f32>,
     pub motion: Option<f32>,
     pub points_kept: usize,
+    /// The generator's own turn toward the target at this frame's time since the Nose state
+    /// began (noise-free pose, degrees): what `turn_deg` measures.
+    pub true_turn_deg: f32,
 }
 
 /// Runs one synthetic session at the baseline door (15 fps, level camera, JPEG q85) through
@@ -118,6 +121,7 @@ fn run_at(
     let geometry = ChallengeGeometry::new(640, 480, seeded_target(&mut rng));
     let mut camera =
         SyntheticCamera::new(face.clone(), other.clone(), script, &geometry, conditions, rng.next_u64());
+    let toward = if geometry.target_is_right() { 1.0 } else { -1.0 };
     tracker.set_config(vision.clone());
     let mut runner = ChallengeRunner::new(tracker, Session::new(config.clone(), geometry));
     let mut frames = Vec::new();
@@ -131,11 +135,18 @@ fn run_at(
                     turn_deg: t.turn_deg,
                     motion: t.motion,
                     points_kept: t.points_kept,
+                    true_turn_deg: 0.0,
                 });
             }
             Ok(())
         },
     )?;
+    if let Some(start) = frames.first().map(|f| f.t_ms) {
+        let yaw = |t_ms: u64| camera.true_pose_at_ms(t_ms).yaw_deg;
+        for f in &mut frames {
+            f.true_turn_deg = toward * (yaw(f.t_ms) - yaw(start));
+        }
+    }
     Ok((decision, frames))
 }
 

@@ -263,6 +263,32 @@ fn check_values(s: &mut String, report: &[CaseResult], t: &Thresholds) {
         fmt(q(&rms_l, 0.5)),
         fmt(rms_l.last().copied())
     );
+    // How well the turn is read: the decision's yaw over the turn the generator made by the
+    // decision frame (its noise-free pose, nods and tremor included).
+    let mut read: Vec<f32> = report
+        .iter()
+        .filter(|r| is_live(r))
+        .filter_map(|r| {
+            let truth = r.nose_frames.last()?.true_turn_deg;
+            let yaw = r.decision.checks.yaw_deg?;
+            (truth > 1.0).then_some(yaw / truth)
+        })
+        .collect();
+    read.sort_by(f32::total_cmp);
+    let _ = writeln!(
+        s,
+        "\nThe turn as read (`yaw_deg`) over the turn the generated head made by the decision frame, live \
+         sessions: minimum {}, 10th percentile {}, median {}, maximum {} ({} sessions).",
+        fmt2(read.first().copied()),
+        fmt2(q(&read, 0.1)),
+        fmt2(q(&read, 0.5)),
+        fmt2(read.last().copied()),
+        read.len()
+    );
+}
+
+fn fmt2(v: Option<f32>) -> String {
+    v.map_or_else(|| "–".into(), |v| format!("{v:.2}"))
 }
 
 fn targets(s: &mut String, report: &[CaseResult], t: &Thresholds) {

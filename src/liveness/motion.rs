@@ -24,6 +24,25 @@ pub const SEED_LANDMARKS: [usize; 55] = [
     117, 287, 270, 371, 330, 57, 40, 36, 266,
 ];
 
+/// Points tracked beside the [`SEED_LANDMARKS`] for the head's pose alone: the outer cheeks,
+/// the lateral eye region and the temples, 3–4 cm behind the eye corners. A turn moves a point
+/// sideways in proportion to its depth, so these carry most of what the tracked points tell
+/// about the turn (the seeds alone carry a fifth of what the pose template does). They are not
+/// in the 3-D-motion statistic, which compares the nose with the face's plane.
+pub const POSE_POINTS: [usize; 8] = [137, 366, 227, 447, 34, 264, 139, 368];
+
+/// Every point the keypoint tracker follows: the [`SEED_LANDMARKS`], then the [`POSE_POINTS`].
+pub const KEYPOINTS: [usize; SEED_LANDMARKS.len() + POSE_POINTS.len()] = {
+    let mut all = [0; SEED_LANDMARKS.len() + POSE_POINTS.len()];
+    let mut i = 0;
+    while i < all.len() {
+        all[i] =
+            if i < SEED_LANDMARKS.len() { SEED_LANDMARKS[i] } else { POSE_POINTS[i - SEED_LANDMARKS.len()] };
+        i += 1;
+    }
+    all
+};
+
 /// The nose tip and the points just above it: the part of a head that stands furthest in
 /// front of everything around it.
 pub const NOSE_POINTS: [usize; 3] = [1, 4, 5];

@@ -12,8 +12,8 @@ use super::geometry::{ChallengeGeometry, grow, is_inside};
 use crate::vision::Rect;
 use crate::vision::pose::{Rotation, mean_rotation, turn_deg};
 
-/// Frames averaged at each end of the turn (the Nose-start end and the latest end), so one
-/// frame's landmark noise does not decide the rotation check.
+/// Frames at each end of the turn (averaged at the Nose-start end, a line fitted through
+/// them at the latest end), so one frame's landmark noise does not decide the rotation check.
 const TURN_FRAMES: usize = 3;
 
 /// How old (ms before the frame being judged) the oldest of the three 3-D-motion values the
@@ -190,7 +190,8 @@ pub struct Session {
     nose_start: Option<FaceSample>,
     /// Head rotations of the first frames of the Nose state, and of the latest ones.
     start_turn: Vec<Rotation>,
-    recent_turn: Vec<Rotation>,
+    /// The latest [`TURN_FRAMES`] fitted rotations, with their frames' times.
+    recent_turn: Vec<(u64, Rotation)>,
     /// The turn toward the target measured on the latest Nose-state frame.
     last_turn: Option<f32>,
     path: Vec<(f32, [f32; 2])>,
@@ -316,7 +317,7 @@ impl Session {
         self.enter(Phase::Nose, s.t_ms);
         self.nose_start = Some(face.clone());
         self.start_turn = face.rotation.into_iter().collect();
-        self.recent_turn = self.start_turn.clone();
+        self.recent_turn = face.rotation.into_iter().map(|r| (s.t_ms, r)).collect();
         self.path.clear();
         self.parallax.clear();
         self.record_nose(s.t_ms, face.nose);
@@ -337,26 +338,31 @@ impl Session {
     }
 
     /// Head turn since the Nose state began, signed so that positive is toward the target:
-    /// the rotation about the head's own vertical axis (SPEC §2.3) between the mean of the
-    /// first [`TURN_FRAMES`] fitted frames of the Nose state and the mean of the latest ones.
-    fn turn_toward_target(&mut self, face: &FaceSample) -> f32 {
-        let turn = match face.rotation {
-            Some(r) => {
-                if self.start_turn.len() < TURN_FRAMES {
-                    self.start_turn.push(r);
-                }
-                if self.recent_turn.len() == TURN_FRAMES {
-                    self.recent_turn.remove(0);
-                }
-                self.recent_turn.push(r);
-                turn_deg(&mean_rotation(&self.start_turn), &mean_rotation(&self.recent_turn))
+    /// the rotation about the head's own vertical axis (SPEC §2.3) from the mean of the first
+    /// [`TURN_FRAMES`] fitted frames of the Nose state (the head is still there: a visitor
+    /// reads the prompt before moving) to the latest frame, read off a straight line fitted
+    /// through the turns of the latest [`TURN_FRAMES`] fitted frames against their time. A
+    /// mean of those frames would smooth as much but measure the turn of the middle one: a
+    /// frame behind a head that is still turning, a third to a quarter of the turn short on
+    /// a quick visitor at 15 fps.
+    fn turn_toward_target(&mut self, t_ms: u64, face: &FaceSample) -> f32 {
+        if let Some(r) = face.rotation {
+            if self.start_turn.len() < TURN_FRAMES {
+                self.start_turn.push(r);
             }
-            // No rigid pose on this frame: the last measured turn stands (none yet: no turn).
-            None if !self.start_turn.is_empty() => {
-                turn_deg(&mean_rotation(&self.start_turn), &mean_rotation(&self.recent_turn))
+            if self.recent_turn.len() == TURN_FRAMES {
+                self.recent_turn.remove(0);
             }
-            None => 0.0,
-        };
+            self.recent_turn.push((t_ms, r));
+        }
+        // No rigid pose on this frame: the last measured turn stands (none yet: no turn).
+        if self.start_turn.is_empty() {
+            return 0.0;
+        }
+        let start = mean_rotation(&self.start_turn);
+        let turns: Vec<(f32, f32)> =
+            self.recent_turn.iter().map(|(t, r)| (*t as f32, turn_deg(&start, r))).collect();
+        let turn = line_at_last(&turns);
         if self.geometry.target_is_right() { turn } else { -turn }
     }
 
@@ -379,7 +385,7 @@ impl Session {
         if let Some(p) = s.parallax {
             self.parallax.push((s.t_ms, p));
         }
-        let turn = self.turn_toward_target(face);
+        let turn = self.turn_toward_target(s.t_ms, face);
         self.last_turn = Some(turn);
         if turn <= -self.config.min_yaw_deg {
             let checks = Checks { yaw_deg: Some(turn), ..self.partial_checks() };
@@ -455,6 +461,23 @@ impl Session {
         self.phase = Phase::Done;
         Step::Decided(Decision { result, reason, checks, frames: self.frames, decided_t_ms: t_ms })
     }
+}
+
+/// The value at the last point's time of the least-squares line through `(t, v)` points (the
+/// last value with fewer than three; 0 with none).
+fn line_at_last(points: &[(f32, f32)]) -> f32 {
+    let Some(&(t_last, v_last)) = points.last() else { return 0.0 };
+    if points.len() < 3 {
+        return v_last;
+    }
+    let n = points.len() as f32;
+    let (mt, mv) = points.iter().fold((0.0, 0.0), |(a, b), (t, v)| (a + t / n, b + v / n));
+    let (stv, stt) =
+        points.iter().fold((0.0, 0.0), |(a, b), (t, v)| (a + (t - mt) * (v - mv), b + (t - mt) * (t - mt)));
+    if stt <= 0.0 {
+        return mv;
+    }
+    mv + stv / stt * (t_last - mt)
 }
 
 #[cfg(test)]
@@ -616,9 +639,10 @@ mod tests {
         }));
         assert_eq!(d.reason, Some(Reason::TurnedAway));
         assert!(d.checks.yaw_deg.unwrap() <= -5.0);
-        // Each end of the turn is the mean of three frames: the start's (0, −1, −2°) reads −1°,
-        // the latest three lag one frame, so −5° of measured turn comes at the 7th frame.
-        assert_eq!(d.frames, 8, "fails on the first frame whose averaged turn is 5° away");
+        // The start is the mean of three frames: (0, −1, −2°) reads −1°; the end is read off a
+        // line through the latest three, which follows a steady turn without lag, so −5° of
+        // measured turn comes at the 6th frame of the Nose state (the 7th of the challenge).
+        assert_eq!(d.frames, 7, "fails on the first frame whose turn is 5° away");
     }
 
     #[test]

@@ -126,12 +126,33 @@ pub fn head_pose(lm: &Landmarks, cam: &Intrinsics) -> Pose {
 
 /// [`head_pose`], with "no pose" as `None`.
 pub fn fit_template(lm: &Landmarks, cam: &Intrinsics) -> Option<Pose> {
-    let mut model = Vec::with_capacity(FACE_TEMPLATE.len());
-    let mut image = Vec::with_capacity(FACE_TEMPLATE.len());
-    for &(i, p) in FACE_TEMPLATE.iter() {
+    let mut points = Vec::with_capacity(FACE_TEMPLATE.len());
+    for &(i, _) in FACE_TEMPLATE.iter() {
         let q = lm.points.get(i)?;
-        model.push(p.map(f64::from));
-        image.push([f64::from(q[0]), f64::from(q[1])]);
+        points.push((i, [q[0], q[1]]));
+    }
+    fit_points(&points, cam)
+}
+
+/// Fewest template points [`fit_points`] fits a pose to.
+pub const MIN_FIT_POINTS: usize = 12;
+
+/// The template fitted to some of its points' image positions, each given as (mesh index,
+/// pixel): points that are not in [`FACE_TEMPLATE`] are ignored. `None` with fewer than
+/// [`MIN_FIT_POINTS`] template points, or when the fit fails. Image keypoints tracked from a
+/// set of landmarks give a pose from what the image shows, not from what the landmark model
+/// believes a face looks like.
+pub fn fit_points(points: &[(usize, [f32; 2])], cam: &Intrinsics) -> Option<Pose> {
+    let mut model = Vec::with_capacity(points.len());
+    let mut image = Vec::with_capacity(points.len());
+    for &(i, q) in points {
+        if let Some((_, p)) = FACE_TEMPLATE.iter().find(|(j, _)| *j == i) {
+            model.push(p.map(f64::from));
+            image.push([f64::from(q[0]), f64::from(q[1])]);
+        }
+    }
+    if model.len() < MIN_FIT_POINTS {
+        return None;
     }
     let f = fit::fit(&model, &image, &cam.to_fit())?;
     Some(Pose::from_rotation(to_f32(&f.rotation), f.translation.map(|v| v as f32), f.rms_px as f32))

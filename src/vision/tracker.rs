@@ -50,6 +50,8 @@ pub struct TrackedFace {
     pub roi: Roi,
     /// The face's box: the bounds of the mesh's landmarks, on every frame.
     pub bounds: Rect,
+    /// The camera the pose was fitted with.
+    pub camera: Intrinsics,
 }
 
 /// What the vision stage saw in one frame.
@@ -220,7 +222,7 @@ impl FaceTracker {
         let cam = Intrinsics::from_hfov(img.width(), img.height(), self.config.hfov_deg);
         let pose = head_pose(&landmarks, &cam);
         let bounds = landmarks.bounds();
-        TrackedFace { landmarks, pose, roi, bounds }
+        TrackedFace { landmarks, pose, roi, bounds, camera: cam }
     }
 
     /// Faces in a frame where the detector ran: the tracked face, plus every other detection

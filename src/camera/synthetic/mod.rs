@@ -246,6 +246,12 @@ impl SyntheticCamera {
         self.passer.as_ref().map_or(0..0, |(p, _)| p.frames.clone())
     }
 
+    /// The performer's pose at `t_ms` after the first frame, tremor and nods included (the
+    /// truth the frames are rendered from, without the exposure's spread).
+    pub fn true_pose_at_ms(&self, t_ms: u64) -> Placement {
+        self.motion.at(t_ms as f32 / 1000.0, self.lens.focal)
+    }
+
     /// The performer's noise-free pose at the start and at the end of the movement.
     pub fn turn_poses(&self) -> (Placement, Placement) {
         (self.motion.along(0.0), self.motion.along(1.0))

@@ -105,12 +105,23 @@ fn biocular_cm() -> f64 {
 /// Over `n` seeded cases, the worst turn error as a fraction of [`tolerance_deg`], that error in
 /// degrees, and its case.
 fn worst_turn_error(seed: u64, n: usize, sigma: f64, turn: bool) -> (f64, f64, Case) {
+    worst_turn_error_of(head_pose, seed, n, sigma, turn)
+}
+
+/// [`worst_turn_error`] of the pose read by `pose`.
+fn worst_turn_error_of(
+    pose: impl Fn(&Landmarks, &Intrinsics) -> Pose,
+    seed: u64,
+    n: usize,
+    sigma: f64,
+    turn: bool,
+) -> (f64, f64, Case) {
     let mut rng = SeededRng::new(seed);
     let mut worst = (0.0, 0.0, None);
     for _ in 0..n {
         let case = Case::draw(&mut rng, turn);
         let (cam, a, b) = case.frames(sigma, &mut rng);
-        let (pa, pb) = (head_pose(&a, &cam), head_pose(&b, &cam));
+        let (pa, pb) = (pose(&a, &cam), pose(&b, &cam));
         assert!(pa.is_fitted() && pb.is_fitted(), "{case:?}");
         let err = (f64::from(turn_deg(&pa.rotation, &pb.rotation)) - case.turn).abs();
         let biocular_px = f64::from(cam.focal) * biocular_cm() / case.distance_cm;
@@ -149,6 +160,59 @@ fn a_turn_reads_within_the_tolerance_under_2_px_noise() {
     let (ratio, err, case) = worst_turn_error(3, 2000, 2.0, true);
     eprintln!("σ = 2 px: worst error {ratio:.2} of the tolerance ({err:.2}°, {case:?})");
     assert!(ratio < 1.0, "{err:.2}° at {case:?}");
+}
+
+/// The pose of the template points among the tracked keypoints (the liveness motion's
+/// [`KEYPOINTS`](crate::liveness::motion::KEYPOINTS)), as the challenge reads the turn.
+fn seed_pose(lm: &Landmarks, cam: &Intrinsics) -> Pose {
+    let points: Vec<(usize, [f32; 2])> =
+        crate::liveness::motion::KEYPOINTS.iter().map(|&i| (i, [lm.points[i][0], lm.points[i][1]])).collect();
+    fit_points(&points, cam).unwrap_or(Pose::NONE)
+}
+
+#[test]
+fn the_tracked_keypoints_alone_read_a_turn_within_the_tolerance_scaled_by_what_they_lack() {
+    let seeds = crate::liveness::motion::KEYPOINTS;
+    let depths = |only_seeds: bool| -> Vec<f64> {
+        FACE_TEMPLATE
+            .iter()
+            .filter(|(i, _)| !only_seeds || seeds.contains(i))
+            .map(|(_, p)| f64::from(p[2]))
+            .collect()
+    };
+    // What a point set tells about a turn grows with its count times its depth spread squared
+    // (see `tolerance_deg`): the tolerance grows by the square root of what the seeds lack.
+    let information = |z: &[f64]| {
+        let m = z.iter().sum::<f64>() / z.len() as f64;
+        z.iter().map(|v| (v - m).powi(2)).sum::<f64>()
+    };
+    let (all, some) = (depths(false), depths(true));
+    let n = some.len();
+    assert!(n >= 30, "{n} template points among the seeds");
+    let scale = (information(&all) / information(&some)).sqrt();
+    eprintln!("{n} keypoints carry 1/{:.2} of the template's turn information", scale * scale);
+    assert!(scale * scale < 1.5, "the keypoints lack the template's depth");
+    for (seed, sigma) in [(11, 1.0), (12, 2.0)] {
+        let (ratio, err, case) = worst_turn_error_of(seed_pose, seed, 1000, sigma, true);
+        eprintln!("{n} keypoints, σ = {sigma} px: worst error {ratio:.2} of the tolerance ({err:.2}°)");
+        assert!(ratio < scale, "σ {sigma}: {err:.2}° at {case:?}");
+    }
+}
+
+#[test]
+fn too_few_template_points_give_no_pose() {
+    let cam = Intrinsics::from_hfov(640, 480, 60.0);
+    let lm = landmarks(&cam, &rotation::IDENTITY, [0.0, 0.0, 50.0], 0.0, &mut SeededRng::new(13));
+    let some: Vec<(usize, [f32; 2])> =
+        FACE_TEMPLATE.iter().map(|&(i, _)| (i, [lm.points[i][0], lm.points[i][1]])).collect();
+    assert!(fit_points(&some[..MIN_FIT_POINTS], &cam).is_some());
+    assert!(fit_points(&some[..MIN_FIT_POINTS - 1], &cam).is_none());
+    // Points the template does not have are not counted.
+    let strangers: Vec<(usize, [f32; 2])> = (0..468)
+        .filter(|i| !FACE_TEMPLATE.iter().any(|(j, _)| j == i))
+        .map(|i| (i, [320.0, 240.0]))
+        .collect();
+    assert!(fit_points(&strangers, &cam).is_none());
 }
 
 #[test]
