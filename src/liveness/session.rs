@@ -67,7 +67,7 @@ impl Default for LivenessConfig {
             // (docs/evaluation.md): the 3-D motion just above the largest flat-attack value of
             // the calibration set; layout at half the smallest live value.
             min_layout_change: 0.0287,
-            min_parallax: 0.0143,
+            min_parallax: 0.0144,
             max_path_rms: 0.02,
             max_nose_step: 0.15,
         }
@@ -404,20 +404,21 @@ impl Session {
         Checks { single_face: true, ..Checks::default() }
     }
 
-    /// Non-planar motion where the head has turned most: the median of the last three values
-    /// measured (each measures the motion since the Nose state began, so it grows with the
-    /// turn; the median keeps one bad frame from deciding). `None` without three values, or
-    /// when the oldest of them is more than [`MOTION_MAX_AGE_MS`] older than `t_ms` (the tracker lost the
-    /// points it needs since: what it measured before does not describe the decision).
+    /// Non-planar motion at the decision: read off a straight line through the last three
+    /// values measured against their frames' times, at the latest of them (each measures the
+    /// motion since the Nose state began, so it grows with the turn; the line smooths one
+    /// frame's tracking noise without measuring the middle frame, a frame behind a head that
+    /// is still turning, as their median did). `None` without three values, or when the oldest
+    /// of them is more than [`MOTION_MAX_AGE_MS`] older than `t_ms` (the tracker lost the points
+    /// it needs since: what it measured before does not describe the decision).
     fn pooled_parallax(&self, t_ms: u64) -> Option<f32> {
         let n = self.parallax.len();
         let last = self.parallax.get(n.checked_sub(3)?..)?;
         if t_ms.saturating_sub(last[0].0) > MOTION_MAX_AGE_MS {
             return None;
         }
-        let mut v = [last[0].1, last[1].1, last[2].1];
-        v.sort_by(f32::total_cmp);
-        Some(v[1])
+        let points: Vec<(f32, f32)> = last.iter().map(|(t, v)| (*t as f32, *v)).collect();
+        Some(line_at_last(&points))
     }
 
     fn largest_nose_step(&self) -> f32 {
@@ -653,6 +654,15 @@ mod tests {
             }
         }));
         assert_eq!(d.reason, Some(Reason::NoRotation));
+    }
+
+    #[test]
+    fn the_motion_is_judged_as_measured_on_the_decision_frame_not_a_frame_behind() {
+        // A value growing steadily with the turn: the decision takes the decision frame's.
+        let d = decided(perform(&mut session(), 20, |i, smp| smp.parallax = Some(0.004 * i as f32)));
+        let frames = d.frames - 1;
+        let expected = 0.004 * frames as f32;
+        assert!((d.checks.parallax.unwrap() - expected).abs() < 1e-4, "{d:?} after {frames} Nose frames");
     }
 
     #[test]
