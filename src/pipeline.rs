@@ -62,28 +62,51 @@ struct Keypoints {
     /// The buffers of the next frame's pyramid.
     next: Pyramid,
     face_width: f32,
+    /// The lens, and the head's rotation fitted to the start positions.
+    camera: Intrinsics,
+    start_rotation: Option<Rotation>,
+}
+
+/// What the keypoints tell of one frame.
+#[derive(Debug, Clone, Copy, Default)]
+struct Tracked {
+    /// The 3-D motion since the start ([`Keypoints::advance`]).
+    motion: Option<f32>,
+    /// The head's rotation fitted to the tracked points ([`keypoint_rotation`]).
+    rotation: Option<Rotation>,
 }
 
 impl Keypoints {
     /// Starts following `start` in `img`.
-    fn new(img: &RgbImage, start: Vec<[f32; 2]>, face_width: f32, params: &FlowParams) -> Self {
+    fn new(
+        img: &RgbImage,
+        start: Vec<[f32; 2]>,
+        face_width: f32,
+        camera: Intrinsics,
+        params: &FlowParams,
+    ) -> Self {
         let mut prev = Pyramid::default();
         prev.build(img, params.levels, Some(flow::area_around(&start, params.reach)));
+        let now: Vec<Option<[f32; 2]>> = start.iter().map(|p| Some(*p)).collect();
         Self {
-            now: start.iter().map(|p| Some(*p)).collect(),
+            start_rotation: keypoint_rotation(&now, &camera),
+            now,
             start,
             origin: prev.clone(),
             prev,
             next: Pyramid::default(),
             face_width,
+            camera,
         }
     }
 
-    /// Tracks the live points into `img` and returns the 3-D motion since the start: how far
-    /// the nose moved against every line of the face around it ([`nose_departure`]), over the
-    /// face's width, so it does not depend on distance. The new frame's pyramid covers only the
-    /// live points' neighbourhood (`params.reach`), in buffers kept from frame to frame.
-    fn advance(&mut self, img: &RgbImage, params: &FlowParams) -> Option<f32> {
+    /// Tracks the live points into `img` and returns the head's rotation fitted to them and the
+    /// 3-D motion since the start: how far the nose moved against every line of the face around
+    /// it ([`nose_departure`]), in the direction the head's rotation since the start swings a
+    /// nose ([`nose_swing`]), over the face's width, so it does not depend on distance. The new
+    /// frame's pyramid covers only the live points' neighbourhood (`params.reach`), in buffers
+    /// kept from frame to frame.
+    fn advance(&mut self, img: &RgbImage, params: &FlowParams) -> Tracked {
         let alive: Vec<(usize, [f32; 2])> =
             self.now.iter().enumerate().filter_map(|(i, p)| p.map(|p| (i, p))).collect();
         let pts: Vec<[f32; 2]> = alive.iter().map(|(_, p)| *p).collect();
@@ -96,10 +119,32 @@ impl Keypoints {
         self.now =
             align_with_plane(&self.origin, &self.next, &self.start, std::mem::take(&mut self.now), params);
         std::mem::swap(&mut self.prev, &mut self.next);
+        let rotation = keypoint_rotation(&self.now, &self.camera);
         let seeds = SEED_LANDMARKS.len();
-        let d = nose_departure(&SEED_LANDMARKS, &self.start[..seeds], &self.now[..seeds])?;
-        Some(d / self.face_width)
+        let motion = self
+            .start_rotation
+            .zip(rotation)
+            .and_then(|(a, b)| nose_swing(&a, &b))
+            .and_then(|toward| {
+                nose_departure(&SEED_LANDMARKS, &self.start[..seeds], &self.now[..seeds], toward)
+            })
+            .map(|d| d / self.face_width);
+        Tracked { motion, rotation }
     }
+}
+
+/// The image direction in which a head's rotation from `start` to `now` moves a point that
+/// stands in front of the face (the nose) against the face behind it: the change of the head's
+/// forward axis, projected on the image. `None` when the head has not rotated (under 0.1°):
+/// there is no direction to look in, and no 3-D motion to see.
+pub fn nose_swing(start: &Rotation, now: &Rotation) -> Option<[f32; 2]> {
+    // The head frame's z points into the head: the nose stands out along −z, which the
+    // rotation's third column (negated) gives in the camera frame (x right, y down).
+    let forward = |r: &Rotation| [-r[0][2], -r[1][2]];
+    let (a, b) = (forward(start), forward(now));
+    let d = [b[0] - a[0], b[1] - a[1]];
+    let n = d[0].hypot(d[1]);
+    (n > 0.1f32.to_radians()).then(|| [d[0] / n, d[1] / n])
 }
 
 /// Tracked keypoints (`now`, of [`KEYPOINTS`] seeded at `start` in `origin`) aligned again
@@ -219,13 +264,11 @@ impl ChallengeRunner {
             self.tracker.observe_counted(&frame.image, &mut obs)?;
         }
         self.nose = obs.face.as_ref().map(|f| f.landmarks.nose_tip());
-        let parallax = match self.keypoints.as_mut() {
-            Some(k) => k.advance(&frame.image, &self.flow),
-            None => None,
-        };
-        if let (Some(k), Some(f), Some(seen)) = (&self.keypoints, face.as_mut(), &obs.face) {
+        let tracked = self.keypoints.as_mut().map(|k| k.advance(&frame.image, &self.flow));
+        let parallax = tracked.and_then(|t| t.motion);
+        if let (Some(t), Some(f)) = (tracked, face.as_mut()) {
             // Once the keypoints are followed, the turn is read from them.
-            f.rotation = keypoint_rotation(&k.now, &seen.camera);
+            f.rotation = t.rotation;
         }
         let sample = Sample { t_ms: frame.t_ms, faces: obs.faces, face, parallax };
         let step = self.session.step(&sample);
@@ -233,7 +276,8 @@ impl ChallengeRunner {
             && let Some(face) = &obs.face
         {
             let start: Vec<[f32; 2]> = KEYPOINTS.iter().map(|&i| face.landmarks.xy(i)).collect();
-            self.keypoints = Some(Keypoints::new(&frame.image, start, face.bounds.w, &self.flow));
+            self.keypoints =
+                Some(Keypoints::new(&frame.image, start, face.bounds.w, face.camera, &self.flow));
         }
         let t = &mut self.trace;
         t.phase = Some(self.session.phase());
@@ -307,5 +351,36 @@ impl ChallengeRunner {
             frames,
             decided_t_ms: last_t,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vision::pose::rotation::{self as rot, M3};
+
+    fn r(m: M3) -> Rotation {
+        m.map(|row| row.map(|v| v as f32))
+    }
+
+    #[test]
+    fn a_head_turning_toward_image_right_swings_its_nose_right() {
+        // The head frame's x points to the subject's left, image +x for a frontal face; a
+        // rotation about its y axis by a negative angle swings the nose toward image +x.
+        let start = rot::IDENTITY;
+        let turned = rot::exp_map([0.0, (-12.0f64).to_radians(), 0.0]);
+        let d = nose_swing(&r(start), &r(turned)).unwrap();
+        assert!(d[0] > 0.99 && d[1].abs() < 0.05, "{d:?}");
+        let nodded = rot::exp_map([(-10.0f64).to_radians(), 0.0, 0.0]);
+        let d = nose_swing(&r(start), &r(nodded)).unwrap();
+        assert!(d[1] < -0.99, "nose up is image −y: {d:?}");
+    }
+
+    #[test]
+    fn no_rotation_has_no_direction() {
+        let start = rot::exp_map([0.3, 0.2, 0.1]);
+        let almost = rot::mul(&start, &rot::exp_map([0.0, 0.05f64.to_radians(), 0.0]));
+        assert_eq!(nose_swing(&r(start), &r(start)), None);
+        assert_eq!(nose_swing(&r(start), &r(almost)), None);
     }
 }

@@ -28,7 +28,7 @@ use crate::camera::replay::SessionFile;
 use crate::liveness::ChallengeGeometry;
 use crate::liveness::motion::{KEYPOINTS, SEED_LANDMARKS, nose_departure};
 use crate::liveness::session::{LivenessConfig, Sample, Session, Step};
-use crate::pipeline::{align_with_plane, face_sample};
+use crate::pipeline::{align_with_plane, face_sample, keypoint_rotation, nose_swing};
 use crate::screen::{Canvas, Challenge, Instruction, Redraw, Scene, Status, View};
 use crate::vision::flow::{self, FlowParams, Pyramid};
 use crate::vision::warp::InputBuffer;
@@ -191,14 +191,29 @@ pub fn run(
             align_with_plane(&prev_pyramid, &pyramid, pts, chained, &params)
         });
         let t3 = cpu_ms();
-        let parallax = match (&prev, &moved) {
-            (Some((pts, width)), Some(moved)) => {
+        let camera = obs.face.as_ref().map(|f| f.camera);
+        // As `pipeline.rs` does: the head's rotation fitted to the start and tracked points, the
+        // direction it swings the nose, the departure in that direction.
+        let (parallax, rotation) = match (&prev, &moved, camera) {
+            (Some((pts, width)), Some(moved), Some(camera)) => {
                 let seeds = SEED_LANDMARKS.len();
-                nose_departure(&SEED_LANDMARKS, &pts[..seeds], &moved[..seeds]).map(|d| d / width)
+                let start: Vec<Option<[f32; 2]>> = pts.iter().map(|p| Some(*p)).collect();
+                let (a, b) = (keypoint_rotation(&start, &camera), keypoint_rotation(moved, &camera));
+                let motion = a
+                    .zip(b)
+                    .and_then(|(a, b)| nose_swing(&a, &b))
+                    .and_then(|toward| {
+                        nose_departure(&SEED_LANDMARKS, &pts[..seeds], &moved[..seeds], toward)
+                    })
+                    .map(|d| d / width);
+                (motion, b)
             }
-            _ => None,
+            _ => (None, None),
         };
-        let face = obs.face.as_ref().map(face_sample);
+        let mut face = obs.face.as_ref().map(face_sample);
+        if let (Some(f), Some(r)) = (face.as_mut(), rotation) {
+            f.rotation = Some(r);
+        }
         let nose = face.as_ref().map(|f| f.nose);
         let step = session.step(&Sample { t_ms, faces: obs.faces, face, parallax });
         if matches!(step, Step::Decided(_)) {

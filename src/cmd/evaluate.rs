@@ -305,11 +305,23 @@ pub fn values(
     v
 }
 
+/// The 3-D-motion threshold between the smallest live value and the largest flat-attack value:
+/// their geometric mean (equal margins on a log scale). The value is signed, and pictures show
+/// no 3-D motion at all, so the attack side may be zero or negative: it counts as at least a
+/// sixteenth of the smallest live value, which puts the threshold at a quarter of it at the
+/// lowest (×4 below every live value). When the classes overlap: just above the largest attack
+/// value, so the sessions measured have no accepted attack.
+pub fn motion_threshold(live_min: f32, attack_max: f32) -> f32 {
+    if attack_max < live_min && live_min > 0.0 {
+        (attack_max.max(live_min / 16.0) * live_min).sqrt()
+    } else {
+        attack_max + 0.05 * attack_max.abs().max(1e-4)
+    }
+}
+
 /// Chooses thresholds from a measured calibration set.
 ///
-/// * 3-D motion: the geometric mean of the largest flat-attack value and the smallest live
-///   value (equal margins on a log scale); if they overlap, just above the largest attack
-///   value, so the calibration set has no accepted attack.
+/// * 3-D motion: [`motion_threshold`].
 /// * layout change (the seed's check, kept for parity, not the anti-photo evidence): half
 ///   the smallest live value, so it never decides alone against a live visitor.
 ///
@@ -324,8 +336,7 @@ pub fn calibrate(measured: &[CaseResult]) -> anyhow::Result<Calibration> {
     let (Some(&live_min), Some(&attack_max), Some(&layout_min)) = (lp.first(), ap.last(), ll.first()) else {
         anyhow::bail!("calibration needs live and attack sessions that reach the target");
     };
-    let min_parallax =
-        if attack_max < live_min { (attack_max.max(1e-6) * live_min).sqrt() } else { attack_max * 1.05 };
+    let min_parallax = motion_threshold(live_min, attack_max);
     Ok(Calibration {
         thresholds: Thresholds { min_parallax, min_layout_change: layout_min / 2.0 },
         live_parallax_min: live_min,

@@ -136,16 +136,20 @@ fn thresholds(s: &mut String, cal: &Calibration) {
     let t = &cal.thresholds;
     let _ = writeln!(s, "\n## Thresholds (from the calibration set)\n");
     let _ = writeln!(s, "| key | value | from |\n|---|---|---|");
-    let how = if cal.attack_parallax_max < cal.live_parallax_min {
-        "geometric mean of"
+    let (a, l) = (cal.attack_parallax_max, cal.live_parallax_min);
+    let from = if a >= l {
+        format!(
+            "**they overlap**: just above the largest flat-attack value {a:.4} (smallest live value {l:.4})"
+        )
+    } else if a < l / 16.0 {
+        format!(
+            "geometric mean of the smallest live value {l:.4} and a sixteenth of it (the largest flat-attack \
+             value {a:.4} is below that)"
+        )
     } else {
-        "**they overlap**: 5 % above"
+        format!("geometric mean of the largest flat-attack value {a:.4} and the smallest live value {l:.4}")
     };
-    let _ = writeln!(
-        s,
-        "| `min_parallax` | {:.4} | {how} the largest flat-attack value {:.4} and the smallest live value {:.4} |",
-        t.min_parallax, cal.attack_parallax_max, cal.live_parallax_min
-    );
+    let _ = writeln!(s, "| `min_parallax` | {:.4} | {from} |", t.min_parallax);
     let _ = writeln!(
         s,
         "| `min_layout_change` | {:.4} | half the smallest live value {:.4} (seed parity check) |",

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::cmd::evaluate::{Thresholds, measuring};
+use crate::cmd::evaluate::{Thresholds, measuring, motion_threshold};
 use crate::cmd::evaluate_report::{fmt, q};
 use crate::cmd::overlay::name;
 use crate::cmd::verify::replay;
@@ -139,12 +139,22 @@ struct Check {
     threshold: f32,
     /// The SPEC's limit a proposal never crosses (a floor for minimums, a ceiling for maximums).
     spec: Option<f32>,
-    /// Propose the arithmetic (degrees, may be ≤ 0) or the geometric mean (positive ratios:
-    /// equal margins on a log scale) between the classes.
-    geometric: bool,
+    /// How the proposal lies between the classes.
+    mean: Mean,
     /// Whether the check is meant to tell attacks from live visitors (the path check is not:
     /// it refuses jerky paths, and a prop moved smoothly has a smooth path).
     against_attacks: bool,
+}
+
+/// How a proposal lies between the live and the attack values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Mean {
+    /// Their mean (degrees, may be ≤ 0).
+    Arithmetic,
+    /// Their geometric mean (positive ratios: equal margins on a log scale).
+    Geometric,
+    /// The 3-D-motion rule of the synthetic calibration ([`motion_threshold`]).
+    Motion,
 }
 
 fn checks(c: &LivenessConfig) -> [Check; 4] {
@@ -156,7 +166,7 @@ fn checks(c: &LivenessConfig) -> [Check; 4] {
             value: |c| c.parallax,
             threshold: c.min_parallax,
             spec: None,
-            geometric: true,
+            mean: Mean::Motion,
             against_attacks: true,
         },
         Check {
@@ -166,7 +176,7 @@ fn checks(c: &LivenessConfig) -> [Check; 4] {
             value: |c| c.layout_change,
             threshold: c.min_layout_change,
             spec: None,
-            geometric: true,
+            mean: Mean::Geometric,
             against_attacks: true,
         },
         Check {
@@ -176,7 +186,7 @@ fn checks(c: &LivenessConfig) -> [Check; 4] {
             value: |c| c.yaw_deg,
             threshold: c.min_yaw_deg,
             spec: Some(5.0),
-            geometric: false,
+            mean: Mean::Arithmetic,
             against_attacks: true,
         },
         Check {
@@ -186,7 +196,7 @@ fn checks(c: &LivenessConfig) -> [Check; 4] {
             value: |c| c.path_rms,
             threshold: c.max_path_rms,
             spec: Some(0.02),
-            geometric: true,
+            mean: Mean::Geometric,
             against_attacks: false,
         },
     ]
@@ -328,13 +338,22 @@ fn propose(c: &Check, live: Option<f32>, attack: Option<f32>, separate: Option<b
             c.key
         );
     }
-    let mean = if c.geometric { (l.max(1e-6) * a.max(1e-6)).sqrt() } else { (l + a) / 2.0 };
+    let mean = match c.mean {
+        Mean::Arithmetic => (l + a) / 2.0,
+        Mean::Geometric => (l.max(1e-6) * a.max(1e-6)).sqrt(),
+        Mean::Motion => motion_threshold(l, a),
+    };
     let (value, held) = match (c.bound, c.spec) {
         (Bound::AtLeast, Some(floor)) if mean < floor => (floor, " (the SPEC floor)"),
         (Bound::AtMost, Some(ceiling)) if mean > ceiling => (ceiling, " (the SPEC ceiling)"),
         _ => (mean, ""),
     };
-    let how = if c.geometric { "geometric mean" } else { "mean" };
+    let how = match c.mean {
+        Mean::Arithmetic => "mean",
+        Mean::Geometric => "geometric mean",
+        Mean::Motion if a < l / 16.0 => "geometric mean (attack counted as live/16)",
+        Mean::Motion => "geometric mean",
+    };
     format!("{} = {value:.4}  # {how} of live {l:.4} and attack {a:.4}{held}\n", c.key)
 }
 
@@ -385,7 +404,17 @@ mod tests {
 
     fn check(bound: Bound, geometric: bool, spec: Option<f32>) -> Check {
         let value = |c: &Checks| c.parallax;
-        Check { label: "x", key: "k", bound, value, threshold: 1.0, spec, geometric, against_attacks: true }
+        let mean = if geometric { Mean::Geometric } else { Mean::Arithmetic };
+        Check { label: "x", key: "k", bound, value, threshold: 1.0, spec, mean, against_attacks: true }
+    }
+
+    #[test]
+    fn a_motion_proposal_stays_a_quarter_of_the_live_value_when_attacks_show_none() {
+        let c = Check { mean: Mean::Motion, ..check(Bound::AtLeast, true, None) };
+        let line = propose(&c, Some(0.032), Some(-0.001), Some(true));
+        assert!(line.starts_with("k = 0.0080"), "{line}");
+        let line = propose(&c, Some(0.008), Some(0.002), Some(true));
+        assert!(line.starts_with("k = 0.0040"), "{line}");
     }
 
     #[test]

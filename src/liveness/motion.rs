@@ -12,8 +12,11 @@
 //! The measure ([`nose_departure`]): fit a homography (normalised DLT, least squares, refitted
 //! without gross outliers) from the points off the nose at the start of the Nose state to the
 //! same points now, and measure how far the nose tip departs from the face around it along
-//! four lines through it ([`RULINGS`]); the smallest departure, over the face width, is the
+//! four lines through it ([`RULINGS`]), each departure signed by the direction in which the
+//! head's rotation swings a nose against its face; the smallest, over the face width, is the
 //! value. Curled paper stays in line along one of them (it is developable); a head does not.
+//! A picture's departures are tracking noise, in any direction, so their smallest signed
+//! value is mostly negative; a head's are all positive.
 
 /// Mesh landmarks seeding the keypoint tracker: eye corners, nose (tip, bridge, wings), mouth
 /// corners and lips, brows, cheeks, chin and forehead, spread over the face so that depth
@@ -162,12 +165,19 @@ pub fn plane_homography(ids: &[usize], start: &[[f32; 2]], now: &[Option<[f32; 2
 /// where the nose lies between them; the departure is the difference. A flat picture leaves
 /// no residual at all; a curled one leaves residuals that follow its curl, equal along the
 /// curl's straight lines, so along one direction the nose departs from nothing. A head turning
-/// moves its nose tip against all four. The value is the smallest departure over the four
-/// directions, in pixels. `None` when a direction has no tracked pair, no nose point is tracked
+/// moves its nose tip against all four, toward where its rotation swings the nose (`toward`,
+/// a unit image vector). The value is the smallest over the four lines of the departure's
+/// component along `toward`, in pixels: negative when the nose moved the other way. `None` when a direction has no tracked pair, no nose point is tracked
 /// or the plane cannot be fitted: the statistic then has no value (fail closed).
-pub fn nose_departure(ids: &[usize], start: &[[f32; 2]], now: &[Option<[f32; 2]>]) -> Option<f32> {
+pub fn nose_departure(
+    ids: &[usize],
+    start: &[[f32; 2]],
+    now: &[Option<[f32; 2]>],
+    toward: [f32; 2],
+) -> Option<f32> {
     let at = |id: usize| ids.iter().position(|&i| i == id);
     let h = plane_homography(ids, start, now)?;
+    let axis = toward;
     let residual = |k: usize| -> Option<[f32; 2]> {
         let q = apply(&h, start[k]);
         now[k].map(|n| [n[0] - q[0], n[1] - q[1]])
@@ -207,7 +217,7 @@ pub fn nose_departure(ids: &[usize], start: &[[f32; 2]], now: &[Option<[f32; 2]>
                 let rn = residual(k)?;
                 let s = param(k);
                 let [fx, fy] = [fit[0].as_ref()?, fit[1].as_ref()?].map(|f| f(s));
-                Some((rn[0] - fx).hypot(rn[1] - fy))
+                Some((rn[0] - fx) * axis[0] + (rn[1] - fy) * axis[1])
             })
             .collect();
         if found.is_empty() {
@@ -409,9 +419,11 @@ mod tests {
             .collect()
     }
 
-    fn departure(start: &[[f32; 2]], now: &[[f32; 2]]) -> f32 {
+    /// The departure toward where a turn by `deg` swings the nose (the tests' turns by a
+    /// positive angle swing it toward image −x).
+    fn departure(start: &[[f32; 2]], now: &[[f32; 2]], deg: f32) -> f32 {
         let now: Vec<_> = now.iter().map(|p| Some(*p)).collect();
-        nose_departure(&SEED_LANDMARKS, start, &now).expect("every direction tracked")
+        nose_departure(&SEED_LANDMARKS, start, &now, [-deg.signum(), 0.0]).expect("every direction tracked")
     }
 
     /// Paper: the face's picture with no depth, or curled about an axis at `axis_deg` (0:
@@ -432,7 +444,7 @@ mod tests {
     fn a_turning_head_moves_its_nose_against_every_line_of_the_face() {
         let head = face3d();
         for (deg, tilt) in [(10.0f32, -5.0f32), (-10.0, 10.0), (15.0, -20.0), (25.0, 0.0)] {
-            let d = departure(&pose(&head, 0.0, tilt, 0.0), &pose(&head, deg, tilt, 40.0));
+            let d = departure(&pose(&head, 0.0, tilt, 0.0), &pose(&head, deg, tilt, 40.0), deg);
             // 10° of turn moves a 146-px-wide face's nose ~2 px against the nasion–lip line.
             assert!(d > 1.5, "{deg}° at {tilt}°: {d:?}");
         }
@@ -441,19 +453,33 @@ mod tests {
     #[test]
     fn a_flat_or_curled_picture_moves_its_nose_in_line_with_the_face() {
         let head = face3d();
-        let live = departure(&pose(&head, 0.0, 0.0, 0.0), &pose(&head, 10.0, 0.0, 40.0));
+        let live = departure(&pose(&head, 0.0, 0.0, 0.0), &pose(&head, 10.0, 0.0, 40.0), 10.0);
         for (r, axis) in
             [(None, 0.0), (Some(80.0), 0.0), (Some(150.0), 0.0), (Some(80.0), 90.0), (Some(100.0), 45.0)]
         {
             let pic = paper(r, axis);
             for (deg, tilt) in [(30.0f32, 0.0f32), (40.0, 10.0), (-25.0, -15.0), (20.0, 20.0)] {
-                let d = departure(&pose(&pic, 0.0, 0.0, 0.0), &pose(&pic, deg, tilt, 40.0));
+                let d = departure(&pose(&pic, 0.0, 0.0, 0.0), &pose(&pic, deg, tilt, 40.0), deg);
                 assert!(
                     d < live / 2.0,
                     "curl {r:?} about {axis}°, turned {deg}° tilted {tilt}°: {d:?} vs live at 10° {live:?}"
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_departure_is_signed_a_nose_moving_the_other_way_counts_against() {
+        let head = face3d();
+        let (a, b) = (pose(&head, 0.0, 0.0, 0.0), pose(&head, 12.0, 0.0, 40.0));
+        let now: Vec<_> = b.iter().map(|p| Some(*p)).collect();
+        let with = nose_departure(&SEED_LANDMARKS, &a, &now, [-1.0, 0.0]).unwrap();
+        let against = nose_departure(&SEED_LANDMARKS, &a, &now, [1.0, 0.0]).unwrap();
+        let across = nose_departure(&SEED_LANDMARKS, &a, &now, [0.0, 1.0]).unwrap();
+        assert!(with > 1.5, "{with}");
+        assert!(against < -1.5, "{against}");
+        // A turn moves the nose sideways: up or down it departs from nothing.
+        assert!(across.abs() < with / 4.0, "{across} vs {with}");
     }
 
     #[test]
