@@ -72,8 +72,9 @@ impl Group {
         self.live_min.map(|v| v / t.min_parallax)
     }
 
+    /// Infinite when no flat attack showed any 3-D motion (the largest value is ≤ 0).
     fn margin_attack(&self, t: &Thresholds) -> Option<f32> {
-        self.attack_max.map(|v| t.min_parallax / v.max(1e-9))
+        self.attack_max.map(|v| if v > 0.0 { t.min_parallax / v } else { f32::INFINITY })
     }
 }
 
@@ -83,7 +84,11 @@ fn at_level<'a>(report: &'a [CaseResult], factor: &str, level: &str) -> Vec<&'a 
 }
 
 fn margin(m: Option<f32>) -> String {
-    m.map_or("–".into(), |m| format!("×{m:.2}"))
+    match m {
+        None => "–".into(),
+        Some(m) if m.is_infinite() => "∞ (attacks ≤ 0)".into(),
+        Some(m) => format!("×{m:.2}"),
+    }
 }
 
 /// The report as Markdown.
@@ -247,7 +252,7 @@ fn check_values(s: &mut String, report: &[CaseResult], t: &Thresholds) {
             fmt(q(&a, 0.5)),
             fmt(a.last().copied()),
             margin(l.first().map(|v| v / thr)),
-            margin(a.last().map(|v| thr / v.max(1e-9)))
+            margin(a.last().map(|v| if *v > 0.0 { thr / v } else { f32::INFINITY }))
         );
     }
     let yaw_l = values(report, is_live, |d| d.checks.yaw_deg);
