@@ -4,9 +4,9 @@
 //! The model-only rows of [`super::bench`] say how fast the networks are; a visitor sees the
 //! whole frame: JPEG decode, track-or-detect (crop + int8 mesh + pose, the detector every
 //! `detect_interval_frames` or on a lost track), keypoint tracking (the pyramidal LK of
-//! `vision::flow` on the same 55 seed points `pipeline.rs` follows, each then aligned through
-//! the face plane's homography), the checks (parallax +
-//! session step), and the screen (the challenge view drawn onto an 800×480 canvas, over the
+//! `vision::flow` on the same 63 points `pipeline.rs` follows, the 55 seeds and 8 pose points,
+//! each then aligned through the face plane's homography), the checks (the head's rotation
+//! fitted to the tracked points, parallax + session step), and the screen (the challenge view drawn onto an 800×480 canvas, over the
 //! previous frame's as the screen thread does: `screen::Redraw` redraws what changed). Each
 //! stage's median is over the timed frames; `total` is the median of the per-frame sums.
 //! Times are process CPU time (see `cpu_ms`), not wall time: the bench machines are shared.
@@ -281,11 +281,11 @@ pub fn run(
         ),
         row(
             "keypoints",
-            "grey pyramid around the points + LK forward-backward + alignment through the face plane, 55 points",
+            "grey pyramid around the points + LK forward-backward + alignment through the face plane, 63 points",
             true,
             laps.keypoints,
         ),
-        row("checks", "parallax fit + session step", true, laps.checks),
+        row("checks", "pose on the tracked points + parallax fit + session step", true, laps.checks),
         row("screen", "challenge view drawn at 800×480", true, laps.screen),
         row("crop", "part of track: rotated ROI → 192×192 tensor", false, laps.crop),
         row("mesh_int8", "part of track: int8 mesh network", false, laps.mesh),
