@@ -231,8 +231,9 @@ pub fn nose_departure(
 
 /// The residual along a line as a smooth function of the position on it: a least-squares
 /// quadratic through the points (a straight line through fewer than five), refitted once
-/// without the worst point when it stands out, so one bad track on untextured skin does not
-/// decide. Paper curled or seen in perspective bends the residual smoothly along a line; the
+/// without the worst point when it stands out (off the fit by more than twice the median
+/// point's distance plus 0.25 px), so one bad track on untextured skin or a foreshortened far
+/// cheek does not decide. Paper curled or seen in perspective bends the residual smoothly along a line; the
 /// nose's bump is too narrow for it.
 fn smooth_fit(pts: &[(f32, f32)]) -> Option<impl Fn(f32) -> f32 + use<>> {
     let mut c = poly_fit(pts)?;
@@ -242,7 +243,7 @@ fn smooth_fit(pts: &[(f32, f32)]) -> Option<impl Fn(f32) -> f32 + use<>> {
         let worst = (0..e.len()).max_by(|&i, &j| e[i].total_cmp(&e[j]))?;
         let largest = e[worst];
         e.sort_by(f32::total_cmp);
-        if largest > 3.0 * e[e.len() / 2] + 0.5 {
+        if largest > 2.0 * e[e.len() / 2] + 0.25 {
             let rest: Vec<(f32, f32)> =
                 pts.iter().enumerate().filter(|(i, _)| *i != worst).map(|(_, p)| *p).collect();
             // Both sides must still be there for the fit to interpolate at the nose.

@@ -67,7 +67,7 @@ impl Default for LivenessConfig {
             // (docs/evaluation.md): the 3-D motion just above the largest flat-attack value of
             // the calibration set; layout at half the smallest live value.
             min_layout_change: 0.0287,
-            min_parallax: 0.0069,
+            min_parallax: 0.0074,
             max_path_rms: 0.02,
             max_nose_step: 0.15,
         }
