@@ -67,30 +67,31 @@ struct Keypoints {
     start_rotation: Option<Rotation>,
 }
 
-/// What the keypoints tell of one frame.
-#[derive(Debug, Clone, Copy, Default)]
-struct Tracked {
-    /// The 3-D motion since the start ([`Keypoints::advance`]).
-    motion: Option<f32>,
+/// What the keypoints tell of one frame ([`measure`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tracked {
+    /// The 3-D motion since the start.
+    pub motion: Option<f32>,
     /// The head's rotation fitted to the tracked points ([`keypoint_rotation`]).
-    rotation: Option<Rotation>,
+    pub rotation: Option<Rotation>,
 }
 
 impl Keypoints {
-    /// Starts following `start` in `img`.
+    /// Starts following `start` in `img`, where the head's rotation fitted to them is
+    /// `start_rotation` ([`keypoint_rotation`]).
     fn new(
         img: &RgbImage,
         start: Vec<[f32; 2]>,
+        start_rotation: Option<Rotation>,
         face_width: f32,
         camera: Intrinsics,
         params: &FlowParams,
     ) -> Self {
         let mut prev = Pyramid::default();
         prev.build(img, params.levels, Some(flow::area_around(&start, params.reach)));
-        let now: Vec<Option<[f32; 2]>> = start.iter().map(|p| Some(*p)).collect();
         Self {
-            start_rotation: keypoint_rotation(&now, &camera),
-            now,
+            start_rotation,
+            now: start.iter().map(|p| Some(*p)).collect(),
             start,
             origin: prev.clone(),
             prev,
@@ -100,12 +101,8 @@ impl Keypoints {
         }
     }
 
-    /// Tracks the live points into `img` and returns the head's rotation fitted to them and the
-    /// 3-D motion since the start: how far the nose moved against every line of the face around
-    /// it ([`nose_departure`]), in the direction the head's rotation since the start swings a
-    /// nose ([`nose_swing`]), over the face's width, so it does not depend on distance. The new
-    /// frame's pyramid covers only the live points' neighbourhood (`params.reach`), in buffers
-    /// kept from frame to frame.
+    /// Tracks the live points into `img` and [`measure`]s them. The new frame's pyramid covers
+    /// only the live points' neighbourhood (`params.reach`), in buffers kept from frame to frame.
     fn advance(&mut self, img: &RgbImage, params: &FlowParams) -> Tracked {
         let alive: Vec<(usize, [f32; 2])> =
             self.now.iter().enumerate().filter_map(|(i, p)| p.map(|p| (i, p))).collect();
@@ -119,18 +116,30 @@ impl Keypoints {
         self.now =
             align_with_plane(&self.origin, &self.next, &self.start, std::mem::take(&mut self.now), params);
         std::mem::swap(&mut self.prev, &mut self.next);
-        let rotation = keypoint_rotation(&self.now, &self.camera);
-        let seeds = SEED_LANDMARKS.len();
-        let motion = self
-            .start_rotation
-            .zip(rotation)
-            .and_then(|(a, b)| nose_swing(&a, &b))
-            .and_then(|toward| {
-                nose_departure(&SEED_LANDMARKS, &self.start[..seeds], &self.now[..seeds], toward)
-            })
-            .map(|d| d / self.face_width);
-        Tracked { motion, rotation }
+        measure(&self.start, self.start_rotation, &self.now, &self.camera, self.face_width)
     }
+}
+
+/// What [`KEYPOINTS`] seen at `start` (where the head's rotation was `start_rotation`) and
+/// tracked to `now` tell: the head's rotation fitted to them now, and the 3-D motion since the
+/// start: how far the nose moved against every line of the face around it ([`nose_departure`]),
+/// in the direction the head's rotation since the start swings a nose ([`nose_swing`]), over
+/// the face's width, so it does not depend on distance.
+pub(crate) fn measure(
+    start: &[[f32; 2]],
+    start_rotation: Option<Rotation>,
+    now: &[Option<[f32; 2]>],
+    camera: &Intrinsics,
+    face_width: f32,
+) -> Tracked {
+    let rotation = keypoint_rotation(now, camera);
+    let seeds = SEED_LANDMARKS.len();
+    let motion = start_rotation
+        .zip(rotation)
+        .and_then(|(a, b)| nose_swing(&a, &b))
+        .and_then(|toward| nose_departure(&SEED_LANDMARKS, &start[..seeds], &now[..seeds], toward))
+        .map(|d| d / face_width);
+    Tracked { motion, rotation }
 }
 
 /// The image direction in which a head's rotation from `start` to `now` moves a point that
@@ -179,16 +188,23 @@ pub enum RunError {
 }
 
 /// The layout points and pose the session needs from a tracked face. The rotation is the
-/// template fitted to the [`KEYPOINTS`] alone ([`keypoint_rotation`]): the points the keypoint
-/// tracker follows from the Nose state's first frame on, so that the turn compares one point
-/// set with itself.
-pub fn face_sample(face: &TrackedFace) -> FaceSample {
-    let at_mesh: Vec<Option<[f32; 2]>> = KEYPOINTS.iter().map(|&i| Some(face.landmarks.xy(i))).collect();
+/// template fitted to the [`KEYPOINTS`] alone ([`keypoint_rotation`]): where the keypoint
+/// tracker follows them (`tracked`, from the Nose state's first frame on), there; before, at
+/// the mesh's landmarks. So the turn compares one point set with itself.
+pub(crate) fn face_sample(face: &TrackedFace, tracked: Option<&Tracked>) -> FaceSample {
+    let rotation = match tracked {
+        Some(t) => t.rotation,
+        None => {
+            let at_mesh: Vec<Option<[f32; 2]>> =
+                KEYPOINTS.iter().map(|&i| Some(face.landmarks.xy(i))).collect();
+            keypoint_rotation(&at_mesh, &face.camera)
+        }
+    };
     FaceSample {
         bounds: face.bounds,
         nose: face.landmarks.nose_tip(),
         yaw_deg: face.pose.yaw,
-        rotation: keypoint_rotation(&at_mesh, &face.camera),
+        rotation,
         layout: SEED_LANDMARKS.iter().map(|&i| face.landmarks.xy(i)).collect(),
     }
 }
@@ -258,26 +274,29 @@ impl ChallengeRunner {
     pub fn feed(&mut self, frame: &Frame) -> Result<Step, VisionError> {
         self.trace = FrameTrace { t_ms: frame.t_ms, ..FrameTrace::default() };
         let mut obs = self.tracker.observe(&frame.image, frame.t_ms)?;
-        let mut face = obs.face.as_ref().map(face_sample);
+        let tracked = self.keypoints.as_mut().map(|k| k.advance(&frame.image, &self.flow));
+        let face = obs.face.as_ref().map(|f| face_sample(f, tracked.as_ref()));
         if face.as_ref().is_some_and(|f| self.session.is_pivotal(f)) {
             // The Nose-start and decision frames count every face, whatever the timetable.
             self.tracker.observe_counted(&frame.image, &mut obs)?;
         }
         self.nose = obs.face.as_ref().map(|f| f.landmarks.nose_tip());
-        let tracked = self.keypoints.as_mut().map(|k| k.advance(&frame.image, &self.flow));
         let parallax = tracked.and_then(|t| t.motion);
-        if let (Some(t), Some(f)) = (tracked, face.as_mut()) {
-            // Once the keypoints are followed, the turn is read from them.
-            f.rotation = t.rotation;
-        }
         let sample = Sample { t_ms: frame.t_ms, faces: obs.faces, face, parallax };
         let step = self.session.step(&sample);
         if step == Step::NoseStarted
-            && let Some(face) = &obs.face
+            && let (Some(face), Some(seen)) = (&obs.face, &sample.face)
         {
+            // The sample's rotation was fitted to these very points.
             let start: Vec<[f32; 2]> = KEYPOINTS.iter().map(|&i| face.landmarks.xy(i)).collect();
-            self.keypoints =
-                Some(Keypoints::new(&frame.image, start, face.bounds.w, face.camera, &self.flow));
+            self.keypoints = Some(Keypoints::new(
+                &frame.image,
+                start,
+                seen.rotation,
+                face.bounds.w,
+                face.camera,
+                &self.flow,
+            ));
         }
         let t = &mut self.trace;
         t.phase = Some(self.session.phase());

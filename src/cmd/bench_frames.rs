@@ -26,11 +26,12 @@ use super::bench::Timing;
 pub use super::procstat::{cpu_ms, ms_since_process_start, peak_rss_mib};
 use crate::camera::replay::SessionFile;
 use crate::liveness::ChallengeGeometry;
-use crate::liveness::motion::{KEYPOINTS, SEED_LANDMARKS, nose_departure};
+use crate::liveness::motion::KEYPOINTS;
 use crate::liveness::session::{LivenessConfig, Sample, Session, Step};
-use crate::pipeline::{align_with_plane, face_sample, keypoint_rotation, nose_swing};
+use crate::pipeline::{align_with_plane, face_sample, keypoint_rotation, measure};
 use crate::screen::{Canvas, Challenge, Instruction, Redraw, Scene, Status, View};
 use crate::vision::flow::{self, FlowParams, Pyramid};
+use crate::vision::pose::Rotation;
 use crate::vision::warp::InputBuffer;
 use crate::vision::{FaceTracker, LandmarkModel, landmarks};
 
@@ -143,8 +144,9 @@ pub fn run(
     let mut session = new_session();
     let mut canvas = Canvas::new(SCREEN.0, SCREEN.1);
     let mut redraw = Redraw::new();
-    // The previous frame's points and face width; its pyramid, and the buffers of the next.
-    let mut prev: Option<(Vec<[f32; 2]>, f32)> = None;
+    // The previous frame's points, face width and the rotation fitted to the points; its
+    // pyramid, and the buffers of the next.
+    let mut prev: Option<(Vec<[f32; 2]>, f32, Option<Rotation>)> = None;
     let (mut prev_pyramid, mut pyramid) = (Pyramid::default(), Pyramid::default());
     let mut area_pts: Vec<[f32; 2]> = Vec::new();
     let mut laps = Laps::default();
@@ -179,41 +181,28 @@ pub fn run(
         // `params.reach` around them, as `pipeline.rs` builds it.
         let next_pts = obs.face.as_ref().map(|f| KEYPOINTS.map(|i| f.landmarks.xy(i)));
         area_pts.clear();
-        area_pts.extend(prev.iter().flat_map(|(pts, _)| pts).chain(next_pts.iter().flatten()));
+        area_pts.extend(prev.iter().flat_map(|(pts, _, _)| pts).chain(next_pts.iter().flatten()));
         if !area_pts.is_empty() {
             pyramid.build(&img, params.levels, Some(flow::area_around(&area_pts, params.reach)));
         }
         // Chained tracking, then every point aligned through the face plane's homography as
         // `pipeline.rs` does (against the Nose-start frame there; the previous frame here, the
         // same work).
-        let moved = prev.as_ref().map(|(pts, _)| {
+        let moved = prev.as_ref().map(|(pts, _, _)| {
             let chained = flow::track(&prev_pyramid, &pyramid, pts, &params);
             align_with_plane(&prev_pyramid, &pyramid, pts, chained, &params)
         });
         let t3 = cpu_ms();
-        let camera = obs.face.as_ref().map(|f| f.camera);
-        // As `pipeline.rs` does: the head's rotation fitted to the start and tracked points, the
-        // direction it swings the nose, the departure in that direction.
-        let (parallax, rotation) = match (&prev, &moved, camera) {
-            (Some((pts, width)), Some(moved), Some(camera)) => {
-                let seeds = SEED_LANDMARKS.len();
-                let start: Vec<Option<[f32; 2]>> = pts.iter().map(|p| Some(*p)).collect();
-                let (a, b) = (keypoint_rotation(&start, &camera), keypoint_rotation(moved, &camera));
-                let motion = a
-                    .zip(b)
-                    .and_then(|(a, b)| nose_swing(&a, &b))
-                    .and_then(|toward| {
-                        nose_departure(&SEED_LANDMARKS, &pts[..seeds], &moved[..seeds], toward)
-                    })
-                    .map(|d| d / width);
-                (motion, b)
+        // As `pipeline.rs` does: the head's rotation fitted to the tracked points, the 3-D motion
+        // in the direction it swings the nose; the session's sample takes that rotation.
+        let tracked = match (&prev, &moved, obs.face.as_ref()) {
+            (Some((pts, width, start_rotation)), Some(moved), Some(f)) => {
+                Some(measure(pts, *start_rotation, moved, &f.camera, *width))
             }
-            _ => (None, None),
+            _ => None,
         };
-        let mut face = obs.face.as_ref().map(face_sample);
-        if let (Some(f), Some(r)) = (face.as_mut(), rotation) {
-            f.rotation = Some(r);
-        }
+        let face = obs.face.as_ref().map(|f| face_sample(f, tracked.as_ref()));
+        let parallax = tracked.and_then(|t| t.motion);
         let nose = face.as_ref().map(|f| f.nose);
         let step = session.step(&Sample { t_ms, faces: obs.faces, face, parallax });
         if matches!(step, Step::Decided(_)) {
@@ -236,7 +225,12 @@ pub fn run(
         std::hint::black_box(redraw.draw(&view, &mut canvas));
         std::hint::black_box(canvas.pixels());
         let t5 = cpu_ms();
-        prev = obs.face.as_ref().zip(next_pts).map(|(f, pts)| (pts.to_vec(), f.bounds.w));
+        // The next frame tracks from this one's points: the rotation fitted to them is its start
+        // (once per frame here; `pipeline.rs` fits it once, at the Nose state's start).
+        prev = obs.face.as_ref().zip(next_pts).map(|(f, pts)| {
+            let at: Vec<Option<[f32; 2]>> = pts.iter().map(|p| Some(*p)).collect();
+            (pts.to_vec(), f.bounds.w, keypoint_rotation(&at, &f.camera))
+        });
         std::mem::swap(&mut prev_pyramid, &mut pyramid);
         if n == 0 {
             on_first();

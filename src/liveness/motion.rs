@@ -177,7 +177,6 @@ pub fn nose_departure(
 ) -> Option<f32> {
     let at = |id: usize| ids.iter().position(|&i| i == id);
     let h = plane_homography(ids, start, now)?;
-    let axis = toward;
     let residual = |k: usize| -> Option<[f32; 2]> {
         let q = apply(&h, start[k]);
         now[k].map(|n| [n[0] - q[0], n[1] - q[1]])
@@ -217,7 +216,7 @@ pub fn nose_departure(
                 let rn = residual(k)?;
                 let s = param(k);
                 let [fx, fy] = [fit[0].as_ref()?, fit[1].as_ref()?].map(|f| f(s));
-                Some((rn[0] - fx) * axis[0] + (rn[1] - fy) * axis[1])
+                Some((rn[0] - fx) * toward[0] + (rn[1] - fy) * toward[1])
             })
             .collect();
         if found.is_empty() {
