@@ -208,7 +208,15 @@ enum Command {
         /// tests/sessions/live_astronaut; default: the bench frames looped.
         #[arg(long, value_name = "DIR")]
         session: Option<PathBuf>,
+        /// Kernel path of livegate's operators: portable, avx2, vnni (default: the fastest
+        /// this CPU runs). `portable` times what a CPU without the fast kernels runs.
+        #[arg(long, value_name = "PATH", value_parser = parse_kernels)]
+        kernels: Option<livegate::vision::Kernels>,
     },
+}
+
+fn parse_kernels(name: &str) -> Result<livegate::vision::Kernels, String> {
+    livegate::vision::Kernels::from_name(name).map_err(|e| e.to_string())
 }
 
 /// `livegate keygen`: the key file from `--out` or the config (defaults when it is absent).
@@ -280,6 +288,9 @@ fn exit_on_panic() {
 }
 
 fn main() -> ExitCode {
+    if let Some(models) = version_request() {
+        return print_version(models.as_deref());
+    }
     let cli = Cli::parse();
     if matches!(cli.command, Command::Run { .. } | Command::Demo { .. }) {
         exit_on_panic();
@@ -288,6 +299,41 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("livegate: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `livegate --version` (or `-V`), alone or with `--models DIR`: the models directory asked
+/// for, if any.
+fn version_request() -> Option<Option<PathBuf>> {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let is_version = |a: &std::ffi::OsString| a == "--version" || a == "-V";
+    match args.as_slice() {
+        [v] if is_version(v) => Some(None),
+        [v, m, dir] | [m, dir, v] if is_version(v) && m == "--models" => Some(Some(dir.into())),
+        _ => None,
+    }
+}
+
+/// The version, and the engine's fingerprint as the service would load it (tract, the
+/// operators and kernels this CPU gets, the model files' sha256). Exits 1, after the version
+/// line, when the models cannot be loaded.
+fn print_version(models_dir: Option<&std::path::Path>) -> ExitCode {
+    println!("livegate {}", env!("CARGO_PKG_VERSION"));
+    let loaded = models::locate(models_dir).and_then(|dir| {
+        let (detector, mesh) =
+            models::load(&dir, Precision::Int8, VisionConfig::default().detector_min_score)?;
+        Ok((dir, livegate::vision::fingerprint(&detector, &mesh)))
+    });
+    match loaded {
+        Ok((dir, engine)) => {
+            println!("engine {engine}");
+            println!("models {}", dir.canonicalize().unwrap_or(dir).display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("livegate: engine: {e:#}");
             ExitCode::from(1)
         }
     }
@@ -519,9 +565,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { images, json, runs, warmup, peer, python, session } => {
+        Command::Bench { images, json, runs, warmup, peer, python, session, kernels } => {
             let opts = bench::BenchOptions {
                 models: model_dir,
+                kernels: kernels.unwrap_or_else(livegate::vision::Kernels::detect),
                 images,
                 runs,
                 warmup,

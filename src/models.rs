@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::vision::{EngineChoice, FaceDetector, LandmarkModel, VisionError};
+use crate::vision::{FaceDetector, Kernels, LandmarkModel, Operators, VisionError};
 
 /// BlazeFace short-range, float (the detector stays float; see models/README.md).
 pub const DETECTOR: &str = "face_detection_short_range_fp32.onnx";
@@ -49,12 +49,8 @@ pub fn locate(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     })
 }
 
-/// Loads the detector and the mesh of the given precision from `dir`.
-///
-/// `Int8` is the set the service runs: both networks in livegate's executor
-/// (`vision::qnet`). `Float` is the reference set, run by tract: it builds the synthetic
-/// faces of `demo`, `record`, `synth` and `evaluate`, so that test sessions do not change when
-/// the executor under test does.
+/// Loads the detector and the mesh of the given precision from `dir`, `Int8` on this CPU's
+/// fastest kernels ([`load_with`]).
 ///
 /// # Errors
 /// [`VisionError::Model`] naming the file that failed.
@@ -63,12 +59,31 @@ pub fn load(
     precision: Precision,
     min_score: f32,
 ) -> Result<(FaceDetector, LandmarkModel), VisionError> {
-    let (mesh, engine) = match precision {
-        Precision::Int8 => (MESH_INT8, EngineChoice::Best),
-        Precision::Float => (MESH_FP32, EngineChoice::Tract),
+    load_with(dir, precision, min_score, Kernels::detect())
+}
+
+/// Loads the detector and the mesh of the given precision from `dir`.
+///
+/// `Int8` is the set the service runs: both networks in tract with livegate's fused operators
+/// (`vision::ops`) on `kernels`; a graph they cannot run is an error, never run another way.
+/// `Float` is the reference set, run with tract's own operators: it builds the synthetic faces
+/// of `demo`, `record`, `synth` and `evaluate`, so that test sessions do not change when the
+/// operators under test do.
+///
+/// # Errors
+/// [`VisionError::Model`] naming the file that failed.
+pub fn load_with(
+    dir: &Path,
+    precision: Precision,
+    min_score: f32,
+    kernels: Kernels,
+) -> Result<(FaceDetector, LandmarkModel), VisionError> {
+    let (mesh, operators) = match precision {
+        Precision::Int8 => (MESH_INT8, Operators::Livegate(kernels)),
+        Precision::Float => (MESH_FP32, Operators::Tract),
     };
     Ok((
-        FaceDetector::load_with(&dir.join(DETECTOR), min_score, engine)?,
-        LandmarkModel::load_with(&dir.join(mesh), engine)?,
+        FaceDetector::load_with(&dir.join(DETECTOR), min_score, operators)?,
+        LandmarkModel::load_with(&dir.join(mesh), operators)?,
     ))
 }

@@ -67,6 +67,68 @@ fn a_missing_model_directory_is_a_clear_error() {
 }
 
 #[test]
+fn version_prints_the_engine_fingerprint_with_the_shipped_models_hashes() {
+    let out = livegate().arg("--version").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let engine = text.lines().find_map(|l| l.strip_prefix("engine ")).expect("an engine line");
+    let sums =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/SHA256SUMS")).unwrap();
+    let sha = |file: &str| sums.lines().find(|l| l.ends_with(file)).unwrap()[..12].to_owned();
+    let want_tail = format!(
+        "/mesh:{}/det:{}",
+        sha("face_landmark_int8.onnx"),
+        sha("face_detection_short_range_fp32.onnx")
+    );
+    assert!(engine.starts_with("tract-0.23") && engine.ends_with(&want_tail), "{engine}");
+    assert!(engine.contains("/livegate/"), "{engine}");
+}
+
+/// A network livegate's operators cannot run stops the service before it connects anywhere,
+/// with the file and the node named; nothing runs it another way.
+#[test]
+fn a_model_that_cannot_be_planned_is_a_start_up_error() {
+    let dir = std::env::temp_dir().join(format!("livegate-badmodel-{}", std::process::id()));
+    let models = dir.join("models");
+    std::fs::create_dir_all(&models).unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    std::fs::copy(
+        shipped.join("face_detection_short_range_fp32.onnx"),
+        models.join("face_detection_short_range_fp32.onnx"),
+    )
+    .unwrap();
+    // The float mesh (PRelu, float convolutions) under the int8 mesh's name.
+    std::fs::copy(shipped.join("face_landmark_fp32.onnx"), models.join("face_landmark_int8.onnx")).unwrap();
+    let config = dir.join("livegate.toml");
+    let defaults = livegate().arg("config").output().unwrap();
+    std::fs::write(&config, &defaults.stdout).unwrap();
+    let out =
+        livegate().arg("--models").arg(&models).arg("run").arg("--config").arg(&config).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("face_landmark_int8.onnx") && stderr.contains("PRelu"), "{stderr}");
+    assert!(stderr.contains("cannot run this graph"), "{stderr}");
+    let out = livegate().arg("--models").arg(&models).arg("--version").output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "--version says the engine cannot load");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn bench_runs_the_kernel_path_it_is_asked_for_and_refuses_an_unknown_one() {
+    let out = livegate()
+        .args(["bench", "--json", "--runs", "2", "--warmup", "0", "--kernels", "portable"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["kernels"], "portable");
+    assert!(v["engine"].as_str().unwrap().contains("/livegate/portable/"), "{}", v["engine"]);
+    let out = livegate().args(["bench", "--kernels", "sse9"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown kernel path"));
+}
+
+#[test]
 fn bench_json_reports_every_stage() {
     let out = livegate().args(["bench", "--json", "--runs", "3", "--warmup", "1"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -94,6 +94,7 @@ fn a_still_photo_never_reaches_the_target_and_fails() {
     assert_eq!(v["reason"], "incomplete");
     assert_eq!(v["frames"], 12);
     assert_eq!(v["challenge_id"].as_str().unwrap().len(), 32);
+    assert!(v["engine"].as_str().unwrap().starts_with("tract-"), "{v}");
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use image::RgbImage;
 use livegate::cmd::inspect::{InspectOptions, faces_in, read_rgb};
 use livegate::models::{self, Precision};
-use livegate::vision::{EngineChoice, FaceDetector, FaceTracker, LandmarkModel, Roi, VisionConfig};
+use livegate::vision::{FaceDetector, FaceTracker, Kernels, LandmarkModel, Operators, Roi, VisionConfig};
 use serde_json::Value;
 
 fn data(name: &str) -> PathBuf {
@@ -30,7 +30,7 @@ fn nets() -> &'static Nets {
     NETS.get_or_init(|| {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
         let (detector, int8) = models::load(&dir, Precision::Int8, 0.5).unwrap();
-        let fp32 = LandmarkModel::load(&dir.join(models::MESH_FP32)).unwrap();
+        let fp32 = LandmarkModel::load_with(&dir.join(models::MESH_FP32), Operators::Tract).unwrap();
         Nets { detector, int8, fp32 }
     })
 }
@@ -130,46 +130,62 @@ fn int8_landmarks_stay_within_one_and_a_half_pixels_of_float_on_every_face() {
     }
 }
 
-/// The service's int8 mesh runs in livegate's own executor; tract runs the very same int8
+/// The service's int8 mesh runs in tract with livegate's fused operators, on every kernel path
+/// this CPU has (under qemu-aarch64, the Pi's); tract's own operators run the very same int8
 /// graph as the reference. They differ only by float summation order inside the depthwise
 /// convolutions, which moves a value across a uint8 step now and then: a landmark then moves
 /// by one output step (0.84 crop px) and the mean over 468 points stays a fraction of that.
 /// (Measured when written: bit-identical on four of six faces, mean 0.07 and 0.09 crop px on
 /// the other two.)
 #[test]
-fn the_int8_executor_agrees_with_tract_running_the_same_int8_graph_on_every_face() {
+fn livegates_int8_operators_agree_with_tracts_own_on_the_same_int8_graph_on_every_face() {
     let n = nets();
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models").join(models::MESH_INT8);
-    let tract = LandmarkModel::load_with(&path, EngineChoice::Tract).unwrap();
-    assert_eq!((n.int8.engine(), tract.engine()), ("livegate", "tract"));
+    let tract = LandmarkModel::load_with(&path, Operators::Tract).unwrap();
+    assert_eq!(n.int8.operators(), Operators::Livegate(Kernels::detect()));
+    for k in Kernels::ALL.into_iter().filter(|k| k.available()) {
+        let ours = LandmarkModel::load_with(&path, Operators::Livegate(k)).unwrap();
+        let faces = compare_meshes(&n.detector, &ours, &tract, k);
+        assert!(faces >= 6, "{k}: only {faces} detections compared");
+    }
+}
+
+/// Every detection of every reference face through `ours` and `tract`; returns how many.
+fn compare_meshes(detector: &FaceDetector, ours: &LandmarkModel, tract: &LandmarkModel, k: Kernels) -> usize {
     let mut faces = 0;
     for name in reference()["images"].as_object().unwrap().keys() {
         let img = image(name);
-        for det in n.detector.detect(&img).unwrap() {
+        for det in detector.detect(&img).unwrap() {
             let roi = Roi::from_detection(&det);
             let input = livegate::vision::landmarks::crop_input(&img, &roi);
-            let (ours, our_logit) = n.int8.infer(&input).unwrap();
+            let (ours, our_logit) = ours.infer(&input).unwrap();
             let (theirs, their_logit) = tract.infer(&input).unwrap();
             let diffs: Vec<f32> = ours.iter().zip(&theirs).map(|(a, b)| (a - b).abs()).collect();
             let mean = diffs.iter().sum::<f32>() / diffs.len() as f32;
             let max = diffs.iter().copied().fold(0.0, f32::max);
             // At most one output step (0.8408 crop px; the presence logit's step is 0.144).
-            assert!(mean < 0.2 && max < 0.85, "{name}: mean {mean:.3}, max {max:.3} crop px");
-            assert!((our_logit - their_logit).abs() < 0.15, "{name}: logit {our_logit} vs {their_logit}");
+            assert!(mean < 0.2 && max < 0.85, "{k} {name}: mean {mean:.3}, max {max:.3} crop px");
+            assert!((our_logit - their_logit).abs() < 0.15, "{k} {name}: logit {our_logit} vs {their_logit}");
             faces += 1;
         }
     }
-    assert!(faces >= 6, "only {faces} detections compared");
+    faces
 }
 
-/// The float detector runs in livegate's executor (the service's, `FaceDetector::load`);
-/// against tract on the same file and input, only float summation order differs.
+/// The float detector runs in tract with livegate's operators (the service's,
+/// `FaceDetector::load`), on every kernel path this CPU has; against tract's own operators on
+/// the same file and input, only float summation order differs.
 #[test]
-fn the_detector_in_livegates_executor_agrees_with_tract() {
+fn the_detector_in_livegates_operators_agrees_with_tracts_own() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models").join(models::DETECTOR);
-    let ours = &nets().detector;
-    let tract = &FaceDetector::load_with(&path, 0.5, EngineChoice::Tract).unwrap();
-    assert_eq!((ours.engine(), tract.engine()), ("livegate", "tract"));
+    let tract = &FaceDetector::load_with(&path, 0.5, Operators::Tract).unwrap();
+    for k in Kernels::ALL.into_iter().filter(|k| k.available()) {
+        let ours = &FaceDetector::load_with(&path, 0.5, Operators::Livegate(k)).unwrap();
+        compare_detectors(ours, tract, k);
+    }
+}
+
+fn compare_detectors(ours: &FaceDetector, tract: &FaceDetector, k: Kernels) {
     for name in reference()["images"].as_object().unwrap().keys() {
         let img = image(name);
         let lb = livegate::vision::detector::Letterbox::fit(img.width(), img.height());
@@ -177,10 +193,10 @@ fn the_detector_in_livegates_executor_agrees_with_tract() {
         let (a, b) = (ours.infer(&input).unwrap(), tract.infer(&input).unwrap());
         for (a, b) in [(&a.0, &b.0), (&a.1, &b.1)] {
             let worst = a.iter().zip(b).map(|(x, y)| (x - y).abs() / (1.0 + y.abs())).fold(0.0, f32::max);
-            assert!(worst < 1e-4, "{name}: relative difference {worst}");
+            assert!(worst < 1e-4, "{k} {name}: relative difference {worst}");
         }
         let boxes = |d: &FaceDetector| d.detect(&img).unwrap().iter().map(|f| f.score).collect::<Vec<_>>();
-        assert_eq!(boxes(ours).len(), boxes(tract).len(), "{name}");
+        assert_eq!(boxes(ours).len(), boxes(tract).len(), "{k} {name}");
     }
 }
 

@@ -20,7 +20,8 @@ use crate::liveness::{ChallengeGeometry, TargetDraw};
 use crate::models::{self, Precision};
 use crate::vision::warp::InputBuffer;
 use crate::vision::{
-    EngineChoice, FaceDetector, FaceTracker, LandmarkModel, Roi, VisionConfig, detector, landmarks, pose,
+    FaceDetector, FaceTracker, Kernels, LandmarkModel, Operators, Roi, VisionConfig, detector, landmarks,
+    pose,
 };
 
 /// A 640×480 JPEG door-camera frame (the public-domain astronaut photo, NASA), shipped so the
@@ -31,6 +32,8 @@ pub const SHIPPED_FRAME: &[u8] = include_bytes!("../../assets/frame_640x480.jpg"
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
     pub models: PathBuf,
+    /// The kernels livegate's operators run.
+    pub kernels: Kernels,
     /// JPEG/PNG frames to use; empty for the shipped frame.
     pub images: Vec<PathBuf>,
     pub runs: usize,
@@ -68,8 +71,8 @@ pub struct PeerReport {
     pub stages: std::collections::BTreeMap<String, Timing>,
 }
 
-/// livegate's median divided by the peer's for one network (`mesh_int8` runs in livegate's
-/// own executor, `mesh_int8_tract` is the same graph in tract; likewise `detect_fp32` and
+/// livegate's median divided by the peer's for one network (`mesh_int8` runs in tract with
+/// livegate's operators, `mesh_int8_tract` is the same graph in tract's own; likewise `detect_fp32` and
 /// `detect_fp32_tract`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Ratio {
@@ -82,6 +85,10 @@ pub struct Ratio {
 /// The whole report (`--json` prints it as is).
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
+    /// The engine's fingerprint (tract, operators, kernels, model hashes).
+    pub engine: String,
+    /// The kernel path livegate's operators ran.
+    pub kernels: String,
     pub frame: String,
     pub width: u32,
     pub height: u32,
@@ -142,7 +149,8 @@ fn decode(bytes: &[u8]) -> anyhow::Result<RgbImage> {
 pub fn bench(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     let (frame_name, jpegs) = load_frames(opts)?;
     let cfg = VisionConfig::default();
-    let (det, mesh_int8) = models::load(&opts.models, Precision::Int8, cfg.detector_min_score)?;
+    let (det, mesh_int8) =
+        models::load_with(&opts.models, Precision::Int8, cfg.detector_min_score, opts.kernels)?;
     let mut startup_ms = None;
     let pipeline = {
         let (source, recorded, geometry) = match &opts.session {
@@ -168,7 +176,7 @@ pub fn bench(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     };
     let frames = jpegs.iter().map(|j| decode(j)).collect::<anyhow::Result<Vec<_>>>()?;
     let img = &frames[0];
-    let mesh_fp32 = LandmarkModel::load(&opts.models.join(models::MESH_FP32))?;
+    let mesh_fp32 = LandmarkModel::load_with(&opts.models.join(models::MESH_FP32), Operators::Tract)?;
     let face = det.detect(img)?.into_iter().next().context("no face in the bench frame")?;
     let roi = Roi::from_landmarks(&mesh_int8.landmarks(img, &Roi::from_detection(&face))?);
     let lb = detector::Letterbox::fit(img.width(), img.height());
@@ -197,15 +205,19 @@ pub fn bench(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     );
     stage(
         "detect_fp32",
-        "detector network only (livegate's executor, what the service runs)",
+        "detector network only (livegate's operators in tract, what the service runs)",
         time(r, w, || det.infer(&det_input)),
     );
     let det_tract = FaceDetector::load_with(
         &opts.models.join(models::DETECTOR),
         cfg.detector_min_score,
-        EngineChoice::Tract,
+        Operators::Tract,
     )?;
-    stage("detect_fp32_tract", "the same network in tract", time(r, w, || det_tract.infer(&det_input)));
+    stage(
+        "detect_fp32_tract",
+        "the same network in tract's own operators",
+        time(r, w, || det_tract.infer(&det_input)),
+    );
     stage("detect", "letterbox + network + decode + NMS", time(r, w, || det.detect(img)));
     stage(
         "crop",
@@ -214,11 +226,15 @@ pub fn bench(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     );
     stage(
         "mesh_int8",
-        "int8 mesh network only (livegate's executor)",
+        "int8 mesh network only (livegate's operators in tract)",
         time(r, w, || mesh_int8.infer(&mesh_input)),
     );
-    let mesh_tract = LandmarkModel::load_with(&opts.models.join(models::MESH_INT8), EngineChoice::Tract)?;
-    stage("mesh_int8_tract", "the same int8 network in tract", time(r, w, || mesh_tract.infer(&mesh_input)));
+    let mesh_tract = LandmarkModel::load_with(&opts.models.join(models::MESH_INT8), Operators::Tract)?;
+    stage(
+        "mesh_int8_tract",
+        "the same int8 network in tract's own operators",
+        time(r, w, || mesh_tract.infer(&mesh_input)),
+    );
     stage("mesh_fp32", "float mesh network only", time(r, w, || mesh_fp32.infer(&mesh_input)));
     stage("pose", "head pose from 468 points", time(r, w, || pose::head_pose(&lm, &cam)));
     let steady = VisionConfig { count_interval_ms: u32::MAX, ..cfg.clone() };
@@ -250,6 +266,8 @@ pub fn bench(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         None => (None, Vec::new()),
     };
     Ok(BenchReport {
+        engine: crate::vision::fingerprint(&det, &mesh_int8),
+        kernels: opts.kernels.name().to_owned(),
         frame: frame_name,
         width: img.width(),
         height: img.height(),
@@ -325,8 +343,8 @@ fn run_peer(
 /// The report as a human-readable table.
 pub fn render(report: &BenchReport) -> String {
     let mut s = format!(
-        "frame: {} ({}×{}), {} runs, 1 thread\n",
-        report.frame, report.width, report.height, report.runs
+        "engine: {}\nframe: {} ({}×{}), {} runs, 1 thread\n",
+        report.engine, report.frame, report.width, report.height, report.runs
     );
     s += &format!("{:<16} {:>10} {:>10}  {}\n", "stage", "median ms", "p90 ms", "what");
     for st in &report.stages {

@@ -141,12 +141,13 @@ fn run_and_write(
     let mut writer =
         SessionWriter::create(out, &geometry).with_context(|| format!("cannot create {}", out.display()))?;
     let mut first_t = None;
+    let engine = tracker.engine();
     let mut runner = ChallengeRunner::new(tracker, Session::new(config, geometry));
     let decision = runner.run(camera, |frame| {
         first_t.get_or_insert(frame.t_ms);
         writer.push(frame)
     })?;
-    let verdict = to_verdict(decision, first_t.unwrap_or(0), "record", kind)?;
+    let verdict = to_verdict(decision, first_t.unwrap_or(0), ("record", kind), engine)?;
     let expected = serde_json::to_value(verdict.result)?.as_str().map(str::to_owned);
     writer.finish(expected)?;
     Ok(verdict)

@@ -100,7 +100,12 @@ pub fn replay_with(
 ///
 /// # Errors
 /// When the OS random source cannot be read.
-pub fn to_verdict(d: Decision, first_t_ms: u64, device_id: &str, source: Source) -> anyhow::Result<Verdict> {
+pub fn to_verdict(
+    d: Decision,
+    first_t_ms: u64,
+    (device_id, source): (&str, Source),
+    engine: String,
+) -> anyhow::Result<Verdict> {
     let decided = SystemTime::now();
     let started = decided - Duration::from_millis(d.decided_t_ms.saturating_sub(first_t_ms));
     Ok(Verdict {
@@ -119,6 +124,7 @@ pub fn to_verdict(d: Decision, first_t_ms: u64, device_id: &str, source: Source)
         started_at: rfc3339_ms(started),
         decided_at: rfc3339_ms(decided),
         frames: d.frames,
+        engine,
         seq: 0,
         expires_at: rfc3339_ms(decided + VERDICT_TTL),
         sig: None,
@@ -136,6 +142,7 @@ pub fn verify(
     outputs: &Outputs,
 ) -> Result<Verdict, VerifyError> {
     let first_t = ReplayCamera::open(dir)?.session().frames[0].t_ms;
+    let engine = tracker.engine();
     let decision = replay_with(dir, tracker, config, outputs)?;
-    Ok(to_verdict(decision, first_t, "replay", Source::Replay)?)
+    Ok(to_verdict(decision, first_t, ("replay", Source::Replay), engine)?)
 }

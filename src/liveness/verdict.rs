@@ -40,6 +40,10 @@ pub struct Verdict {
     pub started_at: String,
     pub decided_at: String,
     pub frames: u32,
+    /// The engine's fingerprint (tract, operators, kernels, model hashes) that decided it.
+    /// Absent only from verdicts spooled by a release before it existed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub engine: String,
     pub seq: u64,
     pub expires_at: String,
     pub sig: Option<String>,

@@ -151,6 +151,7 @@ mod tests {
             started_at: "2026-11-23T18:40:01.120Z".into(),
             decided_at: "2026-11-23T18:40:05.870Z".into(),
             frames: 3,
+            engine: "tract-0.23.9/livegate/portable/mesh:24813aa929c0/det:9622e4c58b2d".into(),
             seq,
             expires_at: "2026-11-23T18:40:15.870Z".into(),
             sig: Some("ab".into()),

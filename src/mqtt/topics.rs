@@ -140,6 +140,8 @@ pub struct StatePayload {
     pub state: Activity,
     pub camera: String,
     pub model: String,
+    /// The engine's fingerprint (tract, operators, kernels, model hashes).
+    pub engine: String,
     pub version: String,
     pub since: String,
     /// Set while locked out after repeated failures (SPEC §5).

@@ -53,6 +53,8 @@ struct Running {
 /// The service task's state.
 struct Service {
     cfg: Config,
+    /// The engine's fingerprint, in `state` and in every verdict.
+    engine: String,
     key: DeviceKey,
     seq: SeqFile,
     jobs: std::sync::mpsc::SyncSender<Job>,
@@ -160,6 +162,7 @@ pub fn run_until(
     };
     let (work_tx, work_rx) = mpsc::channel(16);
     let watch = (cfg.trigger.face_hold_ms > 0).then_some(cfg.trigger.face_min_width);
+    let engine = tracker.engine();
     let (jobs, worker) = worker::spawn(tracker, cameras, cfg.liveness.clone(), work_tx, (ui.clone(), watch))?;
     let (out_tx, out_rx) = mpsc::channel(64);
     let (in_tx, in_rx) = mpsc::channel(16);
@@ -169,7 +172,7 @@ pub fn run_until(
         reconnect_min: Duration::from_millis(cfg.mqtt.reconnect_min_ms),
         reconnect_max: Duration::from_millis(cfg.mqtt.reconnect_max_ms),
         // The camera thread may have failed already: the first retained state says so.
-        state: state(idle_or_error(capture.as_deref()), camera_text(&cfg, capture.as_deref()), None),
+        state: state(idle_or_error(capture.as_deref()), camera_text(&cfg, capture.as_deref()), &engine, None),
         connected,
     };
     eprintln!("livegate: verdict public key {}", key.public_hex());
@@ -177,6 +180,7 @@ pub fn run_until(
     let result_for = Duration::from_millis(cfg.screen.result_ms);
     let face_hold = (cfg.trigger.face_hold_ms > 0).then(|| trigger::FaceHold::new(cfg.trigger.face_hold_ms));
     let service = Service {
+        engine,
         lockout: Lockout::new(&cfg.lockout),
         cfg,
         key,
@@ -246,11 +250,12 @@ fn idle_or_error(capture: Option<&CaptureThread>) -> Activity {
     if capture.is_some_and(|c| c.status().is_error()) { Activity::Error } else { Activity::Idle }
 }
 
-fn state(activity: Activity, camera: String, locked_until: Option<String>) -> StatePayload {
+fn state(activity: Activity, camera: String, engine: &str, locked_until: Option<String>) -> StatePayload {
     StatePayload {
         state: activity,
         camera,
         model: "blazeface+facemesh-int8".into(),
+        engine: engine.to_owned(),
         version: env!("CARGO_PKG_VERSION").into(),
         since: rfc3339_ms(SystemTime::now()),
         locked_until,
@@ -355,7 +360,7 @@ impl Service {
     async fn publish_state(&mut self, activity: Activity) {
         self.camera = camera_text(&self.cfg, self.capture.as_deref());
         let locked = if activity == Activity::Locked { self.locked_until.clone() } else { None };
-        self.send(Outbound::State(state(activity, self.camera.clone(), locked))).await;
+        self.send(Outbound::State(state(activity, self.camera.clone(), &self.engine, locked))).await;
     }
 
     /// Republishes `state` when the camera's status changed (unplugged, back) or a lockout
@@ -551,6 +556,7 @@ impl Service {
             started_at: rfc3339_ms(started),
             decided_at: rfc3339_ms(decided),
             frames,
+            engine: self.engine.clone(),
             seq: 0,
             expires_at: rfc3339_ms(decided + Duration::from_secs(self.cfg.signing.verdict_ttl_s)),
             sig: None,

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use image::RgbImage;
 
-use super::onnx::{EngineChoice, Network};
+use super::onnx::{Network, Operators};
 use super::warp::{Affine, InputBuffer, sample_nhwc};
 use super::{FaceBox, VisionError};
 
@@ -159,22 +159,27 @@ impl FaceDetector {
     /// # Errors
     /// [`VisionError::Model`] if the file cannot be loaded.
     pub fn load(path: &Path, min_score: f32) -> Result<Self, VisionError> {
-        // livegate's executor (within 1e-4 relative of tract; 2.4× onnxruntime against
-        // tract's 3.0×). The liveness thresholds were re-calibrated with it (docs/evaluation.md).
-        Self::load_with(path, min_score, EngineChoice::Best)
+        // livegate's fused operators (within 1e-4 relative of tract's own). The liveness
+        // thresholds were calibrated with them (docs/evaluation.md).
+        Self::load_with(path, min_score, Operators::detect())
     }
 
-    /// [`Self::load`] with the engine chosen: tract for reference runs and comparisons.
+    /// [`Self::load`] with the operators chosen: tract's own for reference runs and comparisons.
     ///
     /// # Errors
     /// [`VisionError::Model`] if the file cannot be loaded.
-    pub fn load_with(path: &Path, min_score: f32, engine: EngineChoice) -> Result<Self, VisionError> {
-        Ok(Self { net: Network::load_with(path, [1, INPUT, INPUT, 3], engine)?, min_score })
+    pub fn load_with(path: &Path, min_score: f32, operators: Operators) -> Result<Self, VisionError> {
+        Ok(Self { net: Network::load_with(path, [1, INPUT, INPUT, 3], operators)?, min_score })
     }
 
-    /// The engine running this network (`livegate` or `tract`).
-    pub fn engine(&self) -> &'static str {
-        self.net.engine()
+    /// The operators tract runs this network with.
+    pub fn operators(&self) -> Operators {
+        self.net.operators()
+    }
+
+    /// The sha256 of the network's file, in hex.
+    pub fn sha256(&self) -> &str {
+        self.net.sha256()
     }
 
     /// Runs the network on a prepared input and returns the raw (regressors, logits).

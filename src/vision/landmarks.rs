@@ -4,7 +4,7 @@ use std::path::Path;
 
 use image::RgbImage;
 
-use super::onnx::{EngineChoice, Network};
+use super::onnx::{Network, Operators};
 use super::roi::Roi;
 use super::warp::{InputBuffer, sample_nhwc};
 use super::{Landmarks, VisionError};
@@ -45,25 +45,31 @@ pub fn decode(raw: &[f32], presence_logit: f32, roi: &Roi) -> Landmarks {
 }
 
 impl LandmarkModel {
-    /// Loads a FaceMesh ONNX file (float or int8).
+    /// Loads a FaceMesh ONNX file in livegate's operators on this CPU's fastest kernels (the
+    /// int8 mesh; the float one runs only in tract's own, [`Self::load_with`]).
     ///
     /// # Errors
     /// [`VisionError::Model`] if the file cannot be loaded.
     pub fn load(path: &Path) -> Result<Self, VisionError> {
-        Self::load_with(path, EngineChoice::Best)
+        Self::load_with(path, Operators::detect())
     }
 
-    /// [`Self::load`] with the engine chosen: tract only for reference runs and comparisons.
+    /// [`Self::load`] with the operators chosen: tract's own for the float reference and comparisons.
     ///
     /// # Errors
     /// [`VisionError::Model`] if the file cannot be loaded.
-    pub fn load_with(path: &Path, engine: EngineChoice) -> Result<Self, VisionError> {
-        Ok(Self { net: Network::load_with(path, [1, INPUT, INPUT, 3], engine)? })
+    pub fn load_with(path: &Path, operators: Operators) -> Result<Self, VisionError> {
+        Ok(Self { net: Network::load_with(path, [1, INPUT, INPUT, 3], operators)? })
     }
 
-    /// The engine running this network (`livegate` or `tract`).
-    pub fn engine(&self) -> &'static str {
-        self.net.engine()
+    /// The operators tract runs this network with.
+    pub fn operators(&self) -> Operators {
+        self.net.operators()
+    }
+
+    /// The sha256 of the network's file, in hex.
+    pub fn sha256(&self) -> &str {
+        self.net.sha256()
     }
 
     /// Runs the network on a prepared crop; returns (468×3 crop-pixel values, presence logit).

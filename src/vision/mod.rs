@@ -15,8 +15,8 @@ pub mod face_template;
 pub mod flow;
 pub mod landmarks;
 mod onnx;
+mod ops;
 pub mod pose;
-mod qnet;
 mod rgbx;
 pub mod roi;
 mod tracker;
@@ -28,10 +28,23 @@ use serde::{Deserialize, Serialize};
 
 pub use detector::FaceDetector;
 pub use landmarks::LandmarkModel;
-pub use onnx::EngineChoice;
+pub use onnx::{Operators, TRACT_VERSION};
+pub use ops::Kernels;
 pub use pose::{Intrinsics, Pose};
 pub use roi::Roi;
 pub use tracker::{FaceTracker, Observation, TrackedFace, VisionConfig};
+
+/// The engine's fingerprint (SPEC §3 `engine`): tract's version, the operators and kernels
+/// that run the networks, and the first 12 hex digits of each network file's sha256, e.g.
+/// `tract-0.23.9/livegate/avx2/mesh:24813aa929c0/det:9622e4c58b2d`.
+pub fn fingerprint(detector: &FaceDetector, mesh: &LandmarkModel) -> String {
+    let ops = match (detector.operators(), mesh.operators()) {
+        (a, b) if a == b => a.describe(),
+        (a, b) => format!("det:{}+mesh:{}", a.describe(), b.describe()),
+    };
+    let short = |sha: &str| sha.get(..12).unwrap_or(sha).to_owned();
+    format!("tract-{TRACT_VERSION}/{ops}/mesh:{}/det:{}", short(mesh.sha256()), short(detector.sha256()))
+}
 
 /// Errors of the vision stage.
 #[derive(Debug, thiserror::Error)]

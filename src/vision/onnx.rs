@@ -1,68 +1,80 @@
-//! Loading an ONNX network with a fixed input shape: into livegate's own int8 executor
-//! ([`super::qnet`]) when the graph is one it compiles, otherwise into an optimised tract plan.
+//! Loading an ONNX network with a fixed input shape into a tract plan: made of livegate's
+//! fused operators ([`super::ops`]) or of tract's own, as the caller says. Nothing falls back
+//! from one to the other: a graph that cannot be planned as asked is an error.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use sha2::{Digest, Sha256};
 use tract_onnx::prelude::*;
 
 use super::VisionError;
-use super::qnet::{self, QNet};
+use super::ops::{self, Kernels};
 
-/// A network ready to run: loaded, shape-fixed and optimised once at start-up.
-#[derive(Debug, Clone)]
-pub struct Network {
-    engine: Engine,
-    input_shape: [usize; 4],
-    path: PathBuf,
-}
+/// The tract release livegate is built with (checked against `Cargo.lock` by a unit test).
+pub const TRACT_VERSION: &str = "0.23.9";
 
-/// What runs a network.
-#[derive(Debug, Clone)]
-enum Engine {
-    Tract(Arc<TypedRunnableModel>),
-    Qnet(Arc<QNet>),
-}
-
-/// Which engine [`Network::load_with`] may use.
+/// Which operators tract runs a network with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EngineChoice {
-    /// livegate's executor when it compiles the graph, else tract.
-    Best,
-    /// tract only (the reference, and the comparison in `livegate bench`).
+pub enum Operators {
+    /// livegate's fused operators on these kernels (what the service runs): every node of the
+    /// graph must lower to one of them, or loading fails.
+    Livegate(Kernels),
+    /// tract's own ONNX operators, optimised by tract: the float reference, and the
+    /// comparison in `livegate bench`.
     Tract,
 }
 
+impl Operators {
+    /// livegate's operators on the fastest kernels this CPU runs.
+    pub fn detect() -> Self {
+        Self::Livegate(Kernels::detect())
+    }
+
+    /// `"livegate/<kernels>"` or `"tract"`.
+    pub fn describe(self) -> String {
+        match self {
+            Self::Livegate(k) => format!("livegate/{k}"),
+            Self::Tract => "tract".into(),
+        }
+    }
+}
+
+/// A network ready to run: loaded, shape-fixed and planned once at start-up.
+#[derive(Debug, Clone)]
+pub struct Network {
+    plan: Arc<TypedRunnableModel>,
+    operators: Operators,
+    input_shape: [usize; 4],
+    path: PathBuf,
+    sha256: String,
+}
+
 impl Network {
-    /// Loads `path`, fixes its single NHWC float input to `input_shape` and compiles it: in
-    /// livegate's executor if `choice` allows and it compiles the graph, else in tract.
+    /// Loads `path`, fixes its single NHWC float input to `input_shape` and plans it in tract
+    /// with `operators`.
     ///
     /// # Errors
-    /// [`VisionError::Model`] when the file is missing, is not ONNX, or uses an operator
-    /// tract cannot run.
+    /// [`VisionError::Model`] when the file is missing or is not ONNX, or when the graph
+    /// cannot be planned with `operators` (the message names the node).
     pub fn load_with(
         path: &Path,
         input_shape: [usize; 4],
-        choice: EngineChoice,
+        operators: Operators,
     ) -> Result<Self, VisionError> {
         let err = |source: anyhow::Error| VisionError::Model { path: path.to_owned(), source };
-        if !path.is_file() {
-            return Err(err(anyhow::anyhow!("file not found")));
-        }
-        if choice == EngineChoice::Best {
-            // A graph qnet refuses (the float mesh's PRelu, a different export) runs in tract.
-            if let Ok(net) = qnet::compile(path, input_shape) {
-                let engine = Engine::Qnet(Arc::new(net));
-                return Ok(Self { engine, input_shape, path: path.to_owned() });
-            }
-        }
-        let plan = tract_onnx::onnx()
-            .model_for_path(path)
-            .and_then(|m| m.with_input_fact(0, f32::fact(input_shape).into()))
-            .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
-            .map_err(err)?;
-        Ok(Self { engine: Engine::Tract(plan), input_shape, path: path.to_owned() })
+        let bytes = std::fs::read(path).map_err(|e| err(anyhow::anyhow!("cannot read it: {e}")))?;
+        let model = match operators {
+            Operators::Livegate(kernels) => ops::lower(path, input_shape, kernels)
+                .map_err(|e| e.context(format!("livegate's {kernels} operators cannot run this graph"))),
+            Operators::Tract => tract_onnx::onnx()
+                .model_for_path(path)
+                .and_then(|m| m.with_input_fact(0, f32::fact(input_shape).into()))
+                .and_then(|m| m.into_optimized()),
+        };
+        let plan = model.and_then(|m| m.into_runnable()).map_err(err)?;
+        let sha256 = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        Ok(Self { plan, operators, input_shape, path: path.to_owned(), sha256 })
     }
 
     /// Runs the network on one NHWC input and returns every output as a flat `f32` vector.
@@ -71,29 +83,39 @@ impl Network {
     /// [`VisionError::Inference`] if the input has the wrong length or tract fails.
     pub fn run(&self, input: &[f32]) -> Result<Vec<Vec<f32>>, VisionError> {
         let err = |source: anyhow::Error| VisionError::Inference { path: self.path.clone(), source };
-        let plan = match &self.engine {
-            Engine::Qnet(net) if input.len() == net.input_len() => return Ok(net.run(input)),
-            Engine::Qnet(_) => return Err(err(anyhow::anyhow!("input has {} values", input.len()))),
-            Engine::Tract(plan) => plan,
-        };
         let tensor = Tensor::from_shape(&self.input_shape, input).map_err(err)?;
-        let outputs = plan.run(tvec!(tensor.into_tvalue())).map_err(err)?;
+        let outputs = self.plan.run(tvec!(tensor.into_tvalue())).map_err(err)?;
         outputs
             .iter()
             .map(|t| Ok(t.to_plain_array_view::<f32>().map_err(err)?.iter().copied().collect()))
             .collect()
     }
 
-    /// Which engine runs it: `"livegate"` or `"tract"`.
-    pub fn engine(&self) -> &'static str {
-        match self.engine {
-            Engine::Qnet(_) => "livegate",
-            Engine::Tract(_) => "tract",
-        }
+    /// The operators tract runs it with.
+    pub fn operators(&self) -> Operators {
+        self.operators
+    }
+
+    /// The sha256 of the file it was loaded from, in hex.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
     }
 
     /// Where the network was loaded from.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tract_version_named_in_fingerprints_is_the_one_built() {
+        let lock = include_str!("../../Cargo.lock");
+        let at = lock.find("name = \"tract-onnx\"\nversion = \"").expect("tract-onnx in Cargo.lock");
+        let version = lock[at..].lines().nth(1).expect("version line");
+        assert_eq!(version, format!("version = \"{TRACT_VERSION}\""));
     }
 }

@@ -86,6 +86,11 @@ pub struct FaceTracker {
 
 impl FaceTracker {
     /// A tracker with no face yet.
+    /// The engine's fingerprint ([`super::fingerprint`]) of the two networks.
+    pub fn engine(&self) -> String {
+        super::fingerprint(&self.detector, &self.mesh)
+    }
+
     pub fn new(detector: FaceDetector, mesh: LandmarkModel, config: VisionConfig) -> Self {
         Self {
             detector,

@@ -47,6 +47,11 @@ fn the_demo_passes_live_visitors_fails_photos_leaves_screens_and_serves_mosquitt
     for v in &verdicts {
         assert_eq!(v["source"], "synthetic", "demo verdicts are never valid for a door: {v}");
         assert!(v["sig"].as_str().is_some_and(|s| s.len() == 128), "{v}");
+        let engine = v["engine"].as_str().unwrap_or_default();
+        assert!(
+            engine.starts_with("tract-") && engine.contains("/livegate/"),
+            "the engine is signed in: {v}"
+        );
     }
 
     // mosquitto_sub, connected to the embedded broker during the run, saw the verdicts.

@@ -141,7 +141,9 @@ fn the_last_will_says_offline_and_a_restart_says_online_again() {
     // Retained: a subscriber arriving later still sees it.
     let late = Sub::start(broker.port, &["livegate/t1/availability", "livegate/t1/state"], None, &[]);
     late.wait_for("/availability", |p| p == "online", T);
-    assert_eq!(json(&late.wait_for("/state", |_| true, T))["state"], "idle");
+    let state = json(&late.wait_for("/state", |_| true, T));
+    assert_eq!(state["state"], "idle");
+    assert!(state["engine"].as_str().is_some_and(|e| e.contains("/mesh:") && e.contains("/det:")), "{state}");
 }
 
 #[test]

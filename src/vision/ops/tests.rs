@@ -1,11 +1,11 @@
-//! The executor's arithmetic against plain integer references (ONNX semantics), and its
-//! compiler against the shipped graphs. The real-picture comparison with tract is in
-//! `tests/vision_real.rs`.
+//! The operators' arithmetic against plain integer references (ONNX semantics), and the
+//! lowering against the shipped graphs. The real-picture comparison with tract's own
+//! operators is in `tests/vision_real.rs`.
 
 use std::path::Path;
 
-use super::compile::pack_weights;
 use super::kernels::{self, Fused, NR, Plain};
+use super::lower::pack_weights;
 use super::*;
 
 /// A small deterministic generator (xorshift), so the tests need no crate.
@@ -98,7 +98,7 @@ fn step(c: &Case) -> QConvStep {
         weights: pack_weights(&c.w.iter().map(|&v| f32::from(v)).collect::<Vec<_>>(), c.n, c.s.c, c.kernel),
         bias,
         requant: Some(Requant { mult: c.mult, y_zp: c.y_zp as f32, deq_scale: 0.05 }),
-        residual: None,
+        residual: false,
         res_c: c.n,
         prelu: None,
         relu: false,
@@ -164,7 +164,7 @@ fn the_integer_path_equals_the_float_path_with_residual_and_prelu() {
     let pos: Vec<f32> = (0..n_pad).map(|_| f32::from(rng.u8()) / 100.0).collect();
     let lin: Vec<f32> = (0..n_pad).map(|_| f32::from(rng.i8()) / 300.0).collect();
     let with_tail =
-        || QConvStep { residual: Some(0), res_c, prelu: Some((pos.clone(), lin.clone())), ..step(&c) };
+        || QConvStep { residual: true, res_c, prelu: Some((pos.clone(), lin.clone())), ..step(&c) };
     let Some(got) = run_conv_int8(&c, with_tail(), Some(&res)) else { return };
     let (mut rows, mut padded, mut want) = (vec![], vec![], vec![0.0; o.len()]);
     kernels::input_rows(&with_tail(), &c.x, c.s, o, &mut rows, &mut padded);
@@ -179,20 +179,36 @@ fn weights_beyond_int8_or_a_fractional_zero_point_keep_the_float_path() {
     assert!(int8::Int8Weights::new(&[1.0, 2.0, 3.0, 4.0], 1, 4, 1, 127.5).is_none());
 }
 
+/// The model at `path` lowered onto `kernels`, run by tract on `input`: its outputs, flat.
+fn run_lowered(path: &Path, shape: [usize; 4], kernels: Kernels, input: &[f32]) -> Vec<Vec<f32>> {
+    let plan = lower(path, shape, kernels).unwrap().into_runnable().unwrap();
+    let outputs = plan.run(tvec!(Tensor::from_shape(&shape, input).unwrap().into_tvalue())).unwrap();
+    outputs.iter().map(|t| t.try_as_plain_ram().unwrap().as_slice::<f32>().unwrap().to_vec()).collect()
+}
+
+fn ops_named(model: &TypedModel, name: &str) -> usize {
+    model.nodes().iter().filter(|n| n.op.name() == name).count()
+}
+
 #[test]
 fn the_shipped_int8_mesh_gives_the_same_bits_on_the_integer_and_the_float_path() {
-    let mut net = compile(&models().join("face_landmark_int8.onnx"), [1, 192, 192, 3]).unwrap();
-    if !net.int8 {
+    if !Kernels::Vnni.available() {
         eprintln!("SKIP: this CPU has no AVX-512 VNNI, the integer path is not run");
         return;
     }
-    let convs = net.steps.iter().filter(|s| matches!(s, Step::Conv { op, .. } if op.int8.is_some())).count();
-    assert_eq!(convs, 25, "every quantized convolution has integer weights");
+    let path = models().join("face_landmark_int8.onnx");
+    let model = lower(&path, [1, 192, 192, 3], Kernels::Vnni).unwrap();
+    let int8_convs = model
+        .nodes()
+        .iter()
+        .filter_map(|n| n.op_as::<LgOp>())
+        .filter(|op| matches!(&*op.step, Step::Conv(c) if c.int8.is_some()))
+        .count();
+    assert_eq!(int8_convs, 25, "every quantized convolution has integer weights");
     let mut rng = Rng(0xface);
-    let input: Vec<f32> = (0..net.input_len()).map(|_| f32::from(rng.u8()) / 255.0).collect();
-    let fast = net.run(&input);
-    net.int8 = false;
-    let float = net.run(&input);
+    let input: Vec<f32> = (0..192 * 192 * 3).map(|_| f32::from(rng.u8()) / 255.0).collect();
+    let fast = run_lowered(&path, [1, 192, 192, 3], Kernels::Vnni, &input);
+    let float = run_lowered(&path, [1, 192, 192, 3], Kernels::Avx2, &input);
     assert_eq!(fast, float);
 }
 
@@ -298,8 +314,8 @@ fn check_depthwise<T: kernels::DwOut + Default + PartialEq + std::fmt::Debug>(
     let want = run(&|out| depthwise_reference::<Fused, T>(op, src, s, out, o));
     let got = run(&|out| kernels::depthwise::<Fused, T>(op, src, s, out, o));
     assert_eq!(bits(&got), bits(&want), "Fused {what}");
-    if has_fma() {
-        let got = run(&|out| dispatch_dw(true, op, src, (s, o), out));
+    if Kernels::Avx2.available() {
+        let got = run(&|out| dispatch_dw(Kernels::Avx2, op, src, (s, o), out));
         assert_eq!(bits(&got), bits(&want), "dispatched {what}");
     }
 }
@@ -351,23 +367,56 @@ fn models() -> &'static Path {
 }
 
 #[test]
-fn the_shipped_int8_mesh_compiles_into_fused_steps_sharing_few_buffers() {
-    let net = compile(&models().join("face_landmark_int8.onnx"), [1, 192, 192, 3]).unwrap();
-    let convs = net.steps.iter().filter(|s| matches!(s, Step::Conv { .. })).count();
-    let dws = net.steps.iter().filter(|s| matches!(s, Step::Depthwise { .. })).count();
-    assert_eq!((convs, dws), (25, 20));
-    assert_eq!(net.outputs.len(), 2);
-    assert!(net.buffers.len() < net.values.len() / 4, "{} buffers", net.buffers.len());
-    for step in &net.steps {
-        assert!(step.reads().iter().all(|&r| net.slot[r] != net.slot[step.dst()]), "{step:?}");
+fn the_shipped_int8_mesh_lowers_to_livegate_operators_only() {
+    let model =
+        lower(&models().join("face_landmark_int8.onnx"), [1, 192, 192, 3], Kernels::Portable).unwrap();
+    assert_eq!((ops_named(&model, "livegate.QConv"), ops_named(&model, "livegate.Depthwise3x3")), (25, 20));
+    let others: Vec<String> = model
+        .nodes()
+        .iter()
+        .skip(1) // the source
+        .filter(|n| n.op_as::<LgOp>().is_none())
+        .map(|n| format!("{} ({})", n.name, n.op.name()))
+        .collect();
+    assert!(others.is_empty(), "{others:?}");
+    assert_eq!(model.output_outlets().unwrap().len(), 2);
+}
+
+#[test]
+fn the_float_detector_lowers_and_the_float_mesh_is_refused_naming_the_node() {
+    let det = models().join("face_detection_short_range_fp32.onnx");
+    let mut rng = Rng(0xde7);
+    let input: Vec<f32> = (0..128 * 128 * 3).map(|_| f32::from(rng.u8()) / 127.5 - 1.0).collect();
+    let lens: Vec<usize> =
+        run_lowered(&det, [1, 128, 128, 3], Kernels::Portable, &input).iter().map(Vec::len).collect();
+    assert_eq!(lens, [896 * 16, 896]);
+    let err =
+        lower(&models().join("face_landmark_fp32.onnx"), [1, 192, 192, 3], Kernels::Portable).unwrap_err();
+    assert!(format!("{err:#}").contains("PRelu"), "{err:#}");
+}
+
+#[test]
+fn every_kernel_path_this_cpu_runs_gives_the_mesh_within_float_rounding_of_the_portable_one() {
+    let path = models().join("face_landmark_int8.onnx");
+    let mut rng = Rng(0x9a7);
+    let input: Vec<f32> = (0..192 * 192 * 3).map(|_| f32::from(rng.u8()) / 255.0).collect();
+    let portable = run_lowered(&path, [1, 192, 192, 3], Kernels::Portable, &input);
+    for k in Kernels::ALL.into_iter().filter(|k| k.available()) {
+        let got = run_lowered(&path, [1, 192, 192, 3], k, &input);
+        let worst = got[0].iter().zip(&portable[0]).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        // Crop pixels: a multiply-add fused or not moves a requantized value by one step at
+        // most, here and there; the points stay within a small fraction of a pixel.
+        assert!(worst < 0.5, "{k}: {worst} px");
     }
 }
 
 #[test]
-fn the_float_detector_compiles_and_the_float_mesh_is_refused_naming_the_node() {
-    let det = compile(&models().join("face_detection_short_range_fp32.onnx"), [1, 128, 128, 3]).unwrap();
-    let lens: Vec<usize> = det.outputs.iter().map(|&o| det.values[o].shape.len()).collect();
-    assert_eq!(lens, [896 * 16, 896]);
-    let err = compile(&models().join("face_landmark_fp32.onnx"), [1, 192, 192, 3]).unwrap_err();
-    assert!(format!("{err:#}").contains("PRelu"), "{err:#}");
+fn kernel_paths_are_named_and_an_unknown_or_missing_one_is_refused() {
+    assert_eq!(Kernels::from_name("portable").unwrap(), Kernels::Portable);
+    let err = Kernels::from_name("sse9").unwrap_err().to_string();
+    assert!(err.contains("portable, avx2, vnni"), "{err}");
+    assert!(Kernels::detect().available());
+    for k in Kernels::ALL {
+        assert_eq!(Kernels::from_name(k.name()).is_ok(), k.available(), "{k}");
+    }
 }

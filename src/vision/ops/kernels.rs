@@ -1,4 +1,4 @@
-//! The arithmetic of [`super::QNet`]: quantize, depthwise 3×3, the (quantized or float)
+//! The arithmetic of [`super::LgOp`]: quantize, depthwise 3×3, the (quantized or float)
 //! convolution as a register-blocked product with its epilogue fused, 2×2 max-pooling and
 //! concatenation. All tensors are NHWC.
 //!

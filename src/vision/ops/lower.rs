@@ -1,10 +1,11 @@
-//! ONNX graph → [`QNet`]: follows each node's consumers and fuses the chains the int8 mesh is
-//! made of. Anything else is refused with the node's name, so a different graph falls back to
-//! tract rather than running wrong.
+//! ONNX graph → tract `TypedModel` of [`LgOp`]s: follows each node's consumers and fuses the
+//! chains the int8 mesh and the detector are made of into one node each. Anything else is
+//! refused with the node's name, so a different graph stops with an error rather than running
+//! wrong (or slowly, in another form).
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::Arc;
 
 use anyhow::{Context, bail, ensure};
 use tract_onnx::pb::{self, NodeProto};
@@ -12,17 +13,20 @@ use tract_onnx::prelude::*;
 
 use super::int8::Int8Weights;
 use super::kernels::NR;
-use super::{DwStep, Kind, QConvStep, QNet, Requant, Shape, Step, Value};
+use super::{DwStep, Kernels, Kind, LgOp, QConvStep, Requant, Shape, Step, Value};
 
 /// The largest integer below which every `f32` integer is exact.
 const EXACT: f64 = (1u32 << 24) as f64;
 
-/// Compiles the graph at `path` for an NHWC float input of `input` (batch 1).
+/// Lowers the graph at `path`, for an NHWC float input of `input` (batch 1), into a tract
+/// model of livegate's operators running `kernels`; its outputs are the graph's, in order.
 ///
 /// # Errors
-/// The file cannot be read, or the graph holds an operator or a pattern this executor does
-/// not implement (the message names the node).
-pub fn compile(path: &Path, input: [usize; 4]) -> anyhow::Result<QNet> {
+/// The file cannot be read, `kernels` is a path this CPU lacks, or the graph holds an
+/// operator or a pattern that livegate's operators do not implement (the message names the
+/// node).
+pub fn lower(path: &Path, input: [usize; 4], kernels: Kernels) -> anyhow::Result<TypedModel> {
+    ensure!(kernels.available(), "this CPU cannot run the {kernels} kernels");
     let onnx = tract_onnx::onnx();
     let proto = onnx.proto_model_for_path(path)?;
     let graph = proto.graph.as_ref().context("the model has no graph")?;
@@ -33,9 +37,10 @@ pub fn compile(path: &Path, input: [usize; 4]) -> anyhow::Result<QNet> {
     }
     let g = Graph::new(graph, consts);
     let mut b = Builder {
+        model: TypedModel::default(),
+        kernels,
         values: vec![],
         names: HashMap::new(),
-        steps: vec![],
         done: vec![],
         padded: HashMap::new(),
         flat: HashSet::new(),
@@ -49,32 +54,24 @@ pub fn compile(path: &Path, input: [usize; 4]) -> anyhow::Result<QNet> {
         .context("the graph has no input")?;
     ensure!(input[0] == 1, "batch must be 1");
     let shape = Shape { h: input[1], w: input[2], c: input[3] };
-    let input_id = b.value(input_name, Kind::F32, shape);
+    let source = b.model.add_source(input_name, f32::fact(input))?;
+    b.values.push((source, Value { kind: Kind::F32, shape }));
+    b.names.insert(input_name.to_owned(), 0);
     for i in 0..graph.node.len() {
         if !b.done[i] {
             b.node(&g, i).with_context(|| format!("node {:?} ({})", g.nodes[i].name, g.nodes[i].op_type))?;
         }
     }
-    let outputs: Vec<usize> = graph
+    let outputs: Vec<OutletId> = graph
         .output
         .iter()
         .map(|o| match b.names.get(&o.name) {
-            Some(&v) if b.values[v].kind == Kind::F32 => Ok(v),
-            _ => bail!("output {} is not a float value of the compiled graph", o.name),
+            Some(&v) if b.values[v].1.kind == Kind::F32 && v != 0 => Ok(b.values[v].0),
+            _ => bail!("output {} is not a float value computed by the graph", o.name),
         })
         .collect::<anyhow::Result<_>>()?;
-    let (slot, buffers) = super::slots(&b.values, &b.steps, input_id, &outputs);
-    Ok(QNet {
-        values: b.values,
-        steps: b.steps,
-        input: input_id,
-        outputs,
-        fused: super::has_fma(),
-        int8: super::int8::available(),
-        slot,
-        buffers,
-        scratch: Mutex::default(),
-    })
+    b.model.select_output_outlets(&outputs)?;
+    Ok(b.model)
 }
 
 struct Graph<'a> {
@@ -179,9 +176,12 @@ fn ints(node: &NodeProto, name: &str) -> Vec<i64> {
 }
 
 struct Builder {
-    values: Vec<Value>,
+    model: TypedModel,
+    kernels: Kernels,
+    /// Every value computed so far (0: the input): where tract's graph holds it, and what it is.
+    values: Vec<(OutletId, Value)>,
+    /// ONNX names → values (a transpose or a reshape names the same value again).
     names: HashMap<String, usize>,
-    steps: Vec<Step>,
     done: Vec<bool>,
     /// Outputs of a channel `Pad` read only as a residual: the value and its padded width.
     padded: HashMap<String, (usize, usize)>,
@@ -223,15 +223,33 @@ struct Tail<'g> {
 }
 
 impl Builder {
-    fn value(&mut self, name: &str, kind: Kind, shape: Shape) -> usize {
-        self.values.push(Value { kind, shape });
-        self.names.insert(name.to_owned(), self.values.len() - 1);
-        self.values.len() - 1
+    /// Wires `step` reading values `srcs` into the model as a node named after its output
+    /// `out` (a value of `kind` and `shape`), and returns that value.
+    fn wire(
+        &mut self,
+        step: Step,
+        srcs: &[usize],
+        out: &str,
+        kind: Kind,
+        shape: Shape,
+    ) -> anyhow::Result<usize> {
+        let value = Value { kind, shape };
+        let op = LgOp {
+            step: Arc::new(step),
+            inputs: srcs.iter().map(|&v| self.values[v].1).collect(),
+            out: value,
+            kernels: self.kernels,
+        };
+        let outlets: TVec<OutletId> = srcs.iter().map(|&v| self.values[v].0).collect();
+        let wired = self.model.wire_node(out, op, &outlets)?;
+        self.values.push((wired[0], value));
+        self.names.insert(out.to_owned(), self.values.len() - 1);
+        Ok(self.values.len() - 1)
     }
 
     fn known(&self, name: &str, kind: Kind) -> anyhow::Result<(usize, Shape)> {
         match self.names.get(name) {
-            Some(&v) if self.values[v].kind == kind => Ok((v, self.values[v].shape)),
+            Some(&v) if self.values[v].1.kind == kind => Ok((v, self.values[v].1.shape)),
             Some(_) => bail!("{name} has an unexpected element type"),
             None => bail!("{name} is not computed before its use"),
         }
@@ -294,10 +312,9 @@ impl Builder {
             ensure!(self.flat.contains(input), "{input} is not in NHWC order");
             srcs.push(self.known(input, Kind::F32)?.0);
         }
-        let len = srcs.iter().map(|&v| self.values[v].shape.len()).sum();
-        let dst = self.value(&node.output[0], Kind::F32, Shape { h: 1, w: 1, c: len });
+        let len = srcs.iter().map(|&v| self.values[v].1.shape.len()).sum();
+        self.wire(Step::Concat, &srcs, &node.output[0], Kind::F32, Shape { h: 1, w: 1, c: len })?;
         self.flat.insert(node.output[0].clone());
-        self.steps.push(Step::Concat { srcs, dst });
         self.finish(&[i]);
         Ok(())
     }
@@ -333,7 +350,7 @@ impl Builder {
                 (v, s.c)
             }
         };
-        let s = self.values[v].shape;
+        let s = self.values[v].1.shape;
         ensure!((s.h, s.w, c) == (o.h, o.w, o.c) && s.c <= c, "residual {s:?} does not fit {o:?}");
         Ok((v, s.c))
     }
@@ -368,8 +385,8 @@ impl Builder {
         let add = g.sole(&g.nodes[i].output[0], "Add").context("Mul not followed by Add")?;
         let (_, z) = g.split(&g.nodes[add])?;
         let (clip, cast) = g.clip_cast(&g.nodes[add].output[0]).context("no Clip → Cast")?;
-        let dst = self.value(&g.nodes[cast].output[0], Kind::U8, shape);
-        self.steps.push(Step::Quantize { src, dst, scale: g.scalar(s)?, shift: g.scalar(z)? });
+        let step = Step::Quantize { scale: g.scalar(s)?, shift: g.scalar(z)? };
+        self.wire(step, &[src], &g.nodes[cast].output[0], Kind::U8, shape)?;
         self.finish(&[i, add, clip, cast]);
         Ok(())
     }
@@ -393,12 +410,12 @@ impl Builder {
         }
         let o = out_shape(s, 3, stride, pads, s.c)?;
         // Quantized for the next layer (`Clip` → `Cast` fused), or float.
-        let (dst, nodes) = match g.clip_cast(&node.output[0]) {
-            Some((clip, cast)) => (self.value(&g.nodes[cast].output[0], Kind::U8, o), vec![i, clip, cast]),
-            None => (self.value(&node.output[0], Kind::F32, o), vec![i]),
+        let (out, kind, nodes) = match g.clip_cast(&node.output[0]) {
+            Some((clip, cast)) => (&g.nodes[cast].output[0], Kind::U8, vec![i, clip, cast]),
+            None => (&node.output[0], Kind::F32, vec![i]),
         };
         let op = DwStep { weights, bias, stride, pad_top: pads[0], pad_left: pads[1] };
-        self.steps.push(Step::Depthwise { src, dst, op });
+        self.wire(Step::Depthwise(op), &[src], out, kind, o)?;
         self.finish(&nodes);
         Ok(())
     }
@@ -422,8 +439,7 @@ impl Builder {
             c += channel_pad(g, &g.nodes[pad])?;
             (out, nodes) = (&g.nodes[pad].output[0], vec![i, slice, pad]);
         }
-        let dst = self.value(out, Kind::F32, Shape { h: s.h / 2, w: s.w / 2, c });
-        self.steps.push(Step::MaxPool { src, dst });
+        self.wire(Step::MaxPool, &[src], out, Kind::F32, Shape { h: s.h / 2, w: s.w / 2, c })?;
         self.finish(&nodes);
         Ok(())
     }
@@ -448,7 +464,13 @@ impl Builder {
     }
 
     /// One convolution step with its epilogue `tail`; `consumed` are the nodes before the tail.
-    fn push_conv(&mut self, geo: ConvGeometry, arith: Arith, tail: Tail, consumed: &[usize]) {
+    fn push_conv(
+        &mut self,
+        geo: ConvGeometry,
+        arith: Arith,
+        tail: Tail,
+        consumed: &[usize],
+    ) -> anyhow::Result<()> {
         let ConvGeometry { src, s, n, kernel, stride, pads, o } = geo;
         let Arith { weights, int8, mut bias, x_zp, requant } = arith;
         bias.resize(n.div_ceil(NR) * NR, 0.0);
@@ -463,16 +485,17 @@ impl Builder {
             weights: pack_weights(&weights, n, s.c, kernel),
             bias,
             requant,
-            residual: tail.residual,
+            residual: tail.residual.is_some(),
             res_c: tail.res_c,
             prelu: tail.prelu,
             relu: tail.relu,
             int8,
         };
-        let dst = self.value(tail.out, Kind::F32, o);
-        self.steps.push(Step::Conv { src, dst, op: Box::new(op) });
+        let srcs: Vec<usize> = std::iter::once(src).chain(tail.residual).collect();
+        self.wire(Step::Conv(op), &srcs, tail.out, Kind::F32, o)?;
         self.finish(consumed);
         self.finish(&tail.nodes);
+        Ok(())
     }
 
     /// `QLinearConv` → `DequantizeLinear` → optionally `Add(residual)` → optionally PRelu.
@@ -502,12 +525,11 @@ impl Builder {
         };
         let tail = self.tail(g, g.nodes[deq].output[0].as_str(), geo.o)?;
         let bias = bias.iter().map(|&b| b as f32).collect();
-        // Packed only where the integer path runs (not on aarch64, the Pi): no unread copy.
-        let int8 = super::int8::available()
+        // Packed only where the integer path runs: no unread copy.
+        let int8 = (self.kernels == Kernels::Vnni)
             .then(|| Int8Weights::new(&weights, geo.n, geo.s.c, geo.kernel, x_zp))
             .flatten();
-        self.push_conv(geo, Arith { weights, int8, bias, x_zp, requant: Some(requant) }, tail, &[i, deq]);
-        Ok(())
+        self.push_conv(geo, Arith { weights, int8, bias, x_zp, requant: Some(requant) }, tail, &[i, deq])
     }
 
     /// A float `Conv` (groups 1) → optionally `Add(residual)` → optionally Relu or PRelu.
@@ -520,8 +542,7 @@ impl Builder {
             None => vec![0.0; geo.n],
         };
         let tail = self.tail(g, &node.output[0], geo.o)?;
-        self.push_conv(geo, Arith { weights, int8: None, bias, x_zp: 0.0, requant: None }, tail, &[i]);
-        Ok(())
+        self.push_conv(geo, Arith { weights, int8: None, bias, x_zp: 0.0, requant: None }, tail, &[i])
     }
 }
 
