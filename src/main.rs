@@ -22,6 +22,10 @@ struct Cli {
     /// Directory holding the ONNX models (default: $LIVEGATE_MODELS, ./models, the install dir).
     #[arg(long, global = true, value_name = "DIR")]
     models: Option<PathBuf>,
+    /// Kernel path of livegate's operators (portable, avx2, vnni, …; default: the fastest
+    /// this CPU runs). `portable` is what a CPU without the fast kernels runs.
+    #[arg(long, global = true, env = "LIVEGATE_KERNELS", value_name = "PATH", value_parser = parse_kernels)]
+    kernels: Option<livegate::vision::Kernels>,
     #[command(subcommand)]
     command: Command,
 }
@@ -161,6 +165,13 @@ enum Command {
         /// DIR/attack/<species>/, and report acceptance, margins and proposed thresholds.
         #[arg(long, value_name = "DIR", conflicts_with_all = ["calibrate", "report", "live", "per_attack", "per_misbehaviour"])]
         sessions: Option<PathBuf>,
+        /// Reference sessions of the engine check (`models/calibration.json`).
+        #[arg(long, value_name = "DIR", default_value = "tests/sessions")]
+        reference: PathBuf,
+        /// Write `models/calibration.json` for the engine in use (after recalibrating the
+        /// thresholds on it) instead of checking the engine against it.
+        #[arg(long)]
+        record_engine: bool,
         /// With --sessions: the door's config file (`[liveness]` thresholds, `[vision]` lens).
         #[arg(short, long, value_name = "FILE", requires = "sessions")]
         config: Option<PathBuf>,
@@ -208,15 +219,40 @@ enum Command {
         /// tests/sessions/live_astronaut; default: the bench frames looped.
         #[arg(long, value_name = "DIR")]
         session: Option<PathBuf>,
-        /// Kernel path of livegate's operators: portable, avx2, vnni (default: the fastest
-        /// this CPU runs). `portable` times what a CPU without the fast kernels runs.
-        #[arg(long, value_name = "PATH", value_parser = parse_kernels)]
-        kernels: Option<livegate::vision::Kernels>,
     },
 }
 
 fn parse_kernels(name: &str) -> Result<livegate::vision::Kernels, String> {
     livegate::vision::Kernels::from_name(name).map_err(|e| e.to_string())
+}
+
+/// `livegate evaluate`'s engine check: replays the reference sessions with the engine in use
+/// and stops when a check value moved beyond the record's tolerance; with `record`, writes the
+/// record for the engine in use instead. Returns the report's Markdown section.
+fn engine_check(
+    model_dir: &std::path::Path,
+    reference: &std::path::Path,
+    record: bool,
+) -> anyhow::Result<String> {
+    use livegate::cmd::engine_check::{self, EngineRecord, RECORD, Thresholds};
+    let path = model_dir.join(RECORD);
+    let (engine, measured) =
+        engine_check::measure(model_dir, reference, livegate::vision::selected_kernels())?;
+    if record {
+        let tolerance = EngineRecord::load(&path).map_or(engine_check::TOLERANCE, |r| r.tolerance);
+        let thresholds = Thresholds::of(&livegate::liveness::session::LivenessConfig::default());
+        let rec = EngineRecord { engine: engine.clone(), thresholds, tolerance, sessions: measured };
+        std::fs::write(&path, serde_json::to_string_pretty(&rec)? + "\n")?;
+        eprintln!("engine record written: {} ({engine})", path.display());
+        return Ok(engine_check::render(&rec, &engine, &rec.compare(&rec.sessions)));
+    }
+    let rec = EngineRecord::load(&path)?;
+    let drifts = rec.check(&engine, &measured)?;
+    eprintln!(
+        "engine check: {engine} measures the reference sessions within the tolerance of {}",
+        rec.engine
+    );
+    Ok(engine_check::render(&rec, &engine, &drifts))
 }
 
 /// `livegate keygen`: the key file from `--out` or the config (defaults when it is absent).
@@ -288,10 +324,13 @@ fn exit_on_panic() {
 }
 
 fn main() -> ExitCode {
-    if let Some(models) = version_request() {
-        return print_version(models.as_deref());
+    if let Some((models, kernels)) = version_request() {
+        return print_version(models.as_deref(), kernels);
     }
     let cli = Cli::parse();
+    if let Some(k) = cli.kernels {
+        livegate::vision::force_kernels(k).expect("forced once, before any network loads");
+    }
     if matches!(cli.command, Command::Run { .. } | Command::Demo { .. }) {
         exit_on_panic();
     }
@@ -304,28 +343,37 @@ fn main() -> ExitCode {
     }
 }
 
-/// `livegate --version` (or `-V`), alone or with `--models DIR`: the models directory asked
-/// for, if any.
-fn version_request() -> Option<Option<PathBuf>> {
-    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
-    let is_version = |a: &std::ffi::OsString| a == "--version" || a == "-V";
-    match args.as_slice() {
-        [v] if is_version(v) => Some(None),
-        [v, m, dir] | [m, dir, v] if is_version(v) && m == "--models" => Some(Some(dir.into())),
-        _ => None,
+/// `livegate --version` (or `-V`), alone or with `--models DIR` and `--kernels PATH`: those
+/// two, if given.
+fn version_request() -> Option<(Option<PathBuf>, Option<String>)> {
+    let mut args = std::env::args_os().skip(1);
+    let (mut version, mut models, mut kernels) = (false, None, None);
+    while let Some(a) = args.next() {
+        match a.to_str()? {
+            "--version" | "-V" => version = true,
+            "--models" => models = Some(PathBuf::from(args.next()?)),
+            "--kernels" => kernels = Some(args.next()?.into_string().ok()?),
+            _ => return None,
+        }
     }
+    version.then_some((models, kernels))
 }
 
 /// The version, and the engine's fingerprint as the service would load it (tract, the
 /// operators and kernels this CPU gets, the model files' sha256). Exits 1, after the version
 /// line, when the models cannot be loaded.
-fn print_version(models_dir: Option<&std::path::Path>) -> ExitCode {
+fn print_version(models_dir: Option<&std::path::Path>, kernels: Option<String>) -> ExitCode {
     println!("livegate {}", env!("CARGO_PKG_VERSION"));
-    let loaded = models::locate(models_dir).and_then(|dir| {
+    let loaded = (|| {
+        if let Some(name) = kernels.or_else(|| std::env::var("LIVEGATE_KERNELS").ok()) {
+            let k = livegate::vision::Kernels::from_name(&name)?;
+            livegate::vision::force_kernels(k).expect("forced once, before any network loads");
+        }
+        let dir = models::locate(models_dir)?;
         let (detector, mesh) =
             models::load(&dir, Precision::Int8, VisionConfig::default().detector_min_score)?;
-        Ok((dir, livegate::vision::fingerprint(&detector, &mesh)))
-    });
+        anyhow::Ok((dir, livegate::vision::fingerprint(&detector, &mesh)))
+    })();
     match loaded {
         Ok((dir, engine)) => {
             println!("engine {engine}");
@@ -507,7 +555,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Evaluate { calibrate, report, live, per_attack, per_misbehaviour, out, cases, .. } => {
+        Command::Evaluate {
+            calibrate,
+            report,
+            live,
+            per_attack,
+            per_misbehaviour,
+            out,
+            cases,
+            reference,
+            record_engine,
+            ..
+        } => {
+            let engine_md = engine_check(&model_dir, &reference, record_engine)?;
             let vision = VisionConfig::default();
             let (detector, mesh_f) = models::load(&model_dir, Precision::Float, vision.detector_min_score)?;
             let (detector_i8, mesh_i8) =
@@ -558,17 +618,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &measured,
                 &reported,
                 &command,
-            );
+            ) + "\n"
+                + &engine_md;
             match out {
                 Some(path) => std::fs::write(&path, &md)?,
                 None => print!("{md}"),
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { images, json, runs, warmup, peer, python, session, kernels } => {
+        Command::Bench { images, json, runs, warmup, peer, python, session } => {
             let opts = bench::BenchOptions {
                 models: model_dir,
-                kernels: kernels.unwrap_or_else(livegate::vision::Kernels::detect),
+                kernels: livegate::vision::selected_kernels(),
                 images,
                 runs,
                 warmup,

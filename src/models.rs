@@ -49,8 +49,8 @@ pub fn locate(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     })
 }
 
-/// Loads the detector and the mesh of the given precision from `dir`, `Int8` on this CPU's
-/// fastest kernels ([`load_with`]).
+/// Loads the detector and the mesh of the given precision from `dir`, `Int8` on the
+/// [`selected_kernels`](crate::vision::selected_kernels) ([`load_with`]).
 ///
 /// # Errors
 /// [`VisionError::Model`] naming the file that failed.
@@ -59,7 +59,7 @@ pub fn load(
     precision: Precision,
     min_score: f32,
 ) -> Result<(FaceDetector, LandmarkModel), VisionError> {
-    load_with(dir, precision, min_score, Kernels::detect())
+    load_with(dir, precision, min_score, crate::vision::selected_kernels())
 }
 
 /// Loads the detector and the mesh of the given precision from `dir`.

@@ -82,6 +82,8 @@ fn version_prints_the_engine_fingerprint_with_the_shipped_models_hashes() {
     );
     assert!(engine.starts_with("tract-0.23") && engine.ends_with(&want_tail), "{engine}");
     assert!(engine.contains("/livegate/"), "{engine}");
+    let out = livegate().args(["--kernels", "portable", "--version"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("/livegate/portable/mesh:"));
 }
 
 /// A network livegate's operators cannot run stops the service before it connects anywhere,

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod bench_frames;
 pub mod demo;
+pub mod engine_check;
 pub mod evaluate;
 pub mod evaluate_report;
 pub mod evaluate_sessions;

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 pub use detector::FaceDetector;
 pub use landmarks::LandmarkModel;
-pub use onnx::{Operators, TRACT_VERSION};
+pub use onnx::{Operators, TRACT_VERSION, force_kernels, selected_kernels};
 pub use ops::Kernels;
 pub use pose::{Intrinsics, Pose};
 pub use roi::Roi;

@@ -3,7 +3,7 @@
 //! from one to the other: a graph that cannot be planned as asked is an error.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use sha2::{Digest, Sha256};
 use tract_onnx::prelude::*;
@@ -13,6 +13,23 @@ use super::ops::{self, Kernels};
 
 /// The tract release livegate is built with (checked against `Cargo.lock` by a unit test).
 pub const TRACT_VERSION: &str = "0.23.9";
+
+/// The kernel path forced for this process (`--kernels`, `LIVEGATE_KERNELS`), if any.
+static FORCED: OnceLock<Kernels> = OnceLock::new();
+
+/// Forces the kernel path of every network loaded from now on in this process (`--kernels`).
+///
+/// # Errors
+/// When another path was forced before (the one in force is returned).
+pub fn force_kernels(kernels: Kernels) -> Result<(), Kernels> {
+    FORCED.set(kernels)?;
+    Ok(())
+}
+
+/// The kernel path networks load with: the forced one, else the fastest this CPU runs.
+pub fn selected_kernels() -> Kernels {
+    FORCED.get().copied().unwrap_or_else(Kernels::detect)
+}
 
 /// Which operators tract runs a network with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,9 +43,9 @@ pub enum Operators {
 }
 
 impl Operators {
-    /// livegate's operators on the fastest kernels this CPU runs.
+    /// livegate's operators on the [`selected_kernels`].
     pub fn detect() -> Self {
-        Self::Livegate(Kernels::detect())
+        Self::Livegate(selected_kernels())
     }
 
     /// `"livegate/<kernels>"` or `"tract"`.
