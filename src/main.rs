@@ -97,6 +97,10 @@ enum Command {
         /// Write each frame as PNG with the boxes, target, nose path and keypoints drawn on.
         #[arg(long, value_name = "DIR")]
         overlay: Option<PathBuf>,
+        /// At the end, print this process's peak resident set (`VmHWM`) on stderr as one line
+        /// `peak_rss_mib <MiB>` (stdout stays the verdict).
+        #[arg(long)]
+        peak_rss: bool,
     },
     /// Run one challenge on a camera and write what it delivered as a session directory.
     Record {
@@ -467,13 +471,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let unusable = reports.iter().any(|r| r.error.is_some());
             Ok(if unusable { ExitCode::from(2) } else { ExitCode::SUCCESS })
         }
-        Command::Verify { dir, config, trace, overlay } => {
+        Command::Verify { dir, config, trace, overlay, peak_rss } => {
             let settings = Settings::load(config.as_deref())?;
             let cfg = settings.vision;
             let (detector, mesh) = models::load(&model_dir, Precision::Int8, cfg.detector_min_score)?;
             let tracker = FaceTracker::new(detector, mesh, cfg);
             let outputs = verify::Outputs { trace, overlay };
-            match verify::verify(&dir, tracker, settings.liveness, &outputs) {
+            let result = verify::verify(&dir, tracker, settings.liveness, &outputs);
+            if peak_rss {
+                match verify::peak_rss_mib() {
+                    Some(mib) => eprintln!("peak_rss_mib {mib:.2}"),
+                    None => eprintln!("peak_rss_mib unavailable"),
+                }
+            }
+            match result {
                 Ok(verdict) => {
                     println!("{}", serde_json::to_string_pretty(&verdict)?);
                     Ok(if verdict.result == VerdictResult::Pass {

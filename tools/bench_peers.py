@@ -2,35 +2,62 @@
 one command, interleaved round by round so machine noise hits all three alike.
 
 * livegate: `livegate bench --session DIR --json` (its `pipeline` section);
-* onnxruntime 1 thread: our same ONNX models (int8 mesh, fp32 detector) with the same
-  pre/post-processing in numpy (tools/facepipe.py) and the same keypoint tracking
-  (tools/peer_lk.py), detector every 10th frame or on a lost track as `VisionConfig`;
+* onnxruntime 1 thread: our same ONNX models (int8 mesh, fp32 detector) with pre-processing
+  as an OpenCV user writes it (tools/facepipe.py CvPipeline: cv2.resize + cv2.copyMakeBorder
+  letterbox, cv2.warpAffine rotated crop; numpy post-processing) and keypoint tracking with
+  cv2.calcOpticalFlowPyrLK (tools/peer_lk.py cv_track: 15x15 window, 3 levels, 1 px
+  forward-backward check) of the same landmarks livegate tracks (liveness::motion::KEYPOINTS,
+  read from src/liveness/motion.rs), detector every 10th frame or on a lost track as
+  `VisionConfig`. --numpy-peer runs the old hand-written numpy pre-processing and LK instead;
 * MediaPipe: its own FaceMesh solution in video mode (static_image_mode=False).
+
+Both Python peers decode the JPEG with cv2.imdecode + cv2.cvtColor(BGR->RGB), as their users
+do; decode is reported apart from vision. livegate verify's peak RSS is the process's own
+(`livegate verify --peak-rss`: VmHWM), not RUSAGE_CHILDREN. --kernels NAME is passed to every
+livegate command.
 
 Times are process CPU time (time.process_time; livegate uses CLOCK_PROCESS_CPUTIME_ID too):
 the machine is shared, and CPU time is what a frame costs. Every process is pinned to one CPU (the livegate child inherits it), so MediaPipe's own
 threads cannot use a second core. Run through tools/bench_peers.sh (it sets up the venv).
 """
 import argparse
-import io
 import json
 import os
-import resource
+import re
 import statistics
 import subprocess
 import sys
 import time
 
+import cv2
 import numpy as np
-from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import facepipe  # noqa: E402
 import peer_lk  # noqa: E402
 
-SEED_LANDMARKS = [33, 133, 362, 263, 1, 4, 5, 6, 168, 195, 197, 98, 327, 61, 291, 13, 14, 0, 17, 70, 300, 105,
-                  334, 107, 336, 234, 454, 93, 323, 50, 280, 205, 425, 152, 148, 377, 10, 109, 338, 151]
 DETECT_INTERVAL, PRESENCE_MIN = 10, 0.5  # VisionConfig::default()
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def rust_ids(src, name):
+    m = re.search(rf"pub const {name}: \[usize; (\d+)\] = \[([^\]]*)\];", src)
+    if not m:
+        sys.exit(f"bench_peers.py: no `pub const {name}: [usize; N] = [...]` in src/liveness/motion.rs")
+    ids = [int(x) for x in m.group(2).replace("\n", " ").split(",") if x.strip()]
+    assert len(ids) == int(m.group(1)), (name, len(ids), m.group(1))
+    return ids
+
+
+def keypoint_ids():
+    """liveness::motion::KEYPOINTS: SEED_LANDMARKS then POSE_POINTS, read from the Rust source
+    so this list cannot drift from what livegate tracks."""
+    with open(os.path.join(ROOT, "src", "liveness", "motion.rs")) as f:
+        src = f.read()
+    return rust_ids(src, "SEED_LANDMARKS") + rust_ids(src, "POSE_POINTS")
+
+
+KEYPOINTS = keypoint_ids()
 
 
 def median(xs):
@@ -38,7 +65,8 @@ def median(xs):
 
 
 def decode(jpeg):
-    return np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"))
+    """JPEG bytes to an RGB array the way OpenCV and MediaPipe users do it."""
+    return cv2.cvtColor(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
 def roi_from_landmarks(pts):
@@ -50,9 +78,10 @@ def roi_from_landmarks(pts):
 class OrtTracker:
     """FaceTracker's schedule on onnxruntime."""
 
-    def __init__(self, models):
-        self.p = facepipe.Pipeline(os.path.join(models, "face_detection_short_range_fp32.onnx"),
-                                   os.path.join(models, "face_landmark_int8.onnx"), threads=1)
+    def __init__(self, models, numpy_peer=False):
+        kind = facepipe.Pipeline if numpy_peer else facepipe.CvPipeline
+        self.p = kind(os.path.join(models, "face_detection_short_range_fp32.onnx"),
+                      os.path.join(models, "face_landmark_int8.onnx"), threads=1)
         self.roi, self.since = None, 0
 
     def observe(self, img):
@@ -73,23 +102,30 @@ class OrtTracker:
         return face, dets is not None
 
 
-def run_ort(frames, models, runs, warmup):
-    tr = OrtTracker(models)
+def run_ort(frames, models, runs, warmup, numpy_peer=False):
+    tr = OrtTracker(models, numpy_peer)
+    grey, track = (peer_lk.pyramid, peer_lk.track) if numpy_peer else (peer_lk.cv_grey, peer_lk.cv_track)
     laps = {k: [] for k in ("decode", "track", "track_detect", "keypoints", "vision", "total")}
     prev = None
+    found, kept, tracked, marks, rois = 0, 0, 0, {}, {}
     for n in range(warmup + runs):
         t0 = time.process_time()
         img = decode(frames[n % len(frames)])
         t1 = time.process_time()
         face, detector_ran = tr.observe(img)
         t2 = time.process_time()
-        pyr = peer_lk.pyramid(img)
-        if prev is not None:
-            peer_lk.track(prev[0], pyr, prev[1])
+        g = grey(img)
+        ok = track(prev[0], g, prev[1])[1] if prev is not None else None
         t3 = time.process_time()
-        prev = (pyr, face[0][SEED_LANDMARKS, :2]) if face else None
+        prev = (g, face[0][KEYPOINTS, :2]) if face else None
         if n < warmup:
             continue
+        found += face is not None
+        if ok is not None:
+            kept, tracked = kept + int(ok.sum()), tracked + len(ok)
+        if face is not None and n % len(frames) not in marks:
+            marks[n % len(frames)] = face[0][KEYPOINTS, :2]
+            rois[n % len(frames)] = roi_from_landmarks(face[0])
         ms = lambda a, b: (b - a) * 1e3
         laps["decode"].append(ms(t0, t1))
         laps["track_detect" if detector_ran else "track"].append(ms(t1, t2))
@@ -99,13 +135,37 @@ def run_ort(frames, models, runs, warmup):
     out = {k: median(v) for k, v in laps.items()}
     # Throughput is frames per unit of time: the mean, detector frames included.
     out["vision"], out["total"] = statistics.fmean(laps["vision"]), statistics.fmean(laps["total"])
-    return out
+    out["face_found_fraction"] = found / max(runs, 1)
+    out["keypoints_kept_fraction"] = kept / max(tracked, 1)
+    out["impl"] = "numpy" if numpy_peer else "opencv"
+    return out, marks, (tr.p, rois)
+
+
+def crop_check(p, rois, frames, count=3):
+    """The OpenCV crop against the numpy reference crop on a few frames (same ROI, same mesh):
+    mean landmark distance, px. Untimed."""
+    ref = facepipe.Pipeline.crop
+    out = []
+    for i in sorted(rois)[:count]:
+        img = decode(frames[i])
+        a = p.landmarks(img, rois[i])[0][KEYPOINTS, :2]
+        out_ref = dict(zip([o.name for o in p.mesh.get_outputs()], p.mesh.run(None, {"input_1": ref(img, rois[i])})))
+        b = facepipe.mesh_to_frame(out_ref["conv2d_21"], rois[i])[KEYPOINTS, :2]
+        out.append(float(np.hypot(*(a - b).T).mean()))
+    return max(out) if out else None
+
+
+def landmark_distance(a, b):
+    """Median over the frames both found a face on of the mean distance of the KEYPOINTS, px."""
+    common = sorted(set(a) & set(b))
+    d = [float(np.hypot(*(a[i] - b[i]).T).mean()) for i in common]
+    return (median(d) if d else None), len(common)
 
 
 def run_mediapipe(frames, runs, warmup):
     import mediapipe as mp
     laps = {"decode": [], "facemesh": [], "total": []}
-    found = 0
+    found, marks = 0, {}
     with mp.solutions.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=False,
                                          min_detection_confidence=0.5, min_tracking_confidence=0.5) as fm:
         for n in range(warmup + runs):
@@ -117,20 +177,44 @@ def run_mediapipe(frames, runs, warmup):
             if n < warmup:
                 continue
             found += res.multi_face_landmarks is not None
+            if res.multi_face_landmarks and n % len(frames) not in marks:
+                h, w = img.shape[:2]
+                lm = res.multi_face_landmarks[0].landmark
+                marks[n % len(frames)] = np.array([[lm[i].x * w, lm[i].y * h] for i in KEYPOINTS])
             laps["decode"].append((t1 - t0) * 1e3)
             laps["facemesh"].append((t2 - t1) * 1e3)
             laps["total"].append((t2 - t0) * 1e3)
     out = {k: median(v) for k, v in laps.items()}
     out["total"] = statistics.fmean(laps["total"])  # throughput: the mean (re-detections included)
     out["face_found_fraction"] = found / max(runs, 1)
-    return out
+    return out, marks
+
+
+def livegate_cmd(a, *args):
+    """livegate with the global options (--kernels passed to every command)."""
+    return [a.livegate] + (["--kernels", a.kernels] if a.kernels else []) + ["--models", a.models, *args]
+
+
+def run_verify(a):
+    """`livegate verify --peak-rss`: wall time, its own peak RSS (VmHWM, MiB) and the result."""
+    t = time.perf_counter()
+    out = subprocess.run(livegate_cmd(a, "verify", "--peak-rss", a.session),
+                         check=False, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    m = re.search(r"^peak_rss_mib (\S+)$", out.stderr, re.M)
+    if out.returncode not in (0, 1) or not m:
+        sys.exit(f"bench_peers.py: livegate verify failed (exit {out.returncode}): {out.stderr.strip()}")
+    rss = float(m.group(1)) if m.group(1) != "unavailable" else None
+    return wall, rss, json.loads(out.stdout).get("result")
 
 
 def run_livegate(a):
-    cmd = [a.livegate, "--models", a.models, "bench", "--session", a.session, "--runs", str(a.runs),
-           "--warmup", str(a.warmup), "--json",
-           "--peer", os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_ort.py"), "--python", sys.executable]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    cmd = livegate_cmd(a, "bench", "--session", a.session, "--runs", str(a.runs), "--warmup", str(a.warmup), "--json",
+                       "--peer", os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_ort.py"),
+                       "--python", sys.executable)
+    out = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"bench_peers.py: {' '.join(cmd)} failed (exit {out.returncode}): {out.stderr.strip()}")
     return json.loads(out.stdout)
 
 
@@ -143,24 +227,29 @@ def main():
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--cpu", type=int, default=0, help="the one CPU every runtime is pinned to")
+    ap.add_argument("--kernels", metavar="NAME", default=None,
+                    help="livegate's kernel path (portable, avx2, vnni, ...), passed to every livegate command "
+                         "(default: livegate's own choice, or $LIVEGATE_KERNELS)")
+    ap.add_argument("--numpy-peer", action="store_true",
+                    help="the onnxruntime peer with the hand-written numpy crop/letterbox/LK instead of OpenCV's "
+                         "(historical: its LK has drifted from src/vision/flow.rs and fails the tracking check)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
+    assert KEYPOINTS and len(KEYPOINTS) == len(set(KEYPOINTS)), f"keypoints read from motion.rs: {KEYPOINTS}"
     os.sched_setaffinity(0, {a.cpu})
     with open(os.path.join(a.session, "session.json")) as f:
         files = [fr["file"] for fr in json.load(f)["frames"]]
     frames = [open(os.path.join(a.session, name), "rb").read() for name in files]
 
-    # Memory first, so the children's peak RSS is livegate verify's alone.
-    t = time.perf_counter()
-    subprocess.run([a.livegate, "--models", a.models, "verify", a.session], check=False, capture_output=True)
-    verify_s = time.perf_counter() - t
-    verify_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    verify_s, verify_rss, verify_result = run_verify(a)
 
-    rounds = []
+    rounds, engines = [], set()
     for _ in range(a.rounds):
         lg = run_livegate(a)
-        ort = run_ort(frames, a.models, a.runs, a.warmup)
-        mp = run_mediapipe(frames, a.runs, a.warmup)
+        engines.add((lg.get("kernels"), lg.get("engine")))
+        ort, ort_marks, (ort_pipe, ort_rois) = run_ort(frames, a.models, a.runs, a.warmup, a.numpy_peer)
+        mp, mp_marks = run_mediapipe(frames, a.runs, a.warmup)
+        ort["keypoints_vs_mediapipe_px"], ort["frames_compared"] = landmark_distance(ort_marks, mp_marks)
         p = lg["pipeline"]
         rounds.append({
             "livegate": {"vision_ms": p["vision_ms"], "total_ms": p["total_ms"], "fps": p["fps"],
@@ -173,8 +262,36 @@ def main():
         })
     import mediapipe
     import onnxruntime
+    if len(engines) != 1:
+        print(f"bench_peers.py: warning: livegate's engine changed between rounds: {sorted(engines)}", file=sys.stderr)
+    kernels, engine = sorted(engines, key=str)[0]
     pick = lambda f: median([f(r) for r in rounds])
+    crop_px = None if a.numpy_peer else crop_check(ort_pipe, ort_rois, frames)
+    checks = {
+        "onnxruntime_face_found_fraction": min(r["onnxruntime"]["face_found_fraction"] for r in rounds),
+        "mediapipe_face_found_fraction": min(r["mediapipe"]["face_found_fraction"] for r in rounds),
+        "onnxruntime_keypoints_kept_fraction": pick(lambda r: r["onnxruntime"]["keypoints_kept_fraction"]),
+        # The onnxruntime peer's KEYPOINTS against MediaPipe's own FaceMesh on the same frames
+        # (the same 468-point topology): a few px is two meshes agreeing.
+        "onnxruntime_vs_mediapipe_keypoints_px": pick(lambda r: r["onnxruntime"]["keypoints_vs_mediapipe_px"] or 0.0),
+        # The cv2.warpAffine crop against the numpy reference crop, same ROI: sub-pixel-ish.
+        "opencv_crop_vs_numpy_crop_px": crop_px,
+        "verify_result": verify_result,
+    }
+    problems = []
+    if checks["onnxruntime_face_found_fraction"] < 1.0:
+        lost = 1 - checks["onnxruntime_face_found_fraction"]
+        problems.append(f"onnxruntime peer lost the face on {lost:.1%} of frames")
+    if checks["onnxruntime_vs_mediapipe_keypoints_px"] > 8.0:
+        px = checks["onnxruntime_vs_mediapipe_keypoints_px"]
+        problems.append(f"onnxruntime peer's keypoints are {px:.1f} px from MediaPipe's")
+    if crop_px is not None and crop_px > 2.0:
+        problems.append(f"OpenCV crop's landmarks are {crop_px:.2f} px from the numpy crop's")
+    if checks["onnxruntime_keypoints_kept_fraction"] < 0.8:
+        problems.append(f"LK kept only {checks['onnxruntime_keypoints_kept_fraction']:.0%} of the keypoints")
+    checks["ok"], checks["problems"] = not problems, problems
     report = {
+        "kernels": kernels, "engine": engine,
         "vs_onnxruntime": pick(lambda r: r["vs_onnxruntime"]),
         "vs_mediapipe_fps": pick(lambda r: r["vs_mediapipe_fps"]),
         "livegate_vision_ms": pick(lambda r: r["livegate"]["vision_ms"]),
@@ -186,14 +303,21 @@ def main():
                                             for k in rounds[0]["networks_over_onnxruntime"]},
         "verify_peak_rss_mib": verify_rss,
         "verify_wall_s": verify_s,
+        "onnxruntime_peer": "numpy" if a.numpy_peer else "opencv",
+        "keypoints": len(KEYPOINTS),
+        "checks": checks,
         "versions": {"onnxruntime": onnxruntime.__version__, "mediapipe": mediapipe.__version__,
-                     "numpy": np.__version__},
+                     "opencv": cv2.__version__, "numpy": np.__version__},
         "frames": len(frames), "runs": a.runs, "cpu": a.cpu, "rounds": rounds,
     }
+    for msg in problems:
+        print(f"bench_peers.py: CHECK FAILED: {msg}", file=sys.stderr)
     if a.json:
         print(json.dumps(report, indent=1))
-        return
-    print(f"{len(frames)} frames of {a.session}, {a.runs} timed frames x {a.rounds} rounds, all pinned to CPU {a.cpu}")
+        sys.exit(0 if checks["ok"] else 1)
+    print(f"livegate kernels {kernels}, engine {engine}")
+    print(f"{len(frames)} frames of {a.session}, {a.runs} timed frames x {a.rounds} rounds, all pinned to CPU {a.cpu}; "
+          f"onnxruntime peer: {report['onnxruntime_peer']}, {len(KEYPOINTS)} keypoints")
     print(f"{'round':<6}{'livegate vision':>16}{'ort vision':>12}{'ratio':>7}{'livegate fps':>14}{'MediaPipe fps':>15}{'ratio':>7}")
     for i, r in enumerate(rounds):
         print(f"{i:<6}{r['livegate']['vision_ms']:>13.2f} ms{r['onnxruntime']['vision']:>9.2f} ms{r['vs_onnxruntime']:>7.2f}"
@@ -202,7 +326,15 @@ def main():
           f"vs_mediapipe_fps {report['vs_mediapipe_fps']:.2f} (≥ 1.0 wanted)")
     print("networks alone, livegate / onnxruntime: "
           + ", ".join(f"{k} {v:.2f}" for k, v in report["networks_over_onnxruntime"].items()))
-    print(f"start-up to first frame {report['startup_ms']:.0f} ms; livegate verify peak RSS {verify_rss:.1f} MiB")
+    rss = f"{verify_rss:.1f} MiB" if verify_rss is not None else "unavailable"
+    print(f"start-up to first frame {report['startup_ms']:.0f} ms; livegate verify peak RSS {rss} (its own VmHWM)")
+    crop = f"{crop_px:.2f} px" if crop_px is not None else "n/a"
+    print(f"checks: face found ort {checks['onnxruntime_face_found_fraction']:.0%} / MediaPipe "
+          f"{checks['mediapipe_face_found_fraction']:.0%}; ort keypoints vs MediaPipe "
+          f"{checks['onnxruntime_vs_mediapipe_keypoints_px']:.2f} px; LK kept "
+          f"{checks['onnxruntime_keypoints_kept_fraction']:.0%}; OpenCV crop vs numpy crop {crop}; "
+          + ("ok" if checks["ok"] else "FAILED"))
+    sys.exit(0 if checks["ok"] else 1)
 
 
 if __name__ == "__main__":

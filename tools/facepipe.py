@@ -14,6 +14,11 @@ source of real calibration crops for quantization (tools/models/quantize.py). Co
   x = cx + d cos(theta) - e sin(theta), y = cy + d sin(theta) + e cos(theta) with
   d = (u+0.5)/192*size - size/2 (e likewise from v); bilinear, black outside; RGB / 255;
 * mesh output (crop px) maps back through the same transform; z scales by size/192.
+
+`Pipeline` does the pre-processing in numpy/PIL (the reference); `CvPipeline` does the same
+steps the way an OpenCV user writes them (cv2.resize + cv2.copyMakeBorder for the letterbox,
+cv2.warpAffine for the rotated crop), for the onnxruntime peer of tools/bench_peers.py. cv2 is
+imported only there: the reference and quantize.py do not need it.
 """
 import math
 
@@ -137,7 +142,42 @@ def mesh_to_frame(raw, roi):
     return np.stack([x, y, pts[:, 2] * roi["size"] / MESH_IN], axis=1)
 
 
+def letterbox_cv(img):
+    """`letterbox` with OpenCV: bilinear resize (no antialiasing, as livegate), black border."""
+    import cv2
+    h, w = img.shape[:2]
+    s = DET_IN / max(w, h)
+    rw, rh = round(w * s), round(h * s)
+    ox, oy = (DET_IN - rw) // 2, (DET_IN - rh) // 2
+    small = cv2.resize(img, (rw, rh), interpolation=cv2.INTER_LINEAR)
+    canvas = cv2.copyMakeBorder(small, oy, DET_IN - rh - oy, ox, DET_IN - rw - ox, cv2.BORDER_CONSTANT, value=0)
+    x = canvas.astype(np.float32) * (1 / 127.5) - 1.0
+    return x[None], (s, ox, oy)
+
+
+def crop_matrix(roi):
+    """The 2x3 map from crop pixel to frame pixel in OpenCV's convention (pixel centres at
+    integers), i.e. `crop_to_frame` shifted by half a pixel on both sides, for
+    cv2.warpAffine(..., flags=WARP_INVERSE_MAP)."""
+    k = roi["size"] / MESH_IN
+    c, s = math.cos(roi["theta"]), math.sin(roi["theta"])
+    h = 0.5 * k - roi["size"] / 2
+    return np.array([[c * k, -s * k, roi["cx"] + h * c - h * s - 0.5],
+                     [s * k, c * k, roi["cy"] + h * s + h * c - 0.5]], np.float64)
+
+
+def crop_cv(img, roi):
+    """`crop` with cv2.warpAffine: bilinear, black outside; RGB / 255."""
+    import cv2
+    c = cv2.warpAffine(img, crop_matrix(roi), (MESH_IN, MESH_IN), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                       borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return (c.astype(np.float32) * (1 / 255))[None]
+
+
 class Pipeline:
+    letterbox = staticmethod(letterbox)
+    crop = staticmethod(crop)
+
     def __init__(self, det_path, mesh_path, threads=1):
         import onnxruntime as ort
         so = ort.SessionOptions()
@@ -147,12 +187,18 @@ class Pipeline:
         self.mesh = ort.InferenceSession(mesh_path, so, providers=["CPUExecutionProvider"])
 
     def detect(self, img):
-        x, lb = letterbox(img)
+        x, lb = self.letterbox(img)
         out = dict(zip([o.name for o in self.det.get_outputs()], self.det.run(None, {"input": x})))
         return decode(out["regressors"], out["classificators"], lb)
 
     def landmarks(self, img, roi, session=None):
         sess = session or self.mesh
-        out = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, {"input_1": crop(img, roi)})))
+        out = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, {"input_1": self.crop(img, roi)})))
         presence = 1 / (1 + math.exp(-float(np.clip(out["conv2d_31"].reshape(-1)[0], -100, 100))))
         return mesh_to_frame(out["conv2d_21"], roi), presence
+
+
+class CvPipeline(Pipeline):
+    """`Pipeline` with OpenCV's letterbox and crop."""
+    letterbox = staticmethod(letterbox_cv)
+    crop = staticmethod(crop_cv)

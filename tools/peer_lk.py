@@ -1,8 +1,16 @@
 """Pyramidal Lucas-Kanade in numpy: the same algorithm and parameters as src/vision/flow.rs
 (grey = 0.299R + 0.587G + 0.114B, 2x2-mean pyramid down to 32 px, 15x15 window, 12
 iterations stopping at a 0.01 px step, minimum eigenvalue 4 per window pixel, forward-backward
-check at 1 px), vectorised over the points, for the onnxruntime peer of tools/bench_peers.py.
+check at 1 px), vectorised over the points: the numpy onnxruntime peer of tools/bench_peers.py
+(--numpy-peer).
+
+`cv_grey` / `cv_track` are the same tracking as an OpenCV user writes it (the default peer):
+cv2.cvtColor to grey, cv2.calcOpticalFlowPyrLK forward then backward (15x15 window, 3 pyramid
+levels, 12 iterations or a 0.01 px step, OpenCV's own minimum-eigenvalue test) and the same
+1 px forward-backward check, as OpenCV's samples/python/lk_track.py does.
 """
+import sys
+
 import numpy as np
 
 HALF_WINDOW, LEVELS, ITERATIONS, MIN_EIGEN, MAX_FB = 7, 3, 12, 4.0, 1.0
@@ -87,6 +95,24 @@ def track(a, b, points):
     return q, ok
 
 
+def cv_grey(rgb):
+    import cv2
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+
+
+def cv_track(a, b, points):
+    """Points (N, 2) from grey image a to b with cv2.calcOpticalFlowPyrLK: new positions and
+    which were kept."""
+    import cv2
+    lk = {"winSize": (2 * HALF_WINDOW + 1,) * 2, "maxLevel": LEVELS - 1,
+          "criteria": (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, ITERATIONS, 0.01)}
+    p = np.asarray(points, np.float32).reshape(-1, 1, 2)
+    q, st, _ = cv2.calcOpticalFlowPyrLK(a, b, p, None, **lk)
+    back, st_back, _ = cv2.calcOpticalFlowPyrLK(b, a, q, None, **lk)
+    ok = (st.ravel() == 1) & (st_back.ravel() == 1) & (np.hypot(*(back - p).reshape(-1, 2).T) <= MAX_FB)
+    return q.reshape(-1, 2), ok
+
+
 def _texture(dx, dy, w=160, h=120):
     u, v = np.meshgrid(np.arange(w, dtype=np.float32) - dx, np.arange(h, dtype=np.float32) - dy)
     g = 128 + 50 * np.sin(u * 0.21) * np.cos(v * 0.17) + 40 * np.sin((u + v) * 0.09)
@@ -100,4 +126,14 @@ if __name__ == "__main__":  # self-test, as src/vision/flow.rs's: a shifted text
     assert ok.all() and np.abs(q - pts - [6.4, -3.3]).max() < 0.3, (q - pts, ok)
     flat = pyramid(np.full((100, 100, 3), 90, np.uint8))
     assert not track(flat, flat, [[50.0, 50.0]])[1].any()
-    print("peer_lk: ok")
+    try:
+        import cv2  # noqa: F401
+    except ImportError:
+        print("peer_lk: ok (numpy; no cv2 here)")
+        sys.exit(0)
+    ga, gb = cv_grey(_texture(0, 0)), cv_grey(_texture(6.4, -3.3))
+    q, ok = cv_track(ga, gb, pts)
+    assert ok.all() and np.abs(q - pts - [6.4, -3.3]).max() < 0.3, (q - pts, ok)
+    flat = cv_grey(np.full((100, 100, 3), 90, np.uint8))
+    assert not cv_track(flat, flat, [[50.0, 50.0]])[1].any()
+    print("peer_lk: ok (numpy and OpenCV)")
