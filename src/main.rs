@@ -208,8 +208,8 @@ enum Command {
         /// tests/sessions/live_astronaut; default: the bench frames looped.
         #[arg(long, value_name = "DIR")]
         session: Option<PathBuf>,
-        /// Kernel path of livegate's operators: portable, avx2, vnni (default: the fastest
-        /// this CPU runs). `portable` times what a CPU without the fast kernels runs.
+        /// Kernel path of livegate's operators: portable, avx2, vnni, neon, neon-dot (default:
+        /// the fastest this CPU runs). `portable` times what a CPU without the fast kernels runs.
         #[arg(long, value_name = "PATH", value_parser = parse_kernels)]
         kernels: Option<livegate::vision::Kernels>,
     },
