@@ -210,8 +210,8 @@ fn every_integer_kernel_equals_the_integer_reference_exactly_on_random_convoluti
         c.x_zp = [0, 128, 255, i32::from(rng.u8())][i % 4];
         if i % 3 == 2 {
             // The extremes: x in {0, 255}, w in {−128, 127}.
-            c.x.iter_mut().for_each(|x| *x = if rng.next() % 2 == 0 { 0 } else { 255 });
-            c.w.iter_mut().for_each(|w| *w = if rng.next() % 2 == 0 { -128 } else { 127 });
+            c.x.iter_mut().for_each(|x| *x = if rng.next().is_multiple_of(2) { 0 } else { 255 });
+            c.w.iter_mut().for_each(|w| *w = if rng.next().is_multiple_of(2) { -128 } else { 127 });
         }
         let what = format!("case {i}: {s:?} n {n} k{kernel}/{stride} pads {pads:?} x_zp {}", c.x_zp);
         check_integer_kernels(&kernels, &c, &what);
