@@ -22,7 +22,7 @@ struct Cli {
     /// Directory holding the ONNX models (default: $LIVEGATE_MODELS, ./models, the install dir).
     #[arg(long, global = true, value_name = "DIR")]
     models: Option<PathBuf>,
-    /// Kernel path of livegate's operators (portable, avx2, vnni, …; default: the fastest
+    /// Kernel path of livegate's operators (portable, avx2, vnni, neon, neon-dot; default: the fastest
     /// this CPU runs). `portable` is what a CPU without the fast kernels runs.
     #[arg(long, global = true, env = "LIVEGATE_KERNELS", value_name = "PATH", value_parser = parse_kernels)]
     kernels: Option<livegate::vision::Kernels>,

@@ -1,92 +1,161 @@
-//! The integer path of a quantized convolution: `u8 · i8` products summed four at a time into
-//! `i32` lanes by one instruction (x86-64 AVX-512 VNNI `vpdpbusd`: 64 multiply-adds, where
-//! the float path's FMA does 8), from the uint8 activations as they are stored.
+//! The integer path of a quantized convolution: `u8 · i8` products summed in `i32` lanes, from
+//! the uint8 activations as they are stored (rows of [`Int8Weights::k4`] bytes per output
+//! pixel, [`super::kernels::input_rows_u8`]). Three kernels ([`IntKernel`]):
 //!
-//! `Σ (x − x_zp) · w` is computed as `Σ x · w − x_zp · Σ w`: the correction is a constant per
-//! output channel ([`Int8Weights::zp_fix`]). Both sums are exact in `i32` (at most
-//! `k · 255 · 128`), so the result is the same integer the float path holds exactly (the
-//! compiler admits only convolutions whose sums stay below 2²⁴): it is converted to `f32` and
-//! goes through the same epilogue, and the outputs are bit-identical to the float path's.
+//! - x86-64 AVX-512 VNNI (`vpdpbusd`: 64 multiply-adds per instruction, where the float path's
+//!   FMA does 8) computes `Σ x · w` on the unsigned bytes;
+//! - aarch64 with the dot product (`sdot`, Cortex-A76 / Pi 5: 16 multiply-adds per
+//!   instruction) computes `Σ (x − 128) · w` on the bytes shifted to signed (`x ^ 0x80`);
+//! - aarch64 without it (Cortex-A72 / Pi 4) widens both to `i16` and multiply-accumulates
+//!   into `i32` (`smlal`), computing `Σ (x − x_zp) · w` directly.
+//!
+//! Each kernel's sum differs from `Σ (x − x_zp) · w` by a constant per output channel
+//! ([`Int8Weights::zp_fix`]): `Σ x·w − x_zp·Σw`, `Σ (x−128)·w + (128 − x_zp)·Σw`, or nothing.
+//! Every sum is exact in `i32` (at most `k · 255 · 128` in magnitude), so the result is the
+//! same integer the float path holds exactly (the compiler admits only convolutions whose sums
+//! stay below 2²⁴): it is converted to `f32` and goes through the same epilogue, and the
+//! outputs are bit-identical to the float path's.
 
 use super::QConvStep;
 use super::kernels::NR;
 
+/// Which integer kernel a convolution's weights are packed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntKernel {
+    /// x86-64 AVX-512 VNNI; weights as `[n / NR][k4 / 4][NR][4]` `i8`.
+    Vnni,
+    /// aarch64 `sdot`; weights packed as for [`IntKernel::Vnni`].
+    NeonDot,
+    /// aarch64 widening `i16 × i16 → i32` multiply-accumulate; weights as `[n / NR][k4][NR]`
+    /// `i16`.
+    Neon,
+}
+
 /// A quantized convolution's weights for integer dot products.
 #[derive(Debug)]
-// Only x86-64 has the kernel that reads the weights (elsewhere `available()` is false).
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+// Only the target's own kernels read the weights (elsewhere their `available()` is false).
+#[cfg_attr(not(any(target_arch = "x86_64", target_arch = "aarch64")), allow(dead_code))]
 pub struct Int8Weights {
     /// The inner dimension `k` rounded up to a multiple of 4 (the row stride of the input).
     pub k4: usize,
-    /// `w − w_zp` as `[n / NR][k4 / 4][NR][4]`, zero beyond `k` and `n`.
+    /// The kernel the weights are packed for.
+    pub kernel: IntKernel,
+    /// The input zero point (read by the `Neon` kernel).
+    #[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
+    x_zp: u8,
+    /// `w − w_zp` as `[n / NR][k4 / 4][NR][4]`, zero beyond `k` and `n` (`Vnni`, `NeonDot`).
     packed: Vec<i8>,
-    /// `−x_zp · Σₖ (w − w_zp)` per output channel, `n` rounded up to a multiple of [`NR`].
+    /// `w − w_zp` as `[n / NR][k4][NR]`, zero beyond `k` and `n` (`Neon`).
+    wide: Vec<i16>,
+    /// Per output channel, `n` rounded up to a multiple of [`NR`]: what turns the kernel's sum
+    /// into `Σ (x − x_zp) · w` (`−x_zp · Σ w` for `Vnni`, `(128 − x_zp) · Σ w` for `NeonDot`,
+    /// 0 for `Neon`).
     zp_fix: Vec<i32>,
 }
 
 impl Int8Weights {
-    /// From weights `[n][c][ky][kx]` (already `w − w_zp`) and the input zero point; `None` when
-    /// a weight does not fit `i8` or the zero point is not an integer in `0..=255`.
-    pub fn new(w: &[f32], n: usize, c: usize, kernel: usize, x_zp: f32) -> Option<Self> {
+    /// From weights `[n][c][ky][kx]` (already `w − w_zp`) and the input zero point, for
+    /// `kernel`; `None` when a weight does not fit `i8` or the zero point is not an integer in
+    /// `0..=255`.
+    pub fn new(
+        w: &[f32],
+        n: usize,
+        c: usize,
+        kernel_size: usize,
+        x_zp: f32,
+        kernel: IntKernel,
+    ) -> Option<Self> {
         let fits = |v: f32| v.fract() == 0.0 && (-128.0..=127.0).contains(&v);
         let zp_fits = x_zp.fract() == 0.0 && (0.0..=255.0).contains(&x_zp);
         if !zp_fits || !w.iter().all(|&v| fits(v)) {
             return None;
         }
-        let k = kernel * kernel * c;
+        let ks = kernel_size;
+        let k = ks * ks * c;
         let k4 = k.div_ceil(4) * 4;
         let n_pad = n.div_ceil(NR) * NR;
-        let mut packed = vec![0i8; n_pad * k4];
+        let (mut packed, mut wide) = (vec![], vec![]);
+        match kernel {
+            IntKernel::Vnni | IntKernel::NeonDot => packed = vec![0i8; n_pad * k4],
+            IntKernel::Neon => wide = vec![0i16; n_pad * k4],
+        }
         let mut zp_fix = vec![0i32; n_pad];
         for o in 0..n {
             let mut sum = 0i32;
             for ch in 0..c {
-                for t in 0..kernel * kernel {
+                for t in 0..ks * ks {
                     let kk = t * c + ch;
-                    let v = w[(o * c + ch) * kernel * kernel + t] as i32;
+                    let v = w[(o * c + ch) * ks * ks + t] as i32;
                     sum += v;
-                    packed[((o / NR) * (k4 / 4) + kk / 4) * NR * 4 + (o % NR) * 4 + kk % 4] = v as i8;
+                    match kernel {
+                        IntKernel::Vnni | IntKernel::NeonDot => {
+                            packed[((o / NR) * (k4 / 4) + kk / 4) * NR * 4 + (o % NR) * 4 + kk % 4] = v as i8;
+                        }
+                        IntKernel::Neon => wide[((o / NR) * k4 + kk) * NR + o % NR] = v as i16,
+                    }
                 }
             }
-            zp_fix[o] = -(x_zp as i32) * sum;
+            zp_fix[o] = match kernel {
+                IntKernel::Vnni => -(x_zp as i32) * sum,
+                IntKernel::NeonDot => (128 - x_zp as i32) * sum,
+                IntKernel::Neon => 0,
+            };
         }
-        Some(Self { k4, packed, zp_fix })
+        Some(Self { k4, kernel, x_zp: x_zp as u8, packed, wide, zp_fix })
     }
 }
 
-/// Whether this CPU has the integer path's instructions.
-pub fn available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512bw")
-            && std::arch::is_x86_feature_detected!("avx512vnni")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
+impl IntKernel {
+    /// Whether this CPU has the kernel's instructions.
+    pub fn available(self) -> bool {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Self::Vnni => {
+                std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512bw")
+                    && std::arch::is_x86_feature_detected!("avx512vnni")
+            }
+            #[cfg(target_arch = "aarch64")]
+            Self::NeonDot => std::arch::is_aarch64_feature_detected!("dotprod"),
+            // Advanced SIMD is part of every aarch64 CPU (and of the target's baseline).
+            #[cfg(target_arch = "aarch64")]
+            Self::Neon => true,
+            #[allow(unreachable_patterns)] // every arm on a target without an integer kernel
+            _ => false,
+        }
     }
 }
 
-/// The convolution on `rows` (`iw.k4` bytes per output pixel) with its epilogue into `dst`.
+/// The convolution on `rows` (`iw.k4` bytes per output pixel) with its epilogue into `dst`,
+/// on the kernel the weights were packed for.
 ///
 /// # Panics
-/// If `rows` is not a whole number of rows or `dst` is too short (the caller sizes both).
-#[cfg(target_arch = "x86_64")]
+/// If this CPU lacks that kernel, `rows` is not a whole number of rows, `dst` is too short (the
+/// caller sizes both) or the weights do not fit `c`.
 pub fn qconv(c: &QConvStep, iw: &Int8Weights, rows: &[u8], res: Option<&[f32]>, dst: &mut [f32]) {
-    assert!(available(), "the integer path needs AVX-512 VNNI");
+    assert!(iw.kernel.available(), "this CPU cannot run the {:?} integer kernel", iw.kernel);
     assert_eq!(rows.len() % iw.k4, 0, "rows");
     assert!(dst.len() >= rows.len() / iw.k4 * c.n, "output");
-    assert_eq!(iw.packed.len(), c.n.div_ceil(NR) * NR * iw.k4, "weights");
-    // SAFETY: the CPU has the target features (checked above); `x86::qconv` reads `rows` and
-    // `iw.packed` only within the lengths asserted here.
-    unsafe { x86::qconv(c, iw, rows, res, dst) }
-}
-
-/// Elsewhere [`available`] is false and nothing calls this.
-#[cfg(not(target_arch = "x86_64"))]
-pub fn qconv(_: &QConvStep, _: &Int8Weights, _: &[u8], _: Option<&[f32]>, _: &mut [f32]) {
-    unreachable!("the integer path needs AVX-512 VNNI (x86-64)")
+    let n_pad = c.n.div_ceil(NR) * NR;
+    assert_eq!(iw.zp_fix.len(), n_pad, "corrections");
+    match iw.kernel {
+        IntKernel::Vnni | IntKernel::NeonDot => assert_eq!(iw.packed.len(), n_pad * iw.k4, "weights"),
+        IntKernel::Neon => assert_eq!(iw.wide.len(), n_pad * iw.k4, "weights"),
+    }
+    match iw.kernel {
+        // SAFETY: the CPU has the target features (checked above); the kernels read `rows` and
+        // the weights only within the lengths asserted here.
+        #[cfg(target_arch = "x86_64")]
+        IntKernel::Vnni => unsafe { x86::qconv(c, iw, rows, res, dst) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "aarch64")]
+        IntKernel::NeonDot => unsafe { neon::qconv_dot(c, iw, rows, res, dst) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "aarch64")]
+        IntKernel::Neon => unsafe { neon::qconv_wide(c, iw, rows, res, dst) },
+        #[allow(unreachable_patterns)] // `available()` is false for the others (asserted)
+        k => unreachable!("no {k:?} kernel on this target"),
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -217,5 +286,226 @@ mod x86 {
             }
         }
         acc
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+mod neon {
+    use std::arch::aarch64::*;
+
+    use super::super::QConvStep;
+    use super::super::kernels::{self, NR};
+    use super::Int8Weights;
+
+    /// Pixels per register block: 4 pixels × 16 channels = 16 of the 32 vector registers
+    /// accumulate (4 `i32` lanes each), the weights and the pixels' inputs take 8 more.
+    const MR: usize = 4;
+
+    /// One register block's sums: `[pixel][channels 4j..4j + 4]`.
+    type Acc = [[int32x4_t; 4]; MR];
+
+    /// `sdot acc.4s, a.16b, b.16b`: each `i32` lane `l` of `acc` plus the dot product of bytes
+    /// `4l..4l + 4` of `a` and `b` (signed `i8 × i8`, summed exactly in `i32`). Inline assembly
+    /// because the intrinsic (`vdotq_s32`) is unstable in Rust 1.95 (`stdarch_neon_dotprod`).
+    ///
+    /// # Safety
+    /// The CPU has the dot-product extension (FEAT_DotProd).
+    #[inline]
+    #[target_feature(enable = "neon,dotprod")]
+    unsafe fn sdot(mut acc: int32x4_t, a: int8x16_t, b: int8x16_t) -> int32x4_t {
+        // SAFETY: register-only arithmetic (no memory, stack or flags); the instruction exists
+        // on this CPU (the caller's promise).
+        unsafe {
+            std::arch::asm!(
+                "sdot {acc:v}.4s, {a:v}.16b, {b:v}.16b",
+                acc = inout(vreg) acc,
+                a = in(vreg) a,
+                b = in(vreg) b,
+                options(pure, nomem, nostack, preserves_flags),
+            );
+        }
+        acc
+    }
+
+    /// The rows of pixels `p0..p0 + MR` (past the last of the `count` pixels, the last one
+    /// again: those sums are computed and not stored).
+    fn row_ptrs(rows: &[u8], k4: usize, p0: usize, count: usize) -> [*const u8; MR] {
+        std::array::from_fn(|i| rows[(p0 + i.min(count - 1)) * k4..][..k4].as_ptr())
+    }
+
+    /// The sums `acc` of pixels `p0..p0 + count`, channels `nb · NR..`, corrected by
+    /// `zp_fix` to `Σ (x − x_zp) · w`, converted to `f32` (exactly: below 2²⁴) and through the
+    /// portable kernels' own epilogue (`kernels::store`): the same float operations in the
+    /// same order as the float path, so the same bits.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        c: &QConvStep,
+        iw: &Int8Weights,
+        (p0, count, nb): (usize, usize, usize),
+        acc: &Acc,
+        res: Option<&[f32]>,
+        dst: &mut [f32],
+    ) {
+        let n0 = nb * NR;
+        let fix: &[i32; NR] = iw.zp_fix[n0..n0 + NR].try_into().expect("NR");
+        for (i, acc) in acc.iter().enumerate().take(count) {
+            let mut sums = [0f32; NR];
+            for (j, &v) in acc.iter().enumerate() {
+                let mut lanes = [0i32; 4];
+                // SAFETY: stores 4 `i32` into the 4-element array.
+                unsafe { vst1q_s32(lanes.as_mut_ptr(), v) };
+                for (l, lane) in lanes.into_iter().enumerate() {
+                    sums[4 * j + l] = (lane + fix[4 * j + l]) as f32;
+                }
+            }
+            kernels::store(c, p0 + i, n0, sums, res, dst);
+        }
+    }
+
+    /// With the dot product (Cortex-A76): weights `[n / NR][k4 / 4][NR][4]`, so one quad of
+    /// `k` is 4 registers of 4 channels × 4 bytes; the pixel's 4 bytes, shifted to signed
+    /// (`x ^ 0x80` is `x − 128` as `i8`), are broadcast to the 4 lanes, and one `sdot` adds
+    /// 16 products per register. The sum is `Σ (x − 128) · w`; `zp_fix` adds
+    /// `(128 − x_zp) · Σ w`. Bound: each product is at most 128 · 128 = 2¹⁴ in magnitude and
+    /// `sdot` sums in `i32`, so no intermediate narrows.
+    ///
+    /// # Safety
+    /// The CPU has the dot product; `rows` is a whole number of `iw.k4`-byte rows,
+    /// `iw.packed` holds `ceil(n / NR) · NR · k4` weights and `dst` all outputs (as
+    /// [`super::qconv`] asserts).
+    #[target_feature(enable = "neon,dotprod")]
+    pub unsafe fn qconv_dot(
+        c: &QConvStep,
+        iw: &Int8Weights,
+        rows: &[u8],
+        res: Option<&[f32]>,
+        dst: &mut [f32],
+    ) {
+        let pixels = rows.len() / iw.k4;
+        for p0 in (0..pixels).step_by(MR) {
+            let count = (pixels - p0).min(MR);
+            let a = row_ptrs(rows, iw.k4, p0, count);
+            for nb in 0..c.n.div_ceil(NR) {
+                // SAFETY: the CPU has the dot product; each row holds k4 bytes (`row_ptrs`
+                // sliced them); block nb exists (this function's contract).
+                let acc = unsafe { block_dot(&a, iw, nb) };
+                finish(c, iw, (p0, count, nb), &acc, res, dst);
+            }
+        }
+    }
+
+    /// `Σ (x − 128) · w` of [`MR`] pixels × channel block `nb` over the whole inner dimension.
+    ///
+    /// # Safety
+    /// The CPU has the dot product; each `a[i]` points at `iw.k4` readable bytes; block `nb`
+    /// exists in `iw.packed`.
+    #[inline]
+    #[target_feature(enable = "neon,dotprod")]
+    unsafe fn block_dot(a: &[*const u8; MR], iw: &Int8Weights, nb: usize) -> Acc {
+        let quads = iw.k4 / 4;
+        let mut acc = [[vdupq_n_s32(0); 4]; MR];
+        // SAFETY: block nb starts inside `packed` (the contract).
+        let w = unsafe { iw.packed.as_ptr().add(nb * quads * NR * 4) };
+        let sign = vdupq_n_u8(0x80);
+        for q in 0..quads {
+            let mut wv = [vdupq_n_s8(0); 4];
+            for (j, wv) in wv.iter_mut().enumerate() {
+                // SAFETY: quad q of block nb: 64 bytes inside `packed` (the contract).
+                *wv = unsafe { vld1q_s8(w.add((q * 4 + j) * 16)) };
+            }
+            for (a, acc) in a.iter().zip(acc.iter_mut()) {
+                // SAFETY: bytes 4q..4q + 4 of a k4-byte row (4q < k4).
+                let x = unsafe { a.add(4 * q).cast::<u32>().read_unaligned() };
+                let x = vreinterpretq_s8_u8(veorq_u8(vreinterpretq_u8_u32(vdupq_n_u32(x)), sign));
+                for (acc, &wv) in acc.iter_mut().zip(&wv) {
+                    // SAFETY: the CPU has the dot product (the contract).
+                    *acc = unsafe { sdot(*acc, wv, x) };
+                }
+            }
+        }
+        acc
+    }
+
+    /// Without the dot product (Cortex-A72): weights `[n / NR][k4][NR]` as `i16`; each input
+    /// byte becomes `x − x_zp` in `i16` (`usubl`: the `u16` difference's bits are the signed
+    /// value, −255..=255), and `smlal` by lane multiplies it by 4 channels' weights, widening
+    /// the `i16 × i16` product to `i32` before it adds. Bound: a product is at most
+    /// 255 · 128 = 32640 in magnitude, exact in `i32` (it would not fit the `i16` sum of two
+    /// `i8 × i8` products that `smull`/`smlal` on bytes keep, which is why the bytes are
+    /// widened first), and the sum at most `k · 32640`, well inside `i32` for any convolution
+    /// the compiler admits (below 2²⁴). `zp_fix` is zero.
+    ///
+    /// # Safety
+    /// `rows` is a whole number of `iw.k4`-byte rows, `iw.wide` holds `ceil(n / NR) · NR · k4`
+    /// weights and `dst` all outputs (as [`super::qconv`] asserts).
+    #[target_feature(enable = "neon")]
+    pub unsafe fn qconv_wide(
+        c: &QConvStep,
+        iw: &Int8Weights,
+        rows: &[u8],
+        res: Option<&[f32]>,
+        dst: &mut [f32],
+    ) {
+        let pixels = rows.len() / iw.k4;
+        for p0 in (0..pixels).step_by(MR) {
+            let count = (pixels - p0).min(MR);
+            let a = row_ptrs(rows, iw.k4, p0, count);
+            for nb in 0..c.n.div_ceil(NR) {
+                // SAFETY: each row holds k4 bytes (`row_ptrs` sliced them); block nb exists
+                // (this function's contract).
+                let acc = unsafe { block_wide(&a, iw, nb) };
+                finish(c, iw, (p0, count, nb), &acc, res, dst);
+            }
+        }
+    }
+
+    /// `Σ (x − x_zp) · w` of [`MR`] pixels × channel block `nb` over the whole inner dimension.
+    ///
+    /// # Safety
+    /// Each `a[i]` points at `iw.k4` readable bytes; block `nb` exists in `iw.wide`.
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn block_wide(a: &[*const u8; MR], iw: &Int8Weights, nb: usize) -> Acc {
+        let k4 = iw.k4;
+        let mut acc = [[vdupq_n_s32(0); 4]; MR];
+        // SAFETY: block nb starts inside `wide` (the contract).
+        let w = unsafe { iw.wide.as_ptr().add(nb * k4 * NR) };
+        let zp = vdup_n_u8(iw.x_zp);
+        for q in 0..k4 / 4 {
+            let mut x = [vdup_n_s16(0); MR];
+            for (a, x) in a.iter().zip(x.iter_mut()) {
+                // SAFETY: bytes 4q..4q + 4 of a k4-byte row (4q < k4).
+                let b = unsafe { a.add(4 * q).cast::<u32>().read_unaligned() };
+                *x = vget_low_s16(vreinterpretq_s16_u16(vsubl_u8(vcreate_u8(u64::from(b)), zp)));
+            }
+            // SAFETY (the four taps): rows 4q..4q + 4 of block nb, NR weights each, are inside
+            // `wide` (the contract).
+            unsafe {
+                tap::<0>(&mut acc, w.add((4 * q) * NR), &x);
+                tap::<1>(&mut acc, w.add((4 * q + 1) * NR), &x);
+                tap::<2>(&mut acc, w.add((4 * q + 2) * NR), &x);
+                tap::<3>(&mut acc, w.add((4 * q + 3) * NR), &x);
+            }
+        }
+        acc
+    }
+
+    /// `acc[i] += w · x[i][L]` for one `k`: the [`NR`] weights at `w` times lane `L` of each
+    /// pixel's inputs, widened to `i32`.
+    ///
+    /// # Safety
+    /// `w` points at [`NR`] readable `i16`.
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn tap<const L: i32>(acc: &mut Acc, w: *const i16, x: &[int16x4_t; MR]) {
+        // SAFETY: 2 × 8 `i16` at `w` (the contract).
+        let (w0, w1) = unsafe { (vld1q_s16(w), vld1q_s16(w.add(8))) };
+        let ws = [vget_low_s16(w0), vget_high_s16(w0), vget_low_s16(w1), vget_high_s16(w1)];
+        for (acc, &x) in acc.iter_mut().zip(x) {
+            for (acc, &w) in acc.iter_mut().zip(&ws) {
+                *acc = vmlal_lane_s16::<L>(*acc, w, x);
+            }
+        }
     }
 }

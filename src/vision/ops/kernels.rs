@@ -401,13 +401,16 @@ pub fn qconv<M: Madd>(c: &QConvStep, rows: &[f32], res: Option<&[f32]>, dst: &mu
 }
 
 /// Pixel `p`'s sums for output channels `n0..n0 + NR` (`Σ (x − x_zp) · w`, or the float
-/// products) through the [`epilogue`] into `dst`; channels beyond `n` are dropped.
+/// products) through the [`epilogue`] into `dst`; channels beyond `n` are dropped. The
+/// integer paths' NEON kernels ([`super::int8`]) end in it too.
 #[inline(always)]
-fn store(c: &QConvStep, p: usize, n0: usize, acc: [f32; NR], res: Option<&[f32]>, dst: &mut [f32]) {
+pub fn store(c: &QConvStep, p: usize, n0: usize, acc: [f32; NR], res: Option<&[f32]>, dst: &mut [f32]) {
     let width = (c.n - n0).min(NR);
     let at = p * c.n + n0;
     let (r_at, r_width) = (p * c.res_c + n0, c.res_c.saturating_sub(n0).min(width));
-    let res = res.map(|r| &r[r_at..r_at + r_width]);
+    // A block wholly past the residual's channels adds nothing; for the last pixel its start
+    // `r_at` would lie past the residual's end (when `n0 > res_c`).
+    let res = res.filter(|_| r_width > 0).map(|r| &r[r_at..r_at + r_width]);
     if width == NR {
         let out: &mut [f32; NR] = (&mut dst[at..at + NR]).try_into().expect("NR");
         epilogue(c, n0, acc, res, out);

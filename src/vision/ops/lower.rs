@@ -526,9 +526,10 @@ impl Builder {
         let tail = self.tail(g, g.nodes[deq].output[0].as_str(), geo.o)?;
         let bias = bias.iter().map(|&b| b as f32).collect();
         // Packed only where the integer path runs: no unread copy.
-        let int8 = (self.kernels == Kernels::Vnni)
-            .then(|| Int8Weights::new(&weights, geo.n, geo.s.c, geo.kernel, x_zp))
-            .flatten();
+        let int8 = self
+            .kernels
+            .integer()
+            .and_then(|ik| Int8Weights::new(&weights, geo.n, geo.s.c, geo.kernel, x_zp, ik));
         self.push_conv(geo, Arith { weights, int8, bias, x_zp, requant: Some(requant) }, tail, &[i, deq])
     }
 

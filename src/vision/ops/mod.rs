@@ -122,11 +122,18 @@ pub enum Kernels {
     Avx2,
     /// `Avx2`, with the quantized convolutions on AVX-512 VNNI integer dot products.
     Vnni,
+    /// aarch64 (every CPU: Cortex-A72, Pi 4): the quantized convolutions as integer NEON code
+    /// (widening `i16` multiply-accumulate into `i32`); everything else as `Portable`.
+    Neon,
+    /// aarch64 with the dot product (Cortex-A76, Pi 5): the quantized convolutions on `sdot`;
+    /// everything else as `Portable`.
+    NeonDot,
 }
 
 impl Kernels {
     /// Every path, slowest first.
-    pub const ALL: [Kernels; 3] = [Kernels::Portable, Kernels::Avx2, Kernels::Vnni];
+    pub const ALL: [Kernels; 5] =
+        [Kernels::Portable, Kernels::Avx2, Kernels::Vnni, Kernels::Neon, Kernels::NeonDot];
 
     /// The path's name, as `--kernels` takes it and the fingerprint prints it.
     pub fn name(self) -> &'static str {
@@ -134,6 +141,8 @@ impl Kernels {
             Self::Portable => "portable",
             Self::Avx2 => "avx2",
             Self::Vnni => "vnni",
+            Self::Neon => "neon",
+            Self::NeonDot => "neon-dot",
         }
     }
 
@@ -142,7 +151,19 @@ impl Kernels {
         match self {
             Self::Portable => true,
             Self::Avx2 => has_avx2_fma(),
-            Self::Vnni => has_avx2_fma() && int8::available(),
+            Self::Vnni => has_avx2_fma() && int8::IntKernel::Vnni.available(),
+            Self::Neon => int8::IntKernel::Neon.available(),
+            Self::NeonDot => int8::IntKernel::NeonDot.available(),
+        }
+    }
+
+    /// The integer kernel the path runs the quantized convolutions on, if any.
+    fn integer(self) -> Option<int8::IntKernel> {
+        match self {
+            Self::Portable | Self::Avx2 => None,
+            Self::Vnni => Some(int8::IntKernel::Vnni),
+            Self::Neon => Some(int8::IntKernel::Neon),
+            Self::NeonDot => Some(int8::IntKernel::NeonDot),
         }
     }
 
@@ -253,7 +274,13 @@ impl Op for LgOp {
         let mut info = vec![format!("kernels: {}", self.kernels)];
         if let Step::Conv(c) = &*self.step {
             info.push(format!("{k}×{k}/{s}, {n} outputs", k = c.kernel, s = c.stride, n = c.n));
-            info.push(format!("integer path: {}", self.kernels == Kernels::Vnni && c.int8.is_some()));
+            // Which kernel this convolution's products run on: the path's integer kernel when
+            // its weights were packed for it (they fit int8), the float kernels otherwise.
+            let path = match (self.kernels.integer(), &c.int8) {
+                (Some(_), Some(iw)) => format!("integer ({:?})", iw.kernel),
+                _ => "float".to_string(),
+            };
+            info.push(format!("products: {path}"));
         }
         Ok(info)
     }
@@ -325,7 +352,7 @@ impl LgOp {
                 let res = if op.residual { Some(f32s(&inputs[1])?) } else { None };
                 let dst = view.as_slice_mut::<f32>()?;
                 match (self.inputs[0].kind, &op.int8) {
-                    (Kind::U8, Some(iw)) if k == Kernels::Vnni => {
+                    (Kind::U8, Some(iw)) if k.integer() == Some(iw.kernel) => {
                         let (rows, padded) = (&mut s.rows_u8, &mut s.padded_u8);
                         let rows = kernels::input_rows_u8(op, iw.k4, u8s(&inputs[0])?, si, so, rows, padded);
                         int8::qconv(op, iw, rows, res, dst);

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use super::int8::IntKernel;
 use super::kernels::{self, Fused, NR, Plain};
 use super::lower::pack_weights;
 use super::*;
@@ -53,10 +54,10 @@ fn out_shape(c: &Case) -> Shape {
     Shape { h, w, c: c.n }
 }
 
-/// ONNX QLinearConv with i32 accumulation, then DequantizeLinear, NHWC.
-fn reference(c: &Case) -> Vec<f32> {
+/// ONNX QLinearConv's sums `Σ (x − x_zp) · w` with i32 accumulation, NHWC.
+fn reference_sums(c: &Case) -> Vec<i32> {
     let (s, o) = (c.s, out_shape(c));
-    let mut out = vec![0.0; o.len()];
+    let mut out = vec![0; o.len()];
     for oy in 0..o.h {
         for ox in 0..o.w {
             for n in 0..c.n {
@@ -75,12 +76,22 @@ fn reference(c: &Case) -> Vec<f32> {
                         }
                     }
                 }
-                let q = ((acc + c.bias[n]) as f32 * c.mult).round_ties_even() as i32 + c.y_zp;
-                out[(oy * o.w + ox) * c.n + n] = (q.clamp(0, 255) - c.y_zp) as f32 * 0.05;
+                out[(oy * o.w + ox) * c.n + n] = acc;
             }
         }
     }
     out
+}
+
+/// ONNX QLinearConv with i32 accumulation, then DequantizeLinear, NHWC.
+fn reference(c: &Case) -> Vec<f32> {
+    let sums = reference_sums(c);
+    let bias = c.bias.iter().cycle();
+    let requant = |(acc, b): (&i32, &i32)| {
+        let q = ((acc + b) as f32 * c.mult).round_ties_even() as i32 + c.y_zp;
+        (q.clamp(0, 255) - c.y_zp) as f32 * 0.05
+    };
+    sums.iter().zip(bias).map(requant).collect()
 }
 
 fn step(c: &Case) -> QConvStep {
@@ -119,24 +130,45 @@ fn run_conv(c: &Case, fused: bool) -> Vec<f32> {
     out
 }
 
-/// `op` (a [`step`] of `c`) on the integer path; `None` on a CPU without it.
-fn run_conv_int8(c: &Case, mut op: QConvStep, residual: Option<&[f32]>) -> Option<Vec<f32>> {
-    if !int8::available() {
-        eprintln!("SKIP: this CPU has no AVX-512 VNNI, the integer path is not run");
-        return None;
+/// The integer kernels this CPU runs; a `SKIP:` line for each path it lacks.
+fn integer_kernels() -> Vec<IntKernel> {
+    for k in Kernels::ALL.into_iter().filter(|k| k.integer().is_some() && !k.available()) {
+        eprintln!("SKIP: this CPU cannot run the {k} kernels, their integer path is not run");
     }
+    Kernels::ALL.into_iter().filter(|k| k.available()).filter_map(Kernels::integer).collect()
+}
+
+/// `op` (a [`step`] of `c`, or one like it) on integer kernel `k`.
+fn run_conv_int(k: IntKernel, c: &Case, mut op: QConvStep, residual: Option<&[f32]>) -> Vec<f32> {
     let w: Vec<f32> = c.w.iter().map(|&v| f32::from(v)).collect();
-    op.int8 = int8::Int8Weights::new(&w, c.n, c.s.c, c.kernel, c.x_zp as f32);
+    op.int8 = int8::Int8Weights::new(&w, c.n, c.s.c, c.kernel, c.x_zp as f32, k);
     let iw = op.int8.as_ref().expect("int8 weights fit");
     let o = out_shape(c);
-    let (mut rows, mut padded, mut out) = (vec![], vec![], vec![0.0; o.len()]);
+    let (mut rows, mut padded, mut out) = (vec![], vec![], vec![f32::NAN; o.len()]);
     let rows = kernels::input_rows_u8(&op, iw.k4, &c.x, c.s, o, &mut rows, &mut padded);
     int8::qconv(&op, iw, rows, residual, &mut out);
-    Some(out)
+    out
+}
+
+/// The sums plus the bias, as the (exact) float outputs of `c` without requantization.
+fn reference_sums_biased(c: &Case) -> Vec<f32> {
+    reference_sums(c).iter().zip(c.bias.iter().cycle()).map(|(a, b)| (a + b) as f32).collect()
+}
+
+/// `c` on every integer kernel this CPU runs: the raw sums (no requantization: the epilogue
+/// adds the bias only) and the requantized outputs, against the integer reference, exactly.
+fn check_integer_kernels(kernels: &[IntKernel], c: &Case, what: &str) {
+    let (sums, want) = (reference_sums_biased(c), reference(c));
+    for &k in kernels {
+        let got = run_conv_int(k, c, QConvStep { requant: None, ..step(c) }, None);
+        assert_eq!(got, sums, "{k:?} sums, {what}");
+        assert_eq!(run_conv_int(k, c, step(c), None), want, "{k:?} requantized, {what}");
+    }
 }
 
 #[test]
 fn the_integer_path_equals_the_integer_reference_exactly() {
+    let kernels = integer_kernels();
     let mut rng = Rng(0x1a7e);
     for (s, n, kernel, stride, pads) in [
         (Shape { h: 7, w: 5, c: 128 }, 20, 1, 1, [0; 4]),
@@ -147,36 +179,127 @@ fn the_integer_path_equals_the_integer_reference_exactly() {
         (Shape { h: 6, w: 5, c: 8 }, 5, 3, 1, [1, 1, 1, 1]),
     ] {
         let c = case(&mut rng, s, n, kernel, stride, pads);
-        let Some(got) = run_conv_int8(&c, step(&c), None) else { return };
-        assert_eq!(got, reference(&c), "{s:?} k{kernel}");
+        check_integer_kernels(&kernels, &c, &format!("{s:?} k{kernel}"));
+    }
+}
+
+/// Random shapes (channels and pixels not multiples of the blocks, 1×1 and 3×3, strides 1–3,
+/// pads), zero points 0, 128, 255 and random, values uniform or at the extremes.
+#[test]
+fn every_integer_kernel_equals_the_integer_reference_exactly_on_random_convolutions() {
+    let kernels = integer_kernels();
+    if kernels.is_empty() {
+        return;
+    }
+    let mut rng = Rng(0x9e0_5eed);
+    let pick = |rng: &mut Rng, lo: usize, hi: usize| lo + (rng.next() % (hi - lo + 1) as u64) as usize;
+    let cases = 160;
+    for i in 0..cases {
+        let kernel: usize = [1, 3][pick(&mut rng, 0, 1)];
+        let stride = pick(&mut rng, 1, 3);
+        let pads: [usize; 4] =
+            if kernel == 1 { [0; 4] } else { std::array::from_fn(|_| pick(&mut rng, 0, 2)) };
+        let min = |p0: usize, p1: usize| kernel.saturating_sub(p0 + p1).max(1);
+        let s = Shape {
+            h: pick(&mut rng, min(pads[0], pads[2]), 9),
+            w: pick(&mut rng, min(pads[1], pads[3]), 9),
+            c: pick(&mut rng, 1, 40),
+        };
+        let n = pick(&mut rng, 1, 40);
+        let mut c = case(&mut rng, s, n, kernel, stride, pads);
+        c.x_zp = [0, 128, 255, i32::from(rng.u8())][i % 4];
+        if i % 3 == 2 {
+            // The extremes: x in {0, 255}, w in {−128, 127}.
+            c.x.iter_mut().for_each(|x| *x = if rng.next().is_multiple_of(2) { 0 } else { 255 });
+            c.w.iter_mut().for_each(|w| *w = if rng.next().is_multiple_of(2) { -128 } else { 127 });
+        }
+        let what = format!("case {i}: {s:?} n {n} k{kernel}/{stride} pads {pads:?} x_zp {}", c.x_zp);
+        check_integer_kernels(&kernels, &c, &what);
+    }
+    eprintln!("integer kernels {kernels:?}: {cases} random convolutions exact");
+}
+
+/// Every product at its largest, all of one sign: x = 0 or 255, w = −128 or 127, zero points
+/// 0, 128 and 255, over 360 inputs (|sum| up to 360 · 255 · 128 ≈ 1.2 · 10⁷).
+#[test]
+fn every_integer_kernel_is_exact_at_the_extremes() {
+    let kernels = integer_kernels();
+    let mut rng = Rng(0xe87);
+    for x in [0u8, 255] {
+        for w in [-128i8, 127] {
+            for x_zp in [0, 128, 255] {
+                for (s, kernel, stride, pads) in [
+                    (Shape { h: 5, w: 6, c: 40 }, 3, 1, [1, 1, 1, 1]),
+                    (Shape { h: 3, w: 5, c: 37 }, 1, 1, [0; 4]),
+                    (Shape { h: 4, w: 3, c: 7 }, 3, 2, [1, 0, 2, 1]),
+                ] {
+                    let mut c = case(&mut rng, s, 21, kernel, stride, pads);
+                    c.x.fill(x);
+                    c.w.fill(w);
+                    c.x_zp = x_zp;
+                    check_integer_kernels(&kernels, &c, &format!("x {x} w {w} x_zp {x_zp} {s:?} k{kernel}"));
+                }
+            }
+        }
     }
 }
 
 #[test]
 fn the_integer_path_equals_the_float_path_with_residual_and_prelu() {
     let mut rng = Rng(0xbeef);
-    let c = case(&mut rng, Shape { h: 6, w: 7, c: 64 }, 72, 1, 1, [0; 4]);
-    let o = out_shape(&c);
-    // A residual with fewer channels than the output (the graph's channel Pad), then PRelu.
-    let res_c = 64;
-    let res: Vec<f32> = (0..o.h * o.w * res_c).map(|_| f32::from(rng.i8()) / 7.0).collect();
-    let n_pad = c.n.div_ceil(NR) * NR;
-    let pos: Vec<f32> = (0..n_pad).map(|_| f32::from(rng.u8()) / 100.0).collect();
-    let lin: Vec<f32> = (0..n_pad).map(|_| f32::from(rng.i8()) / 300.0).collect();
-    let with_tail =
-        || QConvStep { residual: true, res_c, prelu: Some((pos.clone(), lin.clone())), ..step(&c) };
-    let Some(got) = run_conv_int8(&c, with_tail(), Some(&res)) else { return };
-    let (mut rows, mut padded, mut want) = (vec![], vec![], vec![0.0; o.len()]);
-    kernels::input_rows(&with_tail(), &c.x, c.s, o, &mut rows, &mut padded);
-    kernels::qconv::<Plain>(&with_tail(), &rows, Some(&res), &mut want);
-    assert_eq!(got, want); // (a zero's sign may differ: the epilogues round alike, not bit for bit)
+    for (s, n, kernel, stride, pads) in [
+        (Shape { h: 6, w: 7, c: 64 }, 72, 1, 1, [0; 4]),
+        (Shape { h: 5, w: 7, c: 13 }, 37, 3, 2, [1, 1, 1, 1]),
+    ] {
+        let c = case(&mut rng, s, n, kernel, stride, pads);
+        let o = out_shape(&c);
+        // A residual with fewer channels than the output (the graph's channel Pad), then PRelu.
+        let res_c = n - 8;
+        let res: Vec<f32> = (0..o.h * o.w * res_c).map(|_| f32::from(rng.i8()) / 7.0).collect();
+        let n_pad = c.n.div_ceil(NR) * NR;
+        let pos: Vec<f32> = (0..n_pad).map(|_| f32::from(rng.u8()) / 100.0).collect();
+        let lin: Vec<f32> = (0..n_pad).map(|_| f32::from(rng.i8()) / 300.0).collect();
+        let with_tail =
+            || QConvStep { residual: true, res_c, prelu: Some((pos.clone(), lin.clone())), ..step(&c) };
+        let (mut rows, mut padded, mut want) = (vec![], vec![], vec![0.0; o.len()]);
+        kernels::input_rows(&with_tail(), &c.x, c.s, o, &mut rows, &mut padded);
+        kernels::qconv::<PortableMadd>(&with_tail(), &rows, Some(&res), &mut want);
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        for k in integer_kernels() {
+            let got = run_conv_int(k, &c, with_tail(), Some(&res));
+            if k == IntKernel::Vnni {
+                // (a zero's sign may differ: the AVX-512 epilogue rounds alike, not bit for bit)
+                assert_eq!(got, want, "{k:?} {s:?}");
+            } else {
+                // The NEON kernels end in the portable epilogue itself: the same bits.
+                assert_eq!(bits(&got), bits(&want), "{k:?} {s:?}");
+            }
+        }
+    }
 }
 
 #[test]
 fn weights_beyond_int8_or_a_fractional_zero_point_keep_the_float_path() {
-    assert!(int8::Int8Weights::new(&[1.0, -128.0, 127.0, 0.0], 1, 4, 1, 128.0).is_some());
-    assert!(int8::Int8Weights::new(&[1.0, -129.0, 127.0, 0.0], 1, 4, 1, 128.0).is_none());
-    assert!(int8::Int8Weights::new(&[1.0, 2.0, 3.0, 4.0], 1, 4, 1, 127.5).is_none());
+    for k in [IntKernel::Vnni, IntKernel::NeonDot, IntKernel::Neon] {
+        assert!(int8::Int8Weights::new(&[1.0, -128.0, 127.0, 0.0], 1, 4, 1, 128.0, k).is_some());
+        assert!(int8::Int8Weights::new(&[1.0, -129.0, 127.0, 0.0], 1, 4, 1, 128.0, k).is_none());
+        assert!(int8::Int8Weights::new(&[1.0, 2.0, 3.0, 4.0], 1, 4, 1, 127.5, k).is_none());
+    }
+}
+
+/// CI demands paths by name (`LIVEGATE_EXPECT_KERNELS=neon-dot` under `qemu-aarch64 -cpu
+/// cortex-a76`), so that a path silently unavailable (and skipped above) fails the run.
+#[test]
+fn the_kernel_paths_the_environment_expects_are_available() {
+    let Ok(want) = std::env::var("LIVEGATE_EXPECT_KERNELS") else {
+        eprintln!("SKIP: LIVEGATE_EXPECT_KERNELS is not set, no kernel path is demanded");
+        return;
+    };
+    for name in want.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let k = Kernels::from_name(name).unwrap_or_else(|e| panic!("LIVEGATE_EXPECT_KERNELS: {e}"));
+        assert!(k.available());
+        eprintln!("expected kernel path {k}: available (detect() = {})", Kernels::detect());
+    }
 }
 
 /// The model at `path` lowered onto `kernels`, run by tract on `input`: its outputs, flat.
@@ -192,24 +315,28 @@ fn ops_named(model: &TypedModel, name: &str) -> usize {
 
 #[test]
 fn the_shipped_int8_mesh_gives_the_same_bits_on_the_integer_and_the_float_path() {
-    if !Kernels::Vnni.available() {
-        eprintln!("SKIP: this CPU has no AVX-512 VNNI, the integer path is not run");
-        return;
-    }
     let path = models().join("face_landmark_int8.onnx");
-    let model = lower(&path, [1, 192, 192, 3], Kernels::Vnni).unwrap();
-    let int8_convs = model
-        .nodes()
-        .iter()
-        .filter_map(|n| n.op_as::<LgOp>())
-        .filter(|op| matches!(&*op.step, Step::Conv(c) if c.int8.is_some()))
-        .count();
-    assert_eq!(int8_convs, 25, "every quantized convolution has integer weights");
     let mut rng = Rng(0xface);
     let input: Vec<f32> = (0..192 * 192 * 3).map(|_| f32::from(rng.u8()) / 255.0).collect();
-    let fast = run_lowered(&path, [1, 192, 192, 3], Kernels::Vnni, &input);
-    let float = run_lowered(&path, [1, 192, 192, 3], Kernels::Avx2, &input);
-    assert_eq!(fast, float);
+    integer_kernels();
+    for k in Kernels::ALL.into_iter().filter(|k| k.available() && k.integer().is_some()) {
+        let model = lower(&path, [1, 192, 192, 3], k).unwrap();
+        let int8_convs = model
+            .nodes()
+            .iter()
+            .filter_map(|n| n.op_as::<LgOp>())
+            .filter(
+                |op| matches!(&*op.step, Step::Conv(c) if c.int8.as_ref().map(|iw| iw.kernel) == k.integer()),
+            )
+            .filter(|op| op.info().unwrap().iter().any(|l| l.starts_with("products: integer")))
+            .count();
+        assert_eq!(int8_convs, 25, "{k}: every quantized convolution has integer weights");
+        // The float kernels the path runs everything else on.
+        let float = if k == Kernels::Vnni { Kernels::Avx2 } else { Kernels::Portable };
+        let fast = run_lowered(&path, [1, 192, 192, 3], k, &input);
+        assert_eq!(fast, run_lowered(&path, [1, 192, 192, 3], float, &input), "{k}");
+        eprintln!("{k}: the mesh's 25 quantized convolutions on integer kernels, same outputs as {float}");
+    }
 }
 
 #[test]
@@ -414,9 +541,17 @@ fn every_kernel_path_this_cpu_runs_gives_the_mesh_within_float_rounding_of_the_p
 fn kernel_paths_are_named_and_an_unknown_or_missing_one_is_refused() {
     assert_eq!(Kernels::from_name("portable").unwrap(), Kernels::Portable);
     let err = Kernels::from_name("sse9").unwrap_err().to_string();
-    assert!(err.contains("portable, avx2, vnni"), "{err}");
+    assert!(err.contains("portable, avx2, vnni, neon, neon-dot"), "{err}");
     assert!(Kernels::detect().available());
     for k in Kernels::ALL {
         assert_eq!(Kernels::from_name(k.name()).is_ok(), k.available(), "{k}");
     }
+    let on = |k: Kernels| k.available();
+    assert_eq!(on(Kernels::Neon), cfg!(target_arch = "aarch64"));
+    if on(Kernels::NeonDot) {
+        assert!(on(Kernels::Neon) && Kernels::detect() == Kernels::NeonDot);
+    } else if on(Kernels::Neon) {
+        assert_eq!(Kernels::detect(), Kernels::Neon);
+    }
+    assert!(!on(Kernels::Avx2) || !on(Kernels::Neon), "one architecture's paths only");
 }
