@@ -327,6 +327,27 @@ mod neon {
         acc
     }
 
+    /// Every [`MR`]-pixel × channel-block tile of the convolution: `block` sums it over the
+    /// whole inner dimension (given the tile's row pointers, each at `iw.k4` readable bytes,
+    /// and the block index, below `ceil(n / NR)`), [`finish`] stores it.
+    #[inline(always)]
+    fn each_block(
+        c: &QConvStep,
+        iw: &Int8Weights,
+        (rows, res, dst): (&[u8], Option<&[f32]>, &mut [f32]),
+        mut block: impl FnMut(&[*const u8; MR], usize) -> Acc,
+    ) {
+        let pixels = rows.len() / iw.k4;
+        for p0 in (0..pixels).step_by(MR) {
+            let count = (pixels - p0).min(MR);
+            let a = row_ptrs(rows, iw.k4, p0, count);
+            for nb in 0..c.n.div_ceil(NR) {
+                let acc = block(&a, nb);
+                finish(c, iw, (p0, count, nb), &acc, res, dst);
+            }
+        }
+    }
+
     /// The rows of pixels `p0..p0 + MR` (past the last of the `count` pixels, the last one
     /// again: those sums are computed and not stored).
     fn row_ptrs(rows: &[u8], k4: usize, p0: usize, count: usize) -> [*const u8; MR] {
@@ -382,17 +403,9 @@ mod neon {
         res: Option<&[f32]>,
         dst: &mut [f32],
     ) {
-        let pixels = rows.len() / iw.k4;
-        for p0 in (0..pixels).step_by(MR) {
-            let count = (pixels - p0).min(MR);
-            let a = row_ptrs(rows, iw.k4, p0, count);
-            for nb in 0..c.n.div_ceil(NR) {
-                // SAFETY: the CPU has the dot product; each row holds k4 bytes (`row_ptrs`
-                // sliced them); block nb exists (this function's contract).
-                let acc = unsafe { block_dot(&a, iw, nb) };
-                finish(c, iw, (p0, count, nb), &acc, res, dst);
-            }
-        }
+        // SAFETY: the CPU has the dot product; `each_block` passes rows of k4 bytes and blocks
+        // that exist (this function's contract).
+        each_block(c, iw, (rows, res, dst), |a, nb| unsafe { block_dot(a, iw, nb) });
     }
 
     /// `Σ (x − 128) · w` of [`MR`] pixels × channel block `nb` over the whole inner dimension.
@@ -447,17 +460,9 @@ mod neon {
         res: Option<&[f32]>,
         dst: &mut [f32],
     ) {
-        let pixels = rows.len() / iw.k4;
-        for p0 in (0..pixels).step_by(MR) {
-            let count = (pixels - p0).min(MR);
-            let a = row_ptrs(rows, iw.k4, p0, count);
-            for nb in 0..c.n.div_ceil(NR) {
-                // SAFETY: each row holds k4 bytes (`row_ptrs` sliced them); block nb exists
-                // (this function's contract).
-                let acc = unsafe { block_wide(&a, iw, nb) };
-                finish(c, iw, (p0, count, nb), &acc, res, dst);
-            }
-        }
+        // SAFETY: `each_block` passes rows of k4 bytes and blocks that exist (this function's
+        // contract).
+        each_block(c, iw, (rows, res, dst), |a, nb| unsafe { block_wide(a, iw, nb) });
     }
 
     /// `Σ (x − x_zp) · w` of [`MR`] pixels × channel block `nb` over the whole inner dimension.
