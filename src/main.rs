@@ -17,8 +17,17 @@ use livegate::mqtt::signing::DeviceKey;
 use livegate::vision::{FaceTracker, VisionConfig};
 
 #[derive(Parser)]
-#[command(name = "livegate", version, about = "Face-liveness door terminal")]
+#[command(
+    name = "livegate",
+    about = "Face-liveness door terminal",
+    disable_version_flag = true,
+    arg_required_else_help = true
+)]
 struct Cli {
+    /// Print the version and the engine's fingerprint (tract, operators, kernel path, model
+    /// hashes) as the service would load it; exit 1 when the models do not load.
+    #[arg(short = 'V', long)]
+    version: bool,
     /// Directory holding the ONNX models (default: $LIVEGATE_MODELS, ./models, the install dir).
     #[arg(long, global = true, value_name = "DIR")]
     models: Option<PathBuf>,
@@ -27,7 +36,7 @@ struct Cli {
     #[arg(long, global = true, env = "LIVEGATE_KERNELS", value_name = "PATH", value_parser = parse_kernels)]
     kernels: Option<livegate::vision::Kernels>,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
@@ -234,14 +243,14 @@ fn parse_kernels(name: &str) -> Result<livegate::vision::Kernels, String> {
 /// and stops when a check value moved beyond the record's tolerance; with `record`, writes the
 /// record for the engine in use instead. Returns the report's Markdown section.
 fn engine_check(
+    tracker: &FaceTracker,
     model_dir: &std::path::Path,
     reference: &std::path::Path,
     record: bool,
 ) -> anyhow::Result<String> {
     use livegate::cmd::engine_check::{self, EngineRecord, RECORD, Thresholds};
     let path = model_dir.join(RECORD);
-    let (engine, measured) =
-        engine_check::measure(model_dir, reference, livegate::vision::selected_kernels())?;
+    let (engine, measured) = engine_check::measure(tracker, reference)?;
     if record {
         let tolerance = EngineRecord::load(&path).map_or(engine_check::TOLERANCE, |r| r.tolerance);
         let thresholds = Thresholds::of(&livegate::liveness::session::LivenessConfig::default());
@@ -328,17 +337,21 @@ fn exit_on_panic() {
 }
 
 fn main() -> ExitCode {
-    if let Some((models, kernels)) = version_request() {
-        return print_version(models.as_deref(), kernels);
-    }
     let cli = Cli::parse();
     if let Some(k) = cli.kernels {
         livegate::vision::force_kernels(k).expect("forced once, before any network loads");
     }
-    if matches!(cli.command, Command::Run { .. } | Command::Demo { .. }) {
+    if cli.version {
+        return print_version(cli.models.as_deref());
+    }
+    let Some(command) = cli.command else {
+        use clap::CommandFactory;
+        Cli::command().error(clap::error::ErrorKind::MissingSubcommand, "a subcommand is required").exit();
+    };
+    if matches!(command, Command::Run { .. } | Command::Demo { .. }) {
         exit_on_panic();
     }
-    match run(cli) {
+    match run(command, cli.models.as_deref()) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("livegate: {e:#}");
@@ -347,32 +360,12 @@ fn main() -> ExitCode {
     }
 }
 
-/// `livegate --version` (or `-V`), alone or with `--models DIR` and `--kernels PATH`: those
-/// two, if given.
-fn version_request() -> Option<(Option<PathBuf>, Option<String>)> {
-    let mut args = std::env::args_os().skip(1);
-    let (mut version, mut models, mut kernels) = (false, None, None);
-    while let Some(a) = args.next() {
-        match a.to_str()? {
-            "--version" | "-V" => version = true,
-            "--models" => models = Some(PathBuf::from(args.next()?)),
-            "--kernels" => kernels = Some(args.next()?.into_string().ok()?),
-            _ => return None,
-        }
-    }
-    version.then_some((models, kernels))
-}
-
 /// The version, and the engine's fingerprint as the service would load it (tract, the
 /// operators and kernels this CPU gets, the model files' sha256). Exits 1, after the version
 /// line, when the models cannot be loaded.
-fn print_version(models_dir: Option<&std::path::Path>, kernels: Option<String>) -> ExitCode {
+fn print_version(models_dir: Option<&std::path::Path>) -> ExitCode {
     println!("livegate {}", env!("CARGO_PKG_VERSION"));
     let loaded = (|| {
-        if let Some(name) = kernels.or_else(|| std::env::var("LIVEGATE_KERNELS").ok()) {
-            let k = livegate::vision::Kernels::from_name(&name)?;
-            livegate::vision::force_kernels(k).expect("forced once, before any network loads");
-        }
         let dir = models::locate(models_dir)?;
         let (detector, mesh) =
             models::load(&dir, Precision::Int8, VisionConfig::default().detector_min_score)?;
@@ -391,8 +384,8 @@ fn print_version(models_dir: Option<&std::path::Path>, kernels: Option<String>) 
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    if let Command::Screens { out, sizes, frame, fbdev, dwell, .. } = &cli.command {
+fn run(command: Command, models_dir: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    if let Command::Screens { out, sizes, frame, fbdev, dwell, .. } = &command {
         let sizes = screens::parse_sizes(sizes)?;
         let frame = screens::load_frame(frame)?;
         let written = screens::write_all(out, &sizes, std::sync::Arc::clone(&frame))?;
@@ -403,12 +396,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("showed every screen on {}: {g:?}", dev.display());
         }
         #[cfg(feature = "simulator")]
-        if let Command::Screens { window: true, .. } = &cli.command {
+        if let Command::Screens { window: true, .. } = &command {
             screens::show_in_window(sizes[0], frame, dwell)?;
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let command = match cli.command {
+    let command = match command {
         Command::Keygen { out, config } => return keygen(out, &config),
         Command::Config { table: true, .. } => {
             print!("{}", livegate::config::key_table());
@@ -425,7 +418,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         other => other,
     };
-    let model_dir = models::locate(cli.models.as_deref())?;
+    let model_dir = models::locate(models_dir)?;
     match command {
         Command::Keygen { .. } | Command::Config { .. } => unreachable!("handled above"),
         Command::Run { config } => {
@@ -479,7 +472,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let outputs = verify::Outputs { trace, overlay };
             let result = verify::verify(&dir, tracker, settings.liveness, &outputs);
             if peak_rss {
-                match verify::peak_rss_mib() {
+                // Its own VmHWM: a parent's RUSAGE_CHILDREN would count the forking parent too.
+                match livegate::cmd::procstat::peak_rss_mib() {
                     Some(mib) => eprintln!("peak_rss_mib {mib:.2}"),
                     None => eprintln!("peak_rss_mib unavailable"),
                 }
@@ -578,7 +572,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             record_engine,
             ..
         } => {
-            let engine_md = engine_check(&model_dir, &reference, record_engine)?;
             let vision = VisionConfig::default();
             let (detector, mesh_f) = models::load(&model_dir, Precision::Float, vision.detector_min_score)?;
             let (detector_i8, mesh_i8) =
@@ -597,6 +590,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let (cal_faces, rep_faces) = (load(&calibrate)?, load(&report)?);
             let tracker = FaceTracker::new(detector_i8, mesh_i8, vision.clone());
+            let engine_md = engine_check(&tracker, &model_dir, &reference, record_engine)?;
             let counts = evaluate::Counts { live, per_attack, per_misbehaviour };
             let k = (cal_faces.len() as u32).div_ceil(rep_faces.len() as u32);
             let rep_counts = evaluate::Counts {
@@ -640,7 +634,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench { images, json, runs, warmup, peer, python, session } => {
             let opts = bench::BenchOptions {
                 models: model_dir,
-                kernels: livegate::vision::selected_kernels(),
                 images,
                 runs,
                 warmup,

@@ -20,8 +20,7 @@ use crate::liveness::{ChallengeGeometry, TargetDraw};
 use crate::models::{self, Precision};
 use crate::vision::warp::InputBuffer;
 use crate::vision::{
-    FaceDetector, FaceTracker, Kernels, LandmarkModel, Operators, Roi, VisionConfig, detector, landmarks,
-    pose,
+    FaceDetector, FaceTracker, LandmarkModel, Operators, Roi, VisionConfig, detector, landmarks, pose,
 };
 
 /// A 640×480 JPEG door-camera frame (the public-domain astronaut photo, NASA), shipped so the
@@ -32,8 +31,6 @@ pub const SHIPPED_FRAME: &[u8] = include_bytes!("../../assets/frame_640x480.jpg"
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
     pub models: PathBuf,
-    /// The kernels livegate's operators run.
-    pub kernels: Kernels,
     /// JPEG/PNG frames to use; empty for the shipped frame.
     pub images: Vec<PathBuf>,
     pub runs: usize,
@@ -149,8 +146,7 @@ fn decode(bytes: &[u8]) -> anyhow::Result<RgbImage> {
 pub fn bench(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     let (frame_name, jpegs) = load_frames(opts)?;
     let cfg = VisionConfig::default();
-    let (det, mesh_int8) =
-        models::load_with(&opts.models, Precision::Int8, cfg.detector_min_score, opts.kernels)?;
+    let (det, mesh_int8) = models::load(&opts.models, Precision::Int8, cfg.detector_min_score)?;
     let mut startup_ms = None;
     let pipeline = {
         let (source, recorded, geometry) = match &opts.session {
@@ -267,7 +263,10 @@ pub fn bench(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     };
     Ok(BenchReport {
         engine: crate::vision::fingerprint(&det, &mesh_int8),
-        kernels: opts.kernels.name().to_owned(),
+        kernels: match mesh_int8.operators() {
+            Operators::Livegate(k) => k.name().to_owned(),
+            Operators::Tract => "tract".to_owned(),
+        },
         frame: frame_name,
         width: img.width(),
         height: img.height(),

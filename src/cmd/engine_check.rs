@@ -16,10 +16,8 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::cmd::verify::{self, Outputs};
-use crate::liveness::session::LivenessConfig;
-use crate::liveness::session::{Checks, Outcome};
-use crate::models::{self, Precision};
-use crate::vision::{FaceTracker, Kernels, VisionConfig};
+use crate::liveness::session::{Checks, LivenessConfig, Outcome};
+use crate::vision::FaceTracker;
 
 /// The record's file name, in the model directory.
 pub const RECORD: &str = "calibration.json";
@@ -182,21 +180,16 @@ fn show(v: Option<f32>) -> String {
     v.map_or("none".into(), |v| format!("{v:.4}"))
 }
 
-/// Replays every session directory under `sessions` (those with a `session.json`) with the
-/// int8 networks on `kernels` and the default liveness settings: the engine's fingerprint, and
-/// what it measured per session.
+/// Replays every session directory under `sessions` (those with a `session.json`) with
+/// `tracker` (the int8 networks, default vision settings) and the default liveness settings:
+/// the engine's fingerprint, and what it measured per session.
 ///
 /// # Errors
-/// The models cannot be loaded, or a session cannot be replayed.
+/// A session cannot be replayed.
 pub fn measure(
-    models_dir: &Path,
+    tracker: &FaceTracker,
     sessions: &Path,
-    kernels: Kernels,
 ) -> anyhow::Result<(String, BTreeMap<String, Measured>)> {
-    let vision = VisionConfig::default();
-    let (detector, mesh) =
-        models::load_with(models_dir, Precision::Int8, vision.detector_min_score, kernels)?;
-    let tracker = FaceTracker::new(detector, mesh, vision);
     let engine = tracker.engine();
     let mut dirs: Vec<_> = std::fs::read_dir(sessions)
         .with_context(|| format!("cannot read the reference sessions in {}", sessions.display()))?
@@ -246,6 +239,8 @@ pub fn render(record: &EngineRecord, engine: &str, drifts: &[Drift]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::{self, Precision};
+    use crate::vision::{Kernels, VisionConfig};
 
     fn root() -> &'static Path {
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -274,8 +269,12 @@ mod tests {
     fn every_kernel_path_this_cpu_runs_measures_the_reference_sessions_within_the_tolerance() {
         let r = record();
         for k in Kernels::ALL.into_iter().filter(|k| k.available()) {
-            let (engine, measured) =
-                measure(&root().join("models"), &root().join("tests/sessions"), k).unwrap();
+            let vision = VisionConfig::default();
+            let (detector, mesh) =
+                models::load_with(&root().join("models"), Precision::Int8, vision.detector_min_score, k)
+                    .unwrap();
+            let tracker = FaceTracker::new(detector, mesh, vision);
+            let (engine, measured) = measure(&tracker, &root().join("tests/sessions")).unwrap();
             if let Err(e) = r.check(&engine, &measured) {
                 panic!("{k}: {e:#}");
             }

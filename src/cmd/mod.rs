@@ -9,7 +9,7 @@ pub mod evaluate_report;
 pub mod evaluate_sessions;
 pub mod inspect;
 pub mod overlay;
-mod procstat;
+pub mod procstat;
 pub mod record;
 pub mod screens;
 pub mod settings;

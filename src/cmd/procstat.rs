@@ -1,4 +1,4 @@
-//! What the kernel knows about this process, for `livegate bench`: CPU time used, peak
+//! What the kernel knows about this process, for `livegate bench` and `verify --peak-rss`: CPU time used, peak
 //! resident set, time since start. Linux `/proc` and `clock_gettime`; `None` elsewhere.
 
 /// CPU time this process has used, ms (`CLOCK_PROCESS_CPUTIME_ID`). The machines we compare

@@ -146,11 +146,3 @@ pub fn verify(
     let decision = replay_with(dir, tracker, config, outputs)?;
     Ok(to_verdict(decision, first_t, ("replay", Source::Replay), engine)?)
 }
-
-/// Peak resident set of this process so far (`VmHWM` in `/proc/self/status`), MiB; `None` off
-/// Linux. `livegate verify --peak-rss` prints it, so a benchmark measures verify's own memory
-/// (a parent's `RUSAGE_CHILDREN` would count the forking parent's pages too).
-#[must_use]
-pub fn peak_rss_mib() -> Option<f64> {
-    super::procstat::peak_rss_mib()
-}

@@ -44,6 +44,11 @@ impl Shape {
     fn len(self) -> usize {
         self.h * self.w * self.c
     }
+
+    /// As a tract shape, `[1, h, w, c]`.
+    fn dims(self) -> [usize; 4] {
+        [1, self.h, self.w, self.c]
+    }
 }
 
 /// The element type of a value.
@@ -111,7 +116,7 @@ pub struct QConvStep {
 }
 
 /// Which kernels livegate's operators run. Chosen once from the CPU ([`Kernels::detect`]) or
-/// forced (`livegate bench --kernels`); part of the engine's fingerprint.
+/// forced (`livegate --kernels`, `LIVEGATE_KERNELS`); part of the engine's fingerprint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kernels {
     /// The generic Rust kernels as the target's baseline compiles them: what a CPU without
@@ -198,13 +203,6 @@ impl Kind {
             Self::F32 => DatumType::F32,
             Self::U8 => DatumType::U8,
         }
-    }
-}
-
-impl Shape {
-    /// As a tract shape, `[1, h, w, c]`.
-    fn dims(self) -> [usize; 4] {
-        [1, self.h, self.w, self.c]
     }
 }
 
