@@ -38,9 +38,14 @@ pub fn free_port() -> u16 {
     }
 }
 
+/// Waits until something listens on `port` (`up`) or nothing does. A connection whose source
+/// port is its destination port (TCP simultaneous open, possible where the kernel's source-port
+/// range covers `port`) reached itself, not a listener, and does not count as open.
 pub fn wait_port(port: u16, up: bool) {
+    let listening =
+        || TcpStream::connect(("127.0.0.1", port)).is_ok_and(|s| s.local_addr().ok() != s.peer_addr().ok());
     let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_ok() != up {
+    while listening() != up {
         assert!(Instant::now() < deadline, "port {port} never became {}", if up { "open" } else { "closed" });
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -78,6 +83,20 @@ impl Mosquitto {
         let child =
             Command::new("mosquitto").arg("-c").arg(&self.conf).stderr(log).spawn().expect("mosquitto");
         self.child = Some(child);
+        // Ready when it says so in its log (after opening its listeners) and the port answers;
+        // a broker that exited (its port taken meanwhile) fails here with what it logged.
+        let log = self.conf.with_extension("log");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !std::fs::read_to_string(&log).unwrap_or_default().contains(" running") {
+            let exited = self.child.as_mut().and_then(|c| c.try_wait().unwrap());
+            assert!(
+                exited.is_none(),
+                "mosquitto exited ({exited:?}):\n{}",
+                std::fs::read_to_string(&log).unwrap()
+            );
+            assert!(Instant::now() < deadline, "mosquitto on port {} never said it was running", self.port);
+            std::thread::sleep(Duration::from_millis(20));
+        }
         wait_port(self.port, true);
     }
 
@@ -171,11 +190,13 @@ impl Sub {
     /// connect is started again, twice at most, then the test fails with what it printed).
     pub fn start(port: u16, topics: &[&str], id: Option<&str>, extra: &[&str]) -> Self {
         let mut printed = String::new();
-        for _ in 0..3 {
+        for attempt in 0..3 {
             match Self::try_start(port, topics, id, extra) {
                 Ok(sub) => return sub,
                 Err(e) => printed.push_str(&e),
             }
+            // A refused connection fails at once: give a broker that is still starting time.
+            std::thread::sleep(Duration::from_millis(300 << attempt));
         }
         panic!("mosquitto_sub on port {port} never got its subscription acknowledged:\n{printed}");
     }
