@@ -1,7 +1,10 @@
 //! The integer path of a quantized convolution: `u8 · i8` products summed in `i32` lanes, from
 //! the uint8 activations as they are stored (rows of [`Int8Weights::k4`] bytes per output
-//! pixel, [`super::kernels::input_rows_u8`]). Three kernels ([`IntKernel`]):
+//! pixel, [`super::kernels::input_rows_u8`]). Four kernels ([`IntKernel`]):
 //!
+//! - `Pairs`, for every CPU: `x − x_zp` and `w` as `i16`, two products summed per `i32` lane
+//!   (SSE2 `pmaddwd` on x86-64's baseline, `vpmaddwd` on its AVX2 path, generic Rust
+//!   elsewhere), computing `Σ (x − x_zp) · w` directly;
 //! - x86-64 AVX-512 VNNI (`vpdpbusd`: 64 multiply-adds per instruction, where the float path's
 //!   FMA does 8) computes `Σ x · w` on the unsigned bytes;
 //! - aarch64 with the dot product (`sdot`, Cortex-A76 / Pi 5: 16 multiply-adds per
@@ -10,7 +13,8 @@
 //!   into `i32` (`smlal`), computing `Σ (x − x_zp) · w` directly.
 //!
 //! Each kernel's sum differs from `Σ (x − x_zp) · w` by a constant per output channel
-//! ([`Int8Weights::zp_fix`]): `Σ x·w − x_zp·Σw`, `Σ (x−128)·w + (128 − x_zp)·Σw`, or nothing.
+//! ([`Int8Weights::zp_fix`]): `Σ x·w − x_zp·Σw`, `Σ (x−128)·w + (128 − x_zp)·Σw`, or nothing
+//! (`Neon`, `Pairs`).
 //! Every sum is exact in `i32` (at most `k · 255 · 128` in magnitude), so the result is the
 //! same integer the float path holds exactly (the compiler admits only convolutions whose sums
 //! stay below 2²⁴): it is converted to `f32` and goes through the same epilogue, and the
@@ -29,6 +33,10 @@ pub enum IntKernel {
     /// aarch64 widening `i16 × i16 → i32` multiply-accumulate; weights as `[n / NR][k4][NR]`
     /// `i16`.
     Neon,
+    /// Generic Rust for any CPU, as the target's baseline compiles it (or AVX2, for x86-64's
+    /// `avx2` path): `x − x_zp` and `w` as `i16`, products summed in pairs into `i32` lanes
+    /// (the shape of x86's `pmaddwd`); weights as `[n / NR][k4 / 2][NR][2]` `i16`.
+    Pairs,
 }
 
 /// A quantized convolution's weights for integer dot products.
@@ -40,12 +48,12 @@ pub struct Int8Weights {
     pub k4: usize,
     /// The kernel the weights are packed for.
     pub kernel: IntKernel,
-    /// The input zero point (read by the `Neon` kernel).
-    #[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
+    /// The input zero point (read by the `Neon` and `Pairs` kernels).
     x_zp: u8,
     /// `w − w_zp` as `[n / NR][k4 / 4][NR][4]`, zero beyond `k` and `n` (`Vnni`, `NeonDot`).
     packed: Vec<i8>,
-    /// `w − w_zp` as `[n / NR][k4][NR]`, zero beyond `k` and `n` (`Neon`).
+    /// `w − w_zp` as `[n / NR][k4][NR]` (`Neon`) or `[n / NR][k4 / 2][NR][2]` (`Pairs`),
+    /// zero beyond `k` and `n`.
     wide: Vec<i16>,
     /// Per output channel, `n` rounded up to a multiple of [`NR`]: what turns the kernel's sum
     /// into `Σ (x − x_zp) · w` (`−x_zp · Σ w` for `Vnni`, `(128 − x_zp) · Σ w` for `NeonDot`,
@@ -77,7 +85,7 @@ impl Int8Weights {
         let (mut packed, mut wide) = (vec![], vec![]);
         match kernel {
             IntKernel::Vnni | IntKernel::NeonDot => packed = vec![0i8; n_pad * k4],
-            IntKernel::Neon => wide = vec![0i16; n_pad * k4],
+            IntKernel::Neon | IntKernel::Pairs => wide = vec![0i16; n_pad * k4],
         }
         let mut zp_fix = vec![0i32; n_pad];
         for o in 0..n {
@@ -92,13 +100,16 @@ impl Int8Weights {
                             packed[((o / NR) * (k4 / 4) + kk / 4) * NR * 4 + (o % NR) * 4 + kk % 4] = v as i8;
                         }
                         IntKernel::Neon => wide[((o / NR) * k4 + kk) * NR + o % NR] = v as i16,
+                        IntKernel::Pairs => {
+                            wide[((o / NR) * (k4 / 2) + kk / 2) * NR * 2 + (o % NR) * 2 + kk % 2] = v as i16;
+                        }
                     }
                 }
             }
             zp_fix[o] = match kernel {
                 IntKernel::Vnni => -(x_zp as i32) * sum,
                 IntKernel::NeonDot => (128 - x_zp as i32) * sum,
-                IntKernel::Neon => 0,
+                IntKernel::Neon | IntKernel::Pairs => 0,
             };
         }
         Some(Self { k4, kernel, x_zp: x_zp as u8, packed, wide, zp_fix })
@@ -120,6 +131,7 @@ impl IntKernel {
             // Advanced SIMD is part of every aarch64 CPU (and of the target's baseline).
             #[cfg(target_arch = "aarch64")]
             Self::Neon => true,
+            Self::Pairs => true,
             #[allow(unreachable_patterns)] // every arm on a target without an integer kernel
             _ => false,
         }
@@ -140,7 +152,7 @@ pub fn qconv(c: &QConvStep, iw: &Int8Weights, rows: &[u8], res: Option<&[f32]>, 
     assert_eq!(iw.zp_fix.len(), n_pad, "corrections");
     match iw.kernel {
         IntKernel::Vnni | IntKernel::NeonDot => assert_eq!(iw.packed.len(), n_pad * iw.k4, "weights"),
-        IntKernel::Neon => assert_eq!(iw.wide.len(), n_pad * iw.k4, "weights"),
+        IntKernel::Neon | IntKernel::Pairs => assert_eq!(iw.wide.len(), n_pad * iw.k4, "weights"),
     }
     match iw.kernel {
         // SAFETY: the CPU has the target features (checked above); the kernels read `rows` and
@@ -153,8 +165,222 @@ pub fn qconv(c: &QConvStep, iw: &Int8Weights, rows: &[u8], res: Option<&[f32]>, 
         // SAFETY: as above.
         #[cfg(target_arch = "aarch64")]
         IntKernel::Neon => unsafe { neon::qconv_wide(c, iw, rows, res, dst) },
+        // SAFETY: as above (SSE2 is part of every x86-64 CPU).
+        #[cfg(target_arch = "x86_64")]
+        IntKernel::Pairs => unsafe { sse2::qconv(c, iw, rows, res, dst) },
+        #[cfg(not(target_arch = "x86_64"))]
+        IntKernel::Pairs => pairs::qconv(c, iw, rows, res, dst),
         #[allow(unreachable_patterns)] // `available()` is false for the others (asserted)
         k => unreachable!("no {k:?} kernel on this target"),
+    }
+}
+
+/// The [`IntKernel::Pairs`] kernel on x86-64's baseline, SSE2 (every x86-64 CPU has it):
+/// `pmaddwd` multiplies 8 `i16` pairs and sums each pair into an `i32` lane, so one
+/// instruction adds two `k` steps of 4 channels. The same instruction class as the Pi 4's
+/// `neon` path (128-bit registers, `i16` products widened into `i32`, no dot product), so this
+/// is what x86 measures for it. (LLVM's vectorisation of [`pairs`] kept the sums in memory.)
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::*;
+
+    use super::super::QConvStep;
+    use super::super::kernels::{self, NR};
+    use super::Int8Weights;
+
+    /// Pixels per register block: 2 pixels × 16 channels = 8 of the 16 registers accumulate,
+    /// the broadcast inputs and the weights share the rest.
+    const MR: usize = 2;
+
+    /// # Safety
+    /// `rows` is a whole number of `iw.k4`-byte rows, `iw.wide` holds the `Pairs` weights
+    /// (`ceil(n / NR) · NR · k4`) and `dst` all outputs (as [`super::qconv`] asserts).
+    pub unsafe fn qconv(c: &QConvStep, iw: &Int8Weights, rows: &[u8], res: Option<&[f32]>, dst: &mut [f32]) {
+        let k4 = iw.k4;
+        let pixels = rows.len() / k4;
+        for p0 in (0..pixels).step_by(MR) {
+            let count = (pixels - p0).min(MR);
+            // Past the last of the `count` pixels, the last one again (computed, not stored).
+            let a: [&[u8]; MR] = std::array::from_fn(|i| &rows[(p0 + i.min(count - 1)) * k4..][..k4]);
+            for (nb, w) in iw.wide.chunks_exact(k4 * NR).enumerate() {
+                // SAFETY: `a` holds rows of `k4` bytes and `w` one block's `k4 · NR` weights.
+                let acc = unsafe { block(&a, w, iw.x_zp) };
+                for (i, acc) in acc.iter().enumerate().take(count) {
+                    let mut sums = [0f32; NR];
+                    for (j, v) in acc.iter().enumerate() {
+                        let mut lanes = [0i32; 4];
+                        // SAFETY: stores 16 bytes into the 16-byte array.
+                        unsafe { _mm_storeu_si128(lanes.as_mut_ptr().cast(), *v) };
+                        for (l, lane) in lanes.into_iter().enumerate() {
+                            sums[4 * j + l] = lane as f32;
+                        }
+                    }
+                    kernels::store(c, p0 + i, nb * NR, sums, res, dst);
+                }
+            }
+        }
+    }
+
+    /// `Σ (x − x_zp) · w` of [`MR`] pixels × one channel block, 4 `k` at a time: the 4 bytes
+    /// widened to `i16` minus the zero point, each pair broadcast to all lanes, `pmaddwd`
+    /// against the block's interleaved pairs (each product at most 255 · 128, a pair's sum
+    /// below 2¹⁷, the lane's sum exact in `i32`).
+    ///
+    /// # Safety
+    /// Each `a[i]` has at least `w.len() / NR` bytes (`k4`, a multiple of 4).
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    unsafe fn block(a: &[&[u8]; MR], w: &[i16], x_zp: u8) -> [[__m128i; 4]; MR] {
+        let k4 = w.len() / NR;
+        let zp = _mm_set1_epi16(i16::from(x_zp));
+        let zero = _mm_setzero_si128();
+        let mut acc = [[zero; 4]; MR];
+        let w = w.as_ptr().cast::<__m128i>();
+        for q in 0..k4 / 4 {
+            // SAFETY: the block holds k4 / 2 pairs of NR channels: 4 · k4 / 4 · 2 vectors of 8.
+            let wq: [__m128i; 8] = std::array::from_fn(|v| unsafe { _mm_loadu_si128(w.add(q * 8 + v)) });
+            for (i, row) in a.iter().enumerate() {
+                // SAFETY: bytes 4q..4q + 4 lie within the row's k4 bytes.
+                let b = unsafe { row.as_ptr().add(4 * q).cast::<i32>().read_unaligned() };
+                let x = _mm_sub_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(b), zero), zp);
+                let (x01, x23) = (_mm_shuffle_epi32::<0x00>(x), _mm_shuffle_epi32::<0x55>(x));
+                for j in 0..4 {
+                    acc[i][j] = _mm_add_epi32(acc[i][j], _mm_madd_epi16(x01, wq[j]));
+                    acc[i][j] = _mm_add_epi32(acc[i][j], _mm_madd_epi16(x23, wq[4 + j]));
+                }
+            }
+        }
+        acc
+    }
+}
+
+/// The [`IntKernel::Pairs`] weights on AVX2 (x86-64's `avx2` path): `vpmaddwd` on 256-bit
+/// registers, one instruction per two `k` steps of 8 channels.
+#[cfg(target_arch = "x86_64")]
+pub mod avx2 {
+    use std::arch::x86_64::*;
+
+    use super::super::QConvStep;
+    use super::super::kernels::{self, NR};
+    use super::{Int8Weights, IntKernel};
+
+    /// Pixels per register block: 4 pixels × 16 channels = 8 of the 16 registers accumulate.
+    const MR: usize = 4;
+
+    /// [`super::qconv`] on the [`IntKernel::Pairs`] weights with AVX2.
+    ///
+    /// # Panics
+    /// As [`super::qconv`], if the weights are not packed for `Pairs` or this CPU lacks AVX2.
+    pub fn qconv(c: &QConvStep, iw: &Int8Weights, rows: &[u8], res: Option<&[f32]>, dst: &mut [f32]) {
+        assert!(std::arch::is_x86_feature_detected!("avx2"), "this CPU lacks AVX2");
+        assert_eq!(iw.kernel, IntKernel::Pairs, "weights");
+        assert_eq!(rows.len() % iw.k4, 0, "rows");
+        assert!(dst.len() >= rows.len() / iw.k4 * c.n, "output");
+        assert_eq!(iw.wide.len(), c.n.div_ceil(NR) * NR * iw.k4, "weights");
+        let k4 = iw.k4;
+        let pixels = rows.len() / k4;
+        for p0 in (0..pixels).step_by(MR) {
+            let count = (pixels - p0).min(MR);
+            let a: [&[u8]; MR] = std::array::from_fn(|i| &rows[(p0 + i.min(count - 1)) * k4..][..k4]);
+            for (nb, w) in iw.wide.chunks_exact(k4 * NR).enumerate() {
+                // SAFETY: the CPU has AVX2 (asserted); `a` holds rows of `k4` bytes and `w` one
+                // block's `k4 · NR` weights.
+                let acc = unsafe { block(&a, w, iw.x_zp) };
+                for (i, acc) in acc.iter().enumerate().take(count) {
+                    kernels::store(c, p0 + i, nb * NR, acc.map(|v| v as f32), res, dst);
+                }
+            }
+        }
+    }
+
+    /// `Σ (x − x_zp) · w` of [`MR`] pixels × one channel block, 4 `k` at a time (as the SSE2
+    /// kernel, on twice the lanes).
+    ///
+    /// # Safety
+    /// The CPU has AVX2; each `a[i]` has at least `w.len() / NR` bytes.
+    #[target_feature(enable = "avx2")]
+    unsafe fn block(a: &[&[u8]; MR], w: &[i16], x_zp: u8) -> [[i32; NR]; MR] {
+        let k4 = w.len() / NR;
+        let zp = _mm_set1_epi16(i16::from(x_zp));
+        let mut acc = [[_mm256_setzero_si256(); 2]; MR];
+        let w = w.as_ptr().cast::<__m256i>();
+        for q in 0..k4 / 4 {
+            // SAFETY: the block holds k4 / 2 pairs of NR channels: 4 vectors of 16 per 4 `k`.
+            let wq: [__m256i; 4] = std::array::from_fn(|v| unsafe { _mm256_loadu_si256(w.add(q * 4 + v)) });
+            for (i, row) in a.iter().enumerate() {
+                // SAFETY: bytes 4q..4q + 4 lie within the row's k4 bytes.
+                let b = unsafe { row.as_ptr().add(4 * q).cast::<i32>().read_unaligned() };
+                let x = _mm_sub_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(b), _mm_setzero_si128()), zp);
+                let x01 = _mm256_broadcastd_epi32(x);
+                let x23 = _mm256_broadcastd_epi32(_mm_srli_si128::<4>(x));
+                for j in 0..2 {
+                    acc[i][j] = _mm256_add_epi32(acc[i][j], _mm256_madd_epi16(x01, wq[j]));
+                    acc[i][j] = _mm256_add_epi32(acc[i][j], _mm256_madd_epi16(x23, wq[2 + j]));
+                }
+            }
+        }
+        acc.map(|r| {
+            let mut out = [0i32; NR];
+            // SAFETY: two 32-byte stores into the 64-byte array.
+            unsafe {
+                _mm256_storeu_si256(out.as_mut_ptr().cast(), r[0]);
+                _mm256_storeu_si256(out.as_mut_ptr().add(8).cast(), r[1]);
+            }
+            out
+        })
+    }
+}
+
+/// The [`IntKernel::Pairs`] kernel where no target-specific one exists: safe Rust whose inner
+/// loop LLVM vectorises for whatever the target offers.
+#[cfg(not(target_arch = "x86_64"))]
+mod pairs {
+    use super::super::QConvStep;
+    use super::super::kernels::{self, NR};
+    use super::Int8Weights;
+
+    /// Pixels per register block (4 × 16 `i32` sums: 8 SSE registers of the 16, 8 AVX2 ones).
+    const MR: usize = 4;
+
+    /// Every [`MR`]-pixel × [`NR`]-channel tile: summed over the whole inner dimension, then
+    /// converted to `f32` (exact: below 2²⁴) and through the portable epilogue
+    /// (`kernels::store`), so the outputs are the float path's bits.
+    #[inline(always)]
+    pub fn qconv(c: &QConvStep, iw: &Int8Weights, rows: &[u8], res: Option<&[f32]>, dst: &mut [f32]) {
+        let (k4, zp) = (iw.k4, i16::from(iw.x_zp));
+        let pixels = rows.len() / k4;
+        for p0 in (0..pixels).step_by(MR) {
+            let count = (pixels - p0).min(MR);
+            // Past the last of the `count` pixels, the last one again (computed, not stored).
+            let a: [&[u8]; MR] = std::array::from_fn(|i| &rows[(p0 + i.min(count - 1)) * k4..][..k4]);
+            for (nb, w) in iw.wide.chunks_exact(k4 * NR).enumerate() {
+                let acc = block(&a, w, zp);
+                for (i, acc) in acc.iter().enumerate().take(count) {
+                    let sums = std::array::from_fn(|j| acc[j] as f32);
+                    kernels::store(c, p0 + i, nb * NR, sums, res, dst);
+                }
+            }
+        }
+    }
+
+    /// `Σ (x − x_zp) · w` of [`MR`] pixels × one channel block: per pair of `k`, each
+    /// channel's two products (at most 255 · 128 each) summed, then added to its `i32` lane.
+    #[inline(always)]
+    fn block(a: &[&[u8]; MR], w: &[i16], zp: i16) -> [[i32; NR]; MR] {
+        let mut acc = [[0i32; NR]; MR];
+        let k2 = w.len() / (2 * NR);
+        let a = a.map(|r| &r[..2 * k2]);
+        for kk in 0..k2 {
+            let wv: &[i16; 2 * NR] = w[kk * 2 * NR..][..2 * NR].try_into().expect("2 NR");
+            for i in 0..MR {
+                let x0 = i32::from(i16::from(a[i][2 * kk]) - zp);
+                let x1 = i32::from(i16::from(a[i][2 * kk + 1]) - zp);
+                for j in 0..NR {
+                    acc[i][j] += x0 * i32::from(wv[2 * j]) + x1 * i32::from(wv[2 * j + 1]);
+                }
+            }
+        }
+        acc
     }
 }
 

@@ -449,7 +449,7 @@ fn epilogue(c: &QConvStep, n0: usize, acc: [f32; NR], res: Option<&[f32]>, out: 
     if let Some(q) = &c.requant {
         let (lo, hi) = (-q.y_zp, 255.0 - q.y_zp);
         for j in 0..NR {
-            out[j] = ((acc[j] + bias[j]) * q.mult).round_ties_even().max(lo).min(hi) * q.deq_scale;
+            out[j] = round_ties_even_small(((acc[j] + bias[j]) * q.mult).max(lo).min(hi)) * q.deq_scale;
         }
     } else {
         for j in 0..NR {
@@ -475,6 +475,16 @@ fn epilogue(c: &QConvStep, n0: usize, acc: [f32; NR], res: Option<&[f32]>, out: 
     }
 }
 
+/// `v.round_ties_even()` for `|v| ≤ 2²²` (here `v` is clamped to `−255..=255` first: clamping
+/// to integer bounds and rounding commute). Adding and subtracting 1.5 · 2²³ leaves no
+/// fraction bits, so the FPU's round-to-nearest-even does the rounding, in any vector width;
+/// `round_ties_even` itself is a call to libm's `rintf` per element on x86-64 without SSE4.1.
+#[inline(always)]
+fn round_ties_even_small(v: f32) -> f32 {
+    const MAGIC: f32 = 12_582_912.0; // 1.5 · 2²³
+    (v + MAGIC) - MAGIC
+}
+
 /// 2×2 max-pooling with stride 2, then zero channels up to `o.c` (the graph's channel `Pad`).
 pub fn maxpool_pad(src: &[f32], s: Shape, dst: &mut [f32], o: Shape) {
     for oy in 0..o.h {
@@ -489,6 +499,23 @@ pub fn maxpool_pad(src: &[f32], s: Shape, dst: &mut [f32], o: Shape) {
                 *o = a.max(*b).max(c.max(*d));
             }
             pad.fill(0.0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod rounding {
+    /// The epilogue's rounding is `round_ties_even` on every value it can see: halves, values
+    /// next to them, the clamp bounds and beyond, and signed zero's neighbours.
+    #[test]
+    fn rounding_small_values_is_round_half_to_even() {
+        let mut v = -300.0f32;
+        while v <= 300.0 {
+            for x in [v, f32::from_bits(v.to_bits() + 1), f32::from_bits(v.to_bits().saturating_sub(1))] {
+                let x = x.clamp(-255.0, 255.0);
+                assert_eq!(super::round_ties_even_small(x), x.round_ties_even(), "{x}");
+            }
+            v += 0.125;
         }
     }
 }

@@ -119,11 +119,14 @@ pub struct QConvStep {
 /// forced (`livegate --kernels`, `LIVEGATE_KERNELS`); part of the engine's fingerprint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kernels {
-    /// The generic Rust kernels as the target's baseline compiles them: what a CPU without
-    /// any faster path runs (multiply, then add, on x86-64; fused multiply-add on aarch64,
-    /// whose baseline has it).
+    /// The target's baseline instructions: what a CPU without any faster path runs. The
+    /// quantized convolutions on the `Pairs` integer kernel (`i16` pair products summed into
+    /// `i32`: SSE2 `pmaddwd` on x86-64, the same instruction class as the Pi 4's `neon`; generic
+    /// Rust elsewhere), the rest as generic Rust (multiply, then add, on x86-64; fused
+    /// multiply-add on aarch64, whose baseline has it).
     Portable,
-    /// The float kernels compiled for x86-64 AVX2 + FMA.
+    /// x86-64 AVX2 + FMA: the float kernels compiled for it, the quantized convolutions on the
+    /// `Pairs` kernel on 256-bit registers.
     Avx2,
     /// `Avx2`, with the quantized convolutions on AVX-512 VNNI integer dot products.
     Vnni,
@@ -165,7 +168,7 @@ impl Kernels {
     /// The integer kernel the path runs the quantized convolutions on, if any.
     fn integer(self) -> Option<int8::IntKernel> {
         match self {
-            Self::Portable | Self::Avx2 => None,
+            Self::Portable | Self::Avx2 => Some(int8::IntKernel::Pairs),
             Self::Vnni => Some(int8::IntKernel::Vnni),
             Self::Neon => Some(int8::IntKernel::Neon),
             Self::NeonDot => Some(int8::IntKernel::NeonDot),
@@ -353,7 +356,7 @@ impl LgOp {
                     (Kind::U8, Some(iw)) if k.integer() == Some(iw.kernel) => {
                         let (rows, padded) = (&mut s.rows_u8, &mut s.padded_u8);
                         let rows = kernels::input_rows_u8(op, iw.k4, u8s(&inputs[0])?, si, so, rows, padded);
-                        int8::qconv(op, iw, rows, res, dst);
+                        dispatch_int8(k, op, iw, rows, res, dst);
                     }
                     (Kind::U8, _) => {
                         kernels::input_rows(op, u8s(&inputs[0])?, si, so, &mut s.rows, &mut s.padded);
@@ -421,6 +424,23 @@ fn dispatch_conv(k: Kernels, op: &QConvStep, rows: &[f32], res: Option<&[f32]>, 
     }
     let _ = k;
     kernels::qconv::<PortableMadd>(op, rows, res, dst);
+}
+
+fn dispatch_int8(
+    k: Kernels,
+    op: &QConvStep,
+    iw: &int8::Int8Weights,
+    rows: &[u8],
+    res: Option<&[f32]>,
+    dst: &mut [f32],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if k == Kernels::Avx2 {
+        int8::avx2::qconv(op, iw, rows, res, dst);
+        return;
+    }
+    let _ = k;
+    int8::qconv(op, iw, rows, res, dst);
 }
 
 #[cfg(target_arch = "x86_64")]

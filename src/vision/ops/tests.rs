@@ -130,23 +130,26 @@ fn run_conv(c: &Case, fused: bool) -> Vec<f32> {
     out
 }
 
-/// The integer kernels this CPU runs; a `SKIP:` line for each path it lacks.
-fn integer_kernels() -> Vec<IntKernel> {
+/// The kernel paths this CPU runs that have an integer kernel; a `SKIP:` line for each such
+/// path it lacks.
+fn integer_kernels() -> Vec<Kernels> {
     for k in Kernels::ALL.into_iter().filter(|k| k.integer().is_some() && !k.available()) {
         eprintln!("SKIP: this CPU cannot run the {k} kernels, their integer path is not run");
     }
-    Kernels::ALL.into_iter().filter(|k| k.available()).filter_map(Kernels::integer).collect()
+    Kernels::ALL.into_iter().filter(|k| k.available() && k.integer().is_some()).collect()
 }
 
-/// `op` (a [`step`] of `c`, or one like it) on integer kernel `k`.
-fn run_conv_int(k: IntKernel, c: &Case, mut op: QConvStep, residual: Option<&[f32]>) -> Vec<f32> {
+/// `op` (a [`step`] of `c`, or one like it) on path `k`'s integer kernel, as the operator
+/// dispatches it.
+fn run_conv_int(k: Kernels, c: &Case, mut op: QConvStep, residual: Option<&[f32]>) -> Vec<f32> {
     let w: Vec<f32> = c.w.iter().map(|&v| f32::from(v)).collect();
-    op.int8 = int8::Int8Weights::new(&w, c.n, c.s.c, c.kernel, c.x_zp as f32, k);
+    let ik = k.integer().expect("an integer path");
+    op.int8 = int8::Int8Weights::new(&w, c.n, c.s.c, c.kernel, c.x_zp as f32, ik);
     let iw = op.int8.as_ref().expect("int8 weights fit");
     let o = out_shape(c);
     let (mut rows, mut padded, mut out) = (vec![], vec![], vec![f32::NAN; o.len()]);
     let rows = kernels::input_rows_u8(&op, iw.k4, &c.x, c.s, o, &mut rows, &mut padded);
-    int8::qconv(&op, iw, rows, residual, &mut out);
+    super::dispatch_int8(k, &op, iw, rows, residual, &mut out);
     out
 }
 
@@ -157,7 +160,7 @@ fn reference_sums_biased(c: &Case) -> Vec<f32> {
 
 /// `c` on every integer kernel this CPU runs: the raw sums (no requantization: the epilogue
 /// adds the bias only) and the requantized outputs, against the integer reference, exactly.
-fn check_integer_kernels(kernels: &[IntKernel], c: &Case, what: &str) {
+fn check_integer_kernels(kernels: &[Kernels], c: &Case, what: &str) {
     let (sums, want) = (reference_sums_biased(c), reference(c));
     for &k in kernels {
         let got = run_conv_int(k, c, QConvStep { requant: None, ..step(c) }, None);
@@ -267,11 +270,11 @@ fn the_integer_path_equals_the_float_path_with_residual_and_prelu() {
         let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
         for k in integer_kernels() {
             let got = run_conv_int(k, &c, with_tail(), Some(&res));
-            if k == IntKernel::Vnni {
+            if k == Kernels::Vnni {
                 // (a zero's sign may differ: the AVX-512 epilogue rounds alike, not bit for bit)
                 assert_eq!(got, want, "{k:?} {s:?}");
             } else {
-                // The NEON kernels end in the portable epilogue itself: the same bits.
+                // The other integer kernels end in the portable epilogue itself: the same bits.
                 assert_eq!(bits(&got), bits(&want), "{k:?} {s:?}");
             }
         }
@@ -280,7 +283,7 @@ fn the_integer_path_equals_the_float_path_with_residual_and_prelu() {
 
 #[test]
 fn weights_beyond_int8_or_a_fractional_zero_point_keep_the_float_path() {
-    for k in [IntKernel::Vnni, IntKernel::NeonDot, IntKernel::Neon] {
+    for k in [IntKernel::Vnni, IntKernel::NeonDot, IntKernel::Neon, IntKernel::Pairs] {
         assert!(int8::Int8Weights::new(&[1.0, -128.0, 127.0, 0.0], 1, 4, 1, 128.0, k).is_some());
         assert!(int8::Int8Weights::new(&[1.0, -129.0, 127.0, 0.0], 1, 4, 1, 128.0, k).is_none());
         assert!(int8::Int8Weights::new(&[1.0, 2.0, 3.0, 4.0], 1, 4, 1, 127.5, k).is_none());
