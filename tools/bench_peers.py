@@ -8,7 +8,7 @@ one command, interleaved round by round so machine noise hits all three alike.
   cv2.calcOpticalFlowPyrLK (tools/peer_lk.py cv_track: 15x15 window, 3 levels, 1 px
   forward-backward check) of the same landmarks livegate tracks (liveness::motion::KEYPOINTS,
   read from src/liveness/motion.rs), detector every 10th frame or on a lost track as
-  `VisionConfig`. --numpy-peer runs the old hand-written numpy pre-processing and LK instead;
+  `VisionConfig`;
 * MediaPipe: its own FaceMesh solution in video mode (static_image_mode=False).
 
 Both Python peers decode the JPEG with cv2.imdecode + cv2.cvtColor(BGR->RGB), as their users
@@ -78,9 +78,8 @@ def roi_from_landmarks(pts):
 class OrtTracker:
     """FaceTracker's schedule on onnxruntime."""
 
-    def __init__(self, models, numpy_peer=False):
-        kind = facepipe.Pipeline if numpy_peer else facepipe.CvPipeline
-        self.p = kind(os.path.join(models, "face_detection_short_range_fp32.onnx"),
+    def __init__(self, models):
+        self.p = facepipe.CvPipeline(os.path.join(models, "face_detection_short_range_fp32.onnx"),
                       os.path.join(models, "face_landmark_int8.onnx"), threads=1)
         self.roi, self.since = None, 0
 
@@ -102,9 +101,9 @@ class OrtTracker:
         return face, dets is not None
 
 
-def run_ort(frames, models, runs, warmup, numpy_peer=False):
-    tr = OrtTracker(models, numpy_peer)
-    grey, track = (peer_lk.pyramid, peer_lk.track) if numpy_peer else (peer_lk.cv_grey, peer_lk.cv_track)
+def run_ort(frames, models, runs, warmup):
+    tr = OrtTracker(models)
+    grey, track = peer_lk.cv_grey, peer_lk.cv_track
     laps = {k: [] for k in ("decode", "track", "track_detect", "keypoints", "vision", "total")}
     prev = None
     found, kept, tracked, marks, rois = 0, 0, 0, {}, {}
@@ -137,7 +136,7 @@ def run_ort(frames, models, runs, warmup, numpy_peer=False):
     out["vision"], out["total"] = statistics.fmean(laps["vision"]), statistics.fmean(laps["total"])
     out["face_found_fraction"] = found / max(runs, 1)
     out["keypoints_kept_fraction"] = kept / max(tracked, 1)
-    out["impl"] = "numpy" if numpy_peer else "opencv"
+    out["impl"] = "opencv"
     return out, marks, (tr.p, rois)
 
 
@@ -230,9 +229,6 @@ def main():
     ap.add_argument("--kernels", metavar="NAME", default=None,
                     help="livegate's kernel path (portable, avx2, vnni, ...), passed to every livegate command "
                          "(default: livegate's own choice, or $LIVEGATE_KERNELS)")
-    ap.add_argument("--numpy-peer", action="store_true",
-                    help="the onnxruntime peer with the hand-written numpy crop/letterbox/LK instead of OpenCV's "
-                         "(historical: its LK has drifted from src/vision/flow.rs and fails the tracking check)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     assert KEYPOINTS and len(KEYPOINTS) == len(set(KEYPOINTS)), f"keypoints read from motion.rs: {KEYPOINTS}"
@@ -247,7 +243,7 @@ def main():
     for _ in range(a.rounds):
         lg = run_livegate(a)
         engines.add((lg.get("kernels"), lg.get("engine")))
-        ort, ort_marks, (ort_pipe, ort_rois) = run_ort(frames, a.models, a.runs, a.warmup, a.numpy_peer)
+        ort, ort_marks, (ort_pipe, ort_rois) = run_ort(frames, a.models, a.runs, a.warmup)
         mp, mp_marks = run_mediapipe(frames, a.runs, a.warmup)
         ort["keypoints_vs_mediapipe_px"], ort["frames_compared"] = landmark_distance(ort_marks, mp_marks)
         p = lg["pipeline"]
@@ -266,7 +262,7 @@ def main():
         print(f"bench_peers.py: warning: livegate's engine changed between rounds: {sorted(engines)}", file=sys.stderr)
     kernels, engine = sorted(engines, key=str)[0]
     pick = lambda f: median([f(r) for r in rounds])
-    crop_px = None if a.numpy_peer else crop_check(ort_pipe, ort_rois, frames)
+    crop_px = crop_check(ort_pipe, ort_rois, frames)
     checks = {
         "onnxruntime_face_found_fraction": min(r["onnxruntime"]["face_found_fraction"] for r in rounds),
         "mediapipe_face_found_fraction": min(r["mediapipe"]["face_found_fraction"] for r in rounds),
@@ -303,7 +299,7 @@ def main():
                                             for k in rounds[0]["networks_over_onnxruntime"]},
         "verify_peak_rss_mib": verify_rss,
         "verify_wall_s": verify_s,
-        "onnxruntime_peer": "numpy" if a.numpy_peer else "opencv",
+        "onnxruntime_peer": "opencv",
         "keypoints": len(KEYPOINTS),
         "checks": checks,
         "versions": {"onnxruntime": onnxruntime.__version__, "mediapipe": mediapipe.__version__,

@@ -5,7 +5,7 @@
 # tools/bench_peers.py and docs/performance.md.
 #
 # Usage: tools/bench_peers.sh [--json] [--rounds N] [--runs N] [--warmup N] [--session DIR]
-#                             [--cpu N] [--kernels portable|avx2|vnni|…] [--numpy-peer]
+#                             [--cpu N] [--kernels portable|avx2|vnni|…]
 # Env:   LIVEGATE=path/to/livegate (default: a release build, built if missing)
 #        PEER_VENV=dir (default: ~/.cache/livegate/bench-peers-venv), PYTHON=python3.11
 #

@@ -7,9 +7,10 @@
 //! compiler admits a convolution only when `K · 255 · 255 < 2²⁴`, so every product and every
 //! partial sum is an integer that `f32` holds exactly: the sum is the same integer an `i32`
 //! accumulator would hold, whatever the order or fusing of the additions (a unit test checks
-//! this against an `i32` reference). It is computed with `f32` multiply-adds because that is
-//! the widest exact multiply-accumulate both targets have (AVX2+FMA: 16 per cycle; the Pi 4's
-//! A72, which lacks the dot-product instructions, has no faster integer path either).
+//! this against an `i32` reference). Every kernel path runs its quantized convolutions on an
+//! integer kernel ([`super::int8`]) where the weights fit `i8`; this float form is the
+//! reference those kernels equal bit for bit (they end in the same [`store`]), and it runs the
+//! quantized convolutions whose weights do not fit and the float networks.
 
 use super::{DwStep, QConvStep, Shape};
 
