@@ -175,6 +175,33 @@ pub fn qconv(c: &QConvStep, iw: &Int8Weights, rows: &[u8], res: Option<&[f32]>, 
     }
 }
 
+/// Every `MR`-pixel × [`NR`]-channel tile of a convolution on the [`IntKernel::Pairs`]
+/// weights: `block` sums it over the whole inner dimension (given the tile's rows, each of
+/// `k4` bytes, and the channel block's `k4 · NR` weights), then each sum is converted to `f32`
+/// (exact: below 2²⁴) and goes through the portable epilogue (`kernels::store`), so the
+/// outputs are the float path's bits. Past the last of a tile's pixels the last one is
+/// repeated (computed, not stored).
+#[inline(always)]
+fn pairs_tiles<const MR: usize>(
+    c: &QConvStep,
+    iw: &Int8Weights,
+    (rows, res, dst): (&[u8], Option<&[f32]>, &mut [f32]),
+    mut block: impl FnMut(&[&[u8]; MR], &[i16]) -> [[i32; NR]; MR],
+) {
+    let k4 = iw.k4;
+    let pixels = rows.len() / k4;
+    for p0 in (0..pixels).step_by(MR) {
+        let count = (pixels - p0).min(MR);
+        let a: [&[u8]; MR] = std::array::from_fn(|i| &rows[(p0 + i.min(count - 1)) * k4..][..k4]);
+        for (nb, w) in iw.wide.chunks_exact(k4 * NR).enumerate() {
+            let acc = block(&a, w);
+            for (i, acc) in acc.iter().enumerate().take(count) {
+                super::kernels::store(c, p0 + i, nb * NR, acc.map(|v| v as f32), res, dst);
+            }
+        }
+    }
+}
+
 /// The [`IntKernel::Pairs`] kernel on x86-64's baseline, SSE2 (every x86-64 CPU has it):
 /// `pmaddwd` multiplies 8 `i16` pairs and sums each pair into an `i32` lane, so one
 /// instruction adds two `k` steps of 4 channels. The same instruction class as the Pi 4's
@@ -185,7 +212,7 @@ mod sse2 {
     use std::arch::x86_64::*;
 
     use super::super::QConvStep;
-    use super::super::kernels::{self, NR};
+    use super::super::kernels::NR;
     use super::Int8Weights;
 
     /// Pixels per register block: 2 pixels × 16 channels = 8 of the 16 registers accumulate,
@@ -196,29 +223,8 @@ mod sse2 {
     /// `rows` is a whole number of `iw.k4`-byte rows, `iw.wide` holds the `Pairs` weights
     /// (`ceil(n / NR) · NR · k4`) and `dst` all outputs (as [`super::qconv`] asserts).
     pub unsafe fn qconv(c: &QConvStep, iw: &Int8Weights, rows: &[u8], res: Option<&[f32]>, dst: &mut [f32]) {
-        let k4 = iw.k4;
-        let pixels = rows.len() / k4;
-        for p0 in (0..pixels).step_by(MR) {
-            let count = (pixels - p0).min(MR);
-            // Past the last of the `count` pixels, the last one again (computed, not stored).
-            let a: [&[u8]; MR] = std::array::from_fn(|i| &rows[(p0 + i.min(count - 1)) * k4..][..k4]);
-            for (nb, w) in iw.wide.chunks_exact(k4 * NR).enumerate() {
-                // SAFETY: `a` holds rows of `k4` bytes and `w` one block's `k4 · NR` weights.
-                let acc = unsafe { block(&a, w, iw.x_zp) };
-                for (i, acc) in acc.iter().enumerate().take(count) {
-                    let mut sums = [0f32; NR];
-                    for (j, v) in acc.iter().enumerate() {
-                        let mut lanes = [0i32; 4];
-                        // SAFETY: stores 16 bytes into the 16-byte array.
-                        unsafe { _mm_storeu_si128(lanes.as_mut_ptr().cast(), *v) };
-                        for (l, lane) in lanes.into_iter().enumerate() {
-                            sums[4 * j + l] = lane as f32;
-                        }
-                    }
-                    kernels::store(c, p0 + i, nb * NR, sums, res, dst);
-                }
-            }
-        }
+        // SAFETY: `pairs_tiles` passes rows of `k4` bytes and one block's `k4 · NR` weights.
+        super::pairs_tiles::<MR>(c, iw, (rows, res, dst), |a, w| unsafe { block(a, w, iw.x_zp) });
     }
 
     /// `Σ (x − x_zp) · w` of [`MR`] pixels × one channel block, 4 `k` at a time: the 4 bytes
@@ -230,7 +236,7 @@ mod sse2 {
     /// Each `a[i]` has at least `w.len() / NR` bytes (`k4`, a multiple of 4).
     #[inline]
     #[target_feature(enable = "sse2")]
-    unsafe fn block(a: &[&[u8]; MR], w: &[i16], x_zp: u8) -> [[__m128i; 4]; MR] {
+    unsafe fn block(a: &[&[u8]; MR], w: &[i16], x_zp: u8) -> [[i32; NR]; MR] {
         let k4 = w.len() / NR;
         let zp = _mm_set1_epi16(i16::from(x_zp));
         let zero = _mm_setzero_si128();
@@ -250,7 +256,14 @@ mod sse2 {
                 }
             }
         }
-        acc
+        acc.map(|r| {
+            let mut out = [0i32; NR];
+            for (j, v) in r.into_iter().enumerate() {
+                // SAFETY: a 16-byte store into bytes 16j..16j + 16 of the 64-byte array.
+                unsafe { _mm_storeu_si128(out.as_mut_ptr().add(4 * j).cast(), v) };
+            }
+            out
+        })
     }
 }
 
@@ -261,7 +274,7 @@ pub mod avx2 {
     use std::arch::x86_64::*;
 
     use super::super::QConvStep;
-    use super::super::kernels::{self, NR};
+    use super::super::kernels::NR;
     use super::{Int8Weights, IntKernel};
 
     /// Pixels per register block: 4 pixels × 16 channels = 8 of the 16 registers accumulate.
@@ -277,20 +290,9 @@ pub mod avx2 {
         assert_eq!(rows.len() % iw.k4, 0, "rows");
         assert!(dst.len() >= rows.len() / iw.k4 * c.n, "output");
         assert_eq!(iw.wide.len(), c.n.div_ceil(NR) * NR * iw.k4, "weights");
-        let k4 = iw.k4;
-        let pixels = rows.len() / k4;
-        for p0 in (0..pixels).step_by(MR) {
-            let count = (pixels - p0).min(MR);
-            let a: [&[u8]; MR] = std::array::from_fn(|i| &rows[(p0 + i.min(count - 1)) * k4..][..k4]);
-            for (nb, w) in iw.wide.chunks_exact(k4 * NR).enumerate() {
-                // SAFETY: the CPU has AVX2 (asserted); `a` holds rows of `k4` bytes and `w` one
-                // block's `k4 · NR` weights.
-                let acc = unsafe { block(&a, w, iw.x_zp) };
-                for (i, acc) in acc.iter().enumerate().take(count) {
-                    kernels::store(c, p0 + i, nb * NR, acc.map(|v| v as f32), res, dst);
-                }
-            }
-        }
+        // SAFETY: the CPU has AVX2 (asserted); `pairs_tiles` passes rows of `k4` bytes and one
+        // block's `k4 · NR` weights.
+        super::pairs_tiles::<MR>(c, iw, (rows, res, dst), |a, w| unsafe { block(a, w, iw.x_zp) });
     }
 
     /// `Σ (x − x_zp) · w` of [`MR`] pixels × one channel block, 4 `k` at a time (as the SSE2
@@ -336,31 +338,15 @@ pub mod avx2 {
 #[cfg(not(target_arch = "x86_64"))]
 mod pairs {
     use super::super::QConvStep;
-    use super::super::kernels::{self, NR};
+    use super::super::kernels::NR;
     use super::Int8Weights;
 
-    /// Pixels per register block (4 × 16 `i32` sums: 8 SSE registers of the 16, 8 AVX2 ones).
+    /// Pixels per register block.
     const MR: usize = 4;
 
-    /// Every [`MR`]-pixel × [`NR`]-channel tile: summed over the whole inner dimension, then
-    /// converted to `f32` (exact: below 2²⁴) and through the portable epilogue
-    /// (`kernels::store`), so the outputs are the float path's bits.
-    #[inline(always)]
     pub fn qconv(c: &QConvStep, iw: &Int8Weights, rows: &[u8], res: Option<&[f32]>, dst: &mut [f32]) {
-        let (k4, zp) = (iw.k4, i16::from(iw.x_zp));
-        let pixels = rows.len() / k4;
-        for p0 in (0..pixels).step_by(MR) {
-            let count = (pixels - p0).min(MR);
-            // Past the last of the `count` pixels, the last one again (computed, not stored).
-            let a: [&[u8]; MR] = std::array::from_fn(|i| &rows[(p0 + i.min(count - 1)) * k4..][..k4]);
-            for (nb, w) in iw.wide.chunks_exact(k4 * NR).enumerate() {
-                let acc = block(&a, w, zp);
-                for (i, acc) in acc.iter().enumerate().take(count) {
-                    let sums = std::array::from_fn(|j| acc[j] as f32);
-                    kernels::store(c, p0 + i, nb * NR, sums, res, dst);
-                }
-            }
-        }
+        let zp = i16::from(iw.x_zp);
+        super::pairs_tiles::<MR>(c, iw, (rows, res, dst), |a, w| block(a, w, zp));
     }
 
     /// `Σ (x − x_zp) · w` of [`MR`] pixels × one channel block: per pair of `k`, each
