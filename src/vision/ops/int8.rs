@@ -175,31 +175,40 @@ pub fn qconv(c: &QConvStep, iw: &Int8Weights, rows: &[u8], res: Option<&[f32]>, 
     }
 }
 
-/// Every `MR`-pixel × [`NR`]-channel tile of a convolution on the [`IntKernel::Pairs`]
-/// weights: `block` sums it over the whole inner dimension (given the tile's rows, each of
-/// `k4` bytes, and the channel block's `k4 · NR` weights), then each sum is converted to `f32`
-/// (exact: below 2²⁴) and goes through the portable epilogue (`kernels::store`), so the
-/// outputs are the float path's bits. Past the last of a tile's pixels the last one is
-/// repeated (computed, not stored).
+/// Every `MR`-pixel × [`NR`]-channel tile of a convolution on an integer kernel (all but
+/// `Vnni`, which has its own AVX-512 epilogue): `block` sums the tile over the whole inner
+/// dimension (given the tile's rows, `iw.k4` bytes each, and the channel block's index, below
+/// `ceil(n / NR)`); the sums are corrected by `zp_fix` to `Σ (x − x_zp) · w`, converted to
+/// `f32` (exact: below 2²⁴) and go through the portable epilogue (`kernels::store`): the float
+/// path's operations in its order, so its bits. Past the last of a tile's pixels the last one
+/// is repeated (computed, not stored).
 #[inline(always)]
-fn pairs_tiles<const MR: usize>(
+fn tiles<const MR: usize>(
     c: &QConvStep,
     iw: &Int8Weights,
     (rows, res, dst): (&[u8], Option<&[f32]>, &mut [f32]),
-    mut block: impl FnMut(&[&[u8]; MR], &[i16]) -> [[i32; NR]; MR],
+    mut block: impl FnMut(&[&[u8]; MR], usize) -> [[i32; NR]; MR],
 ) {
     let k4 = iw.k4;
     let pixels = rows.len() / k4;
     for p0 in (0..pixels).step_by(MR) {
         let count = (pixels - p0).min(MR);
         let a: [&[u8]; MR] = std::array::from_fn(|i| &rows[(p0 + i.min(count - 1)) * k4..][..k4]);
-        for (nb, w) in iw.wide.chunks_exact(k4 * NR).enumerate() {
-            let acc = block(&a, w);
+        for nb in 0..c.n.div_ceil(NR) {
+            let acc = block(&a, nb);
+            let fix: &[i32; NR] = iw.zp_fix[nb * NR..][..NR].try_into().expect("NR");
             for (i, acc) in acc.iter().enumerate().take(count) {
-                super::kernels::store(c, p0 + i, nb * NR, acc.map(|v| v as f32), res, dst);
+                let sums = std::array::from_fn(|j| (acc[j] + fix[j]) as f32);
+                super::kernels::store(c, p0 + i, nb * NR, sums, res, dst);
             }
         }
     }
+}
+
+/// Channel block `nb` of the [`IntKernel::Pairs`] weights: `k4 · NR` of them.
+#[inline(always)]
+fn pairs_block(iw: &Int8Weights, nb: usize) -> &[i16] {
+    &iw.wide[nb * iw.k4 * NR..][..iw.k4 * NR]
 }
 
 /// The [`IntKernel::Pairs`] kernel on x86-64's baseline, SSE2 (every x86-64 CPU has it):
@@ -223,8 +232,11 @@ mod sse2 {
     /// `rows` is a whole number of `iw.k4`-byte rows, `iw.wide` holds the `Pairs` weights
     /// (`ceil(n / NR) · NR · k4`) and `dst` all outputs (as [`super::qconv`] asserts).
     pub unsafe fn qconv(c: &QConvStep, iw: &Int8Weights, rows: &[u8], res: Option<&[f32]>, dst: &mut [f32]) {
-        // SAFETY: `pairs_tiles` passes rows of `k4` bytes and one block's `k4 · NR` weights.
-        super::pairs_tiles::<MR>(c, iw, (rows, res, dst), |a, w| unsafe { block(a, w, iw.x_zp) });
+        // SAFETY: `tiles` passes rows of `k4` bytes; `pairs_block` is one block's `k4 · NR`
+        // weights.
+        super::tiles::<MR>(c, iw, (rows, res, dst), |a, nb| unsafe {
+            block(a, super::pairs_block(iw, nb), iw.x_zp)
+        });
     }
 
     /// `Σ (x − x_zp) · w` of [`MR`] pixels × one channel block, 4 `k` at a time: the 4 bytes
@@ -290,9 +302,11 @@ pub mod avx2 {
         assert_eq!(rows.len() % iw.k4, 0, "rows");
         assert!(dst.len() >= rows.len() / iw.k4 * c.n, "output");
         assert_eq!(iw.wide.len(), c.n.div_ceil(NR) * NR * iw.k4, "weights");
-        // SAFETY: the CPU has AVX2 (asserted); `pairs_tiles` passes rows of `k4` bytes and one
-        // block's `k4 · NR` weights.
-        super::pairs_tiles::<MR>(c, iw, (rows, res, dst), |a, w| unsafe { block(a, w, iw.x_zp) });
+        // SAFETY: the CPU has AVX2 (asserted); `tiles` passes rows of `k4` bytes;
+        // `pairs_block` is one block's `k4 · NR` weights.
+        super::tiles::<MR>(c, iw, (rows, res, dst), |a, nb| unsafe {
+            block(a, super::pairs_block(iw, nb), iw.x_zp)
+        });
     }
 
     /// `Σ (x − x_zp) · w` of [`MR`] pixels × one channel block, 4 `k` at a time (as the SSE2
@@ -346,7 +360,7 @@ mod pairs {
 
     pub fn qconv(c: &QConvStep, iw: &Int8Weights, rows: &[u8], res: Option<&[f32]>, dst: &mut [f32]) {
         let zp = i16::from(iw.x_zp);
-        super::pairs_tiles::<MR>(c, iw, (rows, res, dst), |a, w| block(a, w, zp));
+        super::tiles::<MR>(c, iw, (rows, res, dst), |a, nb| block(a, super::pairs_block(iw, nb), zp));
     }
 
     /// `Σ (x − x_zp) · w` of [`MR`] pixels × one channel block: per pair of `k`, each
@@ -506,7 +520,7 @@ mod neon {
     use std::arch::aarch64::*;
 
     use super::super::QConvStep;
-    use super::super::kernels::{self, NR};
+    use super::super::kernels::NR;
     use super::Int8Weights;
 
     /// Pixels per register block: 4 pixels × 16 channels = 16 of the 32 vector registers
@@ -539,61 +553,17 @@ mod neon {
         acc
     }
 
-    /// Every [`MR`]-pixel × channel-block tile of the convolution: `block` sums it over the
-    /// whole inner dimension (given the tile's row pointers, each at `iw.k4` readable bytes,
-    /// and the block index, below `ceil(n / NR)`), [`finish`] stores it.
+    /// A register block's sums as `[pixel][channel]`.
     #[inline(always)]
-    fn each_block(
-        c: &QConvStep,
-        iw: &Int8Weights,
-        (rows, res, dst): (&[u8], Option<&[f32]>, &mut [f32]),
-        mut block: impl FnMut(&[*const u8; MR], usize) -> Acc,
-    ) {
-        let pixels = rows.len() / iw.k4;
-        for p0 in (0..pixels).step_by(MR) {
-            let count = (pixels - p0).min(MR);
-            let a = row_ptrs(rows, iw.k4, p0, count);
-            for nb in 0..c.n.div_ceil(NR) {
-                let acc = block(&a, nb);
-                finish(c, iw, (p0, count, nb), &acc, res, dst);
+    fn lanes(acc: Acc) -> [[i32; NR]; MR] {
+        acc.map(|r| {
+            let mut out = [0i32; NR];
+            for (j, v) in r.into_iter().enumerate() {
+                // SAFETY: stores 4 `i32` into elements 4j..4j + 4 of the NR-element array.
+                unsafe { vst1q_s32(out.as_mut_ptr().add(4 * j), v) };
             }
-        }
-    }
-
-    /// The rows of pixels `p0..p0 + MR` (past the last of the `count` pixels, the last one
-    /// again: those sums are computed and not stored).
-    fn row_ptrs(rows: &[u8], k4: usize, p0: usize, count: usize) -> [*const u8; MR] {
-        std::array::from_fn(|i| rows[(p0 + i.min(count - 1)) * k4..][..k4].as_ptr())
-    }
-
-    /// The sums `acc` of pixels `p0..p0 + count`, channels `nb · NR..`, corrected by
-    /// `zp_fix` to `Σ (x − x_zp) · w`, converted to `f32` (exactly: below 2²⁴) and through the
-    /// portable kernels' own epilogue (`kernels::store`): the same float operations in the
-    /// same order as the float path, so the same bits.
-    #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    fn finish(
-        c: &QConvStep,
-        iw: &Int8Weights,
-        (p0, count, nb): (usize, usize, usize),
-        acc: &Acc,
-        res: Option<&[f32]>,
-        dst: &mut [f32],
-    ) {
-        let n0 = nb * NR;
-        let fix: &[i32; NR] = iw.zp_fix[n0..n0 + NR].try_into().expect("NR");
-        for (i, acc) in acc.iter().enumerate().take(count) {
-            let mut sums = [0f32; NR];
-            for (j, &v) in acc.iter().enumerate() {
-                let mut lanes = [0i32; 4];
-                // SAFETY: stores 4 `i32` into the 4-element array.
-                unsafe { vst1q_s32(lanes.as_mut_ptr(), v) };
-                for (l, lane) in lanes.into_iter().enumerate() {
-                    sums[4 * j + l] = (lane + fix[4 * j + l]) as f32;
-                }
-            }
-            kernels::store(c, p0 + i, n0, sums, res, dst);
-        }
+            out
+        })
     }
 
     /// With the dot product (Cortex-A76): weights `[n / NR][k4 / 4][NR][4]`, so one quad of
@@ -615,9 +585,11 @@ mod neon {
         res: Option<&[f32]>,
         dst: &mut [f32],
     ) {
-        // SAFETY: the CPU has the dot product; `each_block` passes rows of k4 bytes and blocks
-        // that exist (this function's contract).
-        each_block(c, iw, (rows, res, dst), |a, nb| unsafe { block_dot(a, iw, nb) });
+        // SAFETY: the CPU has the dot product; `tiles` passes rows of k4 bytes and blocks that
+        // exist (this function's contract).
+        super::tiles::<MR>(c, iw, (rows, res, dst), |a, nb| {
+            lanes(unsafe { block_dot(&a.map(<[u8]>::as_ptr), iw, nb) })
+        });
     }
 
     /// `Σ (x − 128) · w` of [`MR`] pixels × channel block `nb` over the whole inner dimension.
@@ -672,9 +644,11 @@ mod neon {
         res: Option<&[f32]>,
         dst: &mut [f32],
     ) {
-        // SAFETY: `each_block` passes rows of k4 bytes and blocks that exist (this function's
+        // SAFETY: `tiles` passes rows of k4 bytes and blocks that exist (this function's
         // contract).
-        each_block(c, iw, (rows, res, dst), |a, nb| unsafe { block_wide(a, iw, nb) });
+        super::tiles::<MR>(c, iw, (rows, res, dst), |a, nb| {
+            lanes(unsafe { block_wide(&a.map(<[u8]>::as_ptr), iw, nb) })
+        });
     }
 
     /// `Σ (x − x_zp) · w` of [`MR`] pixels × channel block `nb` over the whole inner dimension.
