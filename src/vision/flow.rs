@@ -103,6 +103,24 @@ impl Gray {
         Some(row(y0) * (1.0 - fy) + row(y1) * fy)
     }
 
+    /// Whether every point of the box `lo..=hi` (pixel-index coordinates) is read by
+    /// [`Self::sample`] as [`Self::at`] reads it: inside the window held, away from the level's
+    /// last row and column (so nothing is clamped). False for a non-finite box.
+    fn holds(&self, lo: [f32; 2], hi: [f32; 2]) -> bool {
+        let (x1, y1) = ((self.x0 + self.rw) as f32 - 1.0, (self.y0 + self.rh) as f32 - 1.0);
+        lo[0] >= self.x0 as f32 && lo[1] >= self.y0 as f32 && hi[0] < x1 && hi[1] < y1
+    }
+
+    /// [`Self::at`] at a point [`Self::holds`] holds, without its clamping and checks: the
+    /// same value.
+    fn sample(&self, x: f32, y: f32) -> f32 {
+        let (xi, yi) = (x as usize, y as usize);
+        let (fx, fy) = (x - xi as f32, y - yi as f32);
+        let at = (yi - self.y0) * self.rw + xi - self.x0;
+        let (top, bot) = (&self.px[at..][..2], &self.px[at + self.rw..][..2]);
+        (top[0] * (1.0 - fx) + top[1] * fx) * (1.0 - fy) + (bot[0] * (1.0 - fx) + bot[1] * fx) * fy
+    }
+
     /// The `(2r+1)²` bilinear samples at `p + (i, j)`, `i, j ∈ -r..=r`, row by row, into
     /// `out`: one pair of weights for the whole window, no clamping, each source row
     /// interpolated once (in `rows`) for the two output rows that use it. Anything but
@@ -260,6 +278,8 @@ struct Scratch {
     ix: Vec<f32>,
     iy: Vec<f32>,
     va: Vec<f32>,
+    /// Where the plane puts each template sample ([`align_one`]).
+    warped: Vec<[f32; 2]>,
 }
 
 /// Tracks one point from `a` to `b` at one level, starting from displacement `guess`.
@@ -272,23 +292,14 @@ fn refine(
     s: &mut Scratch,
 ) -> Option<[f32; 2]> {
     let r = prm.half_window;
-    let Scratch { win, rows, ix: gx, iy: gy, va: vals } = s;
+    let Scratch { win, rows, ix: gx, iy: gy, va: vals, .. } = s;
     gx.clear();
     gy.clear();
     vals.clear();
     // Inside the image the window is sampled once (one bilinear weight pair for all of it) and
     // the central differences read from it; at the border every sample is clamped on its own.
     match a.window(p, r + 1, win, rows) {
-        Read::Inside => {
-            let m = (2 * r + 3) as usize;
-            for j in 1..m - 1 {
-                for c in j * m + 1..(j + 1) * m - 1 {
-                    gx.push((win[c + 1] - win[c - 1]) / 2.0);
-                    gy.push((win[c + m] - win[c - m]) / 2.0);
-                    vals.push(win[c]);
-                }
-            }
-        }
+        Read::Inside => central_differences(win, (2 * r + 3) as usize, (gx, gy, vals)),
         Read::Clamp => {
             for j in -r..=r {
                 for i in -r..=r {
@@ -350,12 +361,7 @@ impl Tensor {
     /// The tensor of the gradients `gx`, `gy` (summed in window order); `None` when the window
     /// is too little textured to track (smallest eigenvalue per pixel under `prm.min_eigen`).
     fn of(gx: &[f32], gy: &[f32], prm: &FlowParams) -> Option<Self> {
-        let (mut gxx, mut gxy, mut gyy) = (0.0f32, 0.0f32, 0.0f32);
-        for (&ix, &iy) in gx.iter().zip(gy) {
-            gxx += ix * ix;
-            gxy += ix * iy;
-            gyy += iy * iy;
-        }
+        let [gxx, gxy, gyy] = lane_sums([gx, gy], |[ix, iy]| [ix * ix, ix * iy, iy * iy]);
         let det = gxx * gyy - gxy * gxy;
         let min_eig = ((gxx + gyy) - ((gxx - gyy).powi(2) + 4.0 * gxy * gxy).sqrt()) / 2.0;
         let n = gx.len().max(1) as f32;
@@ -366,12 +372,10 @@ impl Tensor {
     /// One Lucas–Kanade step: the displacement that best explains the difference between the
     /// template `(values, mean)` and the window `(values, mean)`, its contrast scaled by `gain`.
     fn step(&self, gx: &[f32], gy: &[f32], a: (&[f32], f32), b: (&[f32], f32), gain: f32) -> [f32; 2] {
-        let (mut bx, mut by) = (0.0f32, 0.0f32);
-        for (((&ix, &iy), &va), &vb) in gx.iter().zip(gy).zip(a.0).zip(b.0) {
+        let [bx, by] = lane_sums([gx, gy, a.0, b.0], |[ix, iy, va, vb]| {
             let diff = (va - a.1) - (vb - b.1) * gain;
-            bx += diff * ix;
-            by += diff * iy;
-        }
+            [diff * ix, diff * iy]
+        });
         let Self { gxx, gxy, gyy, det } = *self;
         [(gyy * bx - gxy * by) / det, (gxx * by - gxy * bx) / det]
     }
@@ -380,9 +384,57 @@ impl Tensor {
 /// Mean and standard deviation of a window's samples.
 fn mean_dev(v: &[f32]) -> (f32, f32) {
     let n = v.len().max(1) as f32;
-    let mean = v.iter().sum::<f32>() / n;
-    let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / n;
-    (mean, var.sqrt())
+    let [sum] = lane_sums([v], |[x]| [x]);
+    let mean = sum / n;
+    let [var] = lane_sums([v], |[x]| [(x - mean) * (x - mean)]);
+    (mean, (var / n).sqrt())
+}
+
+/// Partial sums of a reduction: element `i` goes to lane `i % LANES`, and the lanes are added
+/// in one fixed order at the end. The compiler keeps the lanes in vector registers (float
+/// addition is not associative, so a single running sum stays serial), and every target, with
+/// or without SIMD, rounds alike.
+const LANES: usize = 8;
+
+/// The `K` sums over `i` of `f([xs[0][i], …, xs[N - 1][i]])` (over the shortest slice), each
+/// in [`LANES`] partial sums.
+#[inline(always)]
+fn lane_sums<const N: usize, const K: usize>(xs: [&[f32]; N], f: impl Fn([f32; N]) -> [f32; K]) -> [f32; K] {
+    let len = xs.iter().map(|x| x.len()).min().unwrap_or(0);
+    let whole = len / LANES;
+    let blocks = xs.map(|x| x[..whole * LANES].as_chunks::<LANES>().0);
+    let rest = xs.map(|x| &x[whole * LANES..len]);
+    let mut acc = [[0.0f32; LANES]; K];
+    // `i` indexes the `N` slices at once, which no one iterator does.
+    #[allow(clippy::needless_range_loop)]
+    for i in 0..whole {
+        let b: [&[f32; LANES]; N] = std::array::from_fn(|j| &blocks[j][i]);
+        for l in 0..LANES {
+            let v = f(std::array::from_fn(|j| b[j][l]));
+            for k in 0..K {
+                acc[k][l] += v[k];
+            }
+        }
+    }
+    for l in 0..len - whole * LANES {
+        let v = f(std::array::from_fn(|j| rest[j][l]));
+        for k in 0..K {
+            acc[k][l] += v[k];
+        }
+    }
+    acc.map(|a| ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7])))
+}
+
+/// The central differences and values of the inner `(m − 2)²` samples of an `m × m` window,
+/// row by row, into `gx`, `gy` and `vals`.
+fn central_differences(win: &[f32], m: usize, (gx, gy, vals): (&mut Vec<f32>, &mut Vec<f32>, &mut Vec<f32>)) {
+    let n = m - 2;
+    for j in 1..m - 1 {
+        let (up, row, down) = (&win[(j - 1) * m..][..m], &win[j * m..][..m], &win[(j + 1) * m..][..m]);
+        gx.extend(row[2..].iter().zip(&row[..n]).map(|(r, l)| (r - l) / 2.0));
+        gy.extend(down[1..=n].iter().zip(&up[1..=n]).map(|(d, u)| (d - u) / 2.0));
+        vals.extend_from_slice(&row[1..=n]);
+    }
 }
 
 /// Coarse-to-fine displacement of `p` from `a` to `b`.
@@ -440,11 +492,12 @@ pub fn align_through_plane(
     let (Some(a), Some(b)) = (origin.levels.first(), now.levels.first()) else {
         return chained.to_vec();
     };
+    let mut s = Scratch::default();
     from.iter()
         .zip(chained)
         .map(|(&p, &q)| {
             let q = q?;
-            let aligned = align_one(a, b, p, q, plane, prm)
+            let aligned = align_one((a, b), p, q, plane, prm, &mut s)
                 .filter(|r| (r[0] - q[0]).hypot(r[1] - q[1]) <= prm.max_correction);
             Some(aligned.unwrap_or(q))
         })
@@ -453,43 +506,66 @@ pub fn align_through_plane(
 
 /// One point of [`align_through_plane`] at full resolution: where `p`'s window went.
 fn align_one(
-    a: &Gray,
-    b: &Gray,
+    (a, b): (&Gray, &Gray),
     p: [f32; 2],
     start: [f32; 2],
     plane: &dyn Fn([f32; 2]) -> [f32; 2],
     prm: &FlowParams,
+    s: &mut Scratch,
 ) -> Option<[f32; 2]> {
     let r = prm.half_window;
-    // The template, its gradients and where the plane puts each of its samples (frame pixels;
-    // pixel-index coordinates are frame coordinates − 0.5).
-    let mut t = Vec::with_capacity(((2 * r + 1) * (2 * r + 1)) as usize);
-    let (mut gx, mut gy, mut warped) = (Vec::new(), Vec::new(), Vec::new());
+    let Scratch { win, rows, ix: gx, iy: gy, va: t, warped } = s;
+    gx.clear();
+    gy.clear();
+    t.clear();
+    warped.clear();
+    // The template and its gradients (pixel-index coordinates are frame coordinates − 0.5),
+    // read as `refine` reads its template.
+    match a.window([p[0] - 0.5, p[1] - 0.5], r + 1, win, rows) {
+        Read::Inside => central_differences(win, (2 * r + 3) as usize, (gx, gy, t)),
+        Read::Clamp => {
+            for j in -r..=r {
+                for i in -r..=r {
+                    let (x, y) = (p[0] - 0.5 + i as f32, p[1] - 0.5 + j as f32);
+                    gx.push((a.at(x + 1.0, y)? - a.at(x - 1.0, y)?) / 2.0);
+                    gy.push((a.at(x, y + 1.0)? - a.at(x, y - 1.0)?) / 2.0);
+                    t.push(a.at(x, y)?);
+                }
+            }
+        }
+        Read::Miss => return None,
+    }
+    let tensor = Tensor::of(gx, gy, prm)?;
+    // Where the plane puts each template sample, and the box around them all.
+    let (mut lo, mut hi) = ([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]);
     for j in -r..=r {
         for i in -r..=r {
-            let (x, y) = (p[0] - 0.5 + i as f32, p[1] - 0.5 + j as f32);
-            gx.push((a.at(x + 1.0, y)? - a.at(x - 1.0, y)?) / 2.0);
-            gy.push((a.at(x, y + 1.0)? - a.at(x, y - 1.0)?) / 2.0);
-            t.push(a.at(x, y)?);
             let w = plane([p[0] + i as f32, p[1] + j as f32]);
-            warped.push([w[0] - 0.5, w[1] - 0.5]);
+            let w = [w[0] - 0.5, w[1] - 0.5];
+            (lo, hi) = ([lo[0].min(w[0]), lo[1].min(w[1])], [hi[0].max(w[0]), hi[1].max(w[1])]);
+            warped.push(w);
         }
     }
-    let tensor = Tensor::of(&gx, &gy, prm)?;
     // The plane's local Jacobian at p: a step in template coordinates is J·step in `now`.
     let (c, ex, ey) = (plane(p), plane([p[0] + 1.0, p[1]]), plane([p[0], p[1] + 1.0]));
     let jac = [ex[0] - c[0], ey[0] - c[0], ex[1] - c[1], ey[1] - c[1]];
-    let (mean_t, dev_t) = mean_dev(&t);
+    let (mean_t, dev_t) = mean_dev(t);
     // The offset from the plane's prediction, starting where the chained track is.
     let mut d = [start[0] - c[0], start[1] - c[1]];
-    let mut win = vec![0.0f32; t.len()];
+    win.resize(t.len(), 0.0);
     for _ in 0..prm.iterations {
-        for (o, w) in win.iter_mut().zip(&warped) {
-            *o = b.at(w[0] + d[0], w[1] + d[1])?;
+        if b.holds([lo[0] + d[0], lo[1] + d[1]], [hi[0] + d[0], hi[1] + d[1]]) {
+            for (o, w) in win.iter_mut().zip(warped.iter()) {
+                *o = b.sample(w[0] + d[0], w[1] + d[1]);
+            }
+        } else {
+            for (o, w) in win.iter_mut().zip(warped.iter()) {
+                *o = b.at(w[0] + d[0], w[1] + d[1])?;
+            }
         }
-        let (mean_w, dev_w) = mean_dev(&win);
+        let (mean_w, dev_w) = mean_dev(win);
         let gain = if dev_w > 1e-3 { dev_t / dev_w } else { 1.0 };
-        let step = tensor.step(&gx, &gy, (&t, mean_t), (&win, mean_w), gain);
+        let step = tensor.step(gx, gy, (t, mean_t), (win, mean_w), gain);
         let step = [jac[0] * step[0] + jac[1] * step[1], jac[2] * step[0] + jac[3] * step[1]];
         d = [d[0] + step[0], d[1] + step[1]];
         if !(d[0].is_finite() && d[1].is_finite()) {
@@ -605,6 +681,46 @@ mod tests {
         for x in 0..2 {
             let want = (at(2 * x, 0) + at(2 * x + 1, 0) + at(2 * x, 1) + at(2 * x + 1, 1)) / 4.0;
             assert_eq!(half.px[x], want);
+        }
+    }
+
+    #[test]
+    fn lane_sums_are_sums_in_one_fixed_order() {
+        for len in [0usize, 1, 7, 8, 9, 16, 225, 227] {
+            let a: Vec<f32> = (0..len).map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.173).collect();
+            let b: Vec<f32> = (0..len).map(|i| ((i * 11 % 29) as f32) * 1.37).collect();
+            let [s, d] = lane_sums([&a, &b], |[x, y]| [x, x * y]);
+            // Lane by lane, then the lanes in the fixed order.
+            let mut lanes = [[0.0f32; LANES]; 2];
+            for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+                lanes[0][i % LANES] += x;
+                lanes[1][i % LANES] += x * y;
+            }
+            let fold = |l: [f32; LANES]| ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
+            assert_eq!([s.to_bits(), d.to_bits()], [fold(lanes[0]).to_bits(), fold(lanes[1]).to_bits()]);
+            let exact: f64 = a.iter().zip(&b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum();
+            assert!((f64::from(d) - exact).abs() < 1e-3 * (1.0 + exact.abs()), "{len}: {d} vs {exact}");
+        }
+        // The shortest slice sets the length.
+        assert_eq!(lane_sums([&[1.0, 2.0, 3.0][..], &[1.0][..]], |[x, y]| [x * y]), [1.0]);
+    }
+
+    #[test]
+    fn sampling_a_held_box_reads_what_clamped_sampling_does_bit_for_bit() {
+        let mut p = Pyramid::default();
+        p.build(&texture(0.0, 0.0), 1, Some(Area { x0: 20, y0: 10, x1: 90, y1: 70 }));
+        let g = &p.levels[0];
+        assert!(g.holds([20.0, 10.0], [88.99, 68.99]));
+        for (lo, hi) in
+            [([19.9, 10.0], [30.0, 30.0]), ([20.0, 10.0], [89.0, 30.0]), ([f32::NAN, 10.0], [30.0, 30.0])]
+        {
+            assert!(!g.holds(lo, hi), "{lo:?}..{hi:?}");
+        }
+        for k in 0..500 {
+            let (x, y) =
+                (20.0 + (k as f32 * 0.6180339).fract() * 68.9, 10.0 + (k as f32 * 0.3819).fract() * 58.9);
+            assert!(g.holds([x, y], [x, y]));
+            assert_eq!(g.sample(x, y).to_bits(), g.at(x, y).expect("held").to_bits(), "({x}, {y})");
         }
     }
 
