@@ -7,8 +7,9 @@ one command, interleaved round by round so machine noise hits all three alike.
   letterbox, cv2.warpAffine rotated crop; numpy post-processing) and keypoint tracking with
   cv2.calcOpticalFlowPyrLK (tools/peer_lk.py cv_track: 15x15 window, 3 levels, 1 px
   forward-backward check) of the same landmarks livegate tracks (liveness::motion::KEYPOINTS,
-  read from src/liveness/motion.rs), detector every 10th frame or on a lost track as
-  `VisionConfig`;
+  read from src/liveness/motion.rs), detector when livegate's face count is due
+  (CountSchedule: every 100 ms of frames, from the session's timestamps) or on a lost track,
+  as `FaceTracker`; the run fails unless both ran the detector on the same share of frames;
 * MediaPipe: its own FaceMesh solution in video mode (static_image_mode=False).
 
 Both Python peers decode the JPEG with cv2.imdecode + cv2.cvtColor(BGR->RGB), as their users
@@ -22,6 +23,7 @@ threads cannot use a second core. Run through tools/bench_peers.sh (it sets up t
 """
 import argparse
 import json
+import math
 import os
 import re
 import statistics
@@ -36,7 +38,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import facepipe  # noqa: E402
 import peer_lk  # noqa: E402
 
-DETECT_INTERVAL, PRESENCE_MIN = 10, 0.5  # VisionConfig::default()
+COUNT_INTERVAL_MS, PRESENCE_MIN = 100, 0.5  # VisionConfig::default()
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -75,43 +77,74 @@ def roi_from_landmarks(pts):
     return facepipe.roi_from_detection({"box": [x0, y0, w, h], "keypoints": [pts[33, :2], pts[263, :2]]})
 
 
+class CountSchedule:
+    """livegate's detector timetable (src/vision/count.rs): the faces are counted over the whole
+    frame at least every COUNT_INTERVAL_MS of frames, the frame period being the median of the
+    last five frame intervals."""
+
+    def __init__(self, interval_ms):
+        self.interval_ms, self.since, self.last, self.periods = interval_ms, 0, None, []
+
+    def frames_per_count(self, periods):
+        if not periods:
+            return 1
+        p = sorted(periods)[len(periods) // 2]
+        return max(1, math.ceil(self.interval_ms / p - 0.1)) if p > 0 else 1
+
+    def _noted(self, t_ms):
+        periods = list(self.periods)
+        if self.last is not None and t_ms > self.last:
+            periods = (periods + [t_ms - self.last])[-5:]
+        return periods
+
+    def due(self, t_ms):
+        return self.last is None or self.since + 1 >= self.frames_per_count(self._noted(t_ms))
+
+    def frame(self, t_ms, counted):
+        self.periods, self.last = self._noted(t_ms), t_ms
+        self.since = 0 if counted else self.since + 1
+
+
 class OrtTracker:
-    """FaceTracker's schedule on onnxruntime."""
+    """FaceTracker's schedule (src/vision/tracker.rs) on onnxruntime: the mesh follows the
+    track; the detector runs when the count schedule says so and when the track is lost."""
 
     def __init__(self, models):
         self.p = facepipe.CvPipeline(os.path.join(models, "face_detection_short_range_fp32.onnx"),
                       os.path.join(models, "face_landmark_int8.onnx"), threads=1)
-        self.roi, self.since = None, 0
+        self.roi, self.schedule = None, CountSchedule(COUNT_INTERVAL_MS)
 
-    def observe(self, img):
-        dets = None
-        if self.roi is None or self.since >= DETECT_INTERVAL:
-            dets, self.since = self.p.detect(img), 0
-        self.since += 1
+    def observe(self, img, t_ms):
+        due = self.schedule.due(t_ms)
+        dets = self.p.detect(img) if self.roi is None or due else None
         roi = self.roi or (facepipe.roi_from_detection(dets[0]) if dets else None)
         face = self.p.landmarks(img, roi) if roi else None
         if face and face[1] < PRESENCE_MIN:
             face = None
             if self.roi is not None:
-                dets, self.since = self.p.detect(img), 0
+                dets = dets if dets is not None else self.p.detect(img)
                 if dets:
                     face = self.p.landmarks(img, facepipe.roi_from_detection(dets[0]))
                     face = face if face[1] >= PRESENCE_MIN else None
         self.roi = roi_from_landmarks(face[0]) if face else None
+        self.schedule.frame(t_ms, dets is not None)
         return face, dets is not None
 
 
-def run_ort(frames, models, runs, warmup):
+def run_ort(frames, times, models, runs, warmup):
+    """`times`: the frames' timestamps (ms); looped as livegate's bench loops them (each pass
+    starts 100 ms after the last frame of the one before)."""
     tr = OrtTracker(models)
+    period = times[-1] + 100
     grey, track = peer_lk.cv_grey, peer_lk.cv_track
     laps = {k: [] for k in ("decode", "track", "track_detect", "keypoints", "vision", "total")}
     prev = None
-    found, kept, tracked, marks, rois = 0, 0, 0, {}, {}
+    found, kept, tracked, marks, rois, detector_frames = 0, 0, 0, {}, {}, 0
     for n in range(warmup + runs):
         t0 = time.process_time()
         img = decode(frames[n % len(frames)])
         t1 = time.process_time()
-        face, detector_ran = tr.observe(img)
+        face, detector_ran = tr.observe(img, (n // len(frames)) * period + times[n % len(frames)])
         t2 = time.process_time()
         g = grey(img)
         ok = track(prev[0], g, prev[1])[1] if prev is not None else None
@@ -128,6 +161,7 @@ def run_ort(frames, models, runs, warmup):
         ms = lambda a, b: (b - a) * 1e3
         laps["decode"].append(ms(t0, t1))
         laps["track_detect" if detector_ran else "track"].append(ms(t1, t2))
+        detector_frames += detector_ran
         laps["keypoints"].append(ms(t2, t3))
         laps["vision"].append(ms(t1, t3))
         laps["total"].append(ms(t0, t3))
@@ -137,6 +171,7 @@ def run_ort(frames, models, runs, warmup):
     out["face_found_fraction"] = found / max(runs, 1)
     out["keypoints_kept_fraction"] = kept / max(tracked, 1)
     out["impl"] = "opencv"
+    out["detector_fraction"] = detector_frames / max(runs, 1)
     return out, marks, (tr.p, rois)
 
 
@@ -234,7 +269,8 @@ def main():
     assert KEYPOINTS and len(KEYPOINTS) == len(set(KEYPOINTS)), f"keypoints read from motion.rs: {KEYPOINTS}"
     os.sched_setaffinity(0, {a.cpu})
     with open(os.path.join(a.session, "session.json")) as f:
-        files = [fr["file"] for fr in json.load(f)["frames"]]
+        recorded = json.load(f)["frames"]
+    files, times = [fr["file"] for fr in recorded], [fr["t_ms"] for fr in recorded]
     frames = [open(os.path.join(a.session, name), "rb").read() for name in files]
 
     verify_s, verify_rss, verify_result = run_verify(a)
@@ -243,12 +279,13 @@ def main():
     for _ in range(a.rounds):
         lg = run_livegate(a)
         engines.add((lg.get("kernels"), lg.get("engine")))
-        ort, ort_marks, (ort_pipe, ort_rois) = run_ort(frames, a.models, a.runs, a.warmup)
+        ort, ort_marks, (ort_pipe, ort_rois) = run_ort(frames, times, a.models, a.runs, a.warmup)
         mp, mp_marks = run_mediapipe(frames, a.runs, a.warmup)
         ort["keypoints_vs_mediapipe_px"], ort["frames_compared"] = landmark_distance(ort_marks, mp_marks)
         p = lg["pipeline"]
         rounds.append({
             "livegate": {"vision_ms": p["vision_ms"], "total_ms": p["total_ms"], "fps": p["fps"],
+                         "detector_fraction": p["detector_frames"] / max(p["frames_timed"], 1),
                          "stages": {s["name"]: s["median_ms"] for s in p["stages"]},
                          "startup_ms": lg.get("startup_ms"), "peak_rss_mib": lg.get("peak_rss_mib")},
             "networks_over_onnxruntime": {r["model"]: r["livegate_over_peer"] for r in lg["ratios"]},
@@ -273,6 +310,9 @@ def main():
         # The cv2.warpAffine crop against the numpy reference crop, same ROI: sub-pixel-ish.
         "opencv_crop_vs_numpy_crop_px": crop_px,
         "verify_result": verify_result,
+        # Both run the detector on the same frames (the count schedule, and a lost track).
+        "livegate_detector_fraction": pick(lambda r: r["livegate"]["detector_fraction"]),
+        "onnxruntime_detector_fraction": pick(lambda r: r["onnxruntime"]["detector_fraction"]),
     }
     problems = []
     if checks["onnxruntime_face_found_fraction"] < 1.0:
@@ -283,6 +323,9 @@ def main():
         problems.append(f"onnxruntime peer's keypoints are {px:.1f} px from MediaPipe's")
     if crop_px is not None and crop_px > 2.0:
         problems.append(f"OpenCV crop's landmarks are {crop_px:.2f} px from the numpy crop's")
+    if abs(checks["livegate_detector_fraction"] - checks["onnxruntime_detector_fraction"]) > 0.02:
+        problems.append(f"the detector ran on {checks['livegate_detector_fraction']:.1%} of livegate's frames but "
+                        f"{checks['onnxruntime_detector_fraction']:.1%} of the onnxruntime peer's: not the same work")
     if checks["onnxruntime_keypoints_kept_fraction"] < 0.8:
         problems.append(f"LK kept only {checks['onnxruntime_keypoints_kept_fraction']:.0%} of the keypoints")
     checks["ok"], checks["problems"] = not problems, problems
