@@ -111,7 +111,11 @@ fn main() -> anyhow::Result<()> {
         .collect();
     let (template, asymmetry_cm) = symmetric_template(&full);
     let facts = depth_facts(&full, &sets);
-    eprintln!("{facts}");
+    // The tool's report beside the generated source on stdout, not a log.
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("{facts}");
+    }
     print!("{}", render(&template, asymmetry_cm, &facts));
     Ok(())
 }

@@ -43,6 +43,7 @@ pub struct Config {
     pub screen: ScreenConfig,
     pub gpio: crate::gpio::GpioOptions,
     pub trigger: crate::service::trigger::TriggerConfig,
+    pub log: LogConfig,
 }
 
 /// `[device]`.
@@ -192,6 +193,21 @@ impl Default for LockoutConfig {
     }
 }
 
+/// `[log]`: how much the service logs (`RUST_LOG`, when set, wins).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A level (`error`, `warn`, `info`, `debug`, `trace`) or a filter such as
+    /// `info,rumqttc=debug`.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { level: crate::logging::DEFAULT_LEVEL.into() }
+    }
+}
+
 /// Where the screen goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -303,6 +319,9 @@ impl Config {
         }
         if let Err(e) = self.camera.v4l2.validate() {
             return bad("camera.v4l2", &e.to_string());
+        }
+        if let Err(e) = crate::logging::parse_filter(&self.log.level) {
+            return bad("log.level", &e);
         }
         if self.lockout.max_fails == 0 {
             return bad("lockout.max_fails", "must be at least 1");

@@ -231,7 +231,7 @@ impl GpioThread {
                     Err(e) => {
                         let msg = e.to_string();
                         if msg != last_error {
-                            eprintln!("livegate: gpio: {msg}");
+                            tracing::warn!(error = %msg, "gpio poll failed");
                             last_error = msg;
                         }
                     }
@@ -239,7 +239,7 @@ impl GpioThread {
                 std::thread::sleep(std::time::Duration::from_millis(POLL_MS));
             }
             if let Err(e) = gpio.drive(false) {
-                eprintln!("livegate: gpio: cannot switch the relay off at shutdown: {e}");
+                tracing::error!(error = %e, "cannot switch the relay off at shutdown");
             }
         })?;
         Ok(Self { passes, stop, thread })
@@ -254,7 +254,7 @@ impl GpioThread {
     pub fn stop(self) {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
         if self.thread.join().is_err() {
-            eprintln!("livegate: gpio: the thread panicked");
+            tracing::error!("the gpio thread panicked");
         }
     }
 }

@@ -41,6 +41,7 @@ pub mod config;
 pub mod entropy;
 pub mod gpio;
 pub mod liveness;
+pub mod logging;
 pub mod models;
 pub mod mqtt;
 pub mod pipeline;

@@ -256,12 +256,12 @@ fn engine_check(
         let thresholds = Thresholds::of(&livegate::liveness::session::LivenessConfig::default());
         let rec = EngineRecord { engine: engine.clone(), thresholds, tolerance, sessions: measured };
         std::fs::write(&path, serde_json::to_string_pretty(&rec)? + "\n")?;
-        eprintln!("engine record written: {} ({engine})", path.display());
+        tracing::info!(path = %path.display(), %engine, "engine record written");
         return Ok(engine_check::render(&rec, &engine, &rec.compare(&rec.sessions)));
     }
     let rec = EngineRecord::load(&path)?;
     let drifts = rec.check(&engine, &measured)?;
-    eprintln!(
+    tracing::info!(
         "engine check: {engine} measures the reference sessions within the tolerance of {}",
         rec.engine
     );
@@ -280,7 +280,7 @@ fn keygen(out: Option<PathBuf>, config: &std::path::Path) -> anyhow::Result<Exit
     }
     let key = DeviceKey::generate()?;
     key.save(&path)?;
-    eprintln!("wrote {} (keep it secret; give controllers the public key below)", path.display());
+    tracing::info!("wrote {} (keep it secret; give controllers the public key below)", path.display());
     println!("{}", key.public_hex());
     Ok(ExitCode::SUCCESS)
 }
@@ -331,13 +331,17 @@ fn exit_on_panic() {
     let report = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         report(info);
-        eprintln!("livegate: a thread panicked; exiting so the service manager restarts livegate");
+        tracing::error!("a thread panicked; exiting so the service manager restarts livegate");
         std::process::exit(101);
     }));
 }
 
+/// The log's filter, set by `main` first thing; `run` applies the config's `[log] level`.
+static LOGGING: std::sync::OnceLock<livegate::logging::Logging> = std::sync::OnceLock::new();
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    LOGGING.get_or_init(livegate::logging::init);
     if let Some(k) = cli.kernels {
         livegate::vision::force_kernels(k).expect("forced once, before any network loads");
     }
@@ -354,7 +358,7 @@ fn main() -> ExitCode {
     match run(command, cli.models.as_deref()) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("livegate: {e:#}");
+            tracing::error!("{e:#}");
             ExitCode::from(1)
         }
     }
@@ -378,7 +382,7 @@ fn print_version(models_dir: Option<&std::path::Path>) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("livegate: engine: {e:#}");
+            tracing::error!("engine: {e:#}");
             ExitCode::from(1)
         }
     }
@@ -389,11 +393,11 @@ fn run(command: Command, models_dir: Option<&std::path::Path>) -> anyhow::Result
         let sizes = screens::parse_sizes(sizes)?;
         let frame = screens::load_frame(frame)?;
         let written = screens::write_all(out, &sizes, std::sync::Arc::clone(&frame))?;
-        eprintln!("wrote {} screens to {}", written.len(), out.display());
+        tracing::info!("wrote {} screens to {}", written.len(), out.display());
         let dwell = std::time::Duration::from_secs_f32(dwell.clamp(0.0, 600.0));
         if let Some(dev) = fbdev {
             let g = screens::show_on_framebuffer(dev, std::sync::Arc::clone(&frame), dwell)?;
-            eprintln!("showed every screen on {}: {g:?}", dev.display());
+            tracing::info!("showed every screen on {}: {g:?}", dev.display());
         }
         #[cfg(feature = "simulator")]
         if let Command::Screens { window: true, .. } = &command {
@@ -423,6 +427,9 @@ fn run(command: Command, models_dir: Option<&std::path::Path>) -> anyhow::Result
         Command::Keygen { .. } | Command::Config { .. } => unreachable!("handled above"),
         Command::Run { config } => {
             let cfg = Config::load(&config)?;
+            if let Some(log) = LOGGING.get() {
+                log.apply_config(&cfg.log.level);
+            }
             let vision = VisionConfig::default();
             let (detector, mesh) = models::load(&model_dir, Precision::Int8, vision.detector_min_score)?;
             let synthetic = match cfg.camera.source {
@@ -443,7 +450,7 @@ fn run(command: Command, models_dir: Option<&std::path::Path>) -> anyhow::Result
             let faces = synthetic_faces(&opts.face, demo::SCRIPTS.to_vec(), &model_dir, &vision)?;
             let summary = demo::demo(&opts, FaceTracker::new(detector, mesh, vision), faces)?;
             if summary.attacks_passed > 0 {
-                eprintln!("livegate: {} flat-photo attack(s) passed", summary.attacks_passed);
+                tracing::error!(attacks_passed = summary.attacks_passed, "flat-photo attack(s) passed");
                 return Ok(ExitCode::from(1));
             }
             Ok(ExitCode::SUCCESS)
@@ -459,7 +466,7 @@ fn run(command: Command, models_dir: Option<&std::path::Path>) -> anyhow::Result
             let reports = inspect::inspect(&images, &detector, &mesh, opts);
             println!("{}", serde_json::to_string_pretty(&reports)?);
             for r in reports.iter().filter_map(|r| r.error.as_ref()) {
-                eprintln!("livegate: {r}");
+                tracing::warn!("{r}");
             }
             let unusable = reports.iter().any(|r| r.error.is_some());
             Ok(if unusable { ExitCode::from(2) } else { ExitCode::SUCCESS })
@@ -473,10 +480,14 @@ fn run(command: Command, models_dir: Option<&std::path::Path>) -> anyhow::Result
             let result = verify::verify(&dir, tracker, settings.liveness, &outputs);
             if peak_rss {
                 // Its own VmHWM: a parent's RUSAGE_CHILDREN would count the forking parent too.
-                match livegate::cmd::procstat::peak_rss_mib() {
-                    Some(mib) => eprintln!("peak_rss_mib {mib:.2}"),
-                    None => eprintln!("peak_rss_mib unavailable"),
-                }
+                // Not a log event: a line of output, on stderr so stdout stays the verdict
+                // (tools/bench_peers.py reads it).
+                use std::io::Write as _;
+                let line = match livegate::cmd::procstat::peak_rss_mib() {
+                    Some(mib) => format!("peak_rss_mib {mib:.2}"),
+                    None => "peak_rss_mib unavailable".to_owned(),
+                };
+                let _ = writeln!(std::io::stderr().lock(), "{line}");
             }
             match result {
                 Ok(verdict) => {
@@ -488,7 +499,7 @@ fn run(command: Command, models_dir: Option<&std::path::Path>) -> anyhow::Result
                     })
                 }
                 Err(e @ verify::VerifyError::Unusable(_)) => {
-                    eprintln!("livegate: {e}");
+                    tracing::error!("{e}");
                     Ok(ExitCode::from(2))
                 }
                 Err(e) => Err(e.into()),
@@ -515,7 +526,7 @@ fn run(command: Command, models_dir: Option<&std::path::Path>) -> anyhow::Result
             let tracker = FaceTracker::new(detector, mesh, vision.clone());
             let verdict = record::record(&out, source, tracker, settings.liveness, &vision)?;
             println!("{}", serde_json::to_string_pretty(&verdict)?);
-            eprintln!("recorded {} frames to {}", verdict.frames, out.display());
+            tracing::info!("recorded {} frames to {}", verdict.frames, out.display());
             Ok(if verdict.result == VerdictResult::Pass { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Command::Synth { script, face, other, seed, door, out } => {
@@ -532,7 +543,7 @@ fn run(command: Command, models_dir: Option<&std::path::Path>) -> anyhow::Result
             let geometry = ChallengeGeometry::new(640, 480, synth::seeded_target(&mut rng));
             let conditions = if door {
                 let c = evaluate::door(seed);
-                eprintln!("door: hfov_deg = {}, {:?}", c.hfov_deg, c.labels());
+                tracing::info!("door: hfov_deg = {}, {:?}", c.hfov_deg, c.labels());
                 c
             } else {
                 Conditions { hfov_deg: cfg.hfov_deg, ..Conditions::baseline() }
@@ -540,7 +551,7 @@ fn run(command: Command, models_dir: Option<&std::path::Path>) -> anyhow::Result
             let mut camera =
                 SyntheticCamera::new(model, other_model, script, &geometry, &conditions, rng.next_u64());
             let n = synth::write_session(&out, &mut camera, &geometry, script)?;
-            eprintln!("wrote {n} frames to {}", out.display());
+            tracing::info!("wrote {n} frames to {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Evaluate { sessions: Some(dir), config, out, .. } => {
@@ -550,7 +561,7 @@ fn run(command: Command, models_dir: Option<&std::path::Path>) -> anyhow::Result
             let tracker = FaceTracker::new(detector, mesh, vision);
             let report = evaluate_sessions::run(&dir, &tracker, &settings.liveness)?;
             for k in &report.skipped {
-                eprintln!("livegate: skipped {}: {}", k.name, k.reason);
+                tracing::warn!("skipped {}: {}", k.name, k.reason);
             }
             let command = format!("livegate {}", std::env::args().skip(1).collect::<Vec<_>>().join(" "));
             let md = evaluate_sessions::render(&report, &settings.liveness, &command);
@@ -599,13 +610,14 @@ fn run(command: Command, models_dir: Option<&std::path::Path>) -> anyhow::Result
                 per_misbehaviour: per_misbehaviour * k,
             };
             let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-            eprintln!("calibration set…");
+            tracing::info!("calibration set…");
             let measured =
                 evaluate::run_set(&tracker, &cal_faces, &rep_faces, counts, 1_000_000, &vision, workers)?;
             let cal = evaluate::calibrate(&measured)?;
-            eprintln!(
+            tracing::info!(
                 "report set with min_parallax {:.4}, min_layout_change {:.4}…",
-                cal.thresholds.min_parallax, cal.thresholds.min_layout_change
+                cal.thresholds.min_parallax,
+                cal.thresholds.min_layout_change
             );
             let reported =
                 evaluate::run_set(&tracker, &rep_faces, &cal_faces, rep_counts, 2_000_000, &vision, workers)?;

@@ -354,7 +354,7 @@ impl ChallengeRunner {
             last_t = frame.t_ms;
             let step = self.feed(&frame);
             if let Err(e) = &step {
-                eprintln!("livegate: frame at {} ms skipped: {e}", frame.t_ms);
+                tracing::warn!(t_ms = frame.t_ms, error = %e, "frame skipped");
                 self.trace.skipped = Some(e.to_string());
             }
             after(&frame, &self.trace)?;

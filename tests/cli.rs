@@ -211,3 +211,56 @@ fn config_prints_the_file_the_package_installs_and_check_names_the_bad_key_and_l
     assert!(err.contains("screen.max_fps") && err.contains(&format!("line {line}")), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// What an installer reads (src/logging.rs): every line has a level; in a terminal or a file a
+/// timestamp; under journald (its `JOURNAL_STREAM` names stderr) a syslog priority prefix and
+/// no timestamp; `RUST_LOG` sets the detail, and a bad value is said and ignored.
+#[test]
+fn log_lines_carry_levels_follow_rust_log_and_suit_the_journal() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = std::env::temp_dir().join(format!("livegate-cli-log-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut n = 0;
+    let mut keygen = |rust_log: Option<&str>, journal: bool| -> String {
+        n += 1;
+        let err_path = dir.join(format!("stderr{n}"));
+        let err = std::fs::File::create(&err_path).unwrap();
+        let mut cmd = livegate();
+        cmd.args(["keygen", "-o"])
+            .arg(dir.join(format!("key{n}")))
+            .env_remove("RUST_LOG")
+            .env_remove("JOURNAL_STREAM");
+        if let Some(v) = rust_log {
+            cmd.env("RUST_LOG", v);
+        }
+        if journal {
+            let m = err.metadata().unwrap();
+            cmd.env("JOURNAL_STREAM", format!("{}:{}", m.dev(), m.ino()));
+        }
+        let status = cmd.stderr(err).stdout(std::process::Stdio::null()).status().unwrap();
+        let text = std::fs::read_to_string(&err_path).unwrap();
+        assert!(status.success(), "{text}");
+        text
+    };
+    let line = |text: &str| text.lines().find(|l| l.contains("keep it secret")).map(str::to_owned);
+
+    let plain = line(&keygen(None, false)).expect("the info line");
+    assert!(plain.starts_with("20") && plain.contains("INFO"), "timestamp and level: {plain}");
+    let journal = line(&keygen(None, true)).expect("the info line");
+    assert!(journal.starts_with("<6>") && journal.contains("INFO"), "priority prefix: {journal}");
+    assert!(!journal[3..].starts_with("20"), "no timestamp: {journal}");
+
+    assert_eq!(line(&keygen(Some("warn"), false)), None, "RUST_LOG=warn hides info");
+    let bad = keygen(Some("loud"), false);
+    assert!(bad.contains("RUST_LOG") && bad.contains("not a level") && line(&bad).is_some(), "{bad}");
+
+    // `[log] level` is checked like every key.
+    let cfg = dir.join("log.toml");
+    std::fs::write(&cfg, "[log]\nlevel = \"loud\"\n").unwrap();
+    let out = livegate().args(["config", "--check"]).arg(&cfg).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("log.level") && err.contains("line 2"), "{err}");
+    std::fs::write(&cfg, "[log]\nlevel = \"info,rumqttc=debug\"\n").unwrap();
+    assert!(livegate().args(["config", "--check"]).arg(&cfg).status().unwrap().success());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -21,6 +21,7 @@ fn in_ci() -> bool {
 }
 
 /// Skips (when not `required`) or fails with the reason.
+#[allow(clippy::print_stderr)] // the skip is said in the test's output, not logged
 fn unavailable(required: bool, why: &str) {
     assert!(!required, "vivid VM test cannot run: {why}");
     eprintln!("SKIPPED: {why}");

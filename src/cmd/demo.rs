@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use tracing::info;
 
 use crate::camera::synthetic::Script;
 use crate::config::{CameraSource, Config, ScreenKind};
@@ -105,12 +106,12 @@ pub fn demo(opts: &DemoOptions, tracker: FaceTracker, faces: SyntheticFaces) -> 
         )
     })?;
     let topics = Topics::new(&cfg.mqtt.base_topic, &cfg.device.id, &cfg.mqtt.discovery_prefix);
-    eprintln!(
+    info!(
         "demo: embedded broker on 127.0.0.1:{port}; watch it with  mosquitto_sub -p {port} -t '{}/#' -v",
         cfg.mqtt.base_topic,
         port = opts.port
     );
-    eprintln!("demo: verdicts are signed by {public}; screens go to {}", cfg.screen.path.display());
+    info!("demo: verdicts are signed by {public}; screens go to {}", cfg.screen.path.display());
     let (stop, stopped) = tokio::sync::oneshot::channel();
     let service_cfg = cfg.clone();
     let service = std::thread::Builder::new()
@@ -125,7 +126,7 @@ pub fn demo(opts: &DemoOptions, tracker: FaceTracker, faces: SyntheticFaces) -> 
         Err(_) => bail!("the service thread panicked"),
     }
     let summary = outcome?;
-    eprintln!(
+    info!(
         "demo: {} pass, {} fail, {} other; screens in {}",
         summary.passes,
         summary.fails,
@@ -173,7 +174,7 @@ async fn drive(
             Script::Live => "a live visitor",
             _ => "a flat-photo attack",
         };
-        eprintln!("demo: challenge {} ({who})…", i + 1);
+        info!("demo: challenge {} ({who})…", i + 1);
         let start = serde_json::json!({ "request_id": request_id, "nonce": nonce }).to_string();
         client.publish(topics.start(), QoS::AtLeastOnce, false, start).await?;
         let verdict = wait_verdict(&mut events, topics, &request_id, service).await?;
@@ -197,7 +198,7 @@ async fn drive(
         }
         let reason = verdict.reason.map(|r| format!(" ({r:?})")).unwrap_or_default();
         let note = if verdict.result == expected { "as expected" } else { "NOT as expected" };
-        eprintln!(
+        info!(
             "demo: challenge {}: {:?}{reason}, {} frames, signature ok: {note}",
             i + 1,
             verdict.result,

@@ -158,7 +158,7 @@ pub fn show_in_window(
     let (tx, handle) =
         ScreenThread::spawn(WindowTarget::new(size.0, size.1, scale, "livegate screens"), 30.0)?;
     for (name, view) in samples(frame) {
-        eprintln!("showing {name}");
+        tracing::info!("showing {name}");
         tx.send(view);
         std::thread::sleep(dwell);
     }

@@ -3,7 +3,7 @@
 //! no authentication and no TLS) and runs on its own named thread until the process exits.
 
 use std::collections::HashMap;
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
@@ -65,11 +65,11 @@ pub fn start(port: u16, protocol: Protocol) -> Result<SocketAddr, BrokerError> {
     let mut broker = Broker::new(config(port, protocol));
     std::thread::Builder::new().name("broker".into()).spawn(move || {
         if let Err(e) = broker.start() {
-            eprintln!("livegate: embedded broker stopped: {e}");
+            tracing::error!(error = %e, "embedded broker stopped");
         }
     })?;
     let deadline = Instant::now() + Duration::from_secs(5);
-    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+    while !listening(port) {
         if Instant::now() > deadline {
             return Err(BrokerError::NotListening(addr));
         }
@@ -78,9 +78,31 @@ pub fn start(port: u16, protocol: Protocol) -> Result<SocketAddr, BrokerError> {
     Ok(addr)
 }
 
+/// Whether a socket listens on `127.0.0.1:port`, read from the kernel's table (a probe
+/// connection would make the broker log a failed client at every start).
+fn listening(port: u16) -> bool {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    // The address as the kernel prints it: the host's byte order (little- or big-endian).
+    let local = [format!("0100007F:{port:04X}"), format!("7F000001:{port:04X}")];
+    // `sl local_address rem_address st …`; state 0A is LISTEN.
+    table.lines().skip(1).any(|l| {
+        let mut f = l.split_whitespace().skip(1);
+        f.next().is_some_and(|a| local.iter().any(|l| l == a)) && f.nth(1) == Some("0A")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_listening_loopback_port_is_seen_without_connecting_to_it() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        assert!(listening(port));
+        drop(l);
+        assert!(!listening(port));
+    }
 
     #[test]
     fn the_embedded_broker_listens_on_loopback_only_for_the_configured_protocol() {

@@ -16,6 +16,7 @@ use std::time::Duration;
 use rumqttc::{QoS, TlsConfiguration, Transport};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
+use tracing::{debug, error, info, warn};
 
 use super::spool::Spool;
 use super::topics::{
@@ -125,7 +126,7 @@ impl Wire {
         }
         match self.client.try_publish(topic.as_str(), qos, retain, payload, reply) {
             Ok(()) => self.requested.push_back(seq),
-            Err(e) => eprintln!("livegate: mqtt: publish to {topic} dropped: {e}"),
+            Err(e) => warn!(%topic, error = %e, "publish dropped"),
         }
     }
 
@@ -167,7 +168,7 @@ pub async fn run(
             ev = eventloop.poll(), if retry_at.is_none() => match ev {
                 Ok(ev) => {
                     if matches!(ev, WireEvent::ConnAck) {
-                        eprintln!("livegate: mqtt: connected to {broker}");
+                        info!(%broker, "mqtt: connected to the broker");
                         backoff = link.reconnect_min;
                         last_error.clear();
                     }
@@ -175,7 +176,7 @@ pub async fn run(
                 }
                 Err(msg) => {
                     if msg != last_error {
-                        eprintln!("livegate: mqtt: {msg}; retrying with backoff");
+                        warn!(%broker, error = %msg, "broker connection failed; retrying with backoff");
                         last_error = msg;
                     }
                     wire.lost();
@@ -201,11 +202,11 @@ fn on_event(ev: WireEvent, link: &mut Link, wire: &mut Wire, inbound: &mpsc::Sen
         }
         WireEvent::PubAck { pkid, accepted } => match wire.inflight.remove(&pkid) {
             Some(seq) if !accepted => {
-                eprintln!("livegate: mqtt: broker refused verdict {seq}; kept for the next connect");
+                warn!(seq, "broker refused the verdict; kept for the next connect");
             }
             Some(seq) => {
                 if let Err(e) = link.spool.remove(seq) {
-                    eprintln!("livegate: mqtt: verdict {seq} acknowledged but not removed: {e}");
+                    warn!(seq, error = %e, "verdict acknowledged but not removed from the spool");
                 }
             }
             None => {}
@@ -223,8 +224,9 @@ fn on_connect(link: &mut Link, wire: &mut Wire) {
     wire.connected.store(true, std::sync::atomic::Ordering::Relaxed);
     let t = &link.topics;
     for topic in [t.start(), t.cancel(), t.ha_status()] {
-        if let Err(e) = wire.client.try_subscribe(&topic, QoS::AtLeastOnce) {
-            eprintln!("livegate: mqtt: cannot subscribe to {topic}: {e}");
+        match wire.client.try_subscribe(&topic, QoS::AtLeastOnce) {
+            Ok(()) => debug!(%topic, "subscribing"),
+            Err(e) => error!(%topic, error = %e, "cannot subscribe"),
         }
     }
     wire.publish(t.availability(), QoS::AtLeastOnce, true, b"online".to_vec(), None);
@@ -236,7 +238,7 @@ fn on_connect(link: &mut Link, wire: &mut Wire) {
                 wire.publish(link.topics.verdict(), QoS::AtLeastOnce, false, s.payload, Some(s.seq));
             }
         }
-        Err(e) => eprintln!("livegate: mqtt: cannot read the spool: {e}"),
+        Err(e) => error!(error = %e, "cannot read the spool"),
     }
 }
 
@@ -293,10 +295,7 @@ fn on_outbound(m: Outbound, link: &mut Link, wire: &mut Wire) {
             Ok(s) => wire.publish(t.verdict(), QoS::AtLeastOnce, false, s.payload, Some(s.seq)),
             Err(e) => {
                 // Not durable: still publish once rather than drop it, and say so.
-                eprintln!(
-                    "livegate: mqtt: verdict {} NOT spooled ({e}); publishing without the guarantee",
-                    v.seq
-                );
+                warn!(seq = v.seq, error = %e, "verdict NOT spooled; publishing without the guarantee");
                 wire.publish_json(t.verdict(), QoS::AtLeastOnce, false, &v);
             }
         },

@@ -6,6 +6,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use tracing::warn;
+
 use crate::liveness::verdict::Verdict;
 
 /// Errors of the spool directory.
@@ -100,13 +102,14 @@ impl Spool {
                 Ok(s) => out.push(s),
                 Err(reason) => {
                     let aside = path.with_extension("corrupt");
-                    eprintln!(
-                        "livegate: spool: {} is {reason}; moved to {}",
-                        path.display(),
-                        aside.display()
+                    warn!(
+                        path = %path.display(),
+                        %reason,
+                        moved_to = %aside.display(),
+                        "spooled verdict is unusable; moved aside"
                     );
                     if let Err(e) = std::fs::rename(&path, &aside) {
-                        eprintln!("livegate: spool: cannot move {} aside: {e}", path.display());
+                        warn!(path = %path.display(), error = %e, "cannot move the spooled verdict aside");
                     }
                 }
             }

@@ -185,7 +185,7 @@ where
             let started = Instant::now();
             if let Err(e) = render(&view, &mut target).and_then(|()| target.flush()) {
                 stats.failed += 1;
-                eprintln!("livegate: screen: {e}");
+                tracing::warn!(error = %e, "screen update failed");
             }
             stats.drawn += 1;
             if let Some(rest) = period.checked_sub(started.elapsed()) {

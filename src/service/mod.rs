@@ -25,6 +25,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use tokio::sync::mpsc;
+use tracing::{error, info, warn};
 
 use crate::camera::CaptureThread;
 use crate::config::{CameraSource, Config};
@@ -120,7 +121,7 @@ pub fn run_until(
     let settings = client::settings(&cfg, &topics)?;
     if crate::mqtt::BrokerUrl::parse(&cfg.mqtt.url)? == crate::mqtt::BrokerUrl::Embedded {
         let addr = crate::mqtt::broker::start(cfg.mqtt.embedded_port, cfg.mqtt.protocol)?;
-        eprintln!("livegate: embedded broker on {addr}");
+        info!(%addr, "embedded broker listening");
     }
     let capture = match cfg.camera.source {
         CameraSource::V4l2 => {
@@ -136,12 +137,12 @@ pub fn run_until(
     let connected = Arc::new(AtomicBool::new(false));
     let (views, screen_thread) = match crate::screen::sink::open(&cfg.screen) {
         Ok(Some(s)) => {
-            eprintln!("livegate: screen: {}", s.describe);
+            info!(screen = %s.describe, "screen ready");
             (Some(s.views), Some(s.thread))
         }
         Ok(None) => (None, None),
         Err(e) => {
-            eprintln!("livegate: screen: {e}; running without a screen (see [screen] in the config)");
+            warn!(error = %e, "running without a screen (see [screen] in the config)");
             (None, None)
         }
     };
@@ -156,7 +157,7 @@ pub fn run_until(
         }
         Ok(None) => None,
         Err(e) => {
-            eprintln!("livegate: gpio: {e}; running without the button and relay (see [gpio] in the config)");
+            warn!(error = %e, "running without the button and relay (see [gpio] in the config)");
             None
         }
     };
@@ -175,7 +176,7 @@ pub fn run_until(
         state: state(idle_or_error(capture.as_deref()), camera_text(&cfg, capture.as_deref()), &engine, None),
         connected,
     };
-    eprintln!("livegate: verdict public key {}", key.public_hex());
+    info!(public_key = %key.public_hex(), "verdict public key");
     let camera = camera_text(&cfg, capture.as_deref());
     let result_for = Duration::from_millis(cfg.screen.result_ms);
     let face_hold = (cfg.trigger.face_hold_ms > 0).then(|| trigger::FaceHold::new(cfg.trigger.face_hold_ms));
@@ -206,7 +207,7 @@ pub fn run_until(
         let left = service.serve(in_rx, work_rx).await;
         // The service's sender is gone: the MQTT task publishes `offline` and disconnects.
         if tokio::time::timeout(JOIN_DEADLINE, mqtt).await.is_err() {
-            eprintln!("livegate: mqtt: no clean disconnect within {JOIN_DEADLINE:?}");
+            warn!(within = ?JOIN_DEADLINE, "mqtt: no clean disconnect");
         }
         left
     });
@@ -226,13 +227,13 @@ fn join_within<T>(name: &str, thread: std::thread::JoinHandle<T>) {
     let t0 = Instant::now();
     while !thread.is_finished() {
         if t0.elapsed() > JOIN_DEADLINE {
-            eprintln!("livegate: the {name} thread did not stop within {JOIN_DEADLINE:?}; leaving it");
+            warn!(thread = %name, within = ?JOIN_DEADLINE, "thread did not stop; leaving it");
             return;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
     if thread.join().is_err() {
-        eprintln!("livegate: the {name} thread panicked");
+        error!(thread = %name, "thread panicked");
     }
 }
 
@@ -299,7 +300,7 @@ impl Service {
                 () = &mut stop => break,
             }
         }
-        eprintln!("livegate: shutting down");
+        info!("shutting down");
         self.notify.send("STOPPING=1");
         if let Some(r) = &self.running {
             r.cancel.store(true, Ordering::Relaxed);
@@ -320,12 +321,12 @@ impl Service {
         let request = Request { request_id: Some(trigger.into()), nonce: None };
         match self.start(request) {
             Ok((_, running)) => {
-                eprintln!("livegate: {trigger}: challenge {}", running.challenge_id);
+                info!(%trigger, challenge = %running.challenge_id, "challenge started");
                 self.running = Some(running);
                 self.between.challenge_started();
                 self.publish_state(Activity::Challenge).await;
             }
-            Err(refusal) => eprintln!("livegate: {trigger} ignored: {}", refusal.error.unwrap_or_default()),
+            Err(refusal) => warn!(%trigger, reason = %refusal.error.unwrap_or_default(), "trigger ignored"),
         }
     }
 
@@ -376,7 +377,7 @@ impl Service {
         self.refresh_screen(activity);
         if camera != self.camera || (was_locked && activity != Activity::Locked) {
             if camera != self.camera {
-                eprintln!("livegate: {camera}");
+                info!(status = %camera, "camera status changed");
             }
             self.publish_state(activity).await;
         }
@@ -395,7 +396,7 @@ impl Service {
 
     async fn send(&self, m: Outbound) {
         if self.out.send(m).await.is_err() {
-            eprintln!("livegate: the MQTT task has stopped");
+            error!("the MQTT task has stopped");
         }
     }
 
@@ -463,7 +464,7 @@ impl Service {
             WorkerEvent::Presence { present } => self.on_presence(present).await,
             WorkerEvent::Done { challenge_id, started, ending } => {
                 let Some(run) = self.running.take().filter(|r| r.challenge_id == challenge_id) else {
-                    eprintln!("livegate: result of unknown challenge {challenge_id} ignored");
+                    warn!(challenge = %challenge_id, "result of unknown challenge ignored");
                     return;
                 };
                 self.finish(run, started, ending).await;
@@ -489,7 +490,9 @@ impl Service {
                 self.send(Outbound::Verdict(Box::new(v))).await;
             }
             // Without a durable seq or a signature there is no verdict a door could trust.
-            Err(e) => eprintln!("livegate: challenge {}: verdict not issued: {e:#}", run.challenge_id),
+            Err(e) => {
+                error!(challenge = %run.challenge_id, error = format_args!("{e:#}"), "verdict not issued")
+            }
         }
         self.locked_until = lock.map(|until_ms| {
             rfc3339_ms(SystemTime::now() + Duration::from_millis(until_ms.saturating_sub(self.now_ms())))
@@ -510,7 +513,7 @@ impl Service {
         if v.source == Source::V4l2 {
             gpio.pass();
         } else {
-            eprintln!("livegate: gpio: relay not pulsed for a {:?} verdict (not a live camera)", v.source);
+            warn!(source = ?v.source, "relay not pulsed for a verdict not from a live camera");
         }
     }
 
@@ -529,7 +532,7 @@ impl Service {
                 (VerdictResult::Aborted, Some(Reason::Cancelled), Checks::default(), frames)
             }
             Ending::CameraFailed { frames, error } => {
-                eprintln!("livegate: challenge {}: camera failed: {error}", run.challenge_id);
+                error!(challenge = %run.challenge_id, %error, "camera failed");
                 (VerdictResult::Error, Some(Reason::CameraError), Checks::default(), frames)
             }
         };

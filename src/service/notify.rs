@@ -17,7 +17,7 @@ impl Notifier {
         match Self::connect(&name.to_string_lossy()) {
             Ok(t) => Self { target: Some(t) },
             Err(e) => {
-                eprintln!("livegate: NOTIFY_SOCKET {name:?} unusable: {e}");
+                tracing::warn!(socket = ?name, error = %e, "NOTIFY_SOCKET unusable");
                 Self { target: None }
             }
         }
@@ -37,7 +37,7 @@ impl Notifier {
         if let Some((sock, addr)) = &self.target
             && let Err(e) = sock.send_to_addr(message.as_bytes(), addr)
         {
-            eprintln!("livegate: systemd notify {message:?} failed: {e}");
+            tracing::warn!(notification = %message, error = %e, "systemd notify failed");
         }
     }
 }

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::mpsc;
+use tracing::warn;
 
 use crate::camera::replay::{Pace, ReplayCamera};
 use crate::camera::synthetic::{Conditions, FaceModel, Script, SyntheticCamera};
@@ -220,7 +221,7 @@ fn look_for_face(
         Ok(present) => {
             let _ = events.try_send(WorkerEvent::Presence { present });
         }
-        Err(e) => eprintln!("livegate: face trigger: frame skipped: {e}"),
+        Err(e) => warn!(error = %e, "face trigger: frame skipped"),
     }
 }
 
@@ -250,7 +251,7 @@ fn run_job(
             Ok(Some(f)) => f,
             Ok(None) => break Ending::Decided(incomplete(frames, last_t)),
             Err(e @ CameraError::BadFrame { .. }) => {
-                eprintln!("livegate: challenge {}: {e}; frame skipped", job.challenge_id);
+                warn!(challenge = %job.challenge_id, error = %e, "frame skipped");
                 continue;
             }
             Err(e) => break Ending::CameraFailed { frames, error: e.to_string() },
@@ -286,9 +287,7 @@ fn run_job(
                     ui.show(View { scene: Scene::Challenge(challenge), status: ui.status(true) });
                 }
             }
-            Err(e) => {
-                eprintln!("livegate: challenge {}: frame at {} ms skipped: {e}", job.challenge_id, frame.t_ms)
-            }
+            Err(e) => warn!(challenge = %job.challenge_id, t_ms = frame.t_ms, error = %e, "frame skipped"),
         }
     };
     (ending, runner.into_tracker())

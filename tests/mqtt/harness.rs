@@ -111,6 +111,8 @@ impl Mosquitto {
 }
 
 impl Drop for Mosquitto {
+    // A failing test shows what the process logged (test output, not a log).
+    #[allow(clippy::print_stderr)]
     fn drop(&mut self) {
         if std::thread::panicking() {
             let log = std::fs::read_to_string(self.conf.with_extension("log")).unwrap_or_default();
@@ -146,6 +148,8 @@ impl Livegate {
             .arg("run")
             .arg("-c")
             .arg(&self.config)
+            // The config's `[log] level` decides what the tests read, not the caller's shell.
+            .env_remove("RUST_LOG")
             .stderr(log)
             .spawn()
             .unwrap();
@@ -169,6 +173,8 @@ impl Livegate {
 }
 
 impl Drop for Livegate {
+    // A failing test shows what the process logged (test output, not a log).
+    #[allow(clippy::print_stderr)]
     fn drop(&mut self) {
         if std::thread::panicking() {
             let running = self.is_running();

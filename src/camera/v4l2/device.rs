@@ -58,7 +58,13 @@ pub(super) fn open(opts: &V4l2Options) -> Result<OpenStream, CameraError> {
         _ => open_error(&path, &e),
     })?;
     let (layout, how) = configure(&dev, &path, opts)?;
-    eprintln!("camera: {} ({}, driver {}) {how}", path.display(), caps.card, caps.driver);
+    tracing::info!(
+        device = %path.display(),
+        card = %caps.card,
+        driver = %caps.driver,
+        negotiated = %how,
+        "camera opened"
+    );
     let mut stream = MmapStream::with_buffers(&dev, Type::VideoCapture, opts.buffers)
         .map_err(|e| open_error(&path, &e))?;
     stream.set_timeout(std::time::Duration::from_millis(opts.stall_timeout_ms));

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use tracing::warn;
 
 use super::convert::PixelFormat;
 use super::intake::{CameraStats, FrameIntake};
@@ -157,8 +158,10 @@ impl V4l2Camera {
                 let message = e.to_string();
                 if self.logged.as_ref() != Some(&message) {
                     let retry = self.recovery.wait_before_open_ms(now_ms()).unwrap_or(0);
-                    eprintln!(
-                        "camera error: {e} (retrying, first in {retry} ms; logged again when it changes)"
+                    warn!(
+                        error = %e,
+                        retry_in_ms = retry,
+                        "camera error (retrying; logged again when it changes)"
                     );
                     self.logged = Some(message);
                 }
@@ -171,7 +174,7 @@ impl V4l2Camera {
     fn lose(&mut self, e: CameraError) -> CameraError {
         self.active = None;
         self.recovery.lost(now_ms(), e.to_string());
-        eprintln!("camera error: {e}");
+        warn!(error = %e, "camera error");
         e
     }
 
@@ -190,7 +193,7 @@ impl V4l2Camera {
                     }
                     if self.stats.dropped % 100 == 1 {
                         let why = intake.last_error().map(ToString::to_string).unwrap_or_default();
-                        eprintln!("camera: dropped a frame ({why}); {} dropped so far", self.stats.dropped);
+                        warn!(reason = %why, dropped_so_far = self.stats.dropped, "camera dropped a frame");
                     }
                     if self.recovery.stalled(now_ms()) {
                         self.stats.stalls += 1;
