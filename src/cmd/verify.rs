@@ -14,14 +14,12 @@ use anyhow::Context;
 use crate::camera::CameraError;
 use crate::camera::replay::ReplayCamera;
 use crate::cmd::overlay::OverlayWriter;
+use crate::config::SigningConfig;
 use crate::entropy::challenge_id;
-use crate::liveness::session::{Decision, LivenessConfig, Outcome, Session};
-use crate::liveness::verdict::{Source, Verdict, VerdictResult, rfc3339_ms};
+use crate::liveness::session::{Decision, LivenessConfig, Session};
+use crate::liveness::verdict::{Answering, Ended, Issuer, Source, Verdict};
 use crate::pipeline::{ChallengeRunner, FrameTrace, RunError};
 use crate::vision::FaceTracker;
-
-/// How long a verdict stays fresh after its decision.
-const VERDICT_TTL: Duration = Duration::from_secs(10);
 
 /// Why a session could not be verified.
 #[derive(Debug, thiserror::Error)]
@@ -96,7 +94,8 @@ pub fn replay_with(
     Ok(decision)
 }
 
-/// Wraps a decision into a verdict document (unsigned; signing comes with MQTT).
+/// The verdict of a replayed or recorded challenge: [`Verdict::issue`], as the service issues
+/// it (unsigned: no key is involved), expiring after the default `[signing] verdict_ttl_s`.
 ///
 /// # Errors
 /// When the OS random source cannot be read.
@@ -108,27 +107,14 @@ pub fn to_verdict(
 ) -> anyhow::Result<Verdict> {
     let decided = SystemTime::now();
     let started = decided - Duration::from_millis(d.decided_t_ms.saturating_sub(first_t_ms));
-    Ok(Verdict {
+    let issuer = Issuer {
         device_id: device_id.to_owned(),
         source,
-        challenge_id: challenge_id()?,
-        request_id: None,
-        nonce: None,
-        result: match d.result {
-            Outcome::Pass => VerdictResult::Pass,
-            Outcome::Fail => VerdictResult::Fail,
-            Outcome::Timeout => VerdictResult::Timeout,
-        },
-        reason: d.reason,
-        checks: d.checks,
-        started_at: rfc3339_ms(started),
-        decided_at: rfc3339_ms(decided),
-        frames: d.frames,
         engine,
-        seq: 0,
-        expires_at: rfc3339_ms(decided + VERDICT_TTL),
-        sig: None,
-    })
+        ttl: Duration::from_secs(SigningConfig::default().verdict_ttl_s),
+    };
+    let answering = Answering { challenge_id: challenge_id()?, ..Answering::default() };
+    Ok(Verdict::issue(&issuer, answering, Ended::from(&d), (started, decided)))
 }
 
 /// Replays `dir` and returns the verdict, writing what `outputs` asks for.

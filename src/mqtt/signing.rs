@@ -176,12 +176,6 @@ fn decode_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
     Some(out)
 }
 
-/// Rounds a check value to four decimals, so its JSON has no exponent and reads back equal.
-pub fn round4(x: f32) -> f32 {
-    let r = (f64::from(x) * 1e4).round() / 1e4;
-    if r.abs() < 1e-4 { 0.0 } else { r as f32 }
-}
-
 /// The verdict counter: the last used `seq`, persisted and fsynced before a number is used.
 #[derive(Debug)]
 pub struct SeqFile {

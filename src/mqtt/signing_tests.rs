@@ -1,6 +1,6 @@
 use super::*;
 use crate::liveness::session::Checks;
-use crate::liveness::verdict::{Source, VerdictResult};
+use crate::liveness::verdict::{Source, VerdictResult, round4};
 
 fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("livegate-signing-{}", std::process::id()));

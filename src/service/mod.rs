@@ -31,10 +31,10 @@ use crate::camera::CaptureThread;
 use crate::config::{CameraSource, Config};
 use crate::entropy::challenge_id;
 use crate::gpio::{GpioThread, PiGpio};
-use crate::liveness::session::{Checks, Outcome, Reason};
-use crate::liveness::verdict::{Source, Verdict, VerdictResult, rfc3339_ms};
+use crate::liveness::session::{Checks, Reason};
+use crate::liveness::verdict::{Answering, Ended, Issuer, Source, Verdict, VerdictResult, rfc3339_ms};
 use crate::mqtt::client::{self, Inbound, Link, Outbound};
-use crate::mqtt::signing::{DeviceKey, SeqFile, round4};
+use crate::mqtt::signing::{DeviceKey, SeqFile};
 use crate::mqtt::spool::Spool;
 use crate::mqtt::topics::{Activity, EventPayload, Request, RequestKind, Response, StatePayload, Topics};
 use crate::mqtt::wire::ReplyTo;
@@ -54,8 +54,9 @@ struct Running {
 /// The service task's state.
 struct Service {
     cfg: Config,
-    /// The engine's fingerprint, in `state` and in every verdict.
-    engine: String,
+    /// The device, the camera's kind, the engine's fingerprint (also in `state`) and the
+    /// verdicts' lifetime, for every verdict.
+    issuer: Issuer,
     key: DeviceKey,
     seq: SeqFile,
     jobs: std::sync::mpsc::SyncSender<Job>,
@@ -180,8 +181,18 @@ pub fn run_until(
     let camera = camera_text(&cfg, capture.as_deref());
     let result_for = Duration::from_millis(cfg.screen.result_ms);
     let face_hold = (cfg.trigger.face_hold_ms > 0).then(|| trigger::FaceHold::new(cfg.trigger.face_hold_ms));
-    let service = Service {
+    let issuer = Issuer {
+        device_id: cfg.device.id.clone(),
+        source: match cfg.camera.source {
+            CameraSource::V4l2 => Source::V4l2,
+            CameraSource::Replay => Source::Replay,
+            CameraSource::Synthetic => Source::Synthetic,
+        },
         engine,
+        ttl: Duration::from_secs(cfg.signing.verdict_ttl_s),
+    };
+    let service = Service {
+        issuer,
         lockout: Lockout::new(&cfg.lockout),
         cfg,
         key,
@@ -361,7 +372,7 @@ impl Service {
     async fn publish_state(&mut self, activity: Activity) {
         self.camera = camera_text(&self.cfg, self.capture.as_deref());
         let locked = if activity == Activity::Locked { self.locked_until.clone() } else { None };
-        self.send(Outbound::State(state(activity, self.camera.clone(), &self.engine, locked))).await;
+        self.send(Outbound::State(state(activity, self.camera.clone(), &self.issuer.engine, locked))).await;
     }
 
     /// Republishes `state` when the camera's status changed (unplugged, back) or a lockout
@@ -519,50 +530,29 @@ impl Service {
 
     fn verdict(&self, run: &Running, started: SystemTime, ending: Ending) -> Verdict {
         let decided = SystemTime::now();
-        let (result, reason, checks, frames) = match ending {
-            Ending::Decided(d) => {
-                let result = match d.result {
-                    Outcome::Pass => VerdictResult::Pass,
-                    Outcome::Fail => VerdictResult::Fail,
-                    Outcome::Timeout => VerdictResult::Timeout,
-                };
-                (result, d.reason, d.checks, d.frames)
-            }
-            Ending::Cancelled { frames } => {
-                (VerdictResult::Aborted, Some(Reason::Cancelled), Checks::default(), frames)
-            }
+        let ended = match ending {
+            Ending::Decided(d) => Ended::from(&d),
+            Ending::Cancelled { frames } => Ended {
+                result: VerdictResult::Aborted,
+                reason: Some(Reason::Cancelled),
+                checks: Checks::default(),
+                frames,
+            },
             Ending::CameraFailed { frames, error } => {
                 error!(challenge = %run.challenge_id, %error, "camera failed");
-                (VerdictResult::Error, Some(Reason::CameraError), Checks::default(), frames)
+                Ended {
+                    result: VerdictResult::Error,
+                    reason: Some(Reason::CameraError),
+                    checks: Checks::default(),
+                    frames,
+                }
             }
         };
-        let r4 = |x: Option<f32>| x.map(round4);
-        Verdict {
-            device_id: self.cfg.device.id.clone(),
-            source: match self.cfg.camera.source {
-                CameraSource::V4l2 => Source::V4l2,
-                CameraSource::Replay => Source::Replay,
-                CameraSource::Synthetic => Source::Synthetic,
-            },
+        let answering = Answering {
             challenge_id: run.challenge_id.clone(),
             request_id: run.request.request_id.clone(),
             nonce: run.request.nonce.clone(),
-            result,
-            reason,
-            checks: Checks {
-                yaw_deg: r4(checks.yaw_deg),
-                layout_change: r4(checks.layout_change),
-                parallax: r4(checks.parallax),
-                path_rms: r4(checks.path_rms),
-                ..checks
-            },
-            started_at: rfc3339_ms(started),
-            decided_at: rfc3339_ms(decided),
-            frames,
-            engine: self.engine.clone(),
-            seq: 0,
-            expires_at: rfc3339_ms(decided + Duration::from_secs(self.cfg.signing.verdict_ttl_s)),
-            sig: None,
-        }
+        };
+        Verdict::issue(&self.issuer, answering, ended, (started, decided))
     }
 }
