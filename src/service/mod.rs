@@ -57,6 +57,8 @@ struct Service {
     /// The device, the camera's kind, the engine's fingerprint (also in `state`) and the
     /// verdicts' lifetime, for every verdict.
     issuer: Issuer,
+    /// The networks by file name (`state`'s `model`).
+    model: String,
     key: DeviceKey,
     seq: SeqFile,
     jobs: std::sync::mpsc::SyncSender<Job>,
@@ -164,7 +166,7 @@ pub fn run_until(
     };
     let (work_tx, work_rx) = mpsc::channel(16);
     let watch = (cfg.trigger.face_hold_ms > 0).then_some(cfg.trigger.face_min_width);
-    let engine = tracker.engine();
+    let (engine, model) = (tracker.engine(), tracker.models());
     let (jobs, worker) = worker::spawn(tracker, cameras, cfg.liveness.clone(), work_tx, (ui.clone(), watch))?;
     let (out_tx, out_rx) = mpsc::channel(64);
     let (in_tx, in_rx) = mpsc::channel(16);
@@ -174,7 +176,12 @@ pub fn run_until(
         reconnect_min: Duration::from_millis(cfg.mqtt.reconnect_min_ms),
         reconnect_max: Duration::from_millis(cfg.mqtt.reconnect_max_ms),
         // The camera thread may have failed already: the first retained state says so.
-        state: state(idle_or_error(capture.as_deref()), camera_text(&cfg, capture.as_deref()), &engine, None),
+        state: state(
+            idle_or_error(capture.as_deref()),
+            camera_text(&cfg, capture.as_deref()),
+            (&model, &engine),
+            None,
+        ),
         connected,
     };
     info!(public_key = %key.public_hex(), "verdict public key");
@@ -193,6 +200,7 @@ pub fn run_until(
     };
     let service = Service {
         issuer,
+        model,
         lockout: Lockout::new(&cfg.lockout),
         cfg,
         key,
@@ -262,11 +270,17 @@ fn idle_or_error(capture: Option<&CaptureThread>) -> Activity {
     if capture.is_some_and(|c| c.status().is_error()) { Activity::Error } else { Activity::Idle }
 }
 
-fn state(activity: Activity, camera: String, engine: &str, locked_until: Option<String>) -> StatePayload {
+/// The retained `state`: `model` names the networks, `engine` is their fingerprint.
+fn state(
+    activity: Activity,
+    camera: String,
+    (model, engine): (&str, &str),
+    locked_until: Option<String>,
+) -> StatePayload {
     StatePayload {
         state: activity,
         camera,
-        model: "blazeface+facemesh-int8".into(),
+        model: model.to_owned(),
         engine: engine.to_owned(),
         version: env!("CARGO_PKG_VERSION").into(),
         since: rfc3339_ms(SystemTime::now()),
@@ -372,7 +386,13 @@ impl Service {
     async fn publish_state(&mut self, activity: Activity) {
         self.camera = camera_text(&self.cfg, self.capture.as_deref());
         let locked = if activity == Activity::Locked { self.locked_until.clone() } else { None };
-        self.send(Outbound::State(state(activity, self.camera.clone(), &self.issuer.engine, locked))).await;
+        self.send(Outbound::State(state(
+            activity,
+            self.camera.clone(),
+            (&self.model, &self.issuer.engine),
+            locked,
+        )))
+        .await;
     }
 
     /// Republishes `state` when the camera's status changed (unplugged, back) or a lockout

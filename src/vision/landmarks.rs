@@ -45,6 +45,11 @@ pub fn decode(raw: &[f32], presence_logit: f32, roi: &Roi) -> Landmarks {
 }
 
 impl LandmarkModel {
+    /// Where the network was loaded from.
+    pub fn path(&self) -> &std::path::Path {
+        self.net.path()
+    }
+
     /// Loads a FaceMesh ONNX file in livegate's operators on this CPU's fastest kernels (the
     /// int8 mesh; the float one runs only in tract's own, [`Self::load_with`]).
     ///

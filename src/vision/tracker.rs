@@ -85,12 +85,21 @@ pub struct FaceTracker {
 }
 
 impl FaceTracker {
-    /// A tracker with no face yet.
     /// The engine's fingerprint ([`super::fingerprint`]) of the two networks.
     pub fn engine(&self) -> String {
         super::fingerprint(&self.detector, &self.mesh)
     }
 
+    /// The two networks by file name, detector first: `face_detection_short_range_fp32+face_landmark_int8`
+    /// (the retained `state`'s `model`).
+    pub fn models(&self) -> String {
+        let stem = |p: &std::path::Path| {
+            p.file_stem().map_or_else(|| p.display().to_string(), |s| s.to_string_lossy().into_owned())
+        };
+        format!("{}+{}", stem(self.detector.path()), stem(self.mesh.path()))
+    }
+
+    /// A tracker with no face yet.
     pub fn new(detector: FaceDetector, mesh: LandmarkModel, config: VisionConfig) -> Self {
         Self {
             detector,

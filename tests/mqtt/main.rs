@@ -144,6 +144,10 @@ fn the_last_will_says_offline_and_a_restart_says_online_again() {
     let state = json(&late.wait_for("/state", |_| true, T));
     assert_eq!(state["state"], "idle");
     assert!(state["engine"].as_str().is_some_and(|e| e.contains("/mesh:") && e.contains("/det:")), "{state}");
+    assert_eq!(
+        state["model"], "face_detection_short_range_fp32+face_landmark_int8",
+        "the loaded networks: {state}"
+    );
 }
 
 #[test]
