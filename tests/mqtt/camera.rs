@@ -6,9 +6,11 @@
 
 use super::harness::{Livegate, Mosquitto, Sub, keygen, publish, scratch};
 use super::{T, json};
+use crate::harness::{MQTT, require};
 
 #[test]
 fn a_missing_camera_is_reported_and_the_service_keeps_serving() {
+    require!(MQTT);
     let dir = scratch("nocamera");
     keygen(&dir);
     let broker = Mosquitto::start(&dir, "");

@@ -8,9 +8,11 @@ use std::time::{Duration, Instant};
 
 use super::harness::{Sub, free_port, scratch, wait_port};
 use super::json;
+use crate::harness::{MQTT, require};
 
 #[test]
 fn the_demo_passes_live_visitors_fails_photos_leaves_screens_and_serves_mosquitto_sub() {
+    require!(MQTT);
     let dir = scratch("demo");
     let port = free_port();
     let out = dir.join("out");
@@ -68,6 +70,7 @@ fn the_demo_passes_live_visitors_fails_photos_leaves_screens_and_serves_mosquitt
 
 #[test]
 fn the_demo_refuses_a_busy_port_with_a_clear_message() {
+    require!(MQTT);
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
     let dir = scratch("demo-busy");

@@ -4,9 +4,11 @@
 use std::time::Duration;
 
 use crate::harness::{Livegate, Sub, config, free_port, keygen, publish, python_verifies, scratch};
+use crate::harness::{MQTT, require};
 
 #[test]
 fn the_embedded_broker_carries_a_synthetic_print_attack_to_a_signed_fail() {
+    require!(MQTT, &["python3-venv"]);
     let dir = scratch("embedded");
     let public = keygen(&dir);
     let port = free_port();

@@ -324,6 +324,55 @@ pub fn keygen(dir: &Path) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
+/// Whether this is CI (`CI` set, as `.ci/run` does): there a missing program fails the test.
+fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false")
+}
+
+/// Whether `program` is installed: an executable on `PATH`, or for `python3-venv` a Python
+/// that can make the integrators' venv.
+fn installed(program: &str) -> bool {
+    if program == "python3-venv" {
+        let probe =
+            Command::new("python3").args(["-c", "import venv, ensurepip"]).stderr(Stdio::null()).status();
+        return probe.is_ok_and(|s| s.success());
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(program).is_file()))
+}
+
+/// The first of `programs` that is not installed; in CI, which installs them all, a failure.
+pub fn missing(programs: &[&str]) -> Option<String> {
+    let m = programs.iter().find(|p| !installed(p))?;
+    assert!(!in_ci(), "{m} is not installed: .ci/run installs it, and CI never skips a test");
+    Some((*m).to_owned())
+}
+
+/// The one line a skipped test leaves, written past the test harness's capture so that a plain
+/// `cargo test` shows it.
+pub fn say_skipped(program: &str) {
+    use std::io::Write;
+    let why = "apt-get install mosquitto mosquitto-clients openssl python3-venv; .ci/run does";
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {program} is not installed ({why})");
+}
+
+/// What every test here needs: the broker, and its clients as the controller.
+pub const MQTT: &[&str] = &["mosquitto", "mosquitto_sub", "mosquitto_pub"];
+
+/// Ends the calling test with one `SKIPPED` line when a program it needs is not installed
+/// (outside CI; see [`missing`]).
+macro_rules! require {
+    ($($programs:expr),+ $(,)?) => {
+        for programs in [$($programs),+] {
+            if let Some(m) = $crate::harness::missing(programs) {
+                $crate::harness::say_skipped(&m);
+                return;
+            }
+        }
+    };
+}
+pub(crate) use require;
+
 /// A Python with `cryptography`, for the integrators' check (a venv made once if needed).
 pub fn python() -> PathBuf {
     static VENV: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();

@@ -12,7 +12,7 @@ mod v5;
 
 use std::time::Duration;
 
-use harness::{Livegate, Mosquitto, Sub, config, keygen, publish, python_verifies, scratch};
+use harness::{Livegate, MQTT, Mosquitto, Sub, config, keygen, publish, python_verifies, require, scratch};
 use serde_json::Value;
 
 pub(crate) const T: Duration = Duration::from_secs(30);
@@ -41,6 +41,7 @@ fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
 
 #[test]
 fn a_request_ends_in_a_verdict_the_python_check_accepts() {
+    require!(MQTT, &["python3-venv"]);
     let dir = scratch("verdict");
     let public = keygen(&dir);
     let broker = Mosquitto::start(&dir, "");
@@ -72,6 +73,7 @@ fn a_request_ends_in_a_verdict_the_python_check_accepts() {
 
 #[test]
 fn a_broker_killed_during_a_challenge_gets_the_verdict_after_its_restart() {
+    require!(MQTT);
     let dir = scratch("broker-restart");
     keygen(&dir);
     let mut broker = Mosquitto::start(&dir, "");
@@ -94,6 +96,7 @@ fn a_broker_killed_during_a_challenge_gets_the_verdict_after_its_restart() {
 
 #[test]
 fn a_verdict_spooled_before_a_sigkill_arrives_once_after_the_restart() {
+    require!(MQTT, &["python3-venv"]);
     let dir = scratch("sigkill");
     let public = keygen(&dir);
     let mut broker = Mosquitto::start(&dir, "");
@@ -127,6 +130,7 @@ fn a_verdict_spooled_before_a_sigkill_arrives_once_after_the_restart() {
 
 #[test]
 fn the_last_will_says_offline_and_a_restart_says_online_again() {
+    require!(MQTT);
     let dir = scratch("lwt");
     keygen(&dir);
     let broker = Mosquitto::start(&dir, "");
@@ -152,6 +156,7 @@ fn the_last_will_says_offline_and_a_restart_says_online_again() {
 
 #[test]
 fn bad_requests_and_a_start_while_busy_get_errors_and_the_service_keeps_serving() {
+    require!(MQTT);
     let dir = scratch("bad");
     keygen(&dir);
     let broker = Mosquitto::start(&dir, "");
@@ -186,6 +191,7 @@ fn bad_requests_and_a_start_while_busy_get_errors_and_the_service_keeps_serving(
 
 #[test]
 fn a_cancel_ends_the_challenge_with_an_aborted_verdict() {
+    require!(MQTT);
     let dir = scratch("cancel");
     keygen(&dir);
     let broker = Mosquitto::start(&dir, "");
@@ -202,6 +208,7 @@ fn a_cancel_ends_the_challenge_with_an_aborted_verdict() {
 
 #[test]
 fn home_assistant_coming_online_gets_discovery_again() {
+    require!(MQTT);
     let dir = scratch("discovery");
     keygen(&dir);
     let broker = Mosquitto::start(&dir, "");

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::T;
 use super::harness::{Mosquitto, Sub, config, keygen, scratch};
+use crate::harness::{MQTT, require};
 
 /// Collects notify messages until `want` has been seen (or the time is up).
 fn wait_message(sock: &UnixDatagram, want: &str, seen: &mut Vec<String>) {
@@ -22,6 +23,7 @@ fn wait_message(sock: &UnixDatagram, want: &str, seen: &mut Vec<String>) {
 
 #[test]
 fn under_systemd_it_reports_ready_feeds_the_watchdog_and_stops_cleanly_on_sigterm() {
+    require!(MQTT);
     let dir = scratch("notify");
     keygen(&dir);
     let broker = Mosquitto::start(&dir, "");

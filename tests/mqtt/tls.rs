@@ -6,6 +6,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::harness::{Livegate, Mosquitto, Sub, config, keygen, scratch};
+use crate::harness::{MQTT, require};
 
 fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl").current_dir(dir).args(args).output().unwrap();
@@ -116,6 +117,7 @@ fn online(port: u16) -> Sub {
 
 #[test]
 fn tls_with_a_test_ca_connects() {
+    require!(MQTT, &["openssl"]);
     let dir = scratch("tls");
     pki(&dir);
     keygen(&dir);
@@ -129,6 +131,7 @@ fn tls_with_a_test_ca_connects() {
 
 #[test]
 fn mutual_tls_with_a_client_certificate_connects() {
+    require!(MQTT, &["openssl"]);
     let dir = scratch("mtls");
     pki(&dir);
     keygen(&dir);
@@ -144,6 +147,7 @@ fn mutual_tls_with_a_client_certificate_connects() {
 
 #[test]
 fn a_wrong_ca_fails_with_a_clear_error_and_never_connects() {
+    require!(MQTT, &["openssl"]);
     let dir = scratch("wrong-ca");
     pki(&dir);
     keygen(&dir);
@@ -164,6 +168,7 @@ fn a_wrong_ca_fails_with_a_clear_error_and_never_connects() {
 
 #[test]
 fn an_unreadable_client_key_is_named_at_start_up() {
+    require!(MQTT, &["openssl"]);
     let dir = scratch("bad-key-file");
     keygen(&dir);
     let extra = format!(

@@ -8,9 +8,11 @@ use rumqttc::v5::mqttbytes::v5::{Packet, PublishProperties};
 use rumqttc::v5::{AsyncClient, Event, MqttOptions};
 
 use crate::harness::{Livegate, Mosquitto, Sub, config, keygen, python_verifies, scratch};
+use crate::harness::{MQTT, require};
 
 #[test]
 fn mqtt5_answers_on_the_response_topic_with_the_correlation_data() {
+    require!(MQTT, &["python3-venv"]);
     let dir = scratch("v5");
     let public = keygen(&dir);
     let broker = Mosquitto::start(&dir, "");
