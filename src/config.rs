@@ -240,6 +240,8 @@ pub struct ScreenConfig {
     pub max_fps: f32,
     /// How long the pass/fail screen stays before the terminal invites the next visitor.
     pub result_ms: u64,
+    /// The language of every word on the screen.
+    pub language: crate::screen::Language,
     /// spi: the panel's wiring and mounting.
     pub spi: crate::screen::SpiPanelOptions,
 }
@@ -254,6 +256,7 @@ impl Default for ScreenConfig {
             height: 480,
             max_fps: 15.0,
             result_ms: 4_000,
+            language: crate::screen::Language::En,
             spi: crate::screen::SpiPanelOptions::default(),
         }
     }

@@ -205,6 +205,9 @@ enum Command {
         /// Seconds each screen stays on the framebuffer or window.
         #[arg(long, default_value_t = 2.0)]
         dwell: f32,
+        /// The language of the words: en, de, fr or es (`[screen] language`).
+        #[arg(long, default_value = "en")]
+        language: livegate::screen::Language,
         /// Also show each screen in a window, at the first size.
         #[cfg(feature = "simulator")]
         #[arg(long)]
@@ -389,19 +392,19 @@ fn print_version(models_dir: Option<&std::path::Path>) -> ExitCode {
 }
 
 fn run(command: Command, models_dir: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
-    if let Command::Screens { out, sizes, frame, fbdev, dwell, .. } = &command {
+    if let Command::Screens { out, sizes, frame, fbdev, dwell, language, .. } = &command {
         let sizes = screens::parse_sizes(sizes)?;
         let frame = screens::load_frame(frame)?;
-        let written = screens::write_all(out, &sizes, std::sync::Arc::clone(&frame))?;
+        let written = screens::write_all(out, &sizes, std::sync::Arc::clone(&frame), *language)?;
         tracing::info!("wrote {} screens to {}", written.len(), out.display());
         let dwell = std::time::Duration::from_secs_f32(dwell.clamp(0.0, 600.0));
         if let Some(dev) = fbdev {
-            let g = screens::show_on_framebuffer(dev, std::sync::Arc::clone(&frame), dwell)?;
+            let g = screens::show_on_framebuffer(dev, std::sync::Arc::clone(&frame), *language, dwell)?;
             tracing::info!("showed every screen on {}: {g:?}", dev.display());
         }
         #[cfg(feature = "simulator")]
         if let Command::Screens { window: true, .. } = &command {
-            screens::show_in_window(sizes[0], frame, dwell)?;
+            screens::show_in_window(sizes[0], frame, *language, dwell)?;
         }
         return Ok(ExitCode::SUCCESS);
     }

@@ -13,7 +13,7 @@ use image::RgbImage;
 use livegate::cmd::screens::{self, FRAME, SAMPLE_TARGET};
 use livegate::liveness::ChallengeGeometry;
 use livegate::liveness::session::Phase;
-use livegate::screen::{Canvas, Challenge, Instruction, Scene, Status, View, style};
+use livegate::screen::{Canvas, Challenge, Language, Prompt, Scene, Status, View, style};
 
 const SIZES: [(u32, u32); 2] = [(240, 240), (800, 480)];
 
@@ -63,6 +63,40 @@ fn every_screen_matches_its_golden_image_at_240x240_and_800x480() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Every screen in German, French and Spanish at both sizes: each differs from the English one
+/// (it has words of its own), and each full-screen message, plus the Nose challenge at
+/// 240×240, matches its golden in `tests/golden/screens/<language>/` (the other challenge
+/// screens differ from those only in their one prompt line, which
+/// `every_message_and_prompt_of_every_language_fits_both_screen_sizes` checks for fit).
+#[test]
+fn every_screen_in_every_language_renders_its_own_words_and_matches_its_goldens() {
+    let mut failures = Vec::new();
+    let (mut rendered, mut golden) = (0, 0);
+    let english = screens::samples(frame());
+    for lang in Language::ALL.into_iter().filter(|l| *l != Language::En) {
+        let dir = root().join("tests/golden/screens").join(lang.code());
+        for ((name, view), (_, en)) in screens::samples_in(frame(), lang).iter().zip(&english) {
+            assert_eq!(view.language, lang);
+            for size in SIZES {
+                let canvas = screens::render(view, size.0, size.1).to_image();
+                let en = screens::render(en, size.0, size.1).to_image();
+                assert!(canvas.as_raw() != en.as_raw(), "{lang:?} {name} at {size:?} is the English screen");
+                rendered += 1;
+                let challenge = matches!(view.scene, Scene::Challenge(_));
+                if !challenge || (*name == "nose" && size == (240, 240)) {
+                    if let Err(e) = check_golden(&dir, &screens::file_name(name, size), &canvas) {
+                        failures.push(e);
+                    }
+                    golden += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(rendered, 3 * 26, "every screen, every other language, both sizes");
+    assert!(golden >= 3 * 17, "only {golden} goldens");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[test]
 fn a_changed_pixel_fails_the_golden_check_and_leaves_the_actual_image_for_review() {
     let dir = std::env::temp_dir().join(format!("livegate-golden-{}", std::process::id()));
@@ -104,9 +138,10 @@ fn a_nose_on_the_camera_left_is_drawn_on_the_screen_right_and_the_target_where_t
                 phase: Phase::Nose,
                 remaining_fraction: 0.5,
                 remaining_ms: 5000,
-                instruction: Instruction::MoveNose,
+                prompt: Prompt::MoveNose,
             }),
             status: Status::default(),
+            language: Default::default(),
         };
         let with_nose = screens::render(&view(Some([100.0, 240.0])), w, h);
         let nose = pixels_of(&with_nose, style::NOSE, h);

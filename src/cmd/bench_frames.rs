@@ -29,7 +29,7 @@ use crate::liveness::ChallengeGeometry;
 use crate::liveness::motion::KEYPOINTS;
 use crate::liveness::session::{LivenessConfig, Sample, Session, Step};
 use crate::pipeline::{align_with_plane, face_sample, keypoint_rotation, measure};
-use crate::screen::{Canvas, Challenge, Instruction, Redraw, Scene, Status, View};
+use crate::screen::{Canvas, Challenge, Prompt, Redraw, Scene, Status, View};
 use crate::vision::flow::{self, FlowParams, Pyramid};
 use crate::vision::pose::Rotation;
 use crate::vision::warp::InputBuffer;
@@ -218,9 +218,10 @@ pub fn run(
                 phase,
                 remaining_fraction: 0.5,
                 remaining_ms: 5_000,
-                instruction: Instruction::for_phase(phase),
+                prompt: Prompt::for_phase(phase),
             }),
             status: Status::default(),
+            language: Default::default(),
         };
         std::hint::black_box(redraw.draw(&view, &mut canvas));
         std::hint::black_box(canvas.pixels());

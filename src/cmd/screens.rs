@@ -11,7 +11,7 @@ use image::RgbImage;
 use crate::liveness::ChallengeGeometry;
 use crate::liveness::geometry::TargetDraw;
 use crate::liveness::session::{Phase, Reason};
-use crate::screen::{Canvas, Challenge, Fault, Instruction, Scene, Status, View, draw};
+use crate::screen::{Canvas, Challenge, Fault, Language, Prompt, Scene, Status, View, draw};
 
 /// The shipped frame the challenge screens show.
 pub const FRAME: &str = "assets/frame_640x480.jpg";
@@ -28,7 +28,7 @@ pub fn samples(frame: Arc<RgbImage>) -> Vec<(&'static str, View)> {
     let geometry = ChallengeGeometry::new(frame.width(), frame.height(), SAMPLE_TARGET);
     let on_target =
         [geometry.target.x + geometry.target.w / 2.0, geometry.target.y + geometry.target.h / 2.0];
-    let challenge = |phase, instruction, nose, remaining_fraction: f32| {
+    let challenge = |phase, prompt, nose, remaining_fraction: f32| {
         Scene::Challenge(Challenge {
             frame: Some(Arc::clone(&frame)),
             geometry,
@@ -36,18 +36,18 @@ pub fn samples(frame: Arc<RgbImage>) -> Vec<(&'static str, View)> {
             phase,
             remaining_fraction,
             remaining_ms: (remaining_fraction * 10_000.0) as u64,
-            instruction,
+            prompt,
         })
     };
     let ok = Status::default();
-    let v = |scene, status| View { scene, status };
+    let v = |scene, status| View { scene, status, language: Language::En };
     vec![
         ("idle", v(Scene::Idle, ok)),
-        ("face", v(challenge(Phase::Face, Instruction::LookAtCamera, None, 1.0), ok)),
-        ("area", v(challenge(Phase::Area, Instruction::ComeCloser, Some(FRAME_NOSE), 0.8), ok)),
-        ("nose", v(challenge(Phase::Nose, Instruction::MoveNose, Some(FRAME_NOSE), 0.6), ok)),
-        ("nose_hurry", v(challenge(Phase::Nose, Instruction::MoveNose, Some(FRAME_NOSE), 0.15), ok)),
-        ("nose_hit", v(challenge(Phase::Nose, Instruction::HoldStill, Some(on_target), 0.4), ok)),
+        ("face", v(challenge(Phase::Face, Prompt::LookAtCamera, None, 1.0), ok)),
+        ("area", v(challenge(Phase::Area, Prompt::ComeCloser, Some(FRAME_NOSE), 0.8), ok)),
+        ("nose", v(challenge(Phase::Nose, Prompt::MoveNose, Some(FRAME_NOSE), 0.6), ok)),
+        ("nose_hurry", v(challenge(Phase::Nose, Prompt::MoveNose, Some(FRAME_NOSE), 0.15), ok)),
+        ("nose_hit", v(challenge(Phase::Nose, Prompt::HoldStill, Some(on_target), 0.4), ok)),
         ("pass", v(Scene::Pass, ok)),
         ("fail_no_rotation", v(Scene::Fail { reason: Reason::NoRotation }, ok)),
         ("fail_multiple_faces", v(Scene::Fail { reason: Reason::MultipleFaces }, ok)),
@@ -59,6 +59,13 @@ pub fn samples(frame: Arc<RgbImage>) -> Vec<(&'static str, View)> {
         ),
         ("idle_offline", v(Scene::Idle, Status { camera_ok: true, broker_connected: false })),
     ]
+}
+
+/// [`samples`] worded in `language`.
+pub fn samples_in(frame: Arc<RgbImage>, language: Language) -> Vec<(&'static str, View)> {
+    let mut views = samples(frame);
+    views.iter_mut().for_each(|(_, v)| v.language = language);
+    views
 }
 
 /// One view rendered at one size.
@@ -104,10 +111,15 @@ pub fn load_frame(path: &Path) -> anyhow::Result<Arc<RgbImage>> {
 ///
 /// # Errors
 /// When the directory or a file cannot be written.
-pub fn write_all(out: &Path, sizes: &[(u32, u32)], frame: Arc<RgbImage>) -> anyhow::Result<Vec<PathBuf>> {
+pub fn write_all(
+    out: &Path,
+    sizes: &[(u32, u32)],
+    frame: Arc<RgbImage>,
+    language: Language,
+) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut written = Vec::new();
-    for (name, view) in samples(frame) {
+    for (name, view) in samples_in(frame, language) {
         for &size in sizes {
             let path = out.join(file_name(name, size));
             render(&view, size.0, size.1).save_png(&path)?;
@@ -125,12 +137,13 @@ pub fn write_all(out: &Path, sizes: &[(u32, u32)], frame: Arc<RgbImage>) -> anyh
 pub fn show_on_framebuffer(
     path: &Path,
     frame: Arc<RgbImage>,
+    language: Language,
     dwell: std::time::Duration,
 ) -> anyhow::Result<crate::screen::fbdev::FbGeometry> {
     let fb = crate::screen::Framebuffer::open(path)?;
     let geometry = fb.geometry();
     let (tx, handle) = crate::screen::ScreenThread::spawn(fb, 30.0)?;
-    for (_, view) in samples(frame) {
+    for (_, view) in samples_in(frame, language) {
         tx.send(view);
         std::thread::sleep(dwell);
     }
@@ -150,6 +163,7 @@ pub fn show_on_framebuffer(
 pub fn show_in_window(
     size: (u32, u32),
     frame: Arc<RgbImage>,
+    language: Language,
     dwell: std::time::Duration,
 ) -> anyhow::Result<()> {
     use crate::screen::ScreenThread;
@@ -157,7 +171,7 @@ pub fn show_in_window(
     let scale = if size.0 <= 320 { 2 } else { 1 };
     let (tx, handle) =
         ScreenThread::spawn(WindowTarget::new(size.0, size.1, scale, "livegate screens"), 30.0)?;
-    for (name, view) in samples(frame) {
+    for (name, view) in samples_in(frame, language) {
         tracing::info!("showing {name}");
         tx.send(view);
         std::thread::sleep(dwell);

@@ -164,11 +164,39 @@ pub struct Sample {
     pub parallax: Option<f32>,
 }
 
+/// What the visitor is asked to do now. The session says which; the screen words it, in the
+/// configured language (`screen::text`), and the `event` topic carries its English words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Prompt {
+    LookAtCamera,
+    ComeCloser,
+    CentreFace,
+    MoveNose,
+    HoldStill,
+}
+
+impl Prompt {
+    /// Every prompt (for the tests that every language words each one).
+    pub const ALL: [Self; 5] =
+        [Self::LookAtCamera, Self::ComeCloser, Self::CentreFace, Self::MoveNose, Self::HoldStill];
+
+    /// The prompt of a phase when the session has nothing more specific.
+    pub fn for_phase(phase: Phase) -> Self {
+        match phase {
+            Phase::Face => Self::LookAtCamera,
+            Phase::Area => Self::CentreFace,
+            Phase::Nose => Self::MoveNose,
+            Phase::Done => Self::HoldStill,
+        }
+    }
+}
+
 /// What one step produced.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
-    /// Still running: the phase and the message for the visitor.
-    Running { phase: Phase, message: &'static str },
+    /// Still running: the phase and what the visitor is asked to do.
+    Running { phase: Phase, prompt: Prompt },
     /// The Nose state began on this frame: seed the keypoint tracker here.
     NoseStarted,
     /// The challenge is over.
@@ -233,7 +261,7 @@ impl Session {
     /// Feeds one analysed frame.
     pub fn step(&mut self, s: &Sample) -> Step {
         if self.phase == Phase::Done {
-            return Step::Running { phase: Phase::Done, message: "" };
+            return Step::Running { phase: Phase::Done, prompt: Prompt::HoldStill };
         }
         let start = *self.started_ms.get_or_insert(s.t_ms);
         if self.frames == 0 {
@@ -294,7 +322,7 @@ impl Session {
             return self.end(Outcome::Timeout, Some(Reason::FaceTimeout), s.t_ms, Checks::default());
         }
         if s.face.is_none() {
-            return Step::Running { phase: Phase::Face, message: "Look at the camera" };
+            return Step::Running { phase: Phase::Face, prompt: Prompt::LookAtCamera };
         }
         self.enter(Phase::Area, s.t_ms);
         self.area_step(s)
@@ -309,10 +337,10 @@ impl Session {
         };
         let area = self.geometry.area;
         if !is_inside(&face.bounds, &area) {
-            return Step::Running { phase: Phase::Area, message: "Centre your face in the frame" };
+            return Step::Running { phase: Phase::Area, prompt: Prompt::CentreFace };
         }
         if face.bounds.w * face.bounds.h < self.config.min_face_fraction * area.w * area.h {
-            return Step::Running { phase: Phase::Area, message: "Come closer" };
+            return Step::Running { phase: Phase::Area, prompt: Prompt::ComeCloser };
         }
         self.enter(Phase::Nose, s.t_ms);
         self.nose_start = Some(face.clone());
@@ -329,7 +357,7 @@ impl Session {
         if self.missing > limit {
             return self.end(Outcome::Fail, Some(Reason::FaceLost), t_ms, self.partial_checks());
         }
-        Step::Running { phase, message: "Look at the camera" }
+        Step::Running { phase, prompt: Prompt::LookAtCamera }
     }
 
     fn record_nose(&mut self, t_ms: u64, nose: [f32; 2]) {
@@ -392,10 +420,7 @@ impl Session {
             return self.end(Outcome::Fail, Some(Reason::TurnedAway), s.t_ms, checks);
         }
         if !self.geometry.is_hit(face.nose) {
-            return Step::Running {
-                phase: Phase::Nose,
-                message: "Slowly move the tip of your nose into the yellow square",
-            };
+            return Step::Running { phase: Phase::Nose, prompt: Prompt::MoveNose };
         }
         self.decide(face, turn, s.t_ms)
     }
@@ -618,7 +643,7 @@ mod tests {
         let mut small = face([320.0, 240.0], 0.0, 0.0);
         small.bounds = Rect { x: 280.0, y: 200.0, w: 80.0, h: 100.0 };
         let step = s.step(&sample(0, Some(small.clone())));
-        assert_eq!(step, Step::Running { phase: Phase::Area, message: "Come closer" });
+        assert_eq!(step, Step::Running { phase: Phase::Area, prompt: Prompt::ComeCloser });
         let d = decided(s.step(&sample(30_001, Some(small))));
         assert_eq!((d.result, d.reason), (Outcome::Timeout, Some(Reason::AreaTimeout)));
     }

@@ -154,6 +154,10 @@ pub struct StatePayload {
 pub struct EventPayload {
     pub challenge_id: String,
     pub state: String,
+    /// What the visitor is asked to do, as a code (`look_at_camera`, `come_closer`,
+    /// `centre_face`, `move_nose`, `hold_still`).
+    pub prompt: crate::liveness::session::Prompt,
+    /// The same in the screen's English words.
     pub message: String,
 }
 

@@ -6,8 +6,6 @@
 
 use crate::liveness::session::{LivenessConfig, Phase};
 
-use super::view::Instruction;
-
 /// Remembers when the current phase began.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Countdown {
@@ -42,19 +40,6 @@ impl Countdown {
     }
 }
 
-impl Instruction {
-    /// The instruction for the session's `Step::Running { phase, message }`: the session's
-    /// specific hints ("Come closer") where it gives one, otherwise the phase's own.
-    pub fn from_step(phase: Phase, message: &str) -> Self {
-        match message {
-            "Come closer" => Self::ComeCloser,
-            "Centre your face in the frame" => Self::CentreFace,
-            "Look at the camera" => Self::LookAtCamera,
-            _ => Self::for_phase(phase),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,15 +55,5 @@ mod tests {
         assert_eq!(nose.ms, cfg.nose_timeout_ms);
         let late = c.update(Phase::Nose, 5000 + cfg.nose_timeout_ms + 1, &cfg);
         assert_eq!((late.ms, late.fraction), (0, 0.0));
-    }
-
-    #[test]
-    fn the_sessions_hints_become_instructions() {
-        assert_eq!(Instruction::from_step(Phase::Area, "Come closer"), Instruction::ComeCloser);
-        assert_eq!(
-            Instruction::from_step(Phase::Area, "Centre your face in the frame"),
-            Instruction::CentreFace
-        );
-        assert_eq!(Instruction::from_step(Phase::Nose, "anything else"), Instruction::MoveNose);
     }
 }

@@ -33,7 +33,7 @@ where
     D: DrawTarget<Color = C>,
     C: PixelColor + From<Rgb888>,
 {
-    let s = Style::for_screen(target.bounding_box());
+    let s = Style { language: view.language, ..Style::for_screen(target.bounding_box()) };
     match &view.scene {
         // The preview is drawn row by row on the target itself, inside the clip.
         Scene::Challenge(c) => preview::challenge(target, &s, c, clip)?,
@@ -48,30 +48,96 @@ where
     D: DrawTarget<Color = C>,
     C: PixelColor + From<Rgb888>,
 {
+    let lang = s.language;
     match scene {
         Scene::Challenge(_) => {}
-        Scene::Idle => message(target, s, style::BACKGROUND, Glyph::Face, text::IDLE, None)?,
-        Scene::Pass => message(target, s, style::PASS_BG, Glyph::Check, text::PASS, None)?,
+        Scene::Idle => message(target, s, style::BACKGROUND, Glyph::Face, text::idle(lang), None)?,
+        Scene::Pass => message(target, s, style::PASS_BG, Glyph::Check, text::pass(lang), None)?,
         Scene::Fail { reason } => {
-            message(target, s, style::FAIL_BG, Glyph::Cross, text::failure(*reason), None)?
+            message(target, s, style::FAIL_BG, Glyph::Cross, text::failure(lang, *reason), None)?
         }
         Scene::Timeout { reason } => {
-            let w = Wording { headline: text::TIMEOUT, advice: text::failure(*reason).advice };
+            let w = Wording { headline: text::timeout(lang), advice: text::failure(lang, *reason).advice };
             message(target, s, style::WAIT_BG, Glyph::Clock, w, None)?
         }
         Scene::Lockout { remaining_ms } => {
-            let wait = text::wait_time(*remaining_ms);
-            message(target, s, style::BACKGROUND, Glyph::Lock, text::LOCKOUT, Some((&wait, style::TARGET)))?
+            let wait = text::wait_time(lang, *remaining_ms);
+            message(
+                target,
+                s,
+                style::BACKGROUND,
+                Glyph::Lock,
+                text::lockout(lang),
+                Some((&wait, style::TARGET)),
+            )?
         }
         Scene::Error(f) => {
             let detail = match f {
                 Fault::Other(d) => Some((d.as_str(), style::DIM)),
                 _ => None,
             };
-            message(target, s, style::BACKGROUND, Glyph::Warning, text::fault(f), detail)?
+            message(target, s, style::BACKGROUND, Glyph::Warning, text::fault(lang, f), detail)?
         }
     }
     Ok(())
+}
+
+/// Where a full-screen message's parts go: the lines of each part, the glyph's size and the
+/// height of the whole block.
+struct MessageLayout {
+    headline: Vec<String>,
+    extra: Option<(Vec<String>, Rgb888)>,
+    advice: Vec<String>,
+    /// The glyph's diameter.
+    glyph: u32,
+    gap: i32,
+    /// Glyph, gap and text, top to bottom.
+    total: i32,
+}
+
+impl MessageLayout {
+    fn new(s: &Style, words: Wording, extra: Option<(&str, Rgb888)>) -> Self {
+        let area = s.content();
+        let width = s.text_width();
+        let headline = wrap(&s.headline, words.headline, width);
+        let extra = extra.map(|(t, c)| (wrap(&s.body, t, width), c));
+        let advice = wrap(&s.body, words.advice, width);
+        let (hl, bl) = (line_height(&s.headline) as i32, line_height(&s.body) as i32);
+        let gap = s.margin as i32 / 2;
+        let extra_n = extra.as_ref().map_or(0, |(l, _)| l.len()) as i32;
+        let text_h = headline.len() as i32 * hl + gap + (extra_n + advice.len() as i32) * bl;
+        let room = area.size.height as i32 - 2 * s.margin as i32 - text_h - gap;
+        // As large as the room allows, but never dwarfing the headline.
+        let glyph = room.min(area.size.width as i32 / 2).min(hl * 4).clamp(24, 200) as u32 * 9 / 10;
+        let total = glyph as i32 + gap + text_h;
+        Self { headline, extra, advice, glyph, gap, total }
+    }
+
+    /// Why the block does not fit the screen's content area of `s` (the style it was laid out
+    /// in), if it does not: too tall, or a line (a word longer than the width) too wide.
+    #[cfg(test)]
+    fn misfit(&self, s: &Style) -> Option<String> {
+        use u8g2_fonts::types::VerticalPosition;
+        let area = s.content();
+        if self.total > area.size.height as i32 {
+            return Some(format!("{} px tall in {} px", self.total, area.size.height));
+        }
+        let lines = |font, ls: &[String]| ls.iter().map(move |l| (font, l.clone())).collect::<Vec<_>>();
+        let mut all = lines(&s.headline, &self.headline);
+        all.extend(lines(&s.body, &self.advice));
+        all.extend(self.extra.iter().flat_map(|(l, _)| lines(&s.body, l)));
+        for (font, l) in all {
+            let d = match font.get_rendered_dimensions(l.as_str(), Point::zero(), VerticalPosition::Top) {
+                Ok(d) => d,
+                Err(e) => return Some(format!("{l:?}: {e:?}")),
+            };
+            let w = d.bounding_box.map_or(0, |b| b.size.width);
+            if w > area.size.width {
+                return Some(format!("{l:?} is {w} px wide in {} px", area.size.width));
+            }
+        }
+        None
+    }
 }
 
 /// A full-screen message: glyph, headline, an optional highlighted line, advice; the block
@@ -90,34 +156,24 @@ where
 {
     target.fill_solid(&s.screen, C::from(background))?;
     let area = s.content();
-    let width = s.text_width();
-    let headline = wrap(&s.headline, words.headline, width);
-    let extra_lines = extra.map(|(t, c)| (wrap(&s.body, t, width), c));
-    let advice = wrap(&s.body, words.advice, width);
+    let m = MessageLayout::new(s, words, extra);
     let (hl, bl) = (line_height(&s.headline) as i32, line_height(&s.body) as i32);
-    let gap = s.margin as i32 / 2;
-    let extra_n = extra_lines.as_ref().map_or(0, |(l, _)| l.len()) as i32;
-    let text_h = headline.len() as i32 * hl + gap + (extra_n + advice.len() as i32) * bl;
-    let room = area.size.height as i32 - 2 * s.margin as i32 - text_h - gap;
-    // As large as the room allows, but never dwarfing the headline.
-    let d = room.min(area.size.width as i32 / 2).min(hl * 4).clamp(24, 200) as u32 * 9 / 10;
-    let total = d as i32 + gap + text_h;
     let cx = area.center().x;
-    let mut y = area.top_left.y + (area.size.height as i32 - total) / 2;
-    glyphs::big(target, glyph, Point::new(cx, y + d as i32 / 2), d, s.stroke)?;
-    y += d as i32 + gap;
-    for l in &headline {
+    let mut y = area.top_left.y + (area.size.height as i32 - m.total) / 2;
+    glyphs::big(target, glyph, Point::new(cx, y + m.glyph as i32 / 2), m.glyph, s.stroke)?;
+    y += m.glyph as i32 + m.gap;
+    for l in &m.headline {
         centred(target, &s.headline, l, cx, y, style::TEXT)?;
         y += hl;
     }
-    y += gap;
-    if let Some((lines, color)) = &extra_lines {
+    y += m.gap;
+    if let Some((lines, color)) = &m.extra {
         for l in lines {
             centred(target, &s.body, l, cx, y, *color)?;
             y += bl;
         }
     }
-    for l in &advice {
+    for l in &m.advice {
         centred(target, &s.body, l, cx, y, style::TEXT)?;
         y += bl;
     }
@@ -134,7 +190,62 @@ mod tests {
 
     use super::*;
     use crate::cmd::screens::samples;
-    use crate::screen::Canvas;
+    use crate::liveness::session::Reason;
+    use crate::screen::text::{self, Language};
+    use crate::screen::{Canvas, Prompt};
+
+    #[test]
+    fn every_message_and_prompt_of_every_language_fits_both_screen_sizes() {
+        let reasons = [
+            Reason::MultipleFaces,
+            Reason::FaceLost,
+            Reason::FaceTimeout,
+            Reason::AreaTimeout,
+            Reason::NoseTimeout,
+            Reason::LeftArea,
+            Reason::TurnedAway,
+            Reason::NoRotation,
+            Reason::FlatMotion,
+            Reason::JerkyPath,
+            Reason::Incomplete,
+            Reason::CameraError,
+            Reason::Cancelled,
+        ];
+        for size in [Size::new(240, 240), Size::new(800, 480)] {
+            let s = Style::for_screen(Rectangle::new(Point::zero(), size));
+            for lang in Language::ALL {
+                let wait = text::wait_time(lang, 545_000);
+                let mut messages: Vec<(Wording, Option<(&str, Rgb888)>)> = vec![
+                    (text::idle(lang), None),
+                    (text::pass(lang), None),
+                    (text::lockout(lang), Some((wait.as_str(), style::TARGET))),
+                ];
+                for r in reasons {
+                    messages.push((text::failure(lang, r), None));
+                    let advice = text::failure(lang, r).advice;
+                    messages.push((Wording { headline: text::timeout(lang), advice }, None));
+                }
+                for f in [Fault::CameraMissing, Fault::ModelsMissing, Fault::Other(String::new())] {
+                    messages.push((text::fault(lang, &f), Some(("/dev/video0: no such device", style::DIM))));
+                }
+                for (words, extra) in messages {
+                    let misfit = MessageLayout::new(&s, words, extra).misfit(&s);
+                    assert_eq!(misfit, None, "{lang:?} at {size:?}: {words:?}");
+                }
+                for p in Prompt::ALL {
+                    for line in wrap(&s.body, text::instruction(lang, p), s.text_width()) {
+                        let d = s.body.get_rendered_dimensions(
+                            line.as_str(),
+                            Point::zero(),
+                            u8g2_fonts::types::VerticalPosition::Top,
+                        );
+                        let w = d.map(|d| d.bounding_box.map_or(0, |b| b.size.width)).unwrap_or(u32::MAX);
+                        assert!(w <= s.text_width(), "{lang:?} at {size:?}: {p:?}: {line:?} is {w} px");
+                    }
+                }
+            }
+        }
+    }
 
     /// An Rgb565 target, as an SPI panel's colour type, to prove `draw` is colour-generic.
     struct Panel565(Vec<Rgb565>, Size);

@@ -85,7 +85,7 @@ pub use redraw::Redraw;
 pub use sink::{PngDir, Screen};
 pub use spi::{SpiPanel, SpiPanelOptions};
 pub use thread::{BackBuffer, Flush, FrameStats, ScreenThread, ViewSender};
-pub use view::{Challenge, Fault, Instruction, Scene, Status, View};
+pub use view::{Challenge, Fault, Language, Prompt, Scene, Status, View};
 
 /// Errors of the screen targets.
 #[derive(Debug, thiserror::Error)]

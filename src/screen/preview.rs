@@ -35,7 +35,7 @@ struct Layout {
 impl Layout {
     fn new(s: &Style, c: &Challenge) -> Self {
         let content = s.content();
-        let lines = wrap(&s.body, text::instruction(c.instruction), s.text_width());
+        let lines = wrap(&s.body, text::instruction(s.language, c.prompt), s.text_width());
         let bar_h = (s.bar / 3).max(6);
         let text_h = lines.len() as u32 * line_height(&s.body) + s.margin;
         let preview_h = content.size.height.saturating_sub(text_h + bar_h + s.margin / 2);

@@ -55,6 +55,9 @@ impl Redraw {
 
 /// Where `next` can differ from `last` on the same screen; `None` for "anywhere".
 fn changed(last: &View, next: &View, s: &Style) -> Option<Vec<Rectangle>> {
+    if last.language != next.language {
+        return None;
+    }
     let mut dirty = Vec::new();
     if last.status != next.status {
         dirty.extend(status_bounds(s, last.status));
@@ -72,7 +75,7 @@ fn changed(last: &View, next: &View, s: &Style) -> Option<Vec<Rectangle>> {
 /// preview, the overlay (old and new place) and the time bar.
 fn challenge_changes(a: &Challenge, b: &Challenge, s: &Style) -> Option<Vec<Rectangle>> {
     let (ga, gb) = (&a.geometry, &b.geometry);
-    if a.instruction != b.instruction || (ga.width, ga.height) != (gb.width, gb.height) {
+    if a.prompt != b.prompt || (ga.width, ga.height) != (gb.width, gb.height) {
         return None;
     }
     let mut dirty = Vec::new();
@@ -223,7 +226,7 @@ mod tests {
     use crate::liveness::ChallengeGeometry;
     use crate::liveness::session::{Phase, Reason};
     use crate::screen::draw;
-    use crate::screen::view::{Fault, Instruction};
+    use crate::screen::view::{Fault, Prompt};
 
     /// A different, busy camera frame for every seed.
     fn frame(seed: u32) -> Arc<RgbImage> {
@@ -233,7 +236,7 @@ mod tests {
         }))
     }
 
-    fn challenge(seed: u32, phase: Phase, nose: Option<[f32; 2]>, fraction: f32, i: Instruction) -> View {
+    fn challenge(seed: u32, phase: Phase, nose: Option<[f32; 2]>, fraction: f32, i: Prompt) -> View {
         let geometry = ChallengeGeometry::new(640, 480, crate::cmd::screens::SAMPLE_TARGET);
         View {
             scene: Scene::Challenge(Challenge {
@@ -243,9 +246,10 @@ mod tests {
                 phase,
                 remaining_fraction: fraction,
                 remaining_ms: 5_000,
-                instruction: i,
+                prompt: i,
             }),
             status: Status::default(),
+            language: Default::default(),
         }
     }
 
@@ -253,7 +257,7 @@ mod tests {
     /// edges, far outside it, into the instruction), phase and instruction changes, a
     /// running time bar, status changes, frames missing or repeated, other scenes between.
     fn sequence() -> Vec<View> {
-        use Instruction::*;
+        use Prompt::*;
         let mut views = Vec::new();
         let noses = [
             Some([320.0, 240.0]),
@@ -307,8 +311,12 @@ mod tests {
             Scene::Lockout { remaining_ms: 544_000 },
             Scene::Error(Fault::Other("disk full".into())),
         ] {
-            views.push(View { scene: scene.clone(), status: Status::default() });
-            views.push(View { scene, status });
+            views.push(View {
+                scene: scene.clone(),
+                status: Status::default(),
+                language: Default::default(),
+            });
+            views.push(View { scene, status, language: Default::default() });
         }
         views.push(challenge(30, Phase::Face, None, 1.0, LookAtCamera));
         views.extend(samples(frame(31)).into_iter().map(|(_, v)| v));
@@ -343,10 +351,10 @@ mod tests {
     fn a_challenge_frame_redraws_the_preview_not_the_screen() {
         let mut canvas = Canvas::new(800, 480);
         let mut redraw = Redraw::new();
-        let first = redraw
-            .draw(&challenge(1, Phase::Nose, Some([320.0, 240.0]), 0.5, Instruction::MoveNose), &mut canvas);
+        let first =
+            redraw.draw(&challenge(1, Phase::Nose, Some([320.0, 240.0]), 0.5, Prompt::MoveNose), &mut canvas);
         assert_eq!(first, Some(canvas.bounding_box()));
-        let next = challenge(2, Phase::Nose, Some([330.0, 250.0]), 0.5, Instruction::MoveNose);
+        let next = challenge(2, Phase::Nose, Some([330.0, 250.0]), 0.5, Prompt::MoveNose);
         let dirty = redraw.draw(&next, &mut canvas).expect("a new frame changes the preview");
         let s = Style::for_screen(canvas.bounding_box());
         let Scene::Challenge(c) = &next.scene else { unreachable!() };

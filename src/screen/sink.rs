@@ -140,7 +140,7 @@ mod tests {
             ("pass", Scene::Pass),
             ("lockout", Scene::Lockout { remaining_ms: 5_000 }),
         ] {
-            screen.views.send(View { scene, status });
+            screen.views.send(View { scene, status, language: Default::default() });
             let path = cfg.path.join(format!("{name}.png"));
             let t0 = std::time::Instant::now();
             while !path.exists() && t0.elapsed().as_secs() < 10 {

@@ -32,6 +32,8 @@ pub struct Style {
     pub headline: FontRenderer,
     pub body: FontRenderer,
     pub margin: u32,
+    /// The language of the words (the view's).
+    pub language: super::text::Language,
 }
 
 impl Style {
@@ -44,18 +46,20 @@ impl Style {
                 screen,
                 bar: 36,
                 stroke: 4,
-                headline: quiet(FontRenderer::new::<fonts::u8g2_font_fub42_tr>()),
-                body: quiet(FontRenderer::new::<fonts::u8g2_font_fub20_tr>()),
+                headline: quiet(FontRenderer::new::<fonts::u8g2_font_fub42_tf>()),
+                body: quiet(FontRenderer::new::<fonts::u8g2_font_fub20_tf>()),
                 margin: 24,
+                language: super::text::Language::default(),
             }
         } else {
             Self {
                 screen,
                 bar: 20,
                 stroke: 2,
-                headline: quiet(FontRenderer::new::<fonts::u8g2_font_fub20_tr>()),
-                body: quiet(FontRenderer::new::<fonts::u8g2_font_helvB12_tr>()),
+                headline: quiet(FontRenderer::new::<fonts::u8g2_font_fub20_tf>()),
+                body: quiet(FontRenderer::new::<fonts::u8g2_font_helvB12_tf>()),
                 margin: 8,
+                language: super::text::Language::default(),
             }
         }
     }
@@ -146,6 +150,24 @@ mod tests {
             let d =
                 style.body.get_rendered_dimensions(l.as_str(), Point::zero(), VerticalPosition::Top).unwrap();
             assert!(d.bounding_box.unwrap().size.width <= style.text_width(), "{l}");
+        }
+    }
+
+    #[test]
+    fn every_phrase_of_every_language_has_all_its_glyphs_in_both_fonts_at_both_sizes() {
+        use super::super::text::{Language, every_phrase};
+        for size in [Size::new(240, 240), Size::new(800, 480)] {
+            let style = Style::for_screen(Rectangle::new(Point::zero(), size));
+            // The fonts as drawn, but saying which glyph is missing instead of skipping it.
+            for font in [&style.headline, &style.body] {
+                let strict = font.clone().with_ignore_unknown_chars(false);
+                for lang in Language::ALL {
+                    for phrase in every_phrase(lang) {
+                        let r = strict.get_rendered_dimensions(phrase, Point::zero(), VerticalPosition::Top);
+                        assert!(r.is_ok(), "{lang:?} at {size:?}: {phrase:?}: {r:?}");
+                    }
+                }
+            }
         }
     }
 

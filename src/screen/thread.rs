@@ -234,7 +234,11 @@ mod tests {
     }
 
     fn lockout(ms: u64) -> View {
-        View { scene: Scene::Lockout { remaining_ms: ms }, status: Status::default() }
+        View {
+            scene: Scene::Lockout { remaining_ms: ms },
+            status: Status::default(),
+            language: Default::default(),
+        }
     }
 
     #[test]

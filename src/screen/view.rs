@@ -7,6 +7,9 @@ use std::sync::Arc;
 use image::RgbImage;
 
 use crate::liveness::ChallengeGeometry;
+pub use crate::liveness::session::Prompt;
+
+pub use super::text::Language;
 use crate::liveness::session::{Phase, Reason};
 
 /// One complete screen: the scene plus the status glyphs.
@@ -14,6 +17,8 @@ use crate::liveness::session::{Phase, Reason};
 pub struct View {
     pub scene: Scene,
     pub status: Status,
+    /// The language of every word on it.
+    pub language: Language,
 }
 
 /// The health glyphs in the corner. A broker outage is only a glyph: the terminal keeps
@@ -73,27 +78,6 @@ pub struct Challenge {
     /// Time left in the current state: fraction of its timeout (1 = all of it) and ms.
     pub remaining_fraction: f32,
     pub remaining_ms: u64,
-    pub instruction: Instruction,
-}
-
-/// The one thing the visitor should do next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Instruction {
-    LookAtCamera,
-    ComeCloser,
-    CentreFace,
-    MoveNose,
-    HoldStill,
-}
-
-impl Instruction {
-    /// The instruction that fits a phase when the pipeline has nothing more specific.
-    pub fn for_phase(phase: Phase) -> Self {
-        match phase {
-            Phase::Face => Self::LookAtCamera,
-            Phase::Area => Self::CentreFace,
-            Phase::Nose => Self::MoveNose,
-            Phase::Done => Self::HoldStill,
-        }
-    }
+    /// What the visitor is asked to do (worded by `text::instruction`).
+    pub prompt: Prompt,
 }

@@ -149,7 +149,7 @@ pub fn run_until(
             (None, None)
         }
     };
-    let ui = Ui::new(views, connected.clone());
+    let ui = Ui::new(views, connected.clone(), cfg.screen.language);
     let (press_tx, presses) = mpsc::channel(4);
     let gpio = match PiGpio::open(&cfg.gpio) {
         Ok(Some(pins)) => {
@@ -487,9 +487,11 @@ impl Service {
 
     async fn on_worker(&mut self, ev: WorkerEvent) {
         match ev {
-            WorkerEvent::Progress { challenge_id, phase, message } => {
+            WorkerEvent::Progress { challenge_id, phase, prompt } => {
                 let state = format!("{phase:?}").to_lowercase();
-                let e = EventPayload { challenge_id, state, message: message.into() };
+                let message =
+                    crate::screen::text::instruction(crate::screen::text::Language::En, prompt).into();
+                let e = EventPayload { challenge_id, state, prompt, message };
                 self.send(Outbound::Event(e)).await;
             }
             WorkerEvent::Presence { present } => self.on_presence(present).await,

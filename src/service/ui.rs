@@ -10,19 +10,26 @@ use std::time::{Duration, Instant};
 use crate::liveness::session::Reason;
 use crate::liveness::verdict::VerdictResult;
 use crate::mqtt::topics::Activity;
-use crate::screen::{Fault, Scene, Status, View, ViewSender};
+use crate::screen::{Fault, Language, Scene, Status, View, ViewSender};
 
 /// A handle on the screen (or on nothing, without one); cheap to clone into the worker.
 #[derive(Clone)]
 pub struct Ui {
     views: Option<Arc<ViewSender>>,
     broker: Arc<AtomicBool>,
+    language: Language,
 }
 
 impl Ui {
-    /// Views go to `views` (none: drawn nowhere); `broker` is the MQTT link's "connected".
-    pub fn new(views: Option<ViewSender>, broker: Arc<AtomicBool>) -> Self {
-        Self { views: views.map(Arc::new), broker }
+    /// Views go to `views` (none: drawn nowhere), worded in `language`; `broker` is the MQTT
+    /// link's "connected".
+    pub fn new(views: Option<ViewSender>, broker: Arc<AtomicBool>, language: Language) -> Self {
+        Self { views: views.map(Arc::new), broker, language }
+    }
+
+    /// A view of `scene` made now: the status glyphs and the screen's language.
+    pub fn view(&self, scene: Scene, camera_ok: bool) -> View {
+        View { scene, status: self.status(camera_ok), language: self.language }
     }
 
     /// Whether anything draws the views (the worker skips building them otherwise).
@@ -90,7 +97,7 @@ impl Between {
             _ => Scene::Idle,
         };
         let scene = held.unwrap_or(resting);
-        let view = View { scene, status: self.ui.status(camera_ok) };
+        let view = self.ui.view(scene, camera_ok);
         if self.last.as_ref() != Some(&view) {
             self.ui.show(view.clone());
             self.last = Some(view);
@@ -115,7 +122,7 @@ mod tests {
             Ok(())
         };
         let (tx, thread) = ScreenThread::spawn_with(sink, 1000.0, render).unwrap();
-        let ui = Ui::new(Some(tx), Arc::new(AtomicBool::new(true)));
+        let ui = Ui::new(Some(tx), Arc::new(AtomicBool::new(true)), Language::En);
         let mut between = Between::new(ui, Duration::from_millis(150));
         let settle = || std::thread::sleep(Duration::from_millis(40));
         between.refresh(true, Activity::Idle, None);

@@ -16,7 +16,7 @@ use crate::config::{CameraConfig, CameraSource};
 use crate::liveness::ChallengeGeometry;
 use crate::liveness::session::{Checks, Decision, LivenessConfig, Outcome, Phase, Reason, Session, Step};
 use crate::pipeline::ChallengeRunner;
-use crate::screen::{Challenge, Countdown, Instruction, Scene, View};
+use crate::screen::{Challenge, Countdown, Prompt, Scene};
 use crate::vision::FaceTracker;
 
 use super::ui::Ui;
@@ -34,7 +34,7 @@ pub enum WorkerEvent {
     Progress {
         challenge_id: String,
         phase: Phase,
-        message: &'static str,
+        prompt: Prompt,
     },
     Done {
         challenge_id: String,
@@ -242,7 +242,7 @@ fn run_job(
     let mut pace = (cams.config.source != CameraSource::V4l2).then(Pace::real);
     let (mut frames, mut last_phase, mut last_t) = (0u32, None, 0u64);
     // What the visitor is told: the session's last running step.
-    let (mut shown, mut countdown) = ((Phase::Face, ""), Countdown::default());
+    let (mut shown, mut countdown) = ((Phase::Face, Prompt::LookAtCamera), Countdown::default());
     let ending = loop {
         if job.cancel.load(Ordering::Relaxed) {
             break Ending::Cancelled { frames };
@@ -264,12 +264,12 @@ fn run_job(
         match runner.feed(&frame) {
             Ok(Step::Decided(d)) => break Ending::Decided(d),
             Ok(step) => {
-                if let Step::Running { phase, message } = step {
-                    shown = (phase, message);
+                if let Step::Running { phase, prompt } = step {
+                    shown = (phase, prompt);
                     if last_phase != Some(phase) {
                         last_phase = Some(phase);
                         let p =
-                            WorkerEvent::Progress { challenge_id: job.challenge_id.clone(), phase, message };
+                            WorkerEvent::Progress { challenge_id: job.challenge_id.clone(), phase, prompt };
                         let _ = events.try_send(p);
                     }
                 }
@@ -282,9 +282,9 @@ fn run_job(
                         phase: shown.0,
                         remaining_fraction: left.fraction,
                         remaining_ms: left.ms,
-                        instruction: Instruction::from_step(shown.0, shown.1),
+                        prompt: shown.1,
                     };
-                    ui.show(View { scene: Scene::Challenge(challenge), status: ui.status(true) });
+                    ui.show(ui.view(Scene::Challenge(challenge), true));
                 }
             }
             Err(e) => warn!(challenge = %job.challenge_id, t_ms = frame.t_ms, error = %e, "frame skipped"),

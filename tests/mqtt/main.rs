@@ -51,6 +51,13 @@ fn a_request_ends_in_a_verdict_the_python_check_accepts() {
     publish(broker.port, "livegate/t1/challenge/start", r#"{"request_id":"ctrl-77","nonce":"n-ü-1"}"#, &[]);
     let r = json(&sub.wait_for("/response", is_response("ctrl-77"), T));
     assert_eq!(r["status"], "ok", "{r}");
+    // Progress events name the prompt by its code, with its English words.
+    let e = json(&sub.wait_for("/event", |p| json(p)["state"] == "nose", T));
+    assert_eq!(
+        (e["prompt"].as_str(), e["message"].as_str()),
+        (Some("move_nose"), Some("Turn your head: nose into the square")),
+        "{e}"
+    );
     let payload = sub.wait_for("/verdict", |_| true, T);
     let v = json(&payload);
     assert_eq!((v["result"].as_str(), v["source"].as_str()), (Some("pass"), Some("replay")), "{v}");
