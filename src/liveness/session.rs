@@ -107,6 +107,26 @@ pub enum Reason {
     Cancelled,
 }
 
+impl Reason {
+    /// Every reason (for the tests that every language words each one).
+    pub const ALL: [Self; 14] = [
+        Self::MultipleFaces,
+        Self::FaceLost,
+        Self::FaceTimeout,
+        Self::AreaTimeout,
+        Self::NoseTimeout,
+        Self::LeftArea,
+        Self::TurnedAway,
+        Self::NoRotation,
+        Self::LayoutUnchanged,
+        Self::FlatMotion,
+        Self::JerkyPath,
+        Self::Incomplete,
+        Self::CameraError,
+        Self::Cancelled,
+    ];
+}
+
 /// The verdict's result field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -196,21 +196,6 @@ mod tests {
 
     #[test]
     fn every_message_and_prompt_of_every_language_fits_both_screen_sizes() {
-        let reasons = [
-            Reason::MultipleFaces,
-            Reason::FaceLost,
-            Reason::FaceTimeout,
-            Reason::AreaTimeout,
-            Reason::NoseTimeout,
-            Reason::LeftArea,
-            Reason::TurnedAway,
-            Reason::NoRotation,
-            Reason::FlatMotion,
-            Reason::JerkyPath,
-            Reason::Incomplete,
-            Reason::CameraError,
-            Reason::Cancelled,
-        ];
         for size in [Size::new(240, 240), Size::new(800, 480)] {
             let s = Style::for_screen(Rectangle::new(Point::zero(), size));
             for lang in Language::ALL {
@@ -220,7 +205,7 @@ mod tests {
                     (text::pass(lang), None),
                     (text::lockout(lang), Some((wait.as_str(), style::TARGET))),
                 ];
-                for r in reasons {
+                for r in Reason::ALL {
                     messages.push((text::failure(lang, r), None));
                     let advice = text::failure(lang, r).advice;
                     messages.push((Wording { headline: text::timeout(lang), advice }, None));

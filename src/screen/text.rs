@@ -366,25 +366,10 @@ pub fn every_phrase(lang: Language) -> Vec<&'static str> {
 mod tests {
     use super::*;
 
-    const ALL: [Reason; 12] = [
-        Reason::MultipleFaces,
-        Reason::FaceLost,
-        Reason::FaceTimeout,
-        Reason::AreaTimeout,
-        Reason::NoseTimeout,
-        Reason::LeftArea,
-        Reason::TurnedAway,
-        Reason::NoRotation,
-        Reason::LayoutUnchanged,
-        Reason::FlatMotion,
-        Reason::JerkyPath,
-        Reason::Incomplete,
-    ];
-
     #[test]
     fn every_failure_says_what_to_try_without_numbers_in_every_language() {
         for lang in Language::ALL {
-            for r in ALL {
+            for r in Reason::ALL {
                 let t = failure(lang, r);
                 assert!(!t.headline.is_empty() && t.advice.ends_with('.'), "{lang:?} {r:?}");
                 assert!(!t.advice.chars().any(|c| c.is_ascii_digit()), "{lang:?} {r:?} shows a number");
