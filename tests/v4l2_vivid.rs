@@ -9,24 +9,14 @@
 //! (`tools/vivid/setup.sh arm64`); required only where `LIVEGATE_VIVID_AARCH64=1` (`.ci/run`
 //! sets it once the cross build succeeded), skipped with a message otherwise.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
 /// One VM at a time: two TCG guests on two shared cores would starve vivid's frame thread.
 static VM: Mutex<()> = Mutex::new(());
-
-fn in_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false")
-}
-
-/// Skips (when not `required`) or fails with the reason.
-fn unavailable(required: bool, why: &str) {
-    use std::io::Write;
-    assert!(!required, "vivid VM test cannot run: {why}");
-    // Past the test harness's capture, so that a plain `cargo test` shows the skip.
-    let _ = writeln!(std::io::stderr(), "SKIPPED: {why}");
-}
 
 /// `target/<triple>/debug/examples/v4l2_probe` next to this test binary's target dir.
 fn probe_binary(env: &str, triple: Option<&str>) -> PathBuf {
@@ -65,18 +55,18 @@ fn run_vm(
     required: bool,
 ) -> Option<(Vec<String>, String)> {
     if Command::new(qemu).arg("--version").output().is_err() {
-        unavailable(required, &format!("{qemu} is not installed (tools/vivid/setup.sh {arch} installs it)"));
+        common::skip(required, &format!("{qemu} is not installed (tools/vivid/setup.sh {arch} installs it)"));
         return None;
     }
     if !kernel_cached(cache_sub) {
-        unavailable(
+        common::skip(
             required,
             &format!("no cached {arch} kernel with vivid; run tools/vivid/setup.sh {arch}"),
         );
         return None;
     }
     if !probe.exists() {
-        unavailable(required, &format!("{} missing; build the v4l2_probe example", probe.display()));
+        common::skip(required, &format!("{} missing; build the v4l2_probe example", probe.display()));
         return None;
     }
     let _one_vm = VM.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -152,7 +142,7 @@ fn assert_probe_passed(report: &[String], context: &str) {
 #[test]
 fn the_v4l2_camera_recovers_captures_reopens_and_survives_faults_against_the_vivid_driver() {
     let probe = probe_binary("LIVEGATE_V4L2_PROBE", None);
-    if let Some((report, context)) = run_vm("amd64", "qemu-system-x86_64", "", probe, in_ci()) {
+    if let Some((report, context)) = run_vm("amd64", "qemu-system-x86_64", "", probe, common::in_ci()) {
         assert_probe_passed(&report, &context);
     }
 }

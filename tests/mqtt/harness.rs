@@ -324,11 +324,6 @@ pub fn keygen(dir: &Path) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
-/// Whether this is CI (`CI` set, as `.ci/run` does): there a missing program fails the test.
-fn in_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false")
-}
-
 /// Whether `program` is installed: an executable on `PATH`, or for `python3-venv` a Python
 /// that can make the integrators' venv.
 fn installed(program: &str) -> bool {
@@ -341,31 +336,23 @@ fn installed(program: &str) -> bool {
         .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(program).is_file()))
 }
 
-/// The first of `programs` that is not installed; in CI, which installs them all, a failure.
+/// Why a test needing `programs` cannot run here: the first one not installed.
 pub fn missing(programs: &[&str]) -> Option<String> {
     let m = programs.iter().find(|p| !installed(p))?;
-    assert!(!in_ci(), "{m} is not installed: .ci/run installs it, and CI never skips a test");
-    Some((*m).to_owned())
-}
-
-/// The one line a skipped test leaves, written past the test harness's capture so that a plain
-/// `cargo test` shows it.
-pub fn say_skipped(program: &str) {
-    use std::io::Write;
-    let why = "apt-get install mosquitto mosquitto-clients openssl python3-venv; .ci/run does";
-    let _ = writeln!(std::io::stderr(), "SKIPPED: {program} is not installed ({why})");
+    let how = "apt-get install mosquitto mosquitto-clients openssl python3-venv; .ci/run does";
+    Some(format!("{m} is not installed ({how})"))
 }
 
 /// What every test here needs: the broker, and its clients as the controller.
 pub const MQTT: &[&str] = &["mosquitto", "mosquitto_sub", "mosquitto_pub"];
 
-/// Ends the calling test with one `SKIPPED` line when a program it needs is not installed
-/// (outside CI; see [`missing`]).
+/// Ends the calling test with one `SKIPPED` line when a program it needs is not installed;
+/// fails it in CI, which installs them all ([`crate::common::skip`]).
 macro_rules! require {
     ($($programs:expr),+ $(,)?) => {
         for programs in [$($programs),+] {
-            if let Some(m) = $crate::harness::missing(programs) {
-                $crate::harness::say_skipped(&m);
+            if let Some(why) = $crate::harness::missing(programs) {
+                $crate::common::skip($crate::common::in_ci(), &why);
                 return;
             }
         }

@@ -3,6 +3,8 @@
 //! accepts; broker outages, a SIGKILLed service and bad input lose nothing and stop nothing.
 
 mod camera;
+#[path = "../common/mod.rs"]
+mod common;
 mod demo;
 mod embedded;
 mod harness;
