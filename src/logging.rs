@@ -72,8 +72,9 @@ fn stderr_is_journal() -> bool {
 }
 
 /// Installs the global subscriber: `RUST_LOG` if set (a bad value is reported and
-/// [`DEFAULT_LEVEL`] used), else [`DEFAULT_LEVEL`] until [`Logging::apply_config`]. Also collects `log` records. Call once, first
-/// thing; a second call (tests) leaves the first subscriber in place.
+/// [`DEFAULT_LEVEL`] used), else [`DEFAULT_LEVEL`] until [`Logging::apply_config`]. Also
+/// collects `log` records. Call once, first thing; a second call (tests) leaves the first
+/// subscriber in place.
 pub fn init() -> Logging {
     let env = std::env::var("RUST_LOG").ok().filter(|v| !v.trim().is_empty());
     let (filter, from_env, bad_env) = match env.as_deref().map(parse_filter) {
