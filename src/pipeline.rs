@@ -1,17 +1,25 @@
 //! Wiring one challenge: frames → face tracker + keypoint tracker → session → decision.
 //!
-//! [`ChallengeRunner`] is driven one frame at a time, by the live service and by `verify`
-//! alike, so a recorded session replays through exactly the code a door runs.
+//! [`ChallengeRunner::run`] is the one per-frame loop: the live service (and so `demo`),
+//! `verify`, `record`, `evaluate` and `bench` all drive it, so a recorded session replays, and
+//! a benchmark times, exactly the code a door runs. It owns the bad-frame policy (a frame the
+//! camera cannot deliver, or the networks fail on, is logged and skipped; a replay may refuse
+//! them) and tells its caller what happens through a [`Watcher`]: each frame's [`Event`]
+//! (progress with the visitor's prompt, a skipped frame, the decision), and, for `bench`, the
+//! time of each [`Stage`] through a [`Probe`].
 
 use image::RgbImage;
 use serde::Serialize;
 
 use crate::camera::{Camera, CameraError, Frame};
+use crate::liveness::ChallengeGeometry;
 use crate::liveness::motion::{self, KEYPOINTS, SEED_LANDMARKS, nose_departure, plane_homography};
-use crate::liveness::session::{Checks, Decision, FaceSample, Outcome, Phase, Reason, Sample, Session, Step};
+use crate::liveness::session::{
+    Checks, Decision, FaceSample, Outcome, Phase, Prompt, Reason, Sample, Session, Step,
+};
 use crate::vision::flow::{self, FlowParams, Pyramid};
 use crate::vision::pose::{self, Intrinsics, Rotation};
-use crate::vision::{FaceTracker, Rect, TrackedFace, VisionError};
+use crate::vision::{FaceTracker, Rect, Roi, TrackedFace, VisionError};
 
 /// What the runner saw and decided on one frame: one line of `verify --trace`, and what
 /// `verify --overlay` draws.
@@ -27,6 +35,9 @@ pub struct FrameTrace {
     /// The followed face's box (one definition on every frame).
     #[serde(rename = "box")]
     pub face_box: Option<Rect>,
+    /// The region the mesh read the face from (`bench` times the crop and mesh again on it).
+    #[serde(skip)]
+    pub roi: Option<Roi>,
     pub nose: Option<[f32; 2]>,
     pub yaw: Option<f32>,
     pub pitch: Option<f32>,
@@ -176,17 +187,6 @@ pub(crate) fn align_with_plane(
     }
 }
 
-/// Why a challenge could not be run to its end.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The camera failed (for a replay: unusable input).
-    #[error(transparent)]
-    Camera(#[from] CameraError),
-    /// Something done with a frame failed (recording, encoding).
-    #[error(transparent)]
-    Frame(#[from] anyhow::Error),
-}
-
 /// The layout points and pose the session needs from a tracked face. The rotation is the
 /// template fitted to the [`KEYPOINTS`] alone ([`keypoint_rotation`]): where the keypoint
 /// tracker follows them (`tracked`, from the Nose state's first frame on), there; before, at
@@ -220,6 +220,122 @@ pub fn keypoint_rotation(points: &[Option<[f32; 2]>], camera: &Intrinsics) -> Op
     pose::fit_points(&known, camera).map(|p| p.rotation)
 }
 
+/// A part of the per-frame work, as a [`Probe`] sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// The face tracker: crop + mesh + pose, and the detector when it runs (including the
+    /// face count of a pivotal frame).
+    Track,
+    /// The keypoint tracker: pyramids, Lucas–Kanade, alignment through the face plane.
+    Keypoints,
+    /// The checks: the head's rotation on the points, the 3-D motion, the session's step.
+    Checks,
+}
+
+/// Sees the time of each [`Stage`] of a frame (`livegate bench`). `begin` is called when a
+/// frame's analysis starts; `lap(stage)` when a piece of `stage`'s work ends, so the time since
+/// the last call belongs to `stage`. A stage may end more than once in a frame.
+pub trait Probe {
+    fn begin(&mut self);
+    fn lap(&mut self, stage: Stage);
+}
+
+/// What one frame did to the challenge.
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// The challenge goes on: the visitor's instruction, and whether the phase began with this
+    /// frame.
+    Progress { phase: Phase, prompt: Prompt, new_phase: bool },
+    /// The networks failed on this frame; it was skipped.
+    Skipped { error: &'a VisionError },
+    /// This frame decided the challenge.
+    Decided(&'a Decision),
+}
+
+/// Whether a frame the camera cannot deliver is skipped or ends the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadFrames {
+    /// Logged and skipped: one bad frame is never fatal to a door.
+    Skip,
+    /// The run ends with [`Ending::CameraFailed`] (a recorded session must be whole).
+    Refuse,
+}
+
+/// The caller's side of [`ChallengeRunner::run`]. Every method has a default that does nothing.
+pub trait Watcher {
+    /// Whether the challenge was cancelled (asked before each frame).
+    fn cancelled(&self) -> bool {
+        false
+    }
+    /// What to do with a frame the camera cannot deliver.
+    fn bad_frames(&self) -> BadFrames {
+        BadFrames::Skip
+    }
+    /// Sees each frame before the analysis (to record it, or to pass it through a codec).
+    ///
+    /// # Errors
+    /// Ends the run with this error.
+    fn tap(&mut self, _frame: &mut Frame) -> anyhow::Result<()> {
+        Ok(())
+    }
+    /// The probe that times this frame's stages, if any.
+    fn probe(&mut self) -> Option<&mut dyn Probe> {
+        None
+    }
+    /// Sees each analysed frame (skipped ones included) with what it did; the runner's
+    /// [`ChallengeRunner::trace`] tells what was made of it.
+    ///
+    /// # Errors
+    /// Ends the run with this error.
+    fn seen(&mut self, _frame: Frame, _event: Event<'_>, _runner: &ChallengeRunner) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// Watches nothing.
+impl Watcher for () {}
+
+/// How a run ended.
+#[derive(Debug)]
+pub enum Ending {
+    /// Decided by the session, or failed as `incomplete` when the camera had no more frames.
+    Decided(Decision),
+    /// [`Watcher::cancelled`] said so.
+    Cancelled { frames: u32 },
+    /// The camera failed (or, under [`BadFrames::Refuse`], delivered a bad frame).
+    CameraFailed { frames: u32, error: CameraError },
+}
+
+impl Ending {
+    /// The decision, when the run reached one.
+    pub fn decision(self) -> Option<Decision> {
+        match self {
+            Self::Decided(d) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+/// The decision of a challenge whose camera ran out of frames before it was decided.
+pub fn incomplete(frames: u32, last_t_ms: u64) -> Decision {
+    Decision {
+        result: Outcome::Fail,
+        reason: Some(Reason::Incomplete),
+        // More than one face would have ended the session already.
+        checks: Checks { single_face: true, ..Checks::default() },
+        frames,
+        decided_t_ms: last_t_ms,
+    }
+}
+
+/// A probe that sees nothing.
+struct Unprobed;
+
+impl Probe for Unprobed {
+    fn begin(&mut self) {}
+    fn lap(&mut self, _stage: Stage) {}
+}
+
 /// One challenge being watched.
 #[derive(Debug)]
 pub struct ChallengeRunner {
@@ -231,6 +347,10 @@ pub struct ChallengeRunner {
     nose: Option<[f32; 2]>,
     /// What the last frame showed (`verify --trace`).
     trace: FrameTrace,
+    /// The phase and prompt of the last frame that did not decide.
+    shown: (Phase, Prompt),
+    /// The last phase reported to the watcher.
+    announced: Option<Phase>,
 }
 
 impl ChallengeRunner {
@@ -244,12 +364,19 @@ impl ChallengeRunner {
             keypoints: None,
             nose: None,
             trace: FrameTrace::default(),
+            shown: (Phase::Face, Prompt::LookAtCamera),
+            announced: None,
         }
     }
 
     /// The session being run.
     pub fn session(&self) -> &Session {
         &self.session
+    }
+
+    /// The challenge's area and target.
+    pub fn geometry(&self) -> &ChallengeGeometry {
+        self.session.geometry()
     }
 
     /// The nose tip seen in the last analysed frame (camera pixels), if a face was seen.
@@ -262,6 +389,11 @@ impl ChallengeRunner {
         &self.trace
     }
 
+    /// The phase and prompt the visitor is shown: those of the last frame that did not decide.
+    pub fn shown(&self) -> (Phase, Prompt) {
+        self.shown
+    }
+
     /// Ends the challenge and hands the tracker back for the next one.
     pub fn into_tracker(self) -> FaceTracker {
         self.tracker
@@ -272,18 +404,28 @@ impl ChallengeRunner {
     /// # Errors
     /// [`VisionError`] if a network fails on this frame (the caller may skip the frame).
     pub fn feed(&mut self, frame: &Frame) -> Result<Step, VisionError> {
+        self.feed_probed(frame, &mut Unprobed)
+    }
+
+    fn feed_probed(&mut self, frame: &Frame, probe: &mut dyn Probe) -> Result<Step, VisionError> {
+        probe.begin();
         self.trace = FrameTrace { t_ms: frame.t_ms, ..FrameTrace::default() };
         let mut obs = self.tracker.observe(&frame.image, frame.t_ms)?;
+        probe.lap(Stage::Track);
         let tracked = self.keypoints.as_mut().map(|k| k.advance(&frame.image, &self.flow));
+        probe.lap(Stage::Keypoints);
         let face = obs.face.as_ref().map(|f| face_sample(f, tracked.as_ref()));
         if face.as_ref().is_some_and(|f| self.session.is_pivotal(f)) {
+            probe.lap(Stage::Checks);
             // The Nose-start and decision frames count every face, whatever the timetable.
             self.tracker.observe_counted(&frame.image, &mut obs)?;
+            probe.lap(Stage::Track);
         }
         self.nose = obs.face.as_ref().map(|f| f.landmarks.nose_tip());
         let parallax = tracked.and_then(|t| t.motion);
         let sample = Sample { t_ms: frame.t_ms, faces: obs.faces, face, parallax };
         let step = self.session.step(&sample);
+        probe.lap(Stage::Checks);
         if step == Step::NoseStarted
             && let (Some(face), Some(seen)) = (&obs.face, &sample.face)
         {
@@ -297,12 +439,14 @@ impl ChallengeRunner {
                 face.camera,
                 &self.flow,
             ));
+            probe.lap(Stage::Keypoints);
         }
         let t = &mut self.trace;
         t.phase = Some(self.session.phase());
         (t.faces, t.detector_ran) = (obs.faces, obs.detector_ran);
         if let Some(face) = &obs.face {
             t.face_box = Some(face.bounds);
+            t.roi = Some(face.roi);
             t.nose = Some(face.landmarks.nose_tip());
             (t.yaw, t.pitch, t.roll) = (Some(face.pose.yaw), Some(face.pose.pitch), Some(face.pose.roll));
         }
@@ -321,55 +465,56 @@ impl ChallengeRunner {
         Ok(step)
     }
 
-    /// Runs the challenge on `camera` until it is decided or the camera has no more frames
-    /// (then it fails as `incomplete`). `tap` sees each frame before the analysis (to record
-    /// it, or to pass it through a codec). A frame the networks fail on is logged and skipped,
-    /// as the live service does.
+    /// Runs the challenge on `camera` until it is decided, cancelled or the camera fails or
+    /// has no more frames (then it fails as [`incomplete`]). A frame the networks fail on is
+    /// logged and skipped; a frame the camera cannot deliver too, unless the watcher
+    /// [refuses](BadFrames::Refuse) them. `watcher` sees every frame ([`Watcher`]).
     ///
     /// # Errors
-    /// [`RunError`] when the camera or `tap` fails.
-    pub fn run(
-        &mut self,
-        camera: &mut dyn Camera,
-        tap: impl FnMut(&mut Frame) -> anyhow::Result<()>,
-    ) -> Result<Decision, RunError> {
-        self.run_traced(camera, tap, |_, _| Ok(()))
-    }
-
-    /// [`Self::run`], and `after` sees each frame with what was made of it ([`FrameTrace`]),
-    /// skipped frames included.
-    ///
-    /// # Errors
-    /// [`RunError`] when the camera, `tap` or `after` fails.
-    pub fn run_traced(
-        &mut self,
-        camera: &mut dyn Camera,
-        mut tap: impl FnMut(&mut Frame) -> anyhow::Result<()>,
-        mut after: impl FnMut(&Frame, &FrameTrace) -> anyhow::Result<()>,
-    ) -> Result<Decision, RunError> {
+    /// Only the watcher's own errors: whatever the camera does ends the run as an [`Ending`].
+    pub fn run(&mut self, camera: &mut dyn Camera, watcher: &mut dyn Watcher) -> anyhow::Result<Ending> {
         let (mut frames, mut last_t) = (0u32, 0u64);
-        while let Some(mut frame) = camera.next_frame()? {
-            tap(&mut frame)?;
+        loop {
+            if watcher.cancelled() {
+                return Ok(Ending::Cancelled { frames });
+            }
+            let mut frame = match camera.next_frame() {
+                Ok(Some(f)) => f,
+                Ok(None) => return Ok(Ending::Decided(incomplete(frames, last_t))),
+                Err(e @ CameraError::BadFrame { .. }) if watcher.bad_frames() == BadFrames::Skip => {
+                    tracing::warn!(error = %e, "frame skipped");
+                    continue;
+                }
+                Err(error) => return Ok(Ending::CameraFailed { frames, error }),
+            };
+            watcher.tap(&mut frame)?;
             frames += 1;
             last_t = frame.t_ms;
-            let step = self.feed(&frame);
-            if let Err(e) = &step {
-                tracing::warn!(t_ms = frame.t_ms, error = %e, "frame skipped");
-                self.trace.skipped = Some(e.to_string());
-            }
-            after(&frame, &self.trace)?;
-            if let Ok(Step::Decided(d)) = step {
-                return Ok(d);
+            let step = match watcher.probe() {
+                Some(probe) => self.feed_probed(&frame, probe),
+                None => self.feed(&frame),
+            };
+            match step {
+                Ok(Step::Decided(d)) => {
+                    watcher.seen(frame, Event::Decided(&d), self)?;
+                    return Ok(Ending::Decided(d));
+                }
+                Ok(step) => {
+                    self.shown = match step {
+                        Step::Running { phase, prompt } => (phase, prompt),
+                        _ => (self.session.phase(), Prompt::for_phase(self.session.phase())),
+                    };
+                    let (phase, prompt) = self.shown;
+                    let new_phase = self.announced.replace(phase) != Some(phase);
+                    watcher.seen(frame, Event::Progress { phase, prompt, new_phase }, self)?;
+                }
+                Err(error) => {
+                    tracing::warn!(t_ms = frame.t_ms, error = %error, "frame skipped");
+                    self.trace.skipped = Some(error.to_string());
+                    watcher.seen(frame, Event::Skipped { error: &error }, self)?;
+                }
             }
         }
-        Ok(Decision {
-            result: Outcome::Fail,
-            reason: Some(Reason::Incomplete),
-            // More than one face would have ended the session already.
-            checks: Checks { single_face: true, ..Checks::default() },
-            frames,
-            decided_t_ms: last_t,
-        })
     }
 }
 

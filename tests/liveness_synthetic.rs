@@ -110,7 +110,7 @@ fn a_passer_by_in_view_for_a_few_frames_is_always_counted() {
             );
             let passer = camera.passer_frames();
             let mut runner = ChallengeRunner::new(f.tracker.clone(), Session::new(config.clone(), geometry));
-            let d = runner.run(&mut camera, |_| Ok(())).unwrap();
+            let d = runner.run(&mut camera, &mut ()).unwrap().decision().expect("decided");
             assert_ne!(
                 d.result,
                 Outcome::Pass,
@@ -128,4 +128,137 @@ fn a_passer_by_in_view_for_a_few_frames_is_always_counted() {
         }
     }
     assert!(counted >= 6, "only {counted} of 8 challenges saw the passer-by (the rest ended first)");
+}
+
+/// The one challenge loop (`ChallengeRunner::run`) as its callers see it: a live visitor's
+/// challenge with a corrupt frame in it. Skipped by default (the decision is the same as without
+/// it, one frame fewer), refused when the watcher says so; every frame's event in order, the
+/// probe's stages, and cancellation.
+#[test]
+fn the_challenge_loop_skips_or_refuses_a_bad_frame_and_reports_every_frame() {
+    use livegate::camera::synthetic::{Conditions, SeededRng, SyntheticCamera};
+    use livegate::camera::{Camera, CameraError, Frame};
+    use livegate::cmd::synth::seeded_target;
+    use livegate::liveness::ChallengeGeometry;
+    use livegate::liveness::session::{Phase, Session};
+    use livegate::pipeline::{BadFrames, ChallengeRunner, Ending, Event, Probe, Stage, Watcher};
+
+    /// The synthetic camera with frame `bad` replaced by a decoding error.
+    struct Corrupt {
+        inner: SyntheticCamera,
+        n: usize,
+        bad: usize,
+    }
+    impl Camera for Corrupt {
+        fn next_frame(&mut self) -> Result<Option<Frame>, CameraError> {
+            let f = self.inner.next_frame()?;
+            self.n += 1;
+            if self.n - 1 == self.bad {
+                return Err(CameraError::BadFrame {
+                    index: self.bad,
+                    name: "x".into(),
+                    reason: "corrupt".into(),
+                });
+            }
+            Ok(f)
+        }
+    }
+    #[derive(Default)]
+    struct Log {
+        refuse: bool,
+        cancel_after: Option<usize>,
+        events: Vec<String>,
+        phases: Vec<Phase>,
+        laps: Vec<Stage>,
+        begun: usize,
+    }
+    impl Probe for Log {
+        fn begin(&mut self) {
+            self.begun += 1;
+        }
+        fn lap(&mut self, stage: Stage) {
+            self.laps.push(stage);
+        }
+    }
+    impl Watcher for Log {
+        fn cancelled(&self) -> bool {
+            self.cancel_after.is_some_and(|n| self.events.len() >= n)
+        }
+        fn bad_frames(&self) -> BadFrames {
+            if self.refuse { BadFrames::Refuse } else { BadFrames::Skip }
+        }
+        fn probe(&mut self) -> Option<&mut dyn Probe> {
+            Some(self)
+        }
+        fn seen(&mut self, _frame: Frame, event: Event<'_>, runner: &ChallengeRunner) -> anyhow::Result<()> {
+            assert_eq!(runner.trace().phase, Some(runner.session().phase()));
+            self.events.push(match event {
+                Event::Progress { phase, prompt, new_phase } => {
+                    if new_phase {
+                        self.phases.push(phase);
+                    }
+                    assert_eq!((phase, prompt), runner.shown());
+                    "progress".into()
+                }
+                Event::Skipped { error } => format!("skipped {error}"),
+                Event::Decided(d) => format!("decided {:?}", d.result),
+            });
+            Ok(())
+        }
+    }
+
+    let f = fixture();
+    let config = LivenessConfig::default();
+    let seed = 3_200_000u64;
+    let run = |bad: Option<usize>, log: &mut Log| {
+        let mut rng = SeededRng::new(seed);
+        let geometry = ChallengeGeometry::new(640, 480, seeded_target(&mut rng));
+        let inner = SyntheticCamera::new(
+            f.astronaut.clone(),
+            f.obama.clone(),
+            Script::Live,
+            &geometry,
+            &Conditions::baseline(),
+            rng.next_u64(),
+        );
+        let mut camera = Corrupt { inner, n: 0, bad: bad.unwrap_or(usize::MAX) };
+        let mut runner = ChallengeRunner::new(f.tracker.clone(), Session::new(config.clone(), geometry));
+        runner.run(&mut camera, log).unwrap()
+    };
+
+    let mut clean = Log::default();
+    let Ending::Decided(whole) = run(None, &mut clean) else { panic!("not decided") };
+    assert_eq!(whole.result, Outcome::Pass, "{whole:?}");
+    assert_eq!(clean.events.len(), whole.frames as usize);
+    assert_eq!(clean.events.last().unwrap(), "decided Pass");
+    assert!(clean.events[..clean.events.len() - 1].iter().all(|e| e == "progress"), "{:?}", clean.events);
+    // Each phase is announced once, when it begins (the visitor is centred at once here: the
+    // first frame goes through Face and Area into Nose).
+    assert_eq!(clean.phases.first(), Some(&Phase::Nose), "{:?}", clean.phases);
+    assert!(clean.phases.windows(2).all(|w| w[0] != w[1]), "{:?}", clean.phases);
+    // Every frame is probed: the tracker and the checks on each, the keypoints from the Nose
+    // state on (seeded on its first frame, tracked on the rest).
+    assert_eq!(clean.begun, whole.frames as usize);
+    let count = |s: Stage| clean.laps.iter().filter(|&&l| l == s).count();
+    assert!(count(Stage::Track) >= clean.begun && count(Stage::Checks) >= clean.begun);
+    assert!(count(Stage::Keypoints) > clean.begun, "keypoints seeded and tracked");
+
+    // Skipping frame 5 (in the Nose state) leaves the decision as it was, a frame early or late.
+    let mut skipped = Log::default();
+    let Ending::Decided(d) = run(Some(5), &mut skipped) else { panic!("not decided") };
+    assert_eq!(d.result, Outcome::Pass, "{d:?}");
+    assert!(d.frames + 1 >= whole.frames && d.frames <= whole.frames + 1, "{} vs {}", d.frames, whole.frames);
+    assert!(
+        !skipped.events.iter().any(|e| e.starts_with("skipped")),
+        "a camera's bad frame never reaches the vision"
+    );
+
+    let mut refusing = Log { refuse: true, ..Log::default() };
+    match run(Some(5), &mut refusing) {
+        Ending::CameraFailed { frames: 5, error: CameraError::BadFrame { index: 5, .. } } => {}
+        other => panic!("{other:?}"),
+    }
+
+    let mut cancelling = Log { cancel_after: Some(3), ..Log::default() };
+    assert!(matches!(run(None, &mut cancelling), Ending::Cancelled { frames: 3 }));
 }

@@ -7,9 +7,11 @@ one command, interleaved round by round so machine noise hits all three alike.
   letterbox, cv2.warpAffine rotated crop; numpy post-processing) and keypoint tracking with
   cv2.calcOpticalFlowPyrLK (tools/peer_lk.py cv_track: 15x15 window, 3 levels, 1 px
   forward-backward check) of the same landmarks livegate tracks (liveness::motion::KEYPOINTS,
-  read from src/liveness/motion.rs), detector when livegate's face count is due
-  (CountSchedule: every 100 ms of frames, from the session's timestamps) or on a lost track,
-  as `FaceTracker`; the run fails unless both ran the detector on the same share of frames;
+  read from src/liveness/motion.rs) on the frames livegate's challenge loop tracked them (its
+  report's keypoint_schedule: the Nose state's frames); the detector when livegate's face count
+  is due (CountSchedule: every 100 ms of frames, from the session's timestamps), when livegate's
+  loop ran it (detector_schedule: a new challenge, a pivotal frame) or on a lost track, as
+  `FaceTracker`; the run fails unless both ran the detector on the same share of frames;
 * MediaPipe: its own FaceMesh solution in video mode (static_image_mode=False).
 
 Both Python peers decode the JPEG with cv2.imdecode + cv2.cvtColor(BGR->RGB), as their users
@@ -107,15 +109,17 @@ class CountSchedule:
 
 class OrtTracker:
     """FaceTracker's schedule (src/vision/tracker.rs) on onnxruntime: the mesh follows the
-    track; the detector runs when the count schedule says so and when the track is lost."""
+    track; the detector runs when livegate's ran on the same frame (its face count, a new
+    challenge, a pivotal frame: `detector_schedule` of its bench report) and when the track is
+    lost; and when livegate's count schedule (CountSchedule, ported) says so."""
 
     def __init__(self, models):
         self.p = facepipe.CvPipeline(os.path.join(models, "face_detection_short_range_fp32.onnx"),
                       os.path.join(models, "face_landmark_int8.onnx"), threads=1)
         self.roi, self.schedule = None, CountSchedule(COUNT_INTERVAL_MS)
 
-    def observe(self, img, t_ms):
-        due = self.schedule.due(t_ms)
+    def observe(self, img, t_ms, livegate_detected):
+        due = self.schedule.due(t_ms) or livegate_detected
         dets = self.p.detect(img) if self.roi is None or due else None
         roi = self.roi or (facepipe.roi_from_detection(dets[0]) if dets else None)
         face = self.p.landmarks(img, roi) if roi else None
@@ -131,9 +135,12 @@ class OrtTracker:
         return face, dets is not None
 
 
-def run_ort(frames, times, models, runs, warmup):
+def run_ort(frames, times, models, runs, warmup, keypoints_on, detector_on):
     """`times`: the frames' timestamps (ms); looped as livegate's bench loops them (each pass
-    starts 100 ms after the last frame of the one before)."""
+    starts 100 ms after the last frame of the one before). `keypoints_on`: livegate's keypoint
+    schedule ('1' where its challenge loop tracked keypoints: the Nose state's frames); the peer
+    tracks them on the same frames, from the previous one when it tracked too, else it starts
+    there (the pyramid of the first frame, as livegate's Nose start builds it)."""
     tr = OrtTracker(models)
     period = times[-1] + 100
     grey, track = peer_lk.cv_grey, peer_lk.cv_track
@@ -144,12 +151,15 @@ def run_ort(frames, times, models, runs, warmup):
         t0 = time.process_time()
         img = decode(frames[n % len(frames)])
         t1 = time.process_time()
-        face, detector_ran = tr.observe(img, (n // len(frames)) * period + times[n % len(frames)])
+        face, detector_ran = tr.observe(img, (n // len(frames)) * period + times[n % len(frames)],
+                                        detector_on[n] == "1")
         t2 = time.process_time()
-        g = grey(img)
-        ok = track(prev[0], g, prev[1])[1] if prev is not None else None
+        ok = None
+        if keypoints_on[n] == "1":
+            g = grey(img)
+            ok = track(prev[0], g, prev[1])[1] if prev is not None else None
         t3 = time.process_time()
-        prev = (g, face[0][KEYPOINTS, :2]) if face else None
+        prev = (g, face[0][KEYPOINTS, :2]) if face and keypoints_on[n] == "1" else None
         if n < warmup:
             continue
         found += face is not None
@@ -162,7 +172,8 @@ def run_ort(frames, times, models, runs, warmup):
         laps["decode"].append(ms(t0, t1))
         laps["track_detect" if detector_ran else "track"].append(ms(t1, t2))
         detector_frames += detector_ran
-        laps["keypoints"].append(ms(t2, t3))
+        if keypoints_on[n] == "1":
+            laps["keypoints"].append(ms(t2, t3))
         laps["vision"].append(ms(t1, t3))
         laps["total"].append(ms(t0, t3))
     out = {k: median(v) for k, v in laps.items()}
@@ -279,13 +290,18 @@ def main():
     for _ in range(a.rounds):
         lg = run_livegate(a)
         engines.add((lg.get("kernels"), lg.get("engine")))
-        ort, ort_marks, (ort_pipe, ort_rois) = run_ort(frames, times, a.models, a.runs, a.warmup)
+        schedule = lg["pipeline"]["keypoint_schedule"]
+        assert len(schedule) == a.warmup + a.runs, f"livegate's keypoint schedule has {len(schedule)} frames"
+        ort, ort_marks, (ort_pipe, ort_rois) = run_ort(frames, times, a.models, a.runs, a.warmup, schedule,
+                                                       lg["pipeline"]["detector_schedule"])
         mp, mp_marks = run_mediapipe(frames, a.runs, a.warmup)
         ort["keypoints_vs_mediapipe_px"], ort["frames_compared"] = landmark_distance(ort_marks, mp_marks)
         p = lg["pipeline"]
         rounds.append({
             "livegate": {"vision_ms": p["vision_ms"], "total_ms": p["total_ms"], "fps": p["fps"],
                          "detector_fraction": p["detector_frames"] / max(p["frames_timed"], 1),
+                         "keypoint_fraction": p["keypoint_frames"] / max(p["frames_timed"], 1),
+                         "challenges": p["challenges"],
                          "stages": {s["name"]: s["median_ms"] for s in p["stages"]},
                          "startup_ms": lg.get("startup_ms"), "peak_rss_mib": lg.get("peak_rss_mib")},
             "networks_over_onnxruntime": {r["model"]: r["livegate_over_peer"] for r in lg["ratios"]},

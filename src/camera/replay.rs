@@ -236,6 +236,30 @@ impl ReplayCamera {
     }
 }
 
+/// A camera whose frames are delivered at their timestamps, as a live camera's would be (the
+/// service paces rendered and replayed frames this way).
+pub struct Paced {
+    camera: Box<dyn Camera>,
+    pace: Pace,
+}
+
+impl Paced {
+    /// `camera`'s frames, each delivered when it is due on `pace`.
+    pub fn new(camera: Box<dyn Camera>, pace: Pace) -> Self {
+        Self { camera, pace }
+    }
+}
+
+impl Camera for Paced {
+    fn next_frame(&mut self) -> Result<Option<Frame>, CameraError> {
+        let frame = self.camera.next_frame()?;
+        if let Some(f) = &frame {
+            self.pace.wait_for(f.t_ms);
+        }
+        Ok(frame)
+    }
+}
+
 impl Camera for ReplayCamera {
     fn next_frame(&mut self) -> Result<Option<Frame>, CameraError> {
         let Some(entry) = self.session.frames.get(self.next) else {

@@ -13,11 +13,12 @@
 use anyhow::Context;
 use serde::Serialize;
 
+use crate::camera::Frame;
 use crate::camera::synthetic::{Conditions, FaceModel, Script, SeededRng, SyntheticCamera};
 use crate::cmd::synth::seeded_target;
 use crate::liveness::ChallengeGeometry;
 use crate::liveness::session::{Decision, LivenessConfig, Outcome, Phase, Reason, Session};
-use crate::pipeline::ChallengeRunner;
+use crate::pipeline::{ChallengeRunner, Ending, Event, Watcher};
 use crate::vision::{FaceTracker, VisionConfig};
 
 pub use super::evaluate_report::render;
@@ -125,22 +126,12 @@ fn run_at(
     tracker.set_config(vision.clone());
     let mut runner = ChallengeRunner::new(tracker, Session::new(config.clone(), geometry));
     let mut frames = Vec::new();
-    let decision = runner.run_traced(
-        &mut camera,
-        |_| Ok(()),
-        |_, t| {
-            if t.phase == Some(Phase::Nose) || t.decision.is_some() && t.turn_deg.is_some() {
-                frames.push(NoseFrame {
-                    t_ms: t.t_ms,
-                    turn_deg: t.turn_deg,
-                    motion: t.motion,
-                    points_kept: t.points_kept,
-                    true_turn_deg: 0.0,
-                });
-            }
-            Ok(())
-        },
-    )?;
+    let ending = runner.run(&mut camera, &mut NoseFrames(&mut frames))?;
+    let decision = match ending {
+        Ending::Decided(d) => d,
+        Ending::CameraFailed { error, .. } => return Err(error.into()),
+        Ending::Cancelled { .. } => unreachable!("an evaluation is never cancelled"),
+    };
     if let Some(start) = frames.first().map(|f| f.t_ms) {
         let yaw = |t_ms: u64| camera.true_pose_at_ms(t_ms).yaw_deg;
         for f in &mut frames {
@@ -148,6 +139,25 @@ fn run_at(
         }
     }
     Ok((decision, frames))
+}
+
+/// The evaluation's side of the challenge loop: the Nose state's frames, as measured.
+struct NoseFrames<'a>(&'a mut Vec<NoseFrame>);
+
+impl Watcher for NoseFrames<'_> {
+    fn seen(&mut self, _frame: Frame, _event: Event<'_>, runner: &ChallengeRunner) -> anyhow::Result<()> {
+        let t = runner.trace();
+        if t.phase == Some(Phase::Nose) || t.decision.is_some() && t.turn_deg.is_some() {
+            self.0.push(NoseFrame {
+                t_ms: t.t_ms,
+                turn_deg: t.turn_deg,
+                motion: t.motion,
+                points_kept: t.points_kept,
+                true_turn_deg: 0.0,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// A configuration that measures every check without failing on the data-driven ones.

@@ -22,7 +22,7 @@ use crate::entropy;
 use crate::liveness::ChallengeGeometry;
 use crate::liveness::session::{LivenessConfig, Session};
 use crate::liveness::verdict::{Source, Verdict};
-use crate::pipeline::ChallengeRunner;
+use crate::pipeline::{ChallengeRunner, Ending, Watcher};
 use crate::vision::{FaceTracker, VisionConfig};
 
 /// Where `record` takes frames from.
@@ -143,12 +143,28 @@ fn run_and_write(
     let mut first_t = None;
     let engine = tracker.engine();
     let mut runner = ChallengeRunner::new(tracker, Session::new(config, geometry));
-    let decision = runner.run(camera, |frame| {
-        first_t.get_or_insert(frame.t_ms);
-        writer.push(frame)
-    })?;
+    let mut watch = Recording { writer: &mut writer, first_t: &mut first_t };
+    let decision = match runner.run(camera, &mut watch)? {
+        Ending::Decided(d) => d,
+        Ending::CameraFailed { error, .. } => return Err(error.into()),
+        Ending::Cancelled { .. } => unreachable!("a recording is never cancelled"),
+    };
     let verdict = to_verdict(decision, first_t.unwrap_or(0), ("record", kind), engine)?;
     let expected = serde_json::to_value(verdict.result)?.as_str().map(str::to_owned);
     writer.finish(expected)?;
     Ok(verdict)
+}
+
+/// `record`'s side of the challenge loop: every frame the camera delivers is written before it
+/// is analysed.
+struct Recording<'a> {
+    writer: &'a mut SessionWriter,
+    first_t: &'a mut Option<u64>,
+}
+
+impl Watcher for Recording<'_> {
+    fn tap(&mut self, frame: &mut Frame) -> anyhow::Result<()> {
+        self.first_t.get_or_insert(frame.t_ms);
+        self.writer.push(frame)
+    }
 }

@@ -12,13 +12,14 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context;
 
 use crate::camera::CameraError;
+use crate::camera::Frame;
 use crate::camera::replay::ReplayCamera;
 use crate::cmd::overlay::OverlayWriter;
 use crate::config::SigningConfig;
 use crate::entropy::challenge_id;
 use crate::liveness::session::{Decision, LivenessConfig, Session};
 use crate::liveness::verdict::{Answering, Ended, Issuer, Source, Verdict};
-use crate::pipeline::{ChallengeRunner, FrameTrace, RunError};
+use crate::pipeline::{BadFrames, ChallengeRunner, Ending, Event, FrameTrace, Watcher};
 use crate::vision::FaceTracker;
 
 /// Why a session could not be verified.
@@ -74,24 +75,41 @@ pub fn replay_with(
         None => None,
     };
     let mut runner = ChallengeRunner::new(tracker, Session::new(config, geometry));
-    let after = |frame: &crate::camera::Frame, t: &FrameTrace| -> anyhow::Result<()> {
-        if let Some(w) = &mut trace {
-            serde_json::to_writer(&mut *w, t)?;
-            w.write_all(b"\n")?;
-        }
-        if let Some(o) = &mut overlay {
-            o.push(&frame.image, t)?;
-        }
-        Ok(())
+    let mut watch = Writers { trace: trace.as_mut(), overlay: overlay.as_mut() };
+    let decision = match runner.run(&mut camera, &mut watch)? {
+        Ending::Decided(d) => d,
+        Ending::CameraFailed { error, .. } => return Err(VerifyError::Unusable(error)),
+        Ending::Cancelled { .. } => unreachable!("a replay is never cancelled"),
     };
-    let decision = runner.run_traced(&mut camera, |_| Ok(()), after).map_err(|e| match e {
-        RunError::Camera(c) => VerifyError::Unusable(c),
-        RunError::Frame(f) => VerifyError::Failed(f),
-    })?;
     if let Some(mut w) = trace {
         w.flush().context("cannot write the trace")?;
     }
     Ok(decision)
+}
+
+/// `verify`'s side of the challenge loop: a recorded session must be whole, and each frame's
+/// trace and overlay are written as it is analysed.
+struct Writers<'a> {
+    trace: Option<&'a mut std::io::BufWriter<std::fs::File>>,
+    overlay: Option<&'a mut OverlayWriter>,
+}
+
+impl Watcher for Writers<'_> {
+    fn bad_frames(&self) -> BadFrames {
+        BadFrames::Refuse
+    }
+
+    fn seen(&mut self, frame: Frame, _event: Event<'_>, runner: &ChallengeRunner) -> anyhow::Result<()> {
+        let t: &FrameTrace = runner.trace();
+        if let Some(w) = &mut self.trace {
+            serde_json::to_writer(&mut **w, t)?;
+            w.write_all(b"\n")?;
+        }
+        if let Some(o) = &mut self.overlay {
+            o.push(&frame.image, t)?;
+        }
+        Ok(())
+    }
 }
 
 /// The verdict of a replayed or recorded challenge: [`Verdict::issue`], as the service issues

@@ -7,10 +7,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::liveness::session::Reason;
+use crate::camera::Frame;
+use crate::liveness::session::{LivenessConfig, Reason};
 use crate::liveness::verdict::VerdictResult;
 use crate::mqtt::topics::Activity;
-use crate::screen::{Fault, Language, Scene, Status, View, ViewSender};
+use crate::pipeline::ChallengeRunner;
+use crate::screen::{Challenge, Countdown, Fault, Language, Scene, Status, View, ViewSender};
 
 /// A handle on the screen (or on nothing, without one); cheap to clone into the worker.
 #[derive(Clone)]
@@ -47,6 +49,31 @@ impl Ui {
         if let Some(v) = &self.views {
             v.send(view);
         }
+    }
+}
+
+/// The challenge screen of a running challenge: what the worker shows for each analysed frame
+/// (and what `bench` draws, to time it).
+#[derive(Debug, Default)]
+pub struct ChallengeScreen {
+    countdown: Countdown,
+}
+
+impl ChallengeScreen {
+    /// The scene for `frame`, just analysed by `runner`: the frame, the challenge's area and
+    /// target, the nose, the visitor's prompt and the time left in the phase.
+    pub fn scene(&mut self, frame: Frame, runner: &ChallengeRunner, liveness: &LivenessConfig) -> Scene {
+        let (phase, prompt) = runner.shown();
+        let left = self.countdown.update(phase, frame.t_ms, liveness);
+        Scene::Challenge(Challenge {
+            frame: Some(Arc::new(frame.image)),
+            geometry: *runner.geometry(),
+            nose: runner.nose(),
+            phase,
+            remaining_fraction: left.fraction,
+            remaining_ms: left.ms,
+            prompt,
+        })
     }
 }
 

@@ -9,17 +9,18 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
 use tracing::warn;
 
-use crate::camera::replay::{Pace, ReplayCamera};
+use crate::camera::replay::{Pace, Paced, ReplayCamera};
 use crate::camera::synthetic::{Conditions, FaceModel, Script, SyntheticCamera};
 use crate::camera::{Camera, CameraError, CaptureThread, Frame};
 use crate::config::{CameraConfig, CameraSource};
 use crate::liveness::ChallengeGeometry;
-use crate::liveness::session::{Checks, Decision, LivenessConfig, Outcome, Phase, Reason, Session, Step};
-use crate::pipeline::ChallengeRunner;
-use crate::screen::{Challenge, Countdown, Prompt, Scene};
+use crate::liveness::session::{LivenessConfig, Phase, Session};
+pub use crate::pipeline::Ending;
+use crate::pipeline::{ChallengeRunner, Event, Watcher};
+use crate::screen::Prompt;
 use crate::vision::FaceTracker;
 
-use super::ui::Ui;
+use super::ui::{ChallengeScreen, Ui};
 
 /// One challenge to run.
 #[derive(Debug)]
@@ -45,14 +46,6 @@ pub enum WorkerEvent {
     Presence {
         present: bool,
     },
-}
-
-/// How a challenge ended.
-#[derive(Debug)]
-pub enum Ending {
-    Decided(Decision),
-    Cancelled { frames: u32 },
-    CameraFailed { frames: u32, error: String },
 }
 
 /// The synthetic camera's material: the face models are built once, at start-up.
@@ -234,71 +227,46 @@ fn run_job(
 ) -> (Ending, FaceTracker) {
     let opened = match open_camera(cams, n) {
         Ok(o) => o,
-        Err(e) => return (Ending::CameraFailed { frames: 0, error: e.to_string() }, tracker),
+        Err(error) => return (Ending::CameraFailed { frames: 0, error }, tracker),
     };
-    let mut cam = opened.camera;
-    let mut runner = ChallengeRunner::new(tracker, Session::new(liveness.clone(), opened.geometry));
     // Recorded and rendered frames are delivered at their timestamps, as a camera would.
-    let mut pace = (cams.config.source != CameraSource::V4l2).then(Pace::real);
-    let (mut frames, mut last_phase, mut last_t) = (0u32, None, 0u64);
-    // What the visitor is told: the session's last running step.
-    let (mut shown, mut countdown) = ((Phase::Face, Prompt::LookAtCamera), Countdown::default());
-    let ending = loop {
-        if job.cancel.load(Ordering::Relaxed) {
-            break Ending::Cancelled { frames };
-        }
-        let frame: Frame = match cam.next_frame() {
-            Ok(Some(f)) => f,
-            Ok(None) => break Ending::Decided(incomplete(frames, last_t)),
-            Err(e @ CameraError::BadFrame { .. }) => {
-                warn!(challenge = %job.challenge_id, error = %e, "frame skipped");
-                continue;
-            }
-            Err(e) => break Ending::CameraFailed { frames, error: e.to_string() },
-        };
-        if let Some(pace) = &mut pace {
-            pace.wait_for(frame.t_ms);
-        }
-        frames += 1;
-        last_t = frame.t_ms;
-        match runner.feed(&frame) {
-            Ok(Step::Decided(d)) => break Ending::Decided(d),
-            Ok(step) => {
-                if let Step::Running { phase, prompt } = step {
-                    shown = (phase, prompt);
-                    if last_phase != Some(phase) {
-                        last_phase = Some(phase);
-                        let p =
-                            WorkerEvent::Progress { challenge_id: job.challenge_id.clone(), phase, prompt };
-                        let _ = events.try_send(p);
-                    }
-                }
-                if ui.is_shown() {
-                    let left = countdown.update(shown.0, frame.t_ms, liveness);
-                    let challenge = Challenge {
-                        frame: Some(Arc::new(frame.image)),
-                        geometry: *runner.session().geometry(),
-                        nose: runner.nose(),
-                        phase: shown.0,
-                        remaining_fraction: left.fraction,
-                        remaining_ms: left.ms,
-                        prompt: shown.1,
-                    };
-                    ui.show(ui.view(Scene::Challenge(challenge), true));
-                }
-            }
-            Err(e) => warn!(challenge = %job.challenge_id, t_ms = frame.t_ms, error = %e, "frame skipped"),
-        }
+    let mut camera = match cams.config.source {
+        CameraSource::V4l2 => opened.camera,
+        _ => Box::new(Paced::new(opened.camera, Pace::real())),
+    };
+    let mut runner = ChallengeRunner::new(tracker, Session::new(liveness.clone(), opened.geometry));
+    let mut watch = Watch { job, events, ui, liveness, screen: ChallengeScreen::default() };
+    let ending = match runner.run(camera.as_mut(), &mut watch) {
+        Ok(ending) => ending,
+        // The service's watcher never fails; should it, the challenge ends as a camera fault.
+        Err(e) => Ending::CameraFailed { frames: 0, error: CameraError::Unusable(e.to_string()) },
     };
     (ending, runner.into_tracker())
 }
 
-fn incomplete(frames: u32, last_t: u64) -> Decision {
-    Decision {
-        result: Outcome::Fail,
-        reason: Some(Reason::Incomplete),
-        checks: Checks { single_face: true, ..Checks::default() },
-        frames,
-        decided_t_ms: last_t,
+/// The service's side of the challenge loop: cancellation, progress events and the screen.
+struct Watch<'a> {
+    job: &'a Job,
+    events: &'a mpsc::Sender<WorkerEvent>,
+    ui: &'a Ui,
+    liveness: &'a LivenessConfig,
+    screen: ChallengeScreen,
+}
+
+impl Watcher for Watch<'_> {
+    fn cancelled(&self) -> bool {
+        self.job.cancel.load(Ordering::Relaxed)
+    }
+
+    fn seen(&mut self, frame: Frame, event: Event<'_>, runner: &ChallengeRunner) -> anyhow::Result<()> {
+        if let Event::Progress { phase, prompt, new_phase: true } = event {
+            let p = WorkerEvent::Progress { challenge_id: self.job.challenge_id.clone(), phase, prompt };
+            let _ = self.events.try_send(p);
+        }
+        if matches!(event, Event::Progress { .. }) && self.ui.is_shown() {
+            let scene = self.screen.scene(frame, runner, self.liveness);
+            self.ui.show(self.ui.view(scene, true));
+        }
+        Ok(())
     }
 }
