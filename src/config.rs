@@ -14,7 +14,7 @@ use crate::liveness::session::LivenessConfig;
 
 /// The commented default configuration: what `livegate config` prints and the .deb installs
 /// as `/etc/livegate/livegate.toml`. Tests hold it equal to [`Config::default`] and to the
-/// README's key table.
+/// key table of docs/configuration.md.
 pub const DEFAULT_TOML: &str = include_str!("../systemd/livegate.toml");
 
 /// Errors of loading or validating a configuration.
@@ -433,7 +433,7 @@ pub fn key_docs() -> Vec<KeyDoc> {
     docs
 }
 
-/// The README's key table (key · default · meaning), generated from [`DEFAULT_TOML`].
+/// The key table of docs/configuration.md (key · default · meaning), generated from [`DEFAULT_TOML`].
 pub fn key_table() -> String {
     let mut out = String::from("| key | default | meaning |\n|---|---|---|\n");
     for d in key_docs() {
@@ -496,11 +496,12 @@ mod tests {
     }
 
     #[test]
-    fn the_readme_lists_every_key_with_its_default() {
-        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    fn the_configuration_doc_lists_every_key_with_its_default() {
+        let doc =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/configuration.md")).unwrap();
         assert!(
-            readme.contains(&key_table()),
-            "README.md's config table is stale; paste the output of key_table() (see `livegate config --table`)"
+            doc.contains(&key_table()),
+            "docs/configuration.md's config table is stale; paste the output of key_table() (see `livegate config --table`)"
         );
     }
 

@@ -381,7 +381,7 @@ pub fn python() -> PathBuf {
     .clone()
 }
 
-/// Verifies a verdict payload with `tools/verify_verdict.py` (the README snippet).
+/// Verifies a verdict payload with `tools/verify_verdict.py` (the snippet of docs/integrating.md).
 pub fn python_verifies(payload: &str, public_key: &str) -> Result<String, String> {
     use std::io::Write;
     let mut child = Command::new(python())
