@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::camera::synthetic::Script;
 use crate::liveness::session::LivenessConfig;
+use crate::verdict::SigningConfig;
 
 /// The commented default configuration: what `livegate config` prints and the .deb installs
 /// as `/etc/livegate/livegate.toml`. Tests hold it equal to [`Config::default`] and to the
@@ -152,28 +153,6 @@ impl Default for MqttConfig {
             discovery_prefix: "homeassistant".into(),
             reconnect_min_ms: 500,
             reconnect_max_ms: 30_000,
-        }
-    }
-}
-
-/// `[signing]`: the verdict signature (SPEC §5).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SigningConfig {
-    /// The Ed25519 device key written by `livegate keygen`.
-    pub key_file: PathBuf,
-    /// The last used `seq`, persisted before each verdict.
-    pub seq_file: PathBuf,
-    /// How long a verdict stays fresh (`expires_at - decided_at`).
-    pub verdict_ttl_s: u64,
-}
-
-impl Default for SigningConfig {
-    fn default() -> Self {
-        Self {
-            key_file: "/var/lib/livegate/verdict.key".into(),
-            seq_file: "/var/lib/livegate/seq".into(),
-            verdict_ttl_s: 10,
         }
     }
 }

@@ -13,14 +13,16 @@
 //! |---|---|
 //! | [`vision`] | face detection, 468-point landmarks (int8), tracking, head pose |
 //! | [`models`] | where the shipped ONNX networks live and how to load the set |
-//! | [`liveness`] | challenge geometry, the sans-IO session, the checks, the verdict |
+//! | [`liveness`] | challenge geometry, the sans-IO session, the checks |
+//! | [`verdict`] | the verdict document, its construction, canonical JSON, signature, `seq`, expiry |
+//! | [`durable`] | atomic, fsynced file writes (the spool, `seq`) |
 //! | [`camera`] | the `Camera` seam, V4L2 capture (negotiation, conversion, reconnect), the replay camera (recorded sessions), the synthetic camera |
 //! | [`pipeline`] | one challenge wired: face tracker + keypoint tracker + session |
 //! | [`gpio`] | start button (debounced) and relay pulse on `pass`, rppal behind embedded-hal pins |
 //! | [`entropy`] | the OS CSPRNG: challenge targets and ids |
 //! | [`screen`] | the UI drawn from a plain `View` onto any embedded-graphics target; PNG, framebuffer, SPI TFT, window; the drawing thread |
 //! | [`config`] | the TOML configuration tree, its defaults and validation |
-//! | [`mqtt`] | topics and payloads, verdict signing, the spool, TLS, the MQTT task |
+//! | [`mqtt`] | topics and payloads, the spool, TLS, the MQTT task |
 //! | [`service`] | `livegate run`: requests → challenges → signed, spooled verdicts |
 //! | [`cmd`] | the subcommands behind `main.rs` (`inspect`, `verify`, `record`, `synth`, `evaluate`, `bench`, `screens`) |
 //!
@@ -38,6 +40,7 @@
 pub mod camera;
 pub mod cmd;
 pub mod config;
+pub mod durable;
 pub mod entropy;
 pub mod gpio;
 pub mod liveness;
@@ -47,4 +50,5 @@ pub mod mqtt;
 pub mod pipeline;
 pub mod screen;
 pub mod service;
+pub mod verdict;
 pub mod vision;

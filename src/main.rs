@@ -11,9 +11,9 @@ use livegate::cmd::settings::Settings;
 use livegate::cmd::{bench, demo, evaluate, evaluate_sessions, inspect, record, screens, synth, verify};
 use livegate::config::{CameraSource, Config};
 use livegate::liveness::ChallengeGeometry;
-use livegate::liveness::verdict::VerdictResult;
 use livegate::models::{self, Precision};
-use livegate::mqtt::signing::DeviceKey;
+use livegate::verdict::VerdictResult;
+use livegate::verdict::signing::DeviceKey;
 use livegate::vision::{FaceTracker, VisionConfig};
 
 #[derive(Parser)]
@@ -78,7 +78,7 @@ enum Command {
     Config {
         #[arg(long, value_name = "FILE")]
         check: Option<PathBuf>,
-        /// Print the README's key table (key · default · meaning) instead.
+        /// Print the key table of docs/configuration.md (key · default · meaning) instead.
         #[arg(long, conflicts_with = "check")]
         table: bool,
     },

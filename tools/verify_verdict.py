@@ -1,5 +1,5 @@
-"""Check a livegate verdict's Ed25519 signature, as a door controller would (README "MQTT for
-integrators"). Usage: verify_verdict.py PUBLIC_KEY_HEX < verdict.json; exit 0 when it verifies.
+"""Check a livegate verdict's Ed25519 signature, as a door controller would
+(docs/integrating.md). Usage: verify_verdict.py PUBLIC_KEY_HEX < verdict.json; exit 0 when it verifies.
 Needs `cryptography` (pip install cryptography)."""
 import json, sys
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey

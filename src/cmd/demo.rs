@@ -17,10 +17,10 @@ use tracing::info;
 
 use crate::camera::synthetic::Script;
 use crate::config::{CameraSource, Config, ScreenKind};
-use crate::liveness::verdict::{Verdict, VerdictResult};
-use crate::mqtt::signing::{self, DeviceKey};
 use crate::mqtt::topics::Topics;
 use crate::service::SyntheticFaces;
+use crate::verdict::signing::{self, DeviceKey};
+use crate::verdict::{Verdict, VerdictResult};
 use crate::vision::FaceTracker;
 
 /// What `livegate demo` is asked to do.

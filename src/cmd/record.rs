@@ -21,8 +21,8 @@ use crate::cmd::verify::to_verdict;
 use crate::entropy;
 use crate::liveness::ChallengeGeometry;
 use crate::liveness::session::{LivenessConfig, Session};
-use crate::liveness::verdict::{Source, Verdict};
 use crate::pipeline::{ChallengeRunner, Ending, Watcher};
+use crate::verdict::{Source, Verdict};
 use crate::vision::{FaceTracker, VisionConfig};
 
 /// Where `record` takes frames from.

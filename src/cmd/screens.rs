@@ -1,5 +1,5 @@
 //! `livegate screens --out DIR`: every UI state rendered to PNG at the given sizes, for the
-//! README, for design reviews and as the golden images of `tests/screens.rs`. The challenge
+//! docs, for design reviews and as the golden images of `tests/screens.rs`. The challenge
 //! screens use the shipped camera frame with the nose the int8 mesh finds in it.
 
 use std::path::{Path, PathBuf};

@@ -15,11 +15,11 @@ use crate::camera::CameraError;
 use crate::camera::Frame;
 use crate::camera::replay::ReplayCamera;
 use crate::cmd::overlay::OverlayWriter;
-use crate::config::SigningConfig;
+
 use crate::entropy::challenge_id;
 use crate::liveness::session::{Decision, LivenessConfig, Session};
-use crate::liveness::verdict::{Answering, Ended, Issuer, Source, Verdict};
 use crate::pipeline::{BadFrames, ChallengeRunner, Ending, Event, FrameTrace, Watcher};
+use crate::verdict::{Answering, Ended, Issuer, SigningConfig, Source, Verdict};
 use crate::vision::FaceTracker;
 
 /// Why a session could not be verified.

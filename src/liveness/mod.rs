@@ -7,6 +7,5 @@ pub mod checks;
 pub mod geometry;
 pub mod motion;
 pub mod session;
-pub mod verdict;
 
 pub use geometry::{ChallengeGeometry, TargetDraw};

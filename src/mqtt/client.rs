@@ -25,7 +25,7 @@ use super::topics::{
 use super::wire::{self, Client, Loop, ReplyTo, Settings, WireEvent};
 use super::{BrokerUrl, tls};
 use crate::config::{Config, MqttConfig};
-use crate::liveness::verdict::Verdict;
+use crate::verdict::Verdict;
 
 /// What the service asks the MQTT task to send.
 #[derive(Debug)]

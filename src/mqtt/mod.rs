@@ -3,7 +3,6 @@
 //! | file | owns |
 //! |---|---|
 //! | [`topics`] | topic names and every payload as pure types and functions |
-//! | [`signing`] | canonical JSON, the Ed25519 device key, the persisted `seq` |
 //! | [`spool`] | verdicts on disk (fsynced) until the broker's PUBACK |
 //! | [`tls`] | rustls client config: system roots, CA file, mTLS, credentials |
 //! | [`wire`] | MQTT 3.1.1 or 5 behind one small interface (`[mqtt] protocol`) |
@@ -16,7 +15,6 @@
 
 pub mod broker;
 pub mod client;
-pub mod signing;
 pub mod spool;
 pub mod tls;
 pub mod topics;

@@ -3,12 +3,11 @@
 //! crash loses one. Files are named by `seq`, so pending verdicts are delivered in order.
 //! A file that does not parse is moved aside as `*.corrupt` with a log line, never a crash.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use tracing::warn;
 
-use crate::liveness::verdict::Verdict;
+use crate::verdict::Verdict;
 
 /// Errors of the spool directory.
 #[derive(Debug, thiserror::Error)]
@@ -16,23 +15,6 @@ use crate::liveness::verdict::Verdict;
 pub struct SpoolError {
     path: PathBuf,
     source: std::io::Error,
-}
-
-/// Writes `bytes` to `path` atomically and durably: a temporary file, fsync, rename, fsync
-/// of the directory.
-///
-/// # Errors
-/// The first I/O error.
-pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = path.with_extension("tmp");
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    std::fs::File::open(dir)?.sync_all()
 }
 
 /// One pending verdict read back from the spool.
@@ -70,7 +52,7 @@ impl Spool {
     pub fn put(&self, verdict: &Verdict) -> Result<Spooled, SpoolError> {
         let path = self.file(verdict.seq);
         let payload = serde_json::to_vec(verdict).expect("a verdict always serialises");
-        write_durably(&path, &payload).map_err(|source| SpoolError { path, source })?;
+        crate::durable::write(&path, &payload).map_err(|source| SpoolError { path, source })?;
         Ok(Spooled { seq: verdict.seq, payload })
     }
 
@@ -133,7 +115,7 @@ fn read_spooled(path: &Path) -> Result<Spooled, String> {
 mod tests {
     use super::*;
     use crate::liveness::session::Checks;
-    use crate::liveness::verdict::{Source, VerdictResult};
+    use crate::verdict::{Source, VerdictResult};
 
     fn dir(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("livegate-spool-{name}-{}", std::process::id()));

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use crate::camera::Frame;
 use crate::liveness::session::{LivenessConfig, Reason};
-use crate::liveness::verdict::VerdictResult;
 use crate::mqtt::topics::Activity;
 use crate::pipeline::ChallengeRunner;
 use crate::screen::{Challenge, Countdown, Fault, Language, Scene, Status, View, ViewSender};
+use crate::verdict::VerdictResult;
 
 /// A handle on the screen (or on nothing, without one); cheap to clone into the worker.
 #[derive(Clone)]

@@ -98,8 +98,8 @@ struct Opened {
     geometry: ChallengeGeometry,
 }
 
-/// The camera seam of the service: replay and synthetic are wired here; `v4l2` is wired by
-/// its own module and refused until then. `n` counts challenges (synthetic scripts rotate).
+/// The camera seam of the service: a replayed session, the synthetic camera, or the frames of
+/// the V4L2 camera thread. `n` counts challenges (synthetic scripts rotate).
 fn open_camera(cams: &Cameras, n: usize) -> Result<Opened, CameraError> {
     let cfg = &cams.config;
     match cfg.source {

@@ -1,10 +1,42 @@
-//! The verdict document (SPEC §3) and its timestamps.
+//! The verdict (SPEC §3, §5), all of it in one place: the document, its construction from a
+//! decision ([`Verdict::issue`], used by the service and by `verify`/`record` alike), its
+//! timestamps and expiry ([`SigningConfig::verdict_ttl_s`]), the canonical JSON and the Ed25519
+//! signature ([`signing`]), and the `seq` counter ([`seq`]).
 
+pub mod seq;
+pub mod signing;
+
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use super::session::{Checks, Decision, Outcome, Reason};
+use crate::liveness::session::{Checks, Decision, Outcome, Reason};
+
+pub use seq::SeqFile;
+pub use signing::{DeviceKey, SigningError};
+
+/// `[signing]`: the verdict signature (SPEC §5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SigningConfig {
+    /// The Ed25519 device key written by `livegate keygen`.
+    pub key_file: PathBuf,
+    /// The last used `seq`, persisted before each verdict.
+    pub seq_file: PathBuf,
+    /// How long a verdict stays fresh (`expires_at - decided_at`).
+    pub verdict_ttl_s: u64,
+}
+
+impl Default for SigningConfig {
+    fn default() -> Self {
+        Self {
+            key_file: "/var/lib/livegate/verdict.key".into(),
+            seq_file: "/var/lib/livegate/seq".into(),
+            verdict_ttl_s: 10,
+        }
+    }
+}
 
 /// Where the frames came from; only `v4l2` is valid for a door.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

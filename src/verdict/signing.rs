@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde_json::Value;
 
-use crate::liveness::verdict::Verdict;
+use super::Verdict;
 
 /// Errors of keys, signatures and the sequence file.
 #[derive(Debug, thiserror::Error)]
@@ -28,7 +28,7 @@ pub enum SigningError {
     BadSignature,
 }
 
-fn file_err(path: &Path, reason: impl ToString) -> SigningError {
+pub(super) fn file_err(path: &Path, reason: impl ToString) -> SigningError {
     SigningError::File { path: path.into(), reason: reason.to_string() }
 }
 
@@ -174,41 +174,6 @@ fn decode_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
         *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
     }
     Some(out)
-}
-
-/// The verdict counter: the last used `seq`, persisted and fsynced before a number is used.
-#[derive(Debug)]
-pub struct SeqFile {
-    path: PathBuf,
-    last: u64,
-}
-
-impl SeqFile {
-    /// Opens (or starts) the counter.
-    ///
-    /// # Errors
-    /// [`SigningError::File`] when the file exists but is unreadable or corrupt: starting over
-    /// at 0 would let old verdicts replay, so that is refused.
-    pub fn open(path: &Path) -> Result<Self, SigningError> {
-        let last = match std::fs::read_to_string(path) {
-            Ok(t) => t.trim().parse().map_err(|_| file_err(path, "not a sequence number"))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
-            Err(e) => return Err(file_err(path, e)),
-        };
-        Ok(Self { path: path.into(), last })
-    }
-
-    /// The next `seq`, durable on disk before it is returned.
-    ///
-    /// # Errors
-    /// [`SigningError::File`] when it cannot be persisted (the number is then not used).
-    pub fn take_next(&mut self) -> Result<u64, SigningError> {
-        let n = self.last + 1;
-        crate::mqtt::spool::write_durably(&self.path, format!("{n}\n").as_bytes())
-            .map_err(|e| file_err(&self.path, e))?;
-        self.last = n;
-        Ok(n)
-    }
 }
 
 #[cfg(test)]
