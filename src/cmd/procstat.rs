@@ -1,12 +1,16 @@
 //! What the kernel knows about this process, for `livegate bench` and `verify --peak-rss`: CPU time used, peak
 //! resident set, time since start. Linux `/proc` and `clock_gettime`; `None` elsewhere.
 
+// libc calls: `clock_gettime` and `sysconf`.
+#![allow(unsafe_code)]
+
 /// CPU time this process has used, ms (`CLOCK_PROCESS_CPUTIME_ID`). The machines we compare
 /// on are shared, so the whole-frame bench counts the CPU a frame costs rather than the wall
 /// time it happened to take while other processes ran; the peers are timed the same way.
 pub fn cpu_ms() -> f64 {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid, writable timespec.
+    // SAFETY: `ts` is a valid, writable, aligned timespec that outlives the call, which writes
+    // only it.
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &raw mut ts) };
     assert_eq!(rc, 0, "CLOCK_PROCESS_CPUTIME_ID is available on Linux");
     ts.tv_sec as f64 * 1e3 + ts.tv_nsec as f64 / 1e6
@@ -33,7 +37,8 @@ pub fn ms_since_process_start() -> Option<f64> {
     // Fields after the parenthesised command name; starttime is field 22 overall.
     let rest = &stat[stat.rfind(')')? + 2..];
     let ticks: f64 = rest.split_whitespace().nth(19)?.parse().ok()?;
-    // SAFETY: sysconf has no preconditions.
+    // SAFETY: `sysconf` takes no pointers and has no preconditions (an unknown name returns
+    // -1, which `hz.max(1.0)` below absorbs).
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
     let uptime: f64 =
         std::fs::read_to_string("/proc/uptime").ok()?.split_whitespace().next()?.parse().ok()?;

@@ -1,5 +1,8 @@
 //! The two framebuffer ioctls, with the kernel's structs from `<linux/fb.h>`.
 
+// `ioctl` through libc, with the kernel's structs.
+#![allow(unsafe_code)]
+
 use std::fs::File;
 use std::os::fd::AsRawFd;
 
@@ -66,8 +69,9 @@ pub fn query(file: &File) -> Result<FbGeometry, String> {
     let fd = file.as_raw_fd();
     let mut var = FbVarScreeninfo::default();
     let mut fix = FbFixScreeninfo::default();
-    // SAFETY: both structs are `repr(C)` copies of the kernel's, sized as it expects, and
-    // live for the duration of the calls.
+    // SAFETY: `fd` is open for the call (borrowed from `file`); FBIOGET_VSCREENINFO writes one
+    // `struct fb_var_screeninfo` through the pointer, and `var` is a `repr(C)` copy of it
+    // (its size is tested), valid and writable for the call.
     let rv = unsafe { libc::ioctl(fd, FBIOGET_VSCREENINFO as _, &mut var as *mut FbVarScreeninfo) };
     if rv != 0 {
         return Err(format!(
@@ -75,7 +79,8 @@ pub fn query(file: &File) -> Result<FbGeometry, String> {
             std::io::Error::last_os_error()
         ));
     }
-    // SAFETY: as above.
+    // SAFETY: as above: FBIOGET_FSCREENINFO writes one `struct fb_fix_screeninfo`, and `fix`
+    // is a `repr(C)` copy of it (its size is tested), valid and writable for the call.
     let rv = unsafe { libc::ioctl(fd, FBIOGET_FSCREENINFO as _, &mut fix as *mut FbFixScreeninfo) };
     if rv != 0 {
         return Err(format!("FBIOGET_FSCREENINFO: {}", std::io::Error::last_os_error()));

@@ -11,6 +11,10 @@
 //! them, and each output pixel then averages a 2×2 grid of bilinear taps over its footprint,
 //! so thin features do not alias away and the cost stays proportional to the output.
 
+// The AVX2 interior path: gathers and stores through raw pointers, run only where the CPU's
+// AVX2 was detected.
+#![allow(unsafe_code)]
+
 use image::RgbImage;
 
 use super::rgbx::Region;
@@ -263,7 +267,9 @@ fn tap(f: &Frame, map: &Affine, u: usize, v: usize) -> [f32; 4] {
 fn interior(frame: &Frame, map: &Affine, v: usize, row: &mut [f32], simd: bool) -> usize {
     #[cfg(target_arch = "x86_64")]
     if simd {
-        // SAFETY: `simd` is true only when `simd_available` saw AVX2 on this CPU.
+        // SAFETY: `simd` is true only when `plain_with` (the only caller) saw AVX2 on this CPU
+        // (`simd_available`) and a frame under 2³¹ bytes, `w`, `h` and `out_w` under 2²⁴;
+        // its `Frame` is an `RgbImage`'s bytes, `stride = 3w`, at least `h · stride` of them.
         return unsafe { interior_avx2(frame, map, v, row) };
     }
     0
@@ -280,9 +286,14 @@ fn interior(frame: &Frame, map: &Affine, v: usize, row: &mut [f32], simd: bool) 
 /// `((k₀p + k₁q) + k₂r) + k₃t` as separate multiplies and adds. The inside test is done on
 /// the floored floats (`0 ≤ x₀ ≤ w − 3`, `0 ≤ y₀ ≤ h − 2`; false for NaN), which for the
 /// integers they are is [`tap`]'s test.
+///
+/// # Safety
+/// The CPU has AVX2; `frame.stride` is `3 · frame.w`, `frame.raw` holds at least
+/// `frame.h · frame.stride` bytes and fewer than 2³¹ (its byte offsets are `i32`), `frame.w`
+/// and `frame.h` are below 2²⁴ and so is `row.len() / 3` (their `f32` forms are exact).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn interior_avx2(frame: &Frame, map: &Affine, v: usize, row: &mut [f32]) -> usize {
+unsafe fn interior_avx2(frame: &Frame, map: &Affine, v: usize, row: &mut [f32]) -> usize {
     use std::arch::x86_64::*;
 
     /// The three colour bytes of eight gathered words, as floats.
@@ -341,9 +352,10 @@ fn interior_avx2(frame: &Frame, map: &Affine, v: usize, row: &mut [f32]) -> usiz
             _mm256_mullo_epi32(_mm256_cvttps_epi32(x0), three),
         );
         let below = _mm256_add_epi32(i, stride);
-        // SAFETY: every lane is inside: 0 ≤ x₀ ≤ w − 3 and 0 ≤ y₀ ≤ h − 2, so the last byte
-        // read, 4 bytes from (y₀ + 1)·stride + (x₀ + 1)·3, is at most h·stride − 3, within
-        // the frame's bytes (at least h·stride, fewer than 2^31); gathers read unaligned.
+        // SAFETY: every lane is inside: 0 ≤ x₀ ≤ w − 3 and 0 ≤ y₀ ≤ h − 2 (exact in f32 and
+        // i32, the contract), so with stride = 3w the last byte read, 4 bytes from
+        // (y₀ + 1)·stride + (x₀ + 1)·3, is at most h·stride − 3, within the frame's bytes (at
+        // least h·stride, fewer than 2³¹: no offset wraps); gathers read unaligned.
         let [p, q, r, t] = unsafe {
             [
                 _mm256_i32gather_epi32::<1>(base, i),
@@ -367,7 +379,8 @@ fn interior_avx2(frame: &Frame, map: &Affine, v: usize, row: &mut [f32]) -> usiz
         let [r, g, b] = s.map(|ch| _mm256_permutevar8x32_ps(ch, idx[2]));
         let o2 = _mm256_blend_ps::<0x92>(_mm256_blend_ps::<0x49>(r, g), b);
         let dst = &mut row[u * 3..(u + 8) * 3];
-        // SAFETY: `dst` holds 24 floats; the stores are unaligned.
+        // SAFETY: `dst` holds 24 floats (a checked slice); three unaligned 8-float stores at
+        // 0, 8 and 16.
         unsafe {
             _mm256_storeu_ps(dst.as_mut_ptr(), o0);
             _mm256_storeu_ps(dst.as_mut_ptr().add(8), o1);

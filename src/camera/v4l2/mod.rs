@@ -232,9 +232,11 @@ impl Camera for V4l2Camera {
 }
 
 /// Milliseconds on `CLOCK_MONOTONIC`, the clock V4L2 stamps buffers with.
+#[allow(unsafe_code)] // libc's `clock_gettime` (no safe form of the raw clock in std)
 pub fn now_ms() -> u64 {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists on Linux.
+    // SAFETY: `ts` is a valid, writable, aligned timespec that outlives the call, which writes
+    // only it; CLOCK_MONOTONIC always exists on Linux.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
 }

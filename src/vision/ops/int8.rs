@@ -20,6 +20,10 @@
 //! stay below 2²⁴): it is converted to `f32` and goes through the same epilogue, and the
 //! outputs are bit-identical to the float path's.
 
+// SIMD kernels: `std::arch` intrinsics, raw-pointer loads and inline assembly, run only where
+// the CPU's features were detected.
+#![allow(unsafe_code)]
+
 use super::QConvStep;
 use super::kernels::NR;
 
@@ -143,31 +147,43 @@ impl IntKernel {
 ///
 /// # Panics
 /// If this CPU lacks that kernel, `rows` is not a whole number of rows, `dst` is too short (the
-/// caller sizes both) or the weights do not fit `c`.
+/// caller sizes both) or the weights, bias, PRelu or residual do not fit `c`.
 pub fn qconv(c: &QConvStep, iw: &Int8Weights, rows: &[u8], res: Option<&[f32]>, dst: &mut [f32]) {
     assert!(iw.kernel.available(), "this CPU cannot run the {:?} integer kernel", iw.kernel);
     assert_eq!(rows.len() % iw.k4, 0, "rows");
-    assert!(dst.len() >= rows.len() / iw.k4 * c.n, "output");
+    let pixels = rows.len() / iw.k4;
+    assert!(dst.len() >= pixels * c.n, "output");
     let n_pad = c.n.div_ceil(NR) * NR;
     assert_eq!(iw.zp_fix.len(), n_pad, "corrections");
     match iw.kernel {
         IntKernel::Vnni | IntKernel::NeonDot => assert_eq!(iw.packed.len(), n_pad * iw.k4, "weights"),
         IntKernel::Neon | IntKernel::Pairs => assert_eq!(iw.wide.len(), n_pad * iw.k4, "weights"),
     }
+    // What the AVX-512 epilogue reads through raw pointers (the other kernels' epilogue,
+    // `kernels::store`, slices them and would panic on the same shortfall).
+    assert!(c.bias.len() >= n_pad, "bias");
+    if let Some((pos, lin)) = &c.prelu {
+        assert!(pos.len() >= n_pad && lin.len() >= n_pad, "PRelu");
+    }
+    if let Some(r) = res {
+        assert!(r.len() >= pixels * c.res_c, "residual");
+    }
     match iw.kernel {
-        // SAFETY: the CPU has the target features (checked above); the kernels read `rows` and
-        // the weights only within the lengths asserted here.
+        // SAFETY: `available()` (asserted above) detected AVX-512F, BW and VNNI on this CPU; the
+        // asserts above are the rest of `x86::qconv`'s contract (rows, weights, corrections,
+        // bias, PRelu, residual and output lengths).
         #[cfg(target_arch = "x86_64")]
         IntKernel::Vnni => unsafe { x86::qconv(c, iw, rows, res, dst) },
-        // SAFETY: as above.
+        // SAFETY: `available()` (asserted above) detected the dot product on this CPU; whole
+        // `k4`-byte rows, `packed` of `n_pad · k4` and `dst` of all outputs are asserted above.
         #[cfg(target_arch = "aarch64")]
         IntKernel::NeonDot => unsafe { neon::qconv_dot(c, iw, rows, res, dst) },
-        // SAFETY: as above.
+        // SAFETY: NEON is part of every aarch64 CPU; whole `k4`-byte rows, `wide` of
+        // `n_pad · k4` and `dst` of all outputs are asserted above.
         #[cfg(target_arch = "aarch64")]
         IntKernel::Neon => unsafe { neon::qconv_wide(c, iw, rows, res, dst) },
-        // SAFETY: as above (SSE2 is part of every x86-64 CPU).
         #[cfg(target_arch = "x86_64")]
-        IntKernel::Pairs => unsafe { sse2::qconv(c, iw, rows, res, dst) },
+        IntKernel::Pairs => sse2::qconv(c, iw, rows, res, dst),
         #[cfg(not(target_arch = "x86_64"))]
         IntKernel::Pairs => pairs::qconv(c, iw, rows, res, dst),
         #[allow(unreachable_patterns)] // `available()` is false for the others (asserted)
@@ -228,12 +244,14 @@ mod sse2 {
     /// the broadcast inputs and the weights share the rest.
     const MR: usize = 2;
 
-    /// # Safety
-    /// `rows` is a whole number of `iw.k4`-byte rows, `iw.wide` holds the `Pairs` weights
-    /// (`ceil(n / NR) · NR · k4`) and `dst` all outputs (as [`super::qconv`] asserts).
-    pub unsafe fn qconv(c: &QConvStep, iw: &Int8Weights, rows: &[u8], res: Option<&[f32]>, dst: &mut [f32]) {
-        // SAFETY: `tiles` passes rows of `k4` bytes; `pairs_block` is one block's `k4 · NR`
-        // weights.
+    /// [`super::qconv`] on the [`IntKernel::Pairs`](super::IntKernel::Pairs) weights.
+    ///
+    /// # Panics
+    /// If `iw.wide` lacks a channel block or `dst` an output (every access is a checked slice).
+    pub fn qconv(c: &QConvStep, iw: &Int8Weights, rows: &[u8], res: Option<&[f32]>, dst: &mut [f32]) {
+        // SAFETY: SSE2 is part of every x86-64 CPU (the target's baseline). `tiles` passes
+        // slices of exactly `k4` bytes and `pairs_block` a slice of exactly `k4 · NR` weights,
+        // so each row has `w.len() / NR` bytes, as `block` requires.
         super::tiles::<MR>(c, iw, (rows, res, dst), |a, nb| unsafe {
             block(a, super::pairs_block(iw, nb), iw.x_zp)
         });
@@ -245,7 +263,8 @@ mod sse2 {
     /// below 2¹⁷, the lane's sum exact in `i32`).
     ///
     /// # Safety
-    /// Each `a[i]` has at least `w.len() / NR` bytes (`k4`, a multiple of 4).
+    /// Each `a[i]` has at least `w.len() / NR` bytes (`k4`, a multiple of 4). (SSE2, the
+    /// target feature, is in every x86-64 CPU.)
     #[inline]
     #[target_feature(enable = "sse2")]
     unsafe fn block(a: &[&[u8]; MR], w: &[i16], x_zp: u8) -> [[i32; NR]; MR] {
@@ -255,10 +274,12 @@ mod sse2 {
         let mut acc = [[zero; 4]; MR];
         let w = w.as_ptr().cast::<__m128i>();
         for q in 0..k4 / 4 {
-            // SAFETY: the block holds k4 / 2 pairs of NR channels: 4 · k4 / 4 · 2 vectors of 8.
+            // SAFETY: `w` holds `k4 · NR = 16 · k4` `i16`; vector `8q + v` (8 `i16`, an
+            // unaligned load; q < k4 / 4, v < 8) ends at element `8 · (8q + v + 1) ≤ 16 · k4`.
             let wq: [__m128i; 8] = std::array::from_fn(|v| unsafe { _mm_loadu_si128(w.add(q * 8 + v)) });
             for (i, row) in a.iter().enumerate() {
-                // SAFETY: bytes 4q..4q + 4 lie within the row's k4 bytes.
+                // SAFETY: bytes 4q..4q + 4 lie within the row's first k4 bytes (q < k4 / 4, the
+                // contract); an unaligned read.
                 let b = unsafe { row.as_ptr().add(4 * q).cast::<i32>().read_unaligned() };
                 let x = _mm_sub_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(b), zero), zp);
                 let (x01, x23) = (_mm_shuffle_epi32::<0x00>(x), _mm_shuffle_epi32::<0x55>(x));
@@ -271,7 +292,8 @@ mod sse2 {
         acc.map(|r| {
             let mut out = [0i32; NR];
             for (j, v) in r.into_iter().enumerate() {
-                // SAFETY: a 16-byte store into bytes 16j..16j + 16 of the 64-byte array.
+                // SAFETY: j < 4 (four vectors per row): a 16-byte unaligned store into bytes
+                // 16j..16j + 16 of the 64-byte array.
                 unsafe { _mm_storeu_si128(out.as_mut_ptr().add(4 * j).cast(), v) };
             }
             out
@@ -302,8 +324,9 @@ pub mod avx2 {
         assert_eq!(rows.len() % iw.k4, 0, "rows");
         assert!(dst.len() >= rows.len() / iw.k4 * c.n, "output");
         assert_eq!(iw.wide.len(), c.n.div_ceil(NR) * NR * iw.k4, "weights");
-        // SAFETY: the CPU has AVX2 (asserted); `tiles` passes rows of `k4` bytes;
-        // `pairs_block` is one block's `k4 · NR` weights.
+        // SAFETY: the CPU has AVX2 (asserted). `tiles` passes slices of exactly `k4` bytes and
+        // `pairs_block` a slice of exactly `k4 · NR` weights, so each row has `w.len() / NR`
+        // bytes, as `block` requires.
         super::tiles::<MR>(c, iw, (rows, res, dst), |a, nb| unsafe {
             block(a, super::pairs_block(iw, nb), iw.x_zp)
         });
@@ -321,10 +344,12 @@ pub mod avx2 {
         let mut acc = [[_mm256_setzero_si256(); 2]; MR];
         let w = w.as_ptr().cast::<__m256i>();
         for q in 0..k4 / 4 {
-            // SAFETY: the block holds k4 / 2 pairs of NR channels: 4 vectors of 16 per 4 `k`.
+            // SAFETY: `w` holds `k4 · NR = 16 · k4` `i16`; vector `4q + v` (16 `i16`, an
+            // unaligned load; q < k4 / 4, v < 4) ends at element `16 · (4q + v + 1) ≤ 16 · k4`.
             let wq: [__m256i; 4] = std::array::from_fn(|v| unsafe { _mm256_loadu_si256(w.add(q * 4 + v)) });
             for (i, row) in a.iter().enumerate() {
-                // SAFETY: bytes 4q..4q + 4 lie within the row's k4 bytes.
+                // SAFETY: bytes 4q..4q + 4 lie within the row's first k4 bytes (q < k4 / 4, the
+                // contract); an unaligned read.
                 let b = unsafe { row.as_ptr().add(4 * q).cast::<i32>().read_unaligned() };
                 let x = _mm_sub_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(b), _mm_setzero_si128()), zp);
                 let x01 = _mm256_broadcastd_epi32(x);
@@ -337,7 +362,7 @@ pub mod avx2 {
         }
         acc.map(|r| {
             let mut out = [0i32; NR];
-            // SAFETY: two 32-byte stores into the 64-byte array.
+            // SAFETY: two 32-byte unaligned stores, bytes 0..32 and 32..64 of the 64-byte array.
             unsafe {
                 _mm256_storeu_si256(out.as_mut_ptr().cast(), r[0]);
                 _mm256_storeu_si256(out.as_mut_ptr().add(8).cast(), r[1]);
@@ -397,9 +422,10 @@ mod x86 {
     const MR: usize = 4;
 
     /// # Safety
-    /// The CPU has AVX-512F, BW and VNNI; `rows` is a whole number of `iw.k4`-byte rows,
-    /// `iw.packed` holds `ceil(n / NR) · NR · k4` weights and `dst` all outputs (as
-    /// [`super::qconv`] asserts).
+    /// The CPU has AVX-512F, BW and VNNI; `rows` is a whole number of `iw.k4`-byte rows;
+    /// `iw.packed`, `iw.zp_fix`, `c.bias` and PRelu's two vectors hold `ceil(n / NR) · NR`
+    /// channels (times `k4` weights for `packed`); `res`, when given, holds `res_c` values per
+    /// pixel and `dst` all outputs (as [`super::qconv`] asserts).
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
     pub unsafe fn qconv(c: &QConvStep, iw: &Int8Weights, rows: &[u8], res: Option<&[f32]>, dst: &mut [f32]) {
         let pixels = rows.len() / iw.k4;
@@ -414,16 +440,20 @@ mod x86 {
             let mut nb = 0;
             while nb < blocks {
                 let (acc, b) = if nb + 2 <= blocks {
-                    // SAFETY: as this function's contract, blocks nb and nb + 1 exist.
+                    // SAFETY: the CPU has the features (the contract); each `a[i]` starts a row
+                    // of `k4` bytes inside `rows`; nb + 2 ≤ ceil(n / NR), so blocks nb and
+                    // nb + 1 exist in `packed` (the contract).
                     (unsafe { block::<2>(&a, iw, nb) }, 2)
                 } else {
-                    // SAFETY: as above, block nb exists.
+                    // SAFETY: as above; nb < ceil(n / NR), so block nb exists.
                     let one = unsafe { block::<1>(&a, iw, nb) };
                     (one.map(|[v]| [v, v]), 1)
                 };
                 for (i, acc) in acc.iter().enumerate().take(count) {
                     for (j, &v) in acc.iter().enumerate().take(b) {
-                        // SAFETY: block nb + j exists; pixel p0 + i is below `pixels`.
+                        // SAFETY: the CPU has the features; n0 = (nb + j) · NR is a multiple of
+                        // NR below n (nb + j < ceil(n / NR)); pixel p0 + i is below `pixels`, so
+                        // inside `dst` and `res` (the contract).
                         unsafe { epilogue(c, iw, p0 + i, (nb + j) * NR, v, res, dst) };
                     }
                 }
@@ -439,7 +469,8 @@ mod x86 {
     /// differ only in the sign of a zero).
     ///
     /// # Safety
-    /// As [`qconv`]; `n0 < n` and pixel `p` is in `dst` (and in `res`, when given).
+    /// As [`qconv`] (the CPU's features and the lengths); `n0` is a multiple of [`NR`] below
+    /// `n`, and pixel `p` is in `dst` (and in `res`, when given).
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
     unsafe fn epilogue(
@@ -452,9 +483,10 @@ mod x86 {
         dst: &mut [f32],
     ) {
         let mask = |width: usize| if width >= NR { !0 } else { ((1u32 << width) - 1) as __mmask16 };
-        // SAFETY (all loads below): `zp_fix`, `bias`, `pos` and `lin` hold a multiple of NR
-        // values covering channel n0's block.
+        // SAFETY: `zp_fix` holds ceil(n / NR) · NR values and n0 is a multiple of NR below n:
+        // 16 `i32` from n0 are inside it (the contract); an unaligned load.
         let fix = unsafe { _mm512_loadu_si512(iw.zp_fix.as_ptr().add(n0).cast()) };
+        // SAFETY: as for `zp_fix`: `bias` holds ceil(n / NR) · NR values (the contract).
         let bias = unsafe { _mm512_loadu_ps(c.bias.as_ptr().add(n0)) };
         let mut y = _mm512_add_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(v, fix)), bias);
         if let Some(q) = &c.requant {
@@ -467,12 +499,15 @@ mod x86 {
             let width = c.res_c.saturating_sub(n0).min(NR);
             if width > 0 {
                 let m = mask(width);
-                // SAFETY: pixel p's residual has `res_c` channels; the mask stops at them.
+                // SAFETY: `res` holds `res_c` values for pixel p (the contract) and n0 < res_c;
+                // the masked load touches only the first min(res_c − n0, 16) of them.
                 let r = unsafe { _mm512_maskz_loadu_ps(m, r[p * c.res_c + n0..].as_ptr()) };
                 y = _mm512_mask_add_ps(y, m, y, r);
             }
         }
         if let Some((pos, lin)) = &c.prelu {
+            // SAFETY: as for `zp_fix`: `pos` and `lin` hold ceil(n / NR) · NR values each (the
+            // contract).
             let (pos, lin) =
                 unsafe { (_mm512_loadu_ps(pos.as_ptr().add(n0)), _mm512_loadu_ps(lin.as_ptr().add(n0))) };
             let plus = _mm512_mul_ps(_mm512_max_ps(y, _mm512_setzero_ps()), pos);
@@ -482,14 +517,16 @@ mod x86 {
             y = _mm512_max_ps(y, _mm512_setzero_ps());
         }
         let out = &mut dst[p * c.n + n0..];
-        // SAFETY: the mask covers `min(n − n0, 16)` floats, all inside `out`.
+        // SAFETY: `dst` holds `n` outputs for pixel p (the contract), so `out` has at least
+        // n − n0 floats; the masked store writes only min(n − n0, 16) of them.
         unsafe { _mm512_mask_storeu_ps(out.as_mut_ptr(), mask(c.n - n0), y) };
     }
 
     /// `B` channel blocks of [`MR`] pixels over the whole inner dimension: `Σ x · w` in `i32`.
     ///
     /// # Safety
-    /// Each `a[i]` points at `iw.k4` readable bytes; blocks `nb..nb + B` exist in `iw.packed`.
+    /// The CPU has AVX-512F, BW and VNNI; each `a[i]` points at `iw.k4` readable bytes; blocks
+    /// `nb..nb + B` (`k4 · NR` bytes each) exist in `iw.packed`.
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
     unsafe fn block<const B: usize>(a: &[*const u8; MR], iw: &Int8Weights, nb: usize) -> [[__m512i; B]; MR] {
@@ -499,11 +536,12 @@ mod x86 {
         for q in 0..quads {
             let mut wv = [_mm512_setzero_si512(); B];
             for (b, wv) in wv.iter_mut().enumerate() {
-                // SAFETY: block nb + b, quad q: 64 bytes inside `packed` (the contract).
+                // SAFETY: quad q < k4 / 4 of block nb + b: bytes 64 · ((nb + b) · k4 / 4 + q)
+                // onwards, 64 of them, inside `packed` (the contract); an unaligned load.
                 *wv = unsafe { _mm512_loadu_si512(w.add(((nb + b) * quads + q) * NR * 4).cast()) };
             }
             for i in 0..MR {
-                // SAFETY: 4 bytes at 4q < k4 of row i (the contract).
+                // SAFETY: bytes 4q..4q + 4 ≤ k4 of row i (the contract); an unaligned read.
                 let x = unsafe { a[i].add(4 * q).cast::<i32>().read_unaligned() };
                 let x = _mm512_set1_epi32(x);
                 for b in 0..B {
@@ -559,7 +597,8 @@ mod neon {
         acc.map(|r| {
             let mut out = [0i32; NR];
             for (j, v) in r.into_iter().enumerate() {
-                // SAFETY: stores 4 `i32` into elements 4j..4j + 4 of the NR-element array.
+                // SAFETY: j < 4 (an `Acc` row has four vectors): 4 `i32` into elements
+                // 4j..4j + 4 of the 16-element array (NEON is in every aarch64 CPU).
                 unsafe { vst1q_s32(out.as_mut_ptr().add(4 * j), v) };
             }
             out
@@ -585,9 +624,10 @@ mod neon {
         res: Option<&[f32]>,
         dst: &mut [f32],
     ) {
-        // SAFETY: the CPU has the dot product; `tiles` passes rows of k4 bytes and blocks that
-        // exist (this function's contract).
         super::tiles::<MR>(c, iw, (rows, res, dst), |a, nb| {
+            // SAFETY: the CPU has the dot product (this function's contract); `tiles` passes
+            // slices of exactly `k4` bytes and nb < ceil(n / NR), a block of `packed` (the
+            // contract).
             lanes(unsafe { block_dot(&a.map(<[u8]>::as_ptr), iw, nb) })
         });
     }
@@ -602,21 +642,23 @@ mod neon {
     unsafe fn block_dot(a: &[*const u8; MR], iw: &Int8Weights, nb: usize) -> Acc {
         let quads = iw.k4 / 4;
         let mut acc = [[vdupq_n_s32(0); 4]; MR];
-        // SAFETY: block nb starts inside `packed` (the contract).
+        // SAFETY: block nb (`k4 · NR` bytes from `nb · k4 · NR`) is inside `packed` (the
+        // contract).
         let w = unsafe { iw.packed.as_ptr().add(nb * quads * NR * 4) };
         let sign = vdupq_n_u8(0x80);
         for q in 0..quads {
             let mut wv = [vdupq_n_s8(0); 4];
             for (j, wv) in wv.iter_mut().enumerate() {
-                // SAFETY: quad q of block nb: 64 bytes inside `packed` (the contract).
+                // SAFETY: quad q < k4 / 4 of block nb, 16 bytes per j < 4: bytes
+                // 64q + 16j..64q + 16j + 16 of the block's `16 · k4` (the contract).
                 *wv = unsafe { vld1q_s8(w.add((q * 4 + j) * 16)) };
             }
             for (a, acc) in a.iter().zip(acc.iter_mut()) {
-                // SAFETY: bytes 4q..4q + 4 of a k4-byte row (4q < k4).
+                // SAFETY: bytes 4q..4q + 4 ≤ k4 of the row (the contract); an unaligned read.
                 let x = unsafe { a.add(4 * q).cast::<u32>().read_unaligned() };
                 let x = vreinterpretq_s8_u8(veorq_u8(vreinterpretq_u8_u32(vdupq_n_u32(x)), sign));
                 for (acc, &wv) in acc.iter_mut().zip(&wv) {
-                    // SAFETY: the CPU has the dot product (the contract).
+                    // SAFETY: the CPU has the dot product (this function's contract).
                     *acc = unsafe { sdot(*acc, wv, x) };
                 }
             }
@@ -644,9 +686,9 @@ mod neon {
         res: Option<&[f32]>,
         dst: &mut [f32],
     ) {
-        // SAFETY: `tiles` passes rows of k4 bytes and blocks that exist (this function's
-        // contract).
         super::tiles::<MR>(c, iw, (rows, res, dst), |a, nb| {
+            // SAFETY: NEON is in every aarch64 CPU; `tiles` passes slices of exactly `k4` bytes
+            // and nb < ceil(n / NR), a block of `wide` (this function's contract).
             lanes(unsafe { block_wide(&a.map(<[u8]>::as_ptr), iw, nb) })
         });
     }
@@ -660,18 +702,19 @@ mod neon {
     unsafe fn block_wide(a: &[*const u8; MR], iw: &Int8Weights, nb: usize) -> Acc {
         let k4 = iw.k4;
         let mut acc = [[vdupq_n_s32(0); 4]; MR];
-        // SAFETY: block nb starts inside `wide` (the contract).
+        // SAFETY: block nb (`k4 · NR` values from `nb · k4 · NR`) is inside `wide` (the
+        // contract).
         let w = unsafe { iw.wide.as_ptr().add(nb * k4 * NR) };
         let zp = vdup_n_u8(iw.x_zp);
         for q in 0..k4 / 4 {
             let mut x = [vdup_n_s16(0); MR];
             for (a, x) in a.iter().zip(x.iter_mut()) {
-                // SAFETY: bytes 4q..4q + 4 of a k4-byte row (4q < k4).
+                // SAFETY: bytes 4q..4q + 4 ≤ k4 of the row (the contract); an unaligned read.
                 let b = unsafe { a.add(4 * q).cast::<u32>().read_unaligned() };
                 *x = vget_low_s16(vreinterpretq_s16_u16(vsubl_u8(vcreate_u8(u64::from(b)), zp)));
             }
-            // SAFETY (the four taps): rows 4q..4q + 4 of block nb, NR weights each, are inside
-            // `wide` (the contract).
+            // SAFETY: each tap reads row 4q + L < k4 of block nb, NR weights from
+            // `(4q + L) · NR`, inside the block's `k4 · NR` (the contract).
             unsafe {
                 tap::<0>(&mut acc, w.add((4 * q) * NR), &x);
                 tap::<1>(&mut acc, w.add((4 * q + 1) * NR), &x);
@@ -686,11 +729,11 @@ mod neon {
     /// pixel's inputs, widened to `i32`.
     ///
     /// # Safety
-    /// `w` points at [`NR`] readable `i16`.
+    /// `w` points at [`NR`] readable `i16`. (NEON, the target feature, is in every aarch64 CPU.)
     #[inline]
     #[target_feature(enable = "neon")]
     unsafe fn tap<const L: i32>(acc: &mut Acc, w: *const i16, x: &[int16x4_t; MR]) {
-        // SAFETY: 2 × 8 `i16` at `w` (the contract).
+        // SAFETY: 2 × 8 = NR `i16` at `w` (the contract); unaligned loads.
         let (w0, w1) = unsafe { (vld1q_s16(w), vld1q_s16(w.add(8))) };
         let ws = [vget_low_s16(w0), vget_high_s16(w0), vget_low_s16(w1), vget_high_s16(w1)];
         for (acc, &x) in acc.iter_mut().zip(x) {

@@ -12,6 +12,9 @@
 //! reference those kernels equal bit for bit (they end in the same [`store`]), and it runs the
 //! quantized convolutions whose weights do not fit and the float networks.
 
+// Hot loops: an unchecked float-to-int cast and unchecked slicing, each justified in place.
+#![allow(unsafe_code)]
+
 use super::{DwStep, QConvStep, Shape};
 
 /// Output channels per register block.
@@ -211,7 +214,8 @@ impl DwRow<'_> {
         assert!(b + DW <= c);
         // Pixel `i` reads `rows[dy][k..k + DW]` with `k = start + (i · S + dx) · c`,
         // `i < xs.len()`, `dx ≤ 2`, so `k + DW ≤ end`, the length of `rows[dy]` (checked by
-        // the slicing above): what `tap` needs.
+        // the slicing above): what `tap` needs. `out[xs]` holds `xs.len()` pixels of `c`
+        // channels, so the pairs are pixels 0..2⌊xs.len() / 2⌋ and the remainder the odd last.
         let mut pairs = out[xs.start * c..xs.end * c].chunks_exact_mut(2 * c);
         let mut at = start;
         for o in &mut pairs {
@@ -219,7 +223,8 @@ impl DwRow<'_> {
             for dy in Y0..Y1 {
                 for dx in 0..3 {
                     for (p, acc) in acc.iter_mut().enumerate() {
-                        // SAFETY: `at + (p · S + dx) · c + DW ≤ end = rows[dy].len()` (see above).
+                        // SAFETY: pixel i = 2m + p of pair m, `at = start + 2m · S · c`, so
+                        // `at + (p · S + dx) · c + DW ≤ end = rows[dy].len()` (see above).
                         unsafe { self.tap::<M>(acc, rows[dy], at + (p * S + dx) * c, dy * 3 + dx) };
                     }
                 }
@@ -234,7 +239,8 @@ impl DwRow<'_> {
             let mut acc = self.bias;
             for dy in Y0..Y1 {
                 for dx in 0..3 {
-                    // SAFETY: as above.
+                    // SAFETY: the odd last pixel, i = xs.len() − 1, so `at = start + i · S · c`
+                    // and `at + dx · c + DW ≤ end = rows[dy].len()` (see above).
                     unsafe { self.tap::<M>(&mut acc, rows[dy], at + dx * c, dy * 3 + dx) };
                 }
             }

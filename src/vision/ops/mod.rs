@@ -292,6 +292,9 @@ impl Op for LgOp {
 impl EvalOp for LgOp {
     op_out_of_plan!();
 
+    // Unsafe code here only for the uninitialised output tensor below (the kernels' own files,
+    // `int8` and `kernels`, allow it for themselves; `lower` and the tests stay denied).
+    #[allow(unsafe_code)]
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         ensure!(inputs.len() == self.inputs.len(), "{} inputs, {} expected", inputs.len(), self.inputs.len());
         for (t, v) in inputs.iter().zip(&self.inputs) {
@@ -303,8 +306,10 @@ impl EvalOp for LgOp {
                 t.shape()
             );
         }
-        // SAFETY: u8 and f32 have no invalid bit patterns, and every step writes each element of
-        // its output before anything reads it (`exec`; the kernels' tests check every element).
+        // SAFETY: the datum type is u8 or f32 (plain data, no drop, any bit pattern valid), and
+        // `exec` writes every element of the output before anything reads it: each step fills
+        // the whole `self.out` shape that `lower` gave it (the kernels' tests check every
+        // element).
         let mut out =
             unsafe { Tensor::uninitialized_dt(self.out.kind.datum_type(), &self.out.shape.dims())? };
         SCRATCH.with_borrow_mut(|scratch| self.exec(&inputs, &mut out, scratch))?;
@@ -404,10 +409,13 @@ type PortableMadd = Fused;
 #[cfg(not(target_arch = "aarch64"))]
 type PortableMadd = Plain;
 
+#[allow(unsafe_code)] // calls the AVX2 + FMA kernel
 fn dispatch_dw<T: DwOut>(k: Kernels, op: &DwStep, src: &[f32], (s, o): (Shape, Shape), dst: &mut [T]) {
     #[cfg(target_arch = "x86_64")]
     if matches!(k, Kernels::Avx2 | Kernels::Vnni) {
-        // SAFETY: an `LgOp` holds these kernels only when this CPU has AVX2 and FMA.
+        // SAFETY: `k` is `Avx2` or `Vnni` only where `Kernels::available` saw AVX2 and FMA on
+        // this CPU: an `LgOp`'s `kernels` (checked by `lower`), or a test's after it checks
+        // `available()`.
         unsafe { dw_avx2(op, src, s, dst, o) };
         return;
     }
@@ -415,10 +423,12 @@ fn dispatch_dw<T: DwOut>(k: Kernels, op: &DwStep, src: &[f32], (s, o): (Shape, S
     kernels::depthwise::<PortableMadd, T>(op, src, s, dst, o);
 }
 
+#[allow(unsafe_code)] // calls the AVX2 + FMA kernel
 fn dispatch_conv(k: Kernels, op: &QConvStep, rows: &[f32], res: Option<&[f32]>, dst: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if matches!(k, Kernels::Avx2 | Kernels::Vnni) {
-        // SAFETY: as in `dispatch_dw`.
+        // SAFETY: as in `dispatch_dw`, `k` is `Avx2` or `Vnni` only where
+        // `Kernels::available` saw AVX2 and FMA on this CPU.
         unsafe { conv_avx2(op, rows, res, dst) };
         return;
     }
@@ -443,15 +453,17 @@ fn dispatch_int8(
     int8::qconv(op, iw, rows, res, dst);
 }
 
+/// [`kernels::depthwise`] compiled for AVX2 and FMA (callers check the CPU has them).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn dw_avx2<T: DwOut>(op: &DwStep, src: &[f32], s: Shape, dst: &mut [T], o: Shape) {
+fn dw_avx2<T: DwOut>(op: &DwStep, src: &[f32], s: Shape, dst: &mut [T], o: Shape) {
     kernels::depthwise::<Fused, T>(op, src, s, dst, o);
 }
 
+/// [`kernels::qconv`] compiled for AVX2 and FMA (callers check the CPU has them).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn conv_avx2(op: &QConvStep, rows: &[f32], res: Option<&[f32]>, dst: &mut [f32]) {
+fn conv_avx2(op: &QConvStep, rows: &[f32], res: Option<&[f32]>, dst: &mut [f32]) {
     kernels::qconv::<Fused>(op, rows, res, dst);
 }
 

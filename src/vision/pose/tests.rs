@@ -3,6 +3,9 @@
 //! the geometry (perspective-n-point, swing–twist, the rotation mean), on the door's cases —
 //! a camera above or below eye level, a tilted head, a turn, a sideways slide.
 
+// libc's `clock_gettime` for this thread's CPU time (`thread_cpu_s`).
+#![allow(unsafe_code)]
+
 use super::rotation::{self, M3, V3};
 use super::*;
 use crate::camera::synthetic::SeededRng;
@@ -303,7 +306,8 @@ fn degenerate_landmarks_give_a_finite_no_pose() {
 /// This thread's CPU time, s (wall time is meaningless on a machine shared with builds).
 fn thread_cpu_s() -> f64 {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
+    // SAFETY: `ts` is a valid, writable, aligned timespec that outlives the call, which writes
+    // only it.
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     assert_eq!(rc, 0, "clock_gettime");
     ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
