@@ -135,24 +135,30 @@ class OrtTracker:
         return face, dets is not None
 
 
-def run_ort(frames, times, models, runs, warmup, keypoints_on, detector_on):
-    """`times`: the frames' timestamps (ms); looped as livegate's bench loops them (each pass
-    starts 100 ms after the last frame of the one before). `keypoints_on`: livegate's keypoint
+def replayed(challenge_frames, times):
+    """The frames livegate's bench served, in order, as (index in the recording, t_ms): each
+    challenge replays the recording from its first frame (`challenge_frames`: how many frames
+    each had), 100 ms after the last frame of the one before."""
+    period = times[-1] + 100
+    return [(i, c * period + times[i]) for c, k in enumerate(challenge_frames) for i in range(k)]
+
+
+def run_ort(frames, sequence, models, runs, warmup, keypoints_on, detector_on):
+    """`sequence`: the frames in livegate's order ([`replayed`]). `keypoints_on`: livegate's keypoint
     schedule ('1' where its challenge loop tracked keypoints: the Nose state's frames); the peer
     tracks them on the same frames, from the previous one when it tracked too, else it starts
     there (the pyramid of the first frame, as livegate's Nose start builds it)."""
     tr = OrtTracker(models)
-    period = times[-1] + 100
     grey, track = peer_lk.cv_grey, peer_lk.cv_track
     laps = {k: [] for k in ("decode", "track", "track_detect", "keypoints", "vision", "total")}
     prev = None
     found, kept, tracked, marks, rois, detector_frames = 0, 0, 0, {}, {}, 0
     for n in range(warmup + runs):
         t0 = time.process_time()
-        img = decode(frames[n % len(frames)])
+        index, t_ms = sequence[n]
+        img = decode(frames[index])
         t1 = time.process_time()
-        face, detector_ran = tr.observe(img, (n // len(frames)) * period + times[n % len(frames)],
-                                        detector_on[n] == "1")
+        face, detector_ran = tr.observe(img, t_ms, detector_on[n] == "1")
         t2 = time.process_time()
         ok = None
         if keypoints_on[n] == "1":
@@ -165,9 +171,9 @@ def run_ort(frames, times, models, runs, warmup, keypoints_on, detector_on):
         found += face is not None
         if ok is not None:
             kept, tracked = kept + int(ok.sum()), tracked + len(ok)
-        if face is not None and n % len(frames) not in marks:
-            marks[n % len(frames)] = face[0][KEYPOINTS, :2]
-            rois[n % len(frames)] = roi_from_landmarks(face[0])
+        if face is not None and index not in marks:
+            marks[index] = face[0][KEYPOINTS, :2]
+            rois[index] = roi_from_landmarks(face[0])
         ms = lambda a, b: (b - a) * 1e3
         laps["decode"].append(ms(t0, t1))
         laps["track_detect" if detector_ran else "track"].append(ms(t1, t2))
@@ -207,7 +213,7 @@ def landmark_distance(a, b):
     return (median(d) if d else None), len(common)
 
 
-def run_mediapipe(frames, runs, warmup):
+def run_mediapipe(frames, sequence, runs, warmup):
     import mediapipe as mp
     laps = {"decode": [], "facemesh": [], "total": []}
     found, marks = 0, {}
@@ -215,17 +221,18 @@ def run_mediapipe(frames, runs, warmup):
                                          min_detection_confidence=0.5, min_tracking_confidence=0.5) as fm:
         for n in range(warmup + runs):
             t0 = time.process_time()
-            img = decode(frames[n % len(frames)])
+            index = sequence[n][0]
+            img = decode(frames[index])
             t1 = time.process_time()
             res = fm.process(img)
             t2 = time.process_time()
             if n < warmup:
                 continue
             found += res.multi_face_landmarks is not None
-            if res.multi_face_landmarks and n % len(frames) not in marks:
+            if res.multi_face_landmarks and index not in marks:
                 h, w = img.shape[:2]
                 lm = res.multi_face_landmarks[0].landmark
-                marks[n % len(frames)] = np.array([[lm[i].x * w, lm[i].y * h] for i in KEYPOINTS])
+                marks[index] = np.array([[lm[i].x * w, lm[i].y * h] for i in KEYPOINTS])
             laps["decode"].append((t1 - t0) * 1e3)
             laps["facemesh"].append((t2 - t1) * 1e3)
             laps["total"].append((t2 - t0) * 1e3)
@@ -292,16 +299,18 @@ def main():
         engines.add((lg.get("kernels"), lg.get("engine")))
         schedule = lg["pipeline"]["keypoint_schedule"]
         assert len(schedule) == a.warmup + a.runs, f"livegate's keypoint schedule has {len(schedule)} frames"
-        ort, ort_marks, (ort_pipe, ort_rois) = run_ort(frames, times, a.models, a.runs, a.warmup, schedule,
+        sequence = replayed(lg["pipeline"]["challenge_frames"], times)
+        assert len(sequence) == a.warmup + a.runs, f"livegate's challenges served {len(sequence)} frames"
+        ort, ort_marks, (ort_pipe, ort_rois) = run_ort(frames, sequence, a.models, a.runs, a.warmup, schedule,
                                                        lg["pipeline"]["detector_schedule"])
-        mp, mp_marks = run_mediapipe(frames, a.runs, a.warmup)
+        mp, mp_marks = run_mediapipe(frames, sequence, a.runs, a.warmup)
         ort["keypoints_vs_mediapipe_px"], ort["frames_compared"] = landmark_distance(ort_marks, mp_marks)
         p = lg["pipeline"]
         rounds.append({
             "livegate": {"vision_ms": p["vision_ms"], "total_ms": p["total_ms"], "fps": p["fps"],
                          "detector_fraction": p["detector_frames"] / max(p["frames_timed"], 1),
                          "keypoint_fraction": p["keypoint_frames"] / max(p["frames_timed"], 1),
-                         "challenges": p["challenges"],
+                         "challenges": len(p["challenge_frames"]),
                          "stages": {s["name"]: s["median_ms"] for s in p["stages"]},
                          "startup_ms": lg.get("startup_ms"), "peak_rss_mib": lg.get("peak_rss_mib")},
             "networks_over_onnxruntime": {r["model"]: r["livegate_over_peer"] for r in lg["ratios"]},

@@ -1,6 +1,7 @@
 //! Whole-frame steady state for `livegate bench`: the service's own challenge loop
 //! ([`ChallengeRunner::run`], the one every command drives) timed frame by frame over a recorded
-//! sequence of a moving face, looped, one challenge after another.
+//! challenge, performed again and again: one challenge after another, each from the recording's
+//! first frame to its decision (the frames after it belong to no challenge).
 //!
 //! The model-only rows of [`super::bench`] say how fast the networks are; a visitor sees the
 //! whole frame: JPEG decode (the camera's), then the runner's stages as its [`Probe`] reports
@@ -94,8 +95,9 @@ pub struct PipelineReport {
     /// The same for the detector: `1` where it ran (the face count, a lost track, a new
     /// challenge, a pivotal frame).
     pub detector_schedule: String,
-    /// Challenges run (each decided one is followed by a new one on the next frame).
-    pub challenges: usize,
+    /// The frames of each challenge run, warm-up included, in order: each replays the
+    /// recording from its first frame to its decision (the peers replay the same frames).
+    pub challenge_frames: Vec<usize>,
     pub stages: Vec<FrameStage>,
     /// Mean per-frame vision time over all timed frames: track + keypoints (what the
     /// onnxruntime peer re-implements).
@@ -115,23 +117,38 @@ fn timing(mut ms: Vec<f64>) -> Timing {
     Timing { median_ms: at(0.5), p90_ms: at(0.9) }
 }
 
-/// The recorded frames as a camera: looped to `total` frames, each pass starting 100 ms after
-/// the last frame of the one before; the decode time of the last frame is left in `decode_ms`.
+/// The recorded challenge as a camera, replayed from its first frame for every challenge (as
+/// many visitors would perform it) until `total` frames have been served; each replay starts
+/// 100 ms after the last frame of the one before. A challenge that outlasts the recording ends
+/// with it. The decode time of the last frame is left in `decode_ms`.
 struct Looped<'a> {
     frames: &'a [RecordedFrame],
+    /// The next frame of the recording, the replays begun, and the frames served in all.
     next: usize,
+    replay: u64,
+    served: usize,
     total: usize,
     period: u64,
     decode_ms: Rc<Cell<f64>>,
 }
 
+impl Looped<'_> {
+    /// Starts the recording again, for the next challenge.
+    fn rewind(&mut self) {
+        if self.served > 0 {
+            self.replay += 1;
+        }
+        self.next = 0;
+    }
+}
+
 impl Camera for Looped<'_> {
     fn next_frame(&mut self) -> Result<Option<Frame>, CameraError> {
-        if self.next >= self.total {
+        if self.served >= self.total || self.next >= self.frames.len() {
             return Ok(None);
         }
-        let (index, pass) = (self.next % self.frames.len(), self.next / self.frames.len());
-        self.next += 1;
+        let index = self.next;
+        (self.next, self.served) = (self.next + 1, self.served + 1);
         let rec = &self.frames[index];
         let t0 = cpu_ms();
         let image = image::load_from_memory(&rec.jpeg)
@@ -142,7 +159,7 @@ impl Camera for Looped<'_> {
             })?
             .into_rgb8();
         self.decode_ms.set(cpu_ms() - t0);
-        Ok(Some(Frame { image, t_ms: pass as u64 * self.period + rec.t_ms }))
+        Ok(Some(Frame { image, t_ms: self.replay * self.period + rec.t_ms }))
     }
 }
 
@@ -279,8 +296,9 @@ impl<F: FnMut()> Watcher for Timer<'_, F> {
     }
 }
 
-/// Runs `frames` (looped) through the service's challenge loop, one challenge after another:
-/// `warmup` frames untimed, then `runs` timed. `on_first` is called once the first frame has
+/// Runs the recorded challenge `frames` through the service's challenge loop, one challenge
+/// after another, each from the recording's first frame to its decision: `warmup` frames
+/// untimed, then `runs` timed. `on_first` is called once the first frame has
 /// been analysed (for start-up time).
 ///
 /// # Errors
@@ -298,7 +316,8 @@ pub fn run(
     let decode_ms = Rc::new(Cell::new(0.0));
     let total = warmup + runs.max(1);
     let period = frames.last().map_or(0, |f| f.t_ms) + 100;
-    let mut camera = Looped { frames, next: 0, total, period, decode_ms: decode_ms.clone() };
+    let mut camera =
+        Looped { frames, next: 0, replay: 0, served: 0, total, period, decode_ms: decode_ms.clone() };
     let mut timer = Timer {
         warmup,
         seen: 0,
@@ -317,14 +336,15 @@ pub fn run(
         detector_schedule: String::with_capacity(total),
         on_first,
     };
-    let (mut tracker, mut challenges) = (tracker, 0);
-    while camera.next < total {
+    let (mut tracker, mut challenges) = (tracker, Vec::new());
+    while camera.served < total {
+        camera.rewind();
         let session = Session::new(timer.liveness.clone(), geometry);
         let mut runner = ChallengeRunner::new(tracker, session);
         if let Ending::CameraFailed { error, .. } = runner.run(&mut camera, &mut timer)? {
             return Err(error.into());
         }
-        challenges += 1;
+        challenges.push(camera.next);
         tracker = runner.into_tracker();
     }
     anyhow::ensure!(timer.tracked_frames > 0, "no face was tracked in {source}: nothing to time");
@@ -377,7 +397,7 @@ pub fn run(
         keypoint_frames,
         keypoint_schedule: timer.keypoint_schedule,
         detector_schedule: timer.detector_schedule,
-        challenges,
+        challenge_frames: challenges,
         stages,
         vision_ms: vision,
         total_ms,
@@ -390,7 +410,11 @@ pub fn render(p: &PipelineReport) -> String {
     let mut s = format!(
         "\nwhole frame, the service's challenge loop, CPU ms: {} ({} frames timed, {} challenges; \
          detector on {}, keypoints on {})\n",
-        p.source, p.frames_timed, p.challenges, p.detector_frames, p.keypoint_frames
+        p.source,
+        p.frames_timed,
+        p.challenge_frames.len(),
+        p.detector_frames,
+        p.keypoint_frames
     );
     s += &format!("{:<13} {:>10} {:>10} {:>7}  {}\n", "stage", "median ms", "p90 ms", "frames", "what");
     for st in &p.stages {
