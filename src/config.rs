@@ -9,8 +9,14 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::camera::synthetic::Script;
+use crate::camera::{CameraConfig, CameraSource};
+use crate::gpio::GpioOptions;
 use crate::liveness::session::LivenessConfig;
+use crate::lockout::LockoutConfig;
+use crate::logging::LogConfig;
+use crate::mqtt::MqttConfig;
+use crate::screen::{ScreenConfig, ScreenKind};
+use crate::trigger::TriggerConfig;
 use crate::verdict::SigningConfig;
 
 /// The commented default configuration: what `livegate config` prints and the .deb installs
@@ -42,8 +48,8 @@ pub struct Config {
     pub lockout: LockoutConfig,
     pub liveness: LivenessConfig,
     pub screen: ScreenConfig,
-    pub gpio: crate::gpio::GpioOptions,
-    pub trigger: crate::service::trigger::TriggerConfig,
+    pub gpio: GpioOptions,
+    pub trigger: TriggerConfig,
     pub log: LogConfig,
 }
 
@@ -60,184 +66,6 @@ impl Default for DeviceConfig {
         let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
         let host = host.trim();
         Self { id: if host.is_empty() { "livegate".into() } else { host.into() } }
-    }
-}
-
-/// Where frames come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CameraSource {
-    V4l2,
-    Replay,
-    Synthetic,
-}
-
-/// `[camera]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct CameraConfig {
-    pub source: CameraSource,
-    /// V4L2 device node.
-    pub device: PathBuf,
-    /// Replay: a session directory (SPEC §6).
-    pub path: PathBuf,
-    /// Synthetic: the face photo re-rendered as a head or a flat prop.
-    pub face: PathBuf,
-    /// Synthetic: what the performer does, one script per challenge in turn.
-    pub scripts: Vec<Script>,
-    /// V4L2 tuning (`[camera.v4l2]`: size, fps, pixel format, stall and reconnect timing);
-    /// the device node is `camera.device`.
-    pub v4l2: crate::camera::V4l2Options,
-}
-
-impl Default for CameraConfig {
-    fn default() -> Self {
-        Self {
-            source: CameraSource::V4l2,
-            device: "/dev/video0".into(),
-            path: "/var/lib/livegate/session".into(),
-            face: "tests/data/astronaut.png".into(),
-            scripts: vec![Script::Live, Script::Print],
-            v4l2: crate::camera::V4l2Options::default(),
-        }
-    }
-}
-
-/// `[mqtt]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct MqttConfig {
-    /// `mqtt://host:port`, `mqtts://host:port` (TLS) or `embedded`.
-    pub url: String,
-    /// `"3.1.1"` (default) or `"5"` (adds response topic + correlation data to answers).
-    pub protocol: crate::mqtt::wire::Protocol,
-    /// Loopback port of the embedded broker (`url = "embedded"`).
-    pub embedded_port: u16,
-    /// Topic prefix; topics are `<base_topic>/<device id>/…`.
-    pub base_topic: String,
-    /// Client id (default `livegate-<device id>`).
-    pub client_id: Option<String>,
-    pub keepalive_s: u64,
-    pub username: Option<String>,
-    /// File holding the password (else `LIVEGATE_MQTT_PASSWORD`).
-    pub password_file: Option<PathBuf>,
-    /// PEM CA bundle to trust instead of the system roots.
-    pub ca_file: Option<PathBuf>,
-    /// PEM client certificate chain and key for mTLS (both or neither).
-    pub client_cert_file: Option<PathBuf>,
-    pub client_key_file: Option<PathBuf>,
-    /// Verdicts waiting for the broker's PUBACK.
-    pub spool_dir: PathBuf,
-    /// Home Assistant discovery prefix.
-    pub discovery_prefix: String,
-    /// Reconnect backoff: first wait and cap, milliseconds.
-    pub reconnect_min_ms: u64,
-    pub reconnect_max_ms: u64,
-}
-
-impl Default for MqttConfig {
-    fn default() -> Self {
-        Self {
-            url: "mqtt://127.0.0.1:1883".into(),
-            protocol: crate::mqtt::wire::Protocol::V311,
-            embedded_port: 1883,
-            base_topic: "livegate".into(),
-            client_id: None,
-            keepalive_s: 15,
-            username: None,
-            password_file: None,
-            ca_file: None,
-            client_cert_file: None,
-            client_key_file: None,
-            spool_dir: "/var/lib/livegate/spool".into(),
-            discovery_prefix: "homeassistant".into(),
-            reconnect_min_ms: 500,
-            reconnect_max_ms: 30_000,
-        }
-    }
-}
-
-/// `[lockout]`: after `max_fails` failed challenges within `window_s`, refuse starts for `lock_s`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LockoutConfig {
-    pub max_fails: u32,
-    pub window_s: u64,
-    pub lock_s: u64,
-}
-
-impl Default for LockoutConfig {
-    fn default() -> Self {
-        Self { max_fails: 5, window_s: 180, lock_s: 600 }
-    }
-}
-
-/// `[log]`: how much the service logs (`RUST_LOG`, when set, wins).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LogConfig {
-    /// A level (`error`, `warn`, `info`, `debug`, `trace`) or a filter such as
-    /// `info,rumqttc=debug`.
-    pub level: String,
-}
-
-impl Default for LogConfig {
-    fn default() -> Self {
-        Self { level: crate::logging::DEFAULT_LEVEL.into() }
-    }
-}
-
-/// Where the screen goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ScreenKind {
-    /// `/dev/fb0` and friends: HDMI and DSI panels.
-    Framebuffer,
-    /// An ST7789/ILI9341 TFT on the Pi's SPI header (`[screen.spi]`).
-    Spi,
-    /// PNG files in `screen.path`, one per kind of screen (development, demo).
-    Png,
-    /// A desktop window (only in builds with the `simulator` feature).
-    Window,
-    /// No screen (a headless terminal answering MQTT only).
-    None,
-}
-
-/// `[screen]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ScreenConfig {
-    pub kind: ScreenKind,
-    /// png: the directory the screens are written to.
-    pub path: PathBuf,
-    /// framebuffer: the device node.
-    pub device: PathBuf,
-    /// png and window: the size drawn (framebuffer and spi use the panel's own size).
-    pub width: u32,
-    pub height: u32,
-    /// The most frames per second drawn (a slow panel shows fewer, never older, frames).
-    pub max_fps: f32,
-    /// How long the pass/fail screen stays before the terminal invites the next visitor.
-    pub result_ms: u64,
-    /// The language of every word on the screen.
-    pub language: crate::screen::Language,
-    /// spi: the panel's wiring and mounting.
-    pub spi: crate::screen::SpiPanelOptions,
-}
-
-impl Default for ScreenConfig {
-    fn default() -> Self {
-        Self {
-            kind: ScreenKind::Png,
-            path: "/var/lib/livegate/screen".into(),
-            device: "/dev/fb0".into(),
-            width: 800,
-            height: 480,
-            max_fps: 15.0,
-            result_ms: 4_000,
-            language: crate::screen::Language::En,
-            spi: crate::screen::SpiPanelOptions::default(),
-        }
     }
 }
 

@@ -16,6 +16,7 @@
 use std::fmt;
 use std::io::IsTerminal;
 
+use serde::{Deserialize, Serialize};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::{Format, Full, Writer};
@@ -28,6 +29,21 @@ use tracing_subscriber::util::SubscriberInitExt;
 /// The filter when neither `RUST_LOG` nor `[log] level` says otherwise: the embedded broker
 /// (rumqttd) logs every client's connection and subscription at `info`, so only its warnings.
 pub const DEFAULT_LEVEL: &str = "info,rumqttd=warn";
+
+/// `[log]`: how much the service logs (`RUST_LOG`, when set, wins).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A level (`error`, `warn`, `info`, `debug`, `trace`) or a filter such as
+    /// `info,rumqttc=debug`.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { level: DEFAULT_LEVEL.into() }
+    }
+}
 
 /// A handle on the installed filter, to apply the config's `[log] level` once it is read.
 pub struct Logging {

@@ -6,10 +6,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use livegate::camera::CameraSource;
 use livegate::camera::synthetic::{Conditions, Script, SeededRng, SyntheticCamera};
 use livegate::cmd::settings::Settings;
 use livegate::cmd::{bench, demo, evaluate, evaluate_sessions, inspect, record, screens, synth, verify};
-use livegate::config::{CameraSource, Config};
+use livegate::config::Config;
 use livegate::liveness::ChallengeGeometry;
 use livegate::models::{self, Precision};
 use livegate::verdict::VerdictResult;

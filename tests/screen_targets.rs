@@ -95,7 +95,8 @@ fn xrgb8888_framebuffer_is_written_blue_green_red_x() {
 fn a_whole_screen_on_an_xrgb8888_framebuffer_equals_the_png_rendering() {
     let frame =
         screens::load_frame(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(screens::FRAME)).unwrap();
-    let (_, view) = screens::samples(frame).into_iter().find(|(n, _)| *n == "nose").unwrap();
+    let (_, view) =
+        livegate::screen::samples::samples(frame).into_iter().find(|(n, _)| *n == "nose").unwrap();
     let g = FbGeometry::xrgb8888(320, 240, 320 * 4 + 64);
     let (dir, file) = fb_file(&g);
     let mut fb = Framebuffer::with_geometry(file, &dir.0.join("fb0"), g).unwrap();

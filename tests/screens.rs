@@ -10,9 +10,10 @@ use std::sync::Arc;
 
 use embedded_graphics::pixelcolor::Rgb888;
 use image::RgbImage;
-use livegate::cmd::screens::{self, FRAME, SAMPLE_TARGET};
+use livegate::cmd::screens::{self, FRAME};
 use livegate::liveness::ChallengeGeometry;
 use livegate::liveness::session::Phase;
+use livegate::screen::samples::{SAMPLE_TARGET, samples, samples_in};
 use livegate::screen::{Canvas, Challenge, Language, Prompt, Scene, Status, View, style};
 
 const SIZES: [(u32, u32); 2] = [(240, 240), (800, 480)];
@@ -50,7 +51,7 @@ fn every_screen_matches_its_golden_image_at_240x240_and_800x480() {
     let dir = root().join("tests/golden/screens");
     let mut failures = Vec::new();
     let mut checked = 0;
-    for (name, view) in screens::samples(frame()) {
+    for (name, view) in samples(frame()) {
         for size in SIZES {
             let canvas = screens::render(&view, size.0, size.1);
             if let Err(e) = check_golden(&dir, &screens::file_name(name, size), &canvas.to_image()) {
@@ -72,10 +73,10 @@ fn every_screen_matches_its_golden_image_at_240x240_and_800x480() {
 fn every_screen_in_every_language_renders_its_own_words_and_matches_its_goldens() {
     let mut failures = Vec::new();
     let (mut rendered, mut golden) = (0, 0);
-    let english = screens::samples(frame());
+    let english = samples(frame());
     for lang in Language::ALL.into_iter().filter(|l| *l != Language::En) {
         let dir = root().join("tests/golden/screens").join(lang.code());
-        for ((name, view), (_, en)) in screens::samples_in(frame(), lang).iter().zip(&english) {
+        for ((name, view), (_, en)) in samples_in(frame(), lang).iter().zip(&english) {
             assert_eq!(view.language, lang);
             for size in SIZES {
                 let canvas = screens::render(view, size.0, size.1).to_image();

@@ -3,6 +3,7 @@
 //! intake), the replay camera for recorded sessions (SPEC §6) and the synthetic camera.
 
 pub mod capture;
+mod config;
 pub mod convert;
 pub mod intake;
 pub mod mjpeg;
@@ -13,6 +14,7 @@ pub mod synthetic;
 pub mod v4l2;
 
 pub use capture::CaptureThread;
+pub use config::{CameraConfig, CameraSource};
 pub use intake::CameraStats;
 pub use recovery::CameraStatus;
 pub use v4l2::{V4l2Camera, V4l2Options};

@@ -15,9 +15,11 @@ use anyhow::{Context, bail};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use tracing::info;
 
+use crate::camera::CameraSource;
 use crate::camera::synthetic::Script;
-use crate::config::{CameraSource, Config, ScreenKind};
+use crate::config::Config;
 use crate::mqtt::topics::Topics;
+use crate::screen::ScreenKind;
 use crate::service::SyntheticFaces;
 use crate::verdict::signing::{self, DeviceKey};
 use crate::verdict::{Verdict, VerdictResult};

@@ -18,13 +18,13 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 use tracing::{debug, error, info, warn};
 
+use super::MqttConfig;
 use super::spool::Spool;
 use super::topics::{
     self, BadRequest, EventPayload, Request, RequestKind, Response, StatePayload, Topics, parse_request,
 };
 use super::wire::{self, Client, Loop, ReplyTo, Settings, WireEvent};
 use super::{BrokerUrl, tls};
-use crate::config::{Config, MqttConfig};
 use crate::verdict::Verdict;
 
 /// What the service asks the MQTT task to send.
@@ -61,8 +61,7 @@ pub enum ClientError {
 ///
 /// # Errors
 /// [`ClientError`] for a bad URL or unreadable TLS/credential files.
-pub fn settings(cfg: &Config, topics: &Topics) -> Result<Settings, ClientError> {
-    let m: &MqttConfig = &cfg.mqtt;
+pub fn settings(m: &MqttConfig, device_id: &str, topics: &Topics) -> Result<Settings, ClientError> {
     let (host, port, tls) = match BrokerUrl::parse(&m.url)? {
         BrokerUrl::Tcp { host, port, tls } => (host, port, tls),
         BrokerUrl::Embedded => ("127.0.0.1".to_owned(), m.embedded_port, false),
@@ -74,7 +73,7 @@ pub fn settings(cfg: &Config, topics: &Topics) -> Result<Settings, ClientError> 
     };
     Ok(Settings {
         protocol: m.protocol,
-        client_id: m.client_id.clone().unwrap_or_else(|| format!("livegate-{}", cfg.device.id)),
+        client_id: m.client_id.clone().unwrap_or_else(|| format!("livegate-{device_id}")),
         host,
         port,
         keep_alive: Duration::from_secs(m.keepalive_s),

@@ -15,10 +15,13 @@
 
 pub mod broker;
 pub mod client;
+mod config;
 pub mod spool;
 pub mod tls;
 pub mod topics;
 pub mod wire;
+
+pub use config::MqttConfig;
 
 /// Where the broker is.
 #[derive(Debug, Clone, PartialEq, Eq)]

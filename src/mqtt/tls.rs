@@ -12,7 +12,7 @@ use std::sync::Arc;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{ClientConfig, RootCertStore};
 
-use crate::config::MqttConfig;
+use super::MqttConfig;
 
 /// Environment variable holding the broker password when no `password_file` is set.
 pub const PASSWORD_ENV: &str = "LIVEGATE_MQTT_PASSWORD";

@@ -189,8 +189,8 @@ mod tests {
     use image::RgbImage;
 
     use super::*;
-    use crate::cmd::screens::samples;
     use crate::liveness::session::Reason;
+    use crate::screen::samples::samples;
     use crate::screen::text::{self, Language};
     use crate::screen::{Canvas, Prompt};
 

@@ -55,6 +55,7 @@ macro_rules! drawn_into {
 }
 
 pub mod canvas;
+mod config;
 pub mod countdown;
 pub mod draw;
 pub mod fbdev;
@@ -63,6 +64,7 @@ mod glyphs;
 pub mod mapping;
 mod preview;
 pub mod redraw;
+pub mod samples;
 pub mod sink;
 pub mod spi;
 mod spi_bus;
@@ -77,6 +79,7 @@ pub mod window;
 use std::path::PathBuf;
 
 pub use canvas::Canvas;
+pub use config::{ScreenConfig, ScreenKind};
 pub use countdown::{Countdown, Remaining};
 pub use draw::draw;
 pub use fbdev::Framebuffer;

@@ -222,10 +222,10 @@ mod tests {
     use image::RgbImage;
 
     use super::*;
-    use crate::cmd::screens::samples;
     use crate::liveness::ChallengeGeometry;
     use crate::liveness::session::{Phase, Reason};
     use crate::screen::draw;
+    use crate::screen::samples::samples;
     use crate::screen::view::{Fault, Prompt};
 
     /// A different, busy camera frame for every seed.
@@ -237,7 +237,7 @@ mod tests {
     }
 
     fn challenge(seed: u32, phase: Phase, nose: Option<[f32; 2]>, fraction: f32, i: Prompt) -> View {
-        let geometry = ChallengeGeometry::new(640, 480, crate::cmd::screens::SAMPLE_TARGET);
+        let geometry = ChallengeGeometry::new(640, 480, crate::screen::samples::SAMPLE_TARGET);
         View {
             scene: Scene::Challenge(Challenge {
                 frame: Some(frame(seed)),
@@ -298,7 +298,7 @@ mod tests {
         let mut small = challenge(28, Phase::Nose, Some([100.0, 100.0]), 0.7, MoveNose);
         if let Scene::Challenge(c) = &mut small.scene {
             c.frame = Some(Arc::new(RgbImage::new(320, 240)));
-            c.geometry = ChallengeGeometry::new(320, 240, crate::cmd::screens::SAMPLE_TARGET);
+            c.geometry = ChallengeGeometry::new(320, 240, crate::screen::samples::SAMPLE_TARGET);
         }
         views.push(small);
         views.push(challenge(29, Phase::Nose, Some([350.0, 300.0]), 0.7, MoveNose));

@@ -6,7 +6,7 @@ use std::thread::JoinHandle;
 
 use super::thread::FrameStats;
 use super::{Canvas, Flush, Redraw, Scene, ScreenError, ScreenThread, View, ViewSender};
-use crate::config::{ScreenConfig, ScreenKind};
+use super::{ScreenConfig, ScreenKind};
 
 /// The name a screen is saved under by the PNG sink: one file per kind of screen, so a
 /// directory of them shows everything a visitor met (`idle.png`, `challenge.png`, …).

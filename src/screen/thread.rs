@@ -304,7 +304,7 @@ mod tests {
         };
         let (tx, handle) = ScreenThread::spawn_buffered(device, 240.0).unwrap();
         let frame = Arc::new(image::RgbImage::from_pixel(640, 480, image::Rgb([90, 60, 30])));
-        let views: Vec<View> = crate::cmd::screens::samples(frame).into_iter().map(|(_, v)| v).collect();
+        let views: Vec<View> = crate::screen::samples::samples(frame).into_iter().map(|(_, v)| v).collect();
         for v in views.iter().chain([&views[0], &views[0], &views[3]]) {
             tx.send(v.clone());
             std::thread::sleep(Duration::from_millis(10));

@@ -13,9 +13,7 @@
 //! SIGTERM/SIGINT (or the demo's stop) ends the loop: a running challenge is cancelled,
 //! `offline` is published, and the threads are joined within [`JOIN_DEADLINE`].
 
-pub mod lockout;
 pub mod notify;
-pub mod trigger;
 pub mod ui;
 pub mod worker;
 
@@ -27,8 +25,9 @@ use anyhow::Context;
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
+use crate::camera::CameraSource;
 use crate::camera::CaptureThread;
-use crate::config::{CameraSource, Config};
+use crate::config::Config;
 use crate::entropy::challenge_id;
 use crate::gpio::{GpioThread, PiGpio};
 use crate::liveness::session::{Checks, Reason};
@@ -39,6 +38,7 @@ use crate::mqtt::wire::ReplyTo;
 use crate::verdict::{Answering, Ended, Issuer, Source, Verdict, VerdictResult, rfc3339_ms};
 use crate::verdict::{DeviceKey, SeqFile};
 use crate::vision::FaceTracker;
+use crate::{lockout, trigger};
 use lockout::Lockout;
 use ui::{Between, Ui};
 pub use worker::SyntheticFaces;
@@ -121,7 +121,7 @@ pub fn run_until(
     let seq = SeqFile::open(&cfg.signing.seq_file).context("verdict sequence file")?;
     let spool = Spool::open(&cfg.mqtt.spool_dir)?;
     let topics = Topics::new(&cfg.mqtt.base_topic, &cfg.device.id, &cfg.mqtt.discovery_prefix);
-    let settings = client::settings(&cfg, &topics)?;
+    let settings = client::settings(&cfg.mqtt, &cfg.device.id, &topics)?;
     if crate::mqtt::BrokerUrl::parse(&cfg.mqtt.url)? == crate::mqtt::BrokerUrl::Embedded {
         let addr = crate::mqtt::broker::start(cfg.mqtt.embedded_port, cfg.mqtt.protocol)?;
         info!(%addr, "embedded broker listening");

@@ -12,7 +12,7 @@ use tracing::warn;
 use crate::camera::replay::{Pace, Paced, ReplayCamera};
 use crate::camera::synthetic::{Conditions, FaceModel, Script, SyntheticCamera};
 use crate::camera::{Camera, CameraError, CaptureThread, Frame};
-use crate::config::{CameraConfig, CameraSource};
+use crate::camera::{CameraConfig, CameraSource};
 use crate::liveness::ChallengeGeometry;
 use crate::liveness::session::{LivenessConfig, Phase, Session};
 pub use crate::pipeline::Ending;
@@ -173,7 +173,7 @@ pub fn spawn(
         let mut n = 0;
         // With the face trigger on, the idle live camera is looked at a few times a second.
         let watch = watch.zip(camera.capture.clone());
-        let period = Duration::from_millis(super::trigger::WATCH_PERIOD_MS);
+        let period = Duration::from_millis(crate::trigger::WATCH_PERIOD_MS);
         loop {
             let job = match &watch {
                 None => rx.recv().ok(),
@@ -210,7 +210,7 @@ fn look_for_face(
     events: &mpsc::Sender<WorkerEvent>,
 ) {
     let Some(frame) = capture.next_frame(Duration::ZERO) else { return };
-    match super::trigger::near_face(tracker.detector(), &frame.image, min_width) {
+    match crate::trigger::near_face(tracker.detector(), &frame.image, min_width) {
         Ok(present) => {
             let _ = events.try_send(WorkerEvent::Presence { present });
         }

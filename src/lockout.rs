@@ -4,7 +4,22 @@
 
 use std::collections::VecDeque;
 
-use crate::config::LockoutConfig;
+use serde::{Deserialize, Serialize};
+
+/// `[lockout]`: after `max_fails` failed challenges within `window_s`, refuse starts for `lock_s`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LockoutConfig {
+    pub max_fails: u32,
+    pub window_s: u64,
+    pub lock_s: u64,
+}
+
+impl Default for LockoutConfig {
+    fn default() -> Self {
+        Self { max_fails: 5, window_s: 180, lock_s: 600 }
+    }
+}
 
 /// Failure history and the current lock.
 #[derive(Debug, Clone)]
