@@ -19,6 +19,13 @@ use crate::screen::{ScreenConfig, ScreenKind};
 use crate::trigger::TriggerConfig;
 use crate::verdict::SigningConfig;
 
+/// The longest a verdict may stay fresh (`[signing] verdict_ttl_s`): an hour. A controller acts
+/// on a verdict within seconds; a longer life only widens the window for a replayed one.
+pub const MAX_VERDICT_TTL_S: u64 = 3_600;
+
+/// The longest lockout window and lock (`[lockout]`): a day.
+pub const MAX_LOCKOUT_S: u64 = 86_400;
+
 /// The commented default configuration: what `livegate config` prints and the .deb installs
 /// as `/etc/livegate/livegate.toml`. Tests hold it equal to [`Config::default`] and to the
 /// key table of docs/configuration.md.
@@ -115,6 +122,20 @@ impl Config {
         if self.mqtt.client_cert_file.is_some() != self.mqtt.client_key_file.is_some() {
             return bad("mqtt.client_cert_file", "client_cert_file and client_key_file go together");
         }
+        let tls_files = self.mqtt.ca_file.is_some() || self.mqtt.client_cert_file.is_some();
+        if tls_files && !self.mqtt.url.starts_with("mqtts://") {
+            // Never fall back to plaintext when TLS was asked for.
+            return bad("mqtt.ca_file", "ca_file and client certificates need an mqtts:// url (TLS)");
+        }
+        if self.mqtt.password_file.is_some() && self.mqtt.username.is_none() {
+            return bad("mqtt.password_file", "password_file needs mqtt.username");
+        }
+        if !(1..=MAX_VERDICT_TTL_S).contains(&self.signing.verdict_ttl_s) {
+            return bad(
+                "signing.verdict_ttl_s",
+                &format!("must be between 1 and {MAX_VERDICT_TTL_S} seconds"),
+            );
+        }
         if self.mqtt.reconnect_min_ms == 0 || self.mqtt.reconnect_max_ms < self.mqtt.reconnect_min_ms {
             return bad("mqtt.reconnect_max_ms", "need 0 < reconnect_min_ms <= reconnect_max_ms");
         }
@@ -135,6 +156,14 @@ impl Config {
         }
         if self.lockout.max_fails == 0 {
             return bad("lockout.max_fails", "must be at least 1");
+        }
+        if !(1..=MAX_LOCKOUT_S).contains(&self.lockout.window_s)
+            || !(1..=MAX_LOCKOUT_S).contains(&self.lockout.lock_s)
+        {
+            return bad(
+                "lockout.lock_s",
+                &format!("window_s and lock_s must be between 1 and {MAX_LOCKOUT_S} seconds"),
+            );
         }
         let sc = &self.screen;
         if !(sc.max_fps.is_finite() && (0.5..=120.0).contains(&sc.max_fps)) {
@@ -279,7 +308,10 @@ mod tests {
 
     #[test]
     fn every_key_is_in_the_commented_default_and_every_example_is_a_real_key() {
-        let cfg = Config::parse(&all_keys_set()).unwrap_or_else(|e| panic!("{e}"));
+        // The TLS examples go with an mqtts:// url.
+        let all =
+            all_keys_set().replace("url = \"mqtt://127.0.0.1:1883\"", "url = \"mqtts://127.0.0.1:8883\"");
+        let cfg = Config::parse(&all).unwrap_or_else(|e| panic!("{e}"));
         cfg.validate().unwrap();
         let documented: Vec<String> = key_docs().into_iter().map(|d| d.key).collect();
         let mut missing = Vec::new();
@@ -364,6 +396,51 @@ mod tests {
         let cfg = Config::parse("[mqtt]\nurl = \"http://x\"\n").unwrap();
         let e = cfg.validate().unwrap_err().to_string();
         assert!(e.contains("mqtt.url"), "{e}");
+    }
+
+    /// The error `validate` gives for `toml`, or `None` when it is valid.
+    fn refusal(toml: &str) -> Option<String> {
+        Config::parse(toml).unwrap().validate().err().map(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_verdict_lifetime_outside_one_second_to_an_hour_is_refused() {
+        // Issue 17 D6: 0 is expired at birth; 999999999999 s is past RFC 3339's years;
+        // i64::MAX overflowed the clock at the first verdict.
+        for ttl in ["0", "3601", "999999999999", "9223372036854775807"] {
+            let e = refusal(&format!("[signing]\nverdict_ttl_s = {ttl}\n")).expect(ttl);
+            assert!(e.contains("signing.verdict_ttl_s") && e.contains("between 1 and 3600"), "{ttl}: {e}");
+        }
+        assert_eq!(refusal("[signing]\nverdict_ttl_s = 3600\n"), None);
+    }
+
+    #[test]
+    fn tls_files_with_a_plaintext_url_are_refused() {
+        // Issue 17 D16: they were ignored and the link ran in plaintext.
+        let e = refusal("[mqtt]\nurl = \"mqtt://b:1883\"\nca_file = \"/ca.pem\"\n").unwrap();
+        assert!(e.contains("mqtt.ca_file") && e.contains("mqtts://"), "{e}");
+        let e = refusal(
+            "[mqtt]\nurl = \"embedded\"\nclient_cert_file = \"/c.pem\"\nclient_key_file = \"/k.pem\"\n",
+        )
+        .unwrap();
+        assert!(e.contains("mqtts://"), "{e}");
+        assert_eq!(refusal("[mqtt]\nurl = \"mqtts://b:8883\"\nca_file = \"/ca.pem\"\n"), None);
+    }
+
+    #[test]
+    fn a_password_file_without_a_username_is_refused() {
+        // Issue 17 D8: it was silently ignored.
+        let e = refusal("[mqtt]\npassword_file = \"/pw\"\n").unwrap();
+        assert!(e.contains("mqtt.password_file") && e.contains("username"), "{e}");
+        assert_eq!(refusal("[mqtt]\nusername = \"door\"\npassword_file = \"/pw\"\n"), None);
+    }
+
+    #[test]
+    fn lockout_times_outside_a_second_to_a_day_are_refused() {
+        for (key, v) in [("lock_s", "0"), ("window_s", "0"), ("lock_s", "86401")] {
+            let e = refusal(&format!("[lockout]\n{key} = {v}\n")).expect(key);
+            assert!(e.contains("lockout") && e.contains("86400"), "{e}");
+        }
     }
 
     #[test]

@@ -264,3 +264,41 @@ fn log_lines_carry_levels_follow_rust_log_and_suit_the_journal() {
     assert!(livegate().args(["config", "--check"]).arg(&cfg).status().unwrap().success());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Issue 17 D3 and D9: a verdict key other users can read, or a `seq` file that cannot be
+/// written, stop `livegate run` at start-up, naming the file and what to do; neither waits
+/// for the first verdict.
+#[test]
+fn run_refuses_to_start_with_a_readable_key_or_an_unwritable_seq_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("livegate-cli-start-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("verdict.key");
+    let out = livegate().args(["keygen", "-o", key.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let run = |seq: &Path| {
+        let cfg = dir.join("livegate.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "[camera]\nsource = \"synthetic\"\n[screen]\nkind = \"none\"\n\
+                 [mqtt]\nurl = \"mqtt://127.0.0.1:9\"\nspool_dir = \"{d}/spool\"\n\
+                 [signing]\nkey_file = \"{k}\"\nseq_file = \"{s}\"\n",
+                d = dir.display(),
+                k = key.display(),
+                s = seq.display()
+            ),
+        )
+        .unwrap();
+        let out = livegate().args(["run", "-c", cfg.to_str().unwrap()]).output().unwrap();
+        assert!(!out.status.success(), "started anyway");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let unwritable = dir.join("no-such-dir/seq");
+    let err = run(&unwritable);
+    assert!(err.contains("no-such-dir/seq") && err.contains("No such file"), "{err}");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = run(&dir.join("seq"));
+    assert!(err.contains("verdict.key") && err.contains("0644") && err.contains("chmod 600"), "{err}");
+}

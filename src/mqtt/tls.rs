@@ -96,7 +96,11 @@ pub fn credentials(cfg: &MqttConfig) -> Result<Option<(String, String)>, TlsErro
     let password = match &cfg.password_file {
         Some(path) => {
             let text = String::from_utf8(read(path)?).map_err(|_| file_err(path, "not UTF-8 text"))?;
-            text.trim_end_matches(['\n', '\r']).to_owned()
+            let password = text.trim_end_matches(['\n', '\r']);
+            if password.is_empty() {
+                return Err(file_err(path, "is empty (the broker's password for mqtt.username)"));
+            }
+            password.to_owned()
         }
         None => std::env::var(PASSWORD_ENV).unwrap_or_default(),
     };
@@ -106,6 +110,21 @@ pub fn credentials(cfg: &MqttConfig) -> Result<Option<(String, String)>, TlsErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_password_file_is_refused_naming_it() {
+        let path = std::env::temp_dir().join(format!("livegate-empty-pw-{}", std::process::id()));
+        std::fs::write(&path, "\n").unwrap();
+        let cfg = MqttConfig {
+            username: Some("door".into()),
+            password_file: Some(path.clone()),
+            ..MqttConfig::default()
+        };
+        let e = credentials(&cfg).unwrap_err().to_string();
+        assert!(e.contains(&*path.to_string_lossy()) && e.contains("is empty"), "{e}");
+        std::fs::write(&path, "secret\n").unwrap();
+        assert_eq!(credentials(&cfg).unwrap(), Some(("door".into(), "secret".into())));
+    }
 
     #[test]
     fn an_unreadable_ca_file_is_named() {

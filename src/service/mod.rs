@@ -119,6 +119,7 @@ pub fn run_until(
 ) -> anyhow::Result<()> {
     let key = DeviceKey::load(&cfg.signing.key_file).context("verdict signing key")?;
     let seq = SeqFile::open(&cfg.signing.seq_file).context("verdict sequence file")?;
+    seq.check_writable().context("verdict sequence file")?;
     let spool = Spool::open(&cfg.mqtt.spool_dir)?;
     let topics = Topics::new(&cfg.mqtt.base_topic, &cfg.device.id, &cfg.mqtt.discovery_prefix);
     let settings = client::settings(&cfg.mqtt, &cfg.device.id, &topics)?;

@@ -112,6 +112,20 @@ impl DeviceKey {
     /// [`SigningError::File`] naming the file.
     pub fn load(path: &Path) -> Result<Self, SigningError> {
         let text = std::fs::read_to_string(path).map_err(|e| file_err(path, e))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(path).map_err(|e| file_err(path, e))?.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                // Anyone who can read the key can forge verdicts.
+                return Err(file_err(
+                    path,
+                    format!(
+                        "is readable by other users (mode {mode:04o}): `chmod 600` it, owned by the service user"
+                    ),
+                ));
+            }
+        }
         let seed = decode_hex::<32>(text.trim()).ok_or_else(|| {
             file_err(path, "not a key file (expected 64 hex digits; see `livegate keygen`)")
         })?;

@@ -96,8 +96,25 @@ fn keys_round_trip_through_a_0600_file_that_is_never_overwritten() {
 fn a_bad_key_file_is_named_in_the_error() {
     let path = tmp("bad.key");
     std::fs::write(&path, "hello").unwrap();
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let e = DeviceKey::load(&path).err().unwrap().to_string();
     assert!(e.contains("bad.key") && e.contains("keygen"), "{e}");
+}
+
+#[test]
+fn a_key_other_users_can_read_is_refused() {
+    // Issue 17 D9: a 0644 key lets any local user forge verdicts.
+    let path = tmp("open.key");
+    DeviceKey::generate().unwrap().save(&path).unwrap();
+    assert!(DeviceKey::load(&path).is_ok(), "keygen's 0600 file loads");
+    for mode in [0o644, 0o640, 0o604] {
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
+        let e = DeviceKey::load(&path).err().unwrap().to_string();
+        assert!(
+            e.contains("open.key") && e.contains(&format!("{mode:04o}")) && e.contains("chmod 600"),
+            "{e}"
+        );
+    }
 }
 
 #[test]
