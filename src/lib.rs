@@ -7,7 +7,8 @@
 //!                   (detector, mesh, pose)   (challenge, checks)
 //! ```
 //!
-//! What exists so far:
+//! The modules (no import cycles between them, and only `service` and `cmd` read the whole
+//! configuration: `tests/boundaries.rs`):
 //!
 //! | module | owns |
 //! |---|---|
@@ -17,14 +18,17 @@
 //! | [`verdict`] | the verdict document, its construction, canonical JSON, signature, `seq`, expiry |
 //! | [`durable`] | atomic, fsynced file writes (the spool, `seq`) |
 //! | [`camera`] | the `Camera` seam, V4L2 capture (negotiation, conversion, reconnect), the replay camera (recorded sessions), the synthetic camera |
-//! | [`pipeline`] | one challenge wired: face tracker + keypoint tracker + session |
+//! | [`pipeline`] | the one challenge loop: face tracker + keypoint tracker + session, frame by frame, for the service and every command |
 //! | [`gpio`] | start button (debounced) and relay pulse on `pass`, rppal behind embedded-hal pins |
 //! | [`entropy`] | the OS CSPRNG: challenge targets and ids |
 //! | [`screen`] | the UI drawn from a plain `View` onto any embedded-graphics target; PNG, framebuffer, SPI TFT, window; the drawing thread |
-//! | [`config`] | the TOML configuration tree, its defaults and validation |
+//! | [`config`] | the TOML configuration file: aggregates each module's `[section]` type, defaults, validation, the key table |
+//! | [`lockout`] | the lockout after repeated failures (sans-IO) |
+//! | [`trigger`] | starting a challenge from a face held in view of the idle camera |
+//! | [`logging`] | `tracing` set-up: levels, `RUST_LOG`, `[log] level`, journald lines |
 //! | [`mqtt`] | topics and payloads, the spool, TLS, the MQTT task |
 //! | [`service`] | `livegate run`: requests → challenges → signed, spooled verdicts |
-//! | [`cmd`] | the subcommands behind `main.rs` (`inspect`, `verify`, `record`, `synth`, `evaluate`, `bench`, `screens`) |
+//! | [`cmd`] | every subcommand behind `main.rs` (`run`, `demo`, `keygen`, `config`, `inspect`, `verify`, `record`, `synth`, `evaluate`, `bench`, `screens`, `--version`) |
 //!
 //! Threads and tasks of `livegate run` (see [`service`] for the channels between them):
 //!
