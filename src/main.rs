@@ -6,16 +6,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use livegate::camera::CameraSource;
-use livegate::camera::synthetic::{Conditions, Script, SeededRng, SyntheticCamera};
-use livegate::cmd::settings::Settings;
-use livegate::cmd::{bench, demo, evaluate, evaluate_sessions, inspect, record, screens, synth, verify};
-use livegate::config::Config;
-use livegate::liveness::ChallengeGeometry;
-use livegate::models::{self, Precision};
-use livegate::verdict::VerdictResult;
-use livegate::verdict::signing::DeviceKey;
-use livegate::vision::{FaceTracker, VisionConfig};
+use livegate::camera::synthetic::Script;
+use livegate::cmd::common::parse_kernels;
+use livegate::cmd::{
+    Exit, bench, config, demo, evaluate, evaluate_sessions, inspect, keygen, record, run, screens, synth,
+    verify, version,
+};
+use livegate::logging::Logging;
+use livegate::models::Precision;
 
 #[derive(Parser)]
 #[command(
@@ -239,96 +237,6 @@ enum Command {
     },
 }
 
-fn parse_kernels(name: &str) -> Result<livegate::vision::Kernels, String> {
-    livegate::vision::Kernels::from_name(name).map_err(|e| e.to_string())
-}
-
-/// `livegate evaluate`'s engine check: replays the reference sessions with the engine in use
-/// and stops when a check value moved beyond the record's tolerance; with `record`, writes the
-/// record for the engine in use instead. Returns the report's Markdown section.
-fn engine_check(
-    tracker: &FaceTracker,
-    model_dir: &std::path::Path,
-    reference: &std::path::Path,
-    record: bool,
-) -> anyhow::Result<String> {
-    use livegate::cmd::engine_check::{self, EngineRecord, RECORD, Thresholds};
-    let path = model_dir.join(RECORD);
-    let (engine, measured) = engine_check::measure(tracker, reference)?;
-    if record {
-        let tolerance = EngineRecord::load(&path).map_or(engine_check::TOLERANCE, |r| r.tolerance);
-        let thresholds = Thresholds::of(&livegate::liveness::session::LivenessConfig::default());
-        let rec = EngineRecord { engine: engine.clone(), thresholds, tolerance, sessions: measured };
-        std::fs::write(&path, serde_json::to_string_pretty(&rec)? + "\n")?;
-        tracing::info!(path = %path.display(), %engine, "engine record written");
-        return Ok(engine_check::render(&rec, &engine, &rec.compare(&rec.sessions)));
-    }
-    let rec = EngineRecord::load(&path)?;
-    let drifts = rec.check(&engine, &measured)?;
-    tracing::info!(
-        "engine check: {engine} measures the reference sessions within the tolerance of {}",
-        rec.engine
-    );
-    Ok(engine_check::render(&rec, &engine, &drifts))
-}
-
-/// `livegate keygen`: the key file from `--out` or the config (defaults when it is absent).
-fn keygen(out: Option<PathBuf>, config: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let path = match out {
-        Some(p) => p,
-        None if config.exists() => Config::load(config)?.signing.key_file,
-        None => Config::default().signing.key_file,
-    };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let key = DeviceKey::generate()?;
-    key.save(&path)?;
-    tracing::info!("wrote {} (keep it secret; give controllers the public key below)", path.display());
-    println!("{}", key.public_hex());
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The synthetic camera's performers, from a face photo and its mirror image.
-fn synthetic_faces(
-    photo: &std::path::Path,
-    scripts: Vec<Script>,
-    model_dir: &std::path::Path,
-    vision: &VisionConfig,
-) -> anyhow::Result<livegate::service::SyntheticFaces> {
-    let (detector, mesh) = models::load(model_dir, Precision::Float, vision.detector_min_score)?;
-    synth::synthetic_faces(photo, scripts, &detector, &mesh, vision.hfov_deg)
-}
-
-/// `record`'s synthetic camera: a performer made from a face photo and its mirror image.
-fn synthetic_source(
-    photo: &std::path::Path,
-    script: Script,
-    seed: u64,
-    model_dir: &std::path::Path,
-    vision: &VisionConfig,
-) -> anyhow::Result<record::RecordSource> {
-    let (detector, mesh) = models::load(model_dir, Precision::Float, vision.detector_min_score)?;
-    let photo = inspect::read_rgb(photo)?;
-    let other = image::imageops::flip_horizontal(&photo);
-    Ok(record::RecordSource::Synthetic {
-        face: Box::new(synth::face_model(&photo, &detector, &mesh)?),
-        other: Box::new(synth::face_model(&other, &detector, &mesh)?),
-        script,
-        seed,
-    })
-}
-
-/// The demo's default performer: the shipped portrait in a checkout, else the installed copy.
-fn demo_face(model_dir: &std::path::Path) -> PathBuf {
-    let candidates = [
-        PathBuf::from("tests/data/astronaut.png"),
-        model_dir.join("../tests/data/astronaut.png"),
-        PathBuf::from("/usr/share/livegate/astronaut.png"),
-    ];
-    candidates.iter().find(|p| p.exists()).unwrap_or(&candidates[0]).clone()
-}
-
 /// A panic on any thread (camera, screen, inference) ends the process with an error, so
 /// systemd restarts the service instead of leaving it half-alive.
 fn exit_on_panic() {
@@ -340,17 +248,14 @@ fn exit_on_panic() {
     }));
 }
 
-/// The log's filter, set by `main` first thing; `run` applies the config's `[log] level`.
-static LOGGING: std::sync::OnceLock<livegate::logging::Logging> = std::sync::OnceLock::new();
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    LOGGING.get_or_init(livegate::logging::init);
+    let logging = livegate::logging::init();
     if let Some(k) = cli.kernels {
         livegate::vision::force_kernels(k).expect("forced once, before any network loads");
     }
     if cli.version {
-        return print_version(cli.models.as_deref());
+        return exit_code(version::exec(cli.models.as_deref()));
     }
     let Some(command) = cli.command else {
         use clap::CommandFactory;
@@ -359,8 +264,16 @@ fn main() -> ExitCode {
     if matches!(command, Command::Run { .. } | Command::Demo { .. }) {
         exit_on_panic();
     }
-    match run(command, cli.models.as_deref()) {
-        Ok(code) => code,
+    exit_code(dispatch(command, cli.models, &logging))
+}
+
+/// The exit code of how a subcommand ended: 0 success, 1 failure or an error (logged), 2
+/// unusable input.
+fn exit_code(result: anyhow::Result<Exit>) -> ExitCode {
+    match result {
+        Ok(Exit::Success) => ExitCode::SUCCESS,
+        Ok(Exit::Failure) => ExitCode::from(1),
+        Ok(Exit::Unusable) => ExitCode::from(2),
         Err(e) => {
             tracing::error!("{e:#}");
             ExitCode::from(1)
@@ -368,212 +281,30 @@ fn main() -> ExitCode {
     }
 }
 
-/// The version, and the engine's fingerprint as the service would load it (tract, the
-/// operators and kernels this CPU gets, the model files' sha256). Exits 1, after the version
-/// line, when the models cannot be loaded.
-fn print_version(models_dir: Option<&std::path::Path>) -> ExitCode {
-    println!("livegate {}", env!("CARGO_PKG_VERSION"));
-    let loaded = (|| {
-        let dir = models::locate(models_dir)?;
-        let (detector, mesh) =
-            models::load(&dir, Precision::Int8, VisionConfig::default().detector_min_score)?;
-        anyhow::Ok((dir, livegate::vision::fingerprint(&detector, &mesh)))
-    })();
-    match loaded {
-        Ok((dir, engine)) => {
-            println!("engine {engine}");
-            println!("models {}", dir.canonicalize().unwrap_or(dir).display());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            tracing::error!("engine: {e:#}");
-            ExitCode::from(1)
-        }
-    }
-}
-
-fn run(command: Command, models_dir: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
-    if let Command::Screens { out, sizes, frame, fbdev, dwell, language, .. } = &command {
-        let sizes = screens::parse_sizes(sizes)?;
-        let frame = screens::load_frame(frame)?;
-        let written = screens::write_all(out, &sizes, std::sync::Arc::clone(&frame), *language)?;
-        tracing::info!("wrote {} screens to {}", written.len(), out.display());
-        let dwell = std::time::Duration::from_secs_f32(dwell.clamp(0.0, 600.0));
-        if let Some(dev) = fbdev {
-            let g = screens::show_on_framebuffer(dev, std::sync::Arc::clone(&frame), *language, dwell)?;
-            tracing::info!("showed every screen on {}: {g:?}", dev.display());
-        }
-        #[cfg(feature = "simulator")]
-        if let Command::Screens { window: true, .. } = &command {
-            screens::show_in_window(sizes[0], frame, *language, dwell)?;
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    let command = match command {
-        Command::Keygen { out, config } => return keygen(out, &config),
-        Command::Config { table: true, .. } => {
-            print!("{}", livegate::config::key_table());
-            return Ok(ExitCode::SUCCESS);
-        }
-        Command::Config { check: Some(path), .. } => {
-            Config::load(&path)?;
-            println!("{}: ok", path.display());
-            return Ok(ExitCode::SUCCESS);
-        }
-        Command::Config { check: None, .. } => {
-            print!("{}", livegate::config::DEFAULT_TOML);
-            return Ok(ExitCode::SUCCESS);
-        }
-        other => other,
-    };
-    let model_dir = models::locate(models_dir)?;
+/// The subcommand's arguments, handed to its `livegate::cmd` module (`models`: `--models`).
+fn dispatch(command: Command, models: Option<PathBuf>, logging: &Logging) -> anyhow::Result<Exit> {
     match command {
-        Command::Keygen { .. } | Command::Config { .. } => unreachable!("handled above"),
-        Command::Run { config } => {
-            let cfg = Config::load(&config)?;
-            if let Some(log) = LOGGING.get() {
-                log.apply_config(&cfg.log.level);
-            }
-            let vision = VisionConfig::default();
-            let (detector, mesh) = models::load(&model_dir, Precision::Int8, vision.detector_min_score)?;
-            let synthetic = match cfg.camera.source {
-                CameraSource::Synthetic => {
-                    Some(synthetic_faces(&cfg.camera.face, cfg.camera.scripts.clone(), &model_dir, &vision)?)
-                }
-                _ => None,
-            };
-            livegate::service::run(cfg, FaceTracker::new(detector, mesh, vision), synthetic)?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Run { config } => run::exec(run::RunCommand { models, config }, logging),
         Command::Demo { out, port, challenges, face, window } => {
-            let face = face.unwrap_or_else(|| demo_face(&model_dir));
-            let port = port.unwrap_or_else(demo::default_port);
-            let opts = demo::DemoOptions { out, port, challenges, face, window };
-            let vision = VisionConfig::default();
-            let (detector, mesh) = models::load(&model_dir, Precision::Int8, vision.detector_min_score)?;
-            let faces = synthetic_faces(&opts.face, demo::SCRIPTS.to_vec(), &model_dir, &vision)?;
-            let summary = demo::demo(&opts, FaceTracker::new(detector, mesh, vision), faces)?;
-            if summary.attacks_passed > 0 {
-                tracing::error!(attacks_passed = summary.attacks_passed, "flat-photo attack(s) passed");
-                return Ok(ExitCode::from(1));
-            }
-            Ok(ExitCode::SUCCESS)
+            demo::exec(demo::DemoCommand { models, out, port, challenges, face, window })
         }
+        Command::Keygen { out, config } => keygen::exec(keygen::KeygenCommand { out, config }),
+        Command::Config { check, table } => config::exec(config::ConfigCommand { check, table }),
         Command::Inspect { images, landmarks, precision } => {
-            let cfg = VisionConfig::default();
-            let (detector, mesh) = models::load(&model_dir, precision, cfg.detector_min_score)?;
-            let opts = inspect::InspectOptions {
-                with_landmarks: landmarks,
-                hfov_deg: cfg.hfov_deg,
-                presence_min: cfg.presence_min,
-            };
-            let reports = inspect::inspect(&images, &detector, &mesh, opts);
-            println!("{}", serde_json::to_string_pretty(&reports)?);
-            for r in reports.iter().filter_map(|r| r.error.as_ref()) {
-                tracing::warn!("{r}");
-            }
-            let unusable = reports.iter().any(|r| r.error.is_some());
-            Ok(if unusable { ExitCode::from(2) } else { ExitCode::SUCCESS })
+            inspect::exec(inspect::InspectCommand { models, images, landmarks, precision })
         }
         Command::Verify { dir, config, trace, overlay, peak_rss } => {
-            let settings = Settings::load(config.as_deref())?;
-            let cfg = settings.vision;
-            let (detector, mesh) = models::load(&model_dir, Precision::Int8, cfg.detector_min_score)?;
-            let tracker = FaceTracker::new(detector, mesh, cfg);
             let outputs = verify::Outputs { trace, overlay };
-            let result = verify::verify(&dir, tracker, settings.liveness, &outputs);
-            if peak_rss {
-                // Its own VmHWM: a parent's RUSAGE_CHILDREN would count the forking parent too.
-                // Not a log event: a line of output, on stderr so stdout stays the verdict
-                // (tools/bench_peers.py reads it).
-                use std::io::Write as _;
-                let line = match livegate::cmd::procstat::peak_rss_mib() {
-                    Some(mib) => format!("peak_rss_mib {mib:.2}"),
-                    None => "peak_rss_mib unavailable".to_owned(),
-                };
-                let _ = writeln!(std::io::stderr().lock(), "{line}");
-            }
-            match result {
-                Ok(verdict) => {
-                    println!("{}", serde_json::to_string_pretty(&verdict)?);
-                    Ok(if verdict.result == VerdictResult::Pass {
-                        ExitCode::SUCCESS
-                    } else {
-                        ExitCode::from(1)
-                    })
-                }
-                Err(e @ verify::VerifyError::Unusable(_)) => {
-                    tracing::error!("{e}");
-                    Ok(ExitCode::from(2))
-                }
-                Err(e) => Err(e.into()),
-            }
+            verify::exec(verify::VerifyCommand { models, dir, config, outputs, peak_rss })
         }
         Command::Record { out, config, replay, face, script, seed } => {
-            let settings = Settings::load(config.as_deref())?;
-            let vision = settings.vision.clone();
-            let camera = &settings.config.camera;
-            let source = match (replay, face, camera.source) {
-                (Some(dir), _, _) => record::RecordSource::Replay(dir),
-                (None, Some(face), _) => synthetic_source(&face, script, seed, &model_dir, &vision)?,
-                (None, None, CameraSource::V4l2) => {
-                    let mut opts = camera.v4l2.clone();
-                    opts.device = Some(camera.device.clone());
-                    record::RecordSource::V4l2(opts)
-                }
-                (None, None, CameraSource::Replay) => record::RecordSource::Replay(camera.path.clone()),
-                (None, None, CameraSource::Synthetic) => {
-                    synthetic_source(&camera.face, camera.scripts[0], seed, &model_dir, &vision)?
-                }
-            };
-            let (detector, mesh) = models::load(&model_dir, Precision::Int8, vision.detector_min_score)?;
-            let tracker = FaceTracker::new(detector, mesh, vision.clone());
-            let verdict = record::record(&out, source, tracker, settings.liveness, &vision)?;
-            println!("{}", serde_json::to_string_pretty(&verdict)?);
-            tracing::info!("recorded {} frames to {}", verdict.frames, out.display());
-            Ok(if verdict.result == VerdictResult::Pass { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            record::exec(record::RecordCommand { models, out, config, replay, face, script, seed })
         }
         Command::Synth { script, face, other, seed, door, out } => {
-            let cfg = VisionConfig::default();
-            let (detector, mesh) = models::load(&model_dir, Precision::Float, cfg.detector_min_score)?;
-            let photo = inspect::read_rgb(&face)?;
-            let model = synth::face_model(&photo, &detector, &mesh)?;
-            let other_photo = match &other {
-                Some(p) => inspect::read_rgb(p)?,
-                None => image::imageops::flip_horizontal(&photo),
-            };
-            let other_model = synth::face_model(&other_photo, &detector, &mesh)?;
-            let mut rng = SeededRng::new(seed);
-            let geometry = ChallengeGeometry::new(640, 480, synth::seeded_target(&mut rng));
-            let conditions = if door {
-                let c = evaluate::door(seed);
-                tracing::info!("door: hfov_deg = {}, {:?}", c.hfov_deg, c.labels());
-                c
-            } else {
-                Conditions { hfov_deg: cfg.hfov_deg, ..Conditions::baseline() }
-            };
-            let mut camera =
-                SyntheticCamera::new(model, other_model, script, &geometry, &conditions, rng.next_u64());
-            let n = synth::write_session(&out, &mut camera, &geometry, script)?;
-            tracing::info!("wrote {n} frames to {}", out.display());
-            Ok(ExitCode::SUCCESS)
+            synth::exec(synth::SynthCommand { models, script, face, other, seed, door, out })
         }
         Command::Evaluate { sessions: Some(dir), config, out, .. } => {
-            let settings = Settings::load(config.as_deref())?;
-            let vision = settings.vision;
-            let (detector, mesh) = models::load(&model_dir, Precision::Int8, vision.detector_min_score)?;
-            let tracker = FaceTracker::new(detector, mesh, vision);
-            let report = evaluate_sessions::run(&dir, &tracker, &settings.liveness)?;
-            for k in &report.skipped {
-                tracing::warn!("skipped {}: {}", k.name, k.reason);
-            }
-            let command = format!("livegate {}", std::env::args().skip(1).collect::<Vec<_>>().join(" "));
-            let md = evaluate_sessions::render(&report, &settings.liveness, &command);
-            match out {
-                Some(path) => std::fs::write(&path, &md)?,
-                None => print!("{md}"),
-            }
-            Ok(ExitCode::SUCCESS)
+            evaluate_sessions::exec(evaluate_sessions::SessionsCommand { models, dir, config, out })
         }
         Command::Evaluate {
             calibrate,
@@ -586,85 +317,37 @@ fn run(command: Command, models_dir: Option<&std::path::Path>) -> anyhow::Result
             reference,
             record_engine,
             ..
-        } => {
-            let vision = VisionConfig::default();
-            let (detector, mesh_f) = models::load(&model_dir, Precision::Float, vision.detector_min_score)?;
-            let (detector_i8, mesh_i8) =
-                models::load(&model_dir, Precision::Int8, vision.detector_min_score)?;
-            let load = |paths: &[PathBuf]| -> anyhow::Result<Vec<evaluate::SourceFace>> {
-                paths
-                    .iter()
-                    .map(|p| {
-                        let photo = inspect::read_rgb(p)?;
-                        Ok(evaluate::SourceFace {
-                            name: p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
-                            model: synth::face_model(&photo, &detector, &mesh_f)?,
-                        })
-                    })
-                    .collect()
-            };
-            let (cal_faces, rep_faces) = (load(&calibrate)?, load(&report)?);
-            let tracker = FaceTracker::new(detector_i8, mesh_i8, vision.clone());
-            let engine_md = engine_check(&tracker, &model_dir, &reference, record_engine)?;
-            let counts = evaluate::Counts { live, per_attack, per_misbehaviour };
-            let k = (cal_faces.len() as u32).div_ceil(rep_faces.len() as u32);
-            let rep_counts = evaluate::Counts {
-                live: live * k,
-                per_attack: per_attack * k,
-                per_misbehaviour: per_misbehaviour * k,
-            };
-            let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-            tracing::info!("calibration set…");
-            let measured =
-                evaluate::run_set(&tracker, &cal_faces, &rep_faces, counts, 1_000_000, &vision, workers)?;
-            let cal = evaluate::calibrate(&measured)?;
-            tracing::info!(
-                "report set with min_parallax {:.4}, min_layout_change {:.4}…",
-                cal.thresholds.min_parallax,
-                cal.thresholds.min_layout_change
-            );
-            let reported =
-                evaluate::run_set(&tracker, &rep_faces, &cal_faces, rep_counts, 2_000_000, &vision, workers)?;
-            if let Some(path) = cases {
-                evaluate::write_cases(&path, &[("calibration", &measured), ("report", &reported)])?;
-            }
-            let names = |f: &[evaluate::SourceFace]| f.iter().map(|x| x.name.clone()).collect::<Vec<_>>();
-            let command = format!(
-                "cargo run --release -- evaluate --live {live} --per-attack {per_attack} --per-misbehaviour {per_misbehaviour} --out docs/evaluation.md"
-            );
-            let md = evaluate::render(
-                &cal,
-                &names(&cal_faces),
-                &names(&rep_faces),
-                &measured,
-                &reported,
-                &command,
-            ) + "\n"
-                + &engine_md;
-            match out {
-                Some(path) => std::fs::write(&path, &md)?,
-                None => print!("{md}"),
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        } => evaluate::exec(evaluate::EvaluateCommand {
+            models,
+            calibrate,
+            report,
+            counts: evaluate::Counts { live, per_attack, per_misbehaviour },
+            out,
+            cases,
+            reference,
+            record_engine,
+        }),
         Command::Bench { images, json, runs, warmup, peer, python, session } => {
-            let opts = bench::BenchOptions {
-                models: model_dir,
-                images,
-                runs,
-                warmup,
-                peer_script: peer,
-                python,
-                session,
-            };
-            let report = bench::bench(&opts)?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print!("{}", bench::render(&report));
-            }
-            Ok(ExitCode::SUCCESS)
+            bench::exec(bench::BenchCommand { models, images, json, runs, warmup, peer, python, session })
         }
-        Command::Screens { .. } => unreachable!("handled before the models are located"),
+        Command::Screens {
+            out,
+            sizes,
+            frame,
+            fbdev,
+            dwell,
+            language,
+            #[cfg(feature = "simulator")]
+            window,
+        } => screens::exec(screens::ScreensCommand {
+            out,
+            sizes,
+            frame,
+            fbdev,
+            dwell,
+            language,
+            #[cfg(feature = "simulator")]
+            window,
+        }),
     }
 }

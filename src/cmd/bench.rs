@@ -15,6 +15,7 @@ use anyhow::Context;
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
+use super::Exit;
 use super::bench_frames::{self, PipelineReport, RecordedFrame};
 use crate::liveness::{ChallengeGeometry, TargetDraw};
 use crate::models::{self, Precision};
@@ -137,6 +138,48 @@ fn load_frames(opts: &BenchOptions) -> anyhow::Result<(String, Vec<Vec<u8>>)> {
 
 fn decode(bytes: &[u8]) -> anyhow::Result<RgbImage> {
     Ok(image::load_from_memory(bytes).context("frame is not a readable image")?.into_rgb8())
+}
+
+/// What `livegate bench` is asked to do.
+#[derive(Debug, Clone)]
+pub struct BenchCommand {
+    /// The model directory (`--models`; default: [`models::locate`]'s search).
+    pub models: Option<PathBuf>,
+    /// JPEG/PNG frames to use; empty for the shipped frame.
+    pub images: Vec<PathBuf>,
+    /// Print the report as JSON instead of the table.
+    pub json: bool,
+    pub runs: usize,
+    pub warmup: usize,
+    /// Run onnxruntime through this script on the same inputs.
+    pub peer: Option<PathBuf>,
+    /// Python interpreter for `peer`.
+    pub python: String,
+    /// Session directory for the whole-frame steady state.
+    pub session: Option<PathBuf>,
+}
+
+/// Runs the benchmark and prints its report (the table, or JSON).
+///
+/// # Errors
+/// No models, or see [`bench`].
+pub fn exec(cmd: BenchCommand) -> anyhow::Result<Exit> {
+    let opts = BenchOptions {
+        models: models::locate(cmd.models.as_deref())?,
+        images: cmd.images,
+        runs: cmd.runs,
+        warmup: cmd.warmup,
+        peer_script: cmd.peer,
+        python: cmd.python,
+        session: cmd.session,
+    };
+    let report = bench(&opts)?;
+    if cmd.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render(&report));
+    }
+    Ok(Exit::Success)
 }
 
 /// Runs the benchmark.

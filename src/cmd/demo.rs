@@ -15,15 +15,18 @@ use anyhow::{Context, bail};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use tracing::info;
 
+use super::common::{face_tracker, synthetic_faces};
+use super::{Exit, LOG_TARGET};
 use crate::camera::CameraSource;
 use crate::camera::synthetic::Script;
 use crate::config::Config;
+use crate::models;
 use crate::mqtt::topics::Topics;
 use crate::screen::ScreenKind;
 use crate::service::SyntheticFaces;
 use crate::verdict::signing::{self, DeviceKey};
 use crate::verdict::{Verdict, VerdictResult};
-use crate::vision::FaceTracker;
+use crate::vision::{FaceTracker, VisionConfig};
 
 /// What `livegate demo` is asked to do.
 #[derive(Debug, Clone)]
@@ -90,6 +93,55 @@ pub fn default_port() -> u16 {
 /// The performer of challenge `i` (the worker rotates the scripts in the same order).
 fn script_of(cfg: &Config, i: u32) -> Script {
     cfg.camera.scripts[i as usize % cfg.camera.scripts.len()]
+}
+
+/// What `livegate demo` is asked to do, before the defaults are filled in.
+#[derive(Debug, Clone)]
+pub struct DemoCommand {
+    /// The model directory (`--models`; default: [`models::locate`]'s search).
+    pub models: Option<PathBuf>,
+    pub out: PathBuf,
+    /// Default: [`default_port`].
+    pub port: Option<u16>,
+    pub challenges: u32,
+    /// Default: the shipped portrait ([`default_face`]).
+    pub face: Option<PathBuf>,
+    pub window: bool,
+}
+
+/// `livegate demo`: the service with the int8 networks and the synthetic visitors, driven
+/// until `challenges` verdicts came back; [`Exit::Failure`] when a flat-photo attack passed.
+///
+/// # Errors
+/// See [`demo`]; also no models.
+pub fn exec(cmd: DemoCommand) -> anyhow::Result<Exit> {
+    let model_dir = models::locate(cmd.models.as_deref())?;
+    let face = cmd.face.unwrap_or_else(|| default_face(&model_dir));
+    let port = cmd.port.unwrap_or_else(default_port);
+    let opts = DemoOptions { out: cmd.out, port, challenges: cmd.challenges, face, window: cmd.window };
+    let vision = VisionConfig::default();
+    let tracker = face_tracker(&model_dir, vision.clone())?;
+    let faces = synthetic_faces(&opts.face, SCRIPTS.to_vec(), &model_dir, &vision)?;
+    let summary = demo(&opts, tracker, faces)?;
+    if summary.attacks_passed > 0 {
+        tracing::error!(
+            target: LOG_TARGET,
+            attacks_passed = summary.attacks_passed,
+            "flat-photo attack(s) passed"
+        );
+        return Ok(Exit::Failure);
+    }
+    Ok(Exit::Success)
+}
+
+/// The demo's default performer: the shipped portrait in a checkout, else the installed copy.
+fn default_face(model_dir: &Path) -> PathBuf {
+    let candidates = [
+        PathBuf::from("tests/data/astronaut.png"),
+        model_dir.join("../tests/data/astronaut.png"),
+        PathBuf::from("/usr/share/livegate/astronaut.png"),
+    ];
+    candidates.iter().find(|p| p.exists()).unwrap_or(&candidates[0]).clone()
 }
 
 /// Runs the demo; prints each verdict as one JSON line on stdout and a summary on stderr.

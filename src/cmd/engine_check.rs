@@ -15,6 +15,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
+use super::LOG_TARGET;
 use crate::cmd::verify::{self, Outputs};
 use crate::liveness::session::{Checks, LivenessConfig, Outcome};
 use crate::vision::FaceTracker;
@@ -234,6 +235,40 @@ pub fn render(record: &EngineRecord, engine: &str, drifts: &[Drift]) -> String {
         );
     }
     s
+}
+
+/// `livegate evaluate`'s engine check: replays the reference sessions with the engine in use
+/// and stops when a check value moved beyond the record's tolerance; with `record`, writes the
+/// record (`model_dir`/[`RECORD`]) for the engine in use instead. Returns the report's
+/// Markdown section.
+///
+/// # Errors
+/// A reference session that cannot be replayed, a record that cannot be read or written, or
+/// a check value beyond the tolerance.
+pub fn check_or_record(
+    tracker: &FaceTracker,
+    model_dir: &Path,
+    reference: &Path,
+    record: bool,
+) -> anyhow::Result<String> {
+    let path = model_dir.join(RECORD);
+    let (engine, measured) = measure(tracker, reference)?;
+    if record {
+        let tolerance = EngineRecord::load(&path).map_or(TOLERANCE, |r| r.tolerance);
+        let thresholds = Thresholds::of(&LivenessConfig::default());
+        let rec = EngineRecord { engine: engine.clone(), thresholds, tolerance, sessions: measured };
+        std::fs::write(&path, serde_json::to_string_pretty(&rec)? + "\n")?;
+        tracing::info!(target: LOG_TARGET, path = %path.display(), %engine, "engine record written");
+        return Ok(render(&rec, &engine, &rec.compare(&rec.sessions)));
+    }
+    let rec = EngineRecord::load(&path)?;
+    let drifts = rec.check(&engine, &measured)?;
+    tracing::info!(
+        target: LOG_TARGET,
+        "engine check: {engine} measures the reference sessions within the tolerance of {}",
+        rec.engine
+    );
+    Ok(render(&rec, &engine, &drifts))
 }
 
 #[cfg(test)]

@@ -10,14 +10,22 @@
 //! every check is measured; a set of thresholds is then applied to the measured values exactly
 //! as the session applies them at its decision frame ([`Thresholds::judge`]).
 
+use std::path::PathBuf;
+
 use anyhow::Context;
 use serde::Serialize;
 
+use super::common::face_tracker;
+use super::engine_check::check_or_record;
+use super::inspect::read_rgb;
+use super::synth::face_model;
+use super::{Exit, LOG_TARGET};
 use crate::camera::Frame;
 use crate::camera::synthetic::{Conditions, FaceModel, Script, SeededRng, SyntheticCamera};
 use crate::cmd::synth::seeded_target;
 use crate::liveness::ChallengeGeometry;
 use crate::liveness::session::{Decision, LivenessConfig, Outcome, Phase, Reason, Session};
+use crate::models::{self, Precision};
 use crate::pipeline::{ChallengeRunner, Ending, Event, Watcher};
 use crate::vision::{FaceTracker, VisionConfig};
 
@@ -353,4 +361,84 @@ pub fn calibrate(measured: &[CaseResult]) -> anyhow::Result<Calibration> {
         attack_parallax_max: attack_max,
         live_layout_min: layout_min,
     })
+}
+
+/// What `livegate evaluate` is asked to do (without `--sessions`: see
+/// [`super::evaluate_sessions::exec`]).
+#[derive(Debug, Clone)]
+pub struct EvaluateCommand {
+    /// The model directory (`--models`; default: [`models::locate`]'s search).
+    pub models: Option<PathBuf>,
+    /// Source faces of the calibration set.
+    pub calibrate: Vec<PathBuf>,
+    /// Source faces of the report set (held out).
+    pub report: Vec<PathBuf>,
+    /// Sessions per calibration face, by kind (report faces get as many in total).
+    pub counts: Counts,
+    /// Write the Markdown report here (default: stdout).
+    pub out: Option<PathBuf>,
+    /// Also write every generated session as JSON lines here ([`write_cases`]).
+    pub cases: Option<PathBuf>,
+    /// Reference sessions of the engine check.
+    pub reference: PathBuf,
+    /// Write the engine record instead of checking the engine against it.
+    pub record_engine: bool,
+}
+
+/// Checks the engine against its record (or writes it), generates and measures the
+/// calibration set, calibrates the thresholds on it, measures the report set, and writes the
+/// report with the engine section.
+///
+/// # Errors
+/// No models, an unreadable source face or one without a face, an engine beyond the record's
+/// tolerance, a failed session, or a report that cannot be written.
+pub fn exec(cmd: EvaluateCommand) -> anyhow::Result<Exit> {
+    let model_dir = models::locate(cmd.models.as_deref())?;
+    let vision = VisionConfig::default();
+    let (detector, mesh_f) = models::load(&model_dir, Precision::Float, vision.detector_min_score)?;
+    let tracker = face_tracker(&model_dir, vision.clone())?;
+    let load = |paths: &[PathBuf]| -> anyhow::Result<Vec<SourceFace>> {
+        paths
+            .iter()
+            .map(|p| {
+                let photo = read_rgb(p)?;
+                Ok(SourceFace {
+                    name: p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+                    model: face_model(&photo, &detector, &mesh_f)?,
+                })
+            })
+            .collect()
+    };
+    let (cal_faces, rep_faces) = (load(&cmd.calibrate)?, load(&cmd.report)?);
+    let engine_md = check_or_record(&tracker, &model_dir, &cmd.reference, cmd.record_engine)?;
+    let Counts { live, per_attack, per_misbehaviour } = cmd.counts;
+    let k = (cal_faces.len() as u32).div_ceil(rep_faces.len() as u32);
+    let rep_counts =
+        Counts { live: live * k, per_attack: per_attack * k, per_misbehaviour: per_misbehaviour * k };
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    tracing::info!(target: LOG_TARGET, "calibration set…");
+    let measured = run_set(&tracker, &cal_faces, &rep_faces, cmd.counts, 1_000_000, &vision, workers)?;
+    let cal = calibrate(&measured)?;
+    tracing::info!(
+        target: LOG_TARGET,
+        "report set with min_parallax {:.4}, min_layout_change {:.4}…",
+        cal.thresholds.min_parallax,
+        cal.thresholds.min_layout_change
+    );
+    let reported = run_set(&tracker, &rep_faces, &cal_faces, rep_counts, 2_000_000, &vision, workers)?;
+    if let Some(path) = &cmd.cases {
+        write_cases(path, &[("calibration", &measured), ("report", &reported)])?;
+    }
+    let names = |f: &[SourceFace]| f.iter().map(|x| x.name.clone()).collect::<Vec<_>>();
+    let command = format!(
+        "cargo run --release -- evaluate --live {live} --per-attack {per_attack} --per-misbehaviour {per_misbehaviour} --out docs/evaluation.md"
+    );
+    let md = render(&cal, &names(&cal_faces), &names(&rep_faces), &measured, &reported, &command)
+        + "\n"
+        + &engine_md;
+    match &cmd.out {
+        Some(path) => std::fs::write(path, &md)?,
+        None => print!("{md}"),
+    }
+    Ok(Exit::Success)
 }

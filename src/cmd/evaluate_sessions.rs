@@ -14,11 +14,15 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use super::common::face_tracker;
+use super::settings::Settings;
+use super::{Exit, LOG_TARGET};
 use crate::cmd::evaluate::{Thresholds, measuring, motion_threshold};
 use crate::cmd::evaluate_report::{fmt, q};
 use crate::cmd::overlay::name;
 use crate::cmd::verify::replay;
 use crate::liveness::session::{Checks, Decision, LivenessConfig, Outcome, Reason};
+use crate::models;
 use crate::vision::FaceTracker;
 
 /// Where a session was sorted.
@@ -222,6 +226,41 @@ fn values(report: &Report, live: bool, value: fn(&Checks) -> Option<f32>) -> Vec
         .collect();
     v.sort_by(f32::total_cmp);
     v
+}
+
+/// What `livegate evaluate --sessions DIR` is asked to do.
+#[derive(Debug, Clone)]
+pub struct SessionsCommand {
+    /// The model directory (`--models`; default: [`models::locate`]'s search).
+    pub models: Option<PathBuf>,
+    /// The sessions, sorted into `live/` and `attack/<species>/`.
+    pub dir: PathBuf,
+    /// The door's config file (`[liveness]` thresholds, `[vision]` lens; default: the defaults).
+    pub config: Option<PathBuf>,
+    /// Write the Markdown report here (default: stdout).
+    pub out: Option<PathBuf>,
+}
+
+/// Replays and judges the sessions with the int8 networks and the config's settings, logs
+/// the skipped ones, and writes the report (headed by this process's command line).
+///
+/// # Errors
+/// No models, a config that does not load, see [`run`], or a report that cannot be written.
+pub fn exec(cmd: SessionsCommand) -> anyhow::Result<Exit> {
+    let model_dir = models::locate(cmd.models.as_deref())?;
+    let settings = Settings::load(cmd.config.as_deref())?;
+    let tracker = face_tracker(&model_dir, settings.vision)?;
+    let report = run(&cmd.dir, &tracker, &settings.liveness)?;
+    for k in &report.skipped {
+        tracing::warn!(target: LOG_TARGET, "skipped {}: {}", k.name, k.reason);
+    }
+    let command = format!("livegate {}", std::env::args().skip(1).collect::<Vec<_>>().join(" "));
+    let md = render(&report, &settings.liveness, &command);
+    match &cmd.out {
+        Some(path) => std::fs::write(path, &md)?,
+        None => print!("{md}"),
+    }
+    Ok(Exit::Success)
 }
 
 /// The report as Markdown; `command` is how it was made.

@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 use image::RgbImage;
 use serde::Serialize;
 
+use super::{Exit, LOG_TARGET};
+use crate::models::{self, Precision};
 use crate::vision::pose::{Intrinsics, Pose, head_pose};
-use crate::vision::{FaceDetector, LandmarkModel, Roi, VisionError};
+use crate::vision::{FaceDetector, LandmarkModel, Roi, VisionConfig, VisionError};
 
 /// One face in the JSON report.
 #[derive(Debug, Serialize)]
@@ -132,4 +134,39 @@ pub fn inspect(
             report
         })
         .collect()
+}
+
+/// What `livegate inspect` is asked to do.
+#[derive(Debug, Clone)]
+pub struct InspectCommand {
+    /// The model directory (`--models`; default: [`models::locate`]'s search).
+    pub models: Option<PathBuf>,
+    pub images: Vec<PathBuf>,
+    /// Add all 468 mesh points to each face.
+    pub landmarks: bool,
+    /// Which mesh to run.
+    pub precision: Precision,
+}
+
+/// Prints the reports of all images as one JSON array; [`Exit::Unusable`] when an image could
+/// not be read (each such image is also logged).
+///
+/// # Errors
+/// No models, or a network that does not load.
+pub fn exec(cmd: InspectCommand) -> anyhow::Result<Exit> {
+    let model_dir = models::locate(cmd.models.as_deref())?;
+    let cfg = VisionConfig::default();
+    let (detector, mesh) = models::load(&model_dir, cmd.precision, cfg.detector_min_score)?;
+    let opts = InspectOptions {
+        with_landmarks: cmd.landmarks,
+        hfov_deg: cfg.hfov_deg,
+        presence_min: cfg.presence_min,
+    };
+    let reports = inspect(&cmd.images, &detector, &mesh, opts);
+    println!("{}", serde_json::to_string_pretty(&reports)?);
+    for r in reports.iter().filter_map(|r| r.error.as_ref()) {
+        tracing::warn!(target: LOG_TARGET, "{r}");
+    }
+    let unusable = reports.iter().any(|r| r.error.is_some());
+    Ok(if unusable { Exit::Unusable } else { Exit::Success })
 }

@@ -14,6 +14,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
+use super::common::face_tracker;
+use super::inspect::read_rgb;
+use super::settings::Settings;
+use super::synth::face_model;
+use super::{Exit, LOG_TARGET};
+use crate::camera::CameraSource;
 use crate::camera::replay::{ReplayCamera, SessionWriter};
 use crate::camera::synthetic::{Conditions, FaceModel, Script, SyntheticCamera};
 use crate::camera::{Camera, CameraError, CaptureThread, Frame, V4l2Camera, V4l2Options};
@@ -21,8 +27,9 @@ use crate::cmd::verify::to_verdict;
 use crate::entropy;
 use crate::liveness::ChallengeGeometry;
 use crate::liveness::session::{LivenessConfig, Session};
+use crate::models::{self, Precision};
 use crate::pipeline::{ChallengeRunner, Ending, Watcher};
-use crate::verdict::{Source, Verdict};
+use crate::verdict::{Source, Verdict, VerdictResult};
 use crate::vision::{FaceTracker, VisionConfig};
 
 /// Where `record` takes frames from.
@@ -167,4 +174,73 @@ impl Watcher for Recording<'_> {
         self.first_t.get_or_insert(frame.t_ms);
         self.writer.push(frame)
     }
+}
+
+/// What `livegate record` is asked to do.
+#[derive(Debug, Clone)]
+pub struct RecordCommand {
+    /// The model directory (`--models`; default: [`models::locate`]'s search).
+    pub models: Option<PathBuf>,
+    /// The session directory to write.
+    pub out: PathBuf,
+    /// The door's config file: its `[camera]` (without `replay`/`face`), `[liveness]` and
+    /// `[vision]` (default: the defaults).
+    pub config: Option<PathBuf>,
+    /// Replay this session directory as the camera.
+    pub replay: Option<PathBuf>,
+    /// Synthetic camera: the performer's face photo.
+    pub face: Option<PathBuf>,
+    /// Synthetic camera: what the performer does (with `face`).
+    pub script: Script,
+    pub seed: u64,
+}
+
+/// Records one challenge from the camera `cmd` names (else the config's `[camera]`) and prints
+/// its verdict as JSON: [`Exit::Success`] when it passed, else [`Exit::Failure`].
+///
+/// # Errors
+/// No models, a config that does not load, or see [`record`].
+pub fn exec(cmd: RecordCommand) -> anyhow::Result<Exit> {
+    let model_dir = models::locate(cmd.models.as_deref())?;
+    let settings = Settings::load(cmd.config.as_deref())?;
+    let vision = settings.vision.clone();
+    let camera = &settings.config.camera;
+    let source = match (cmd.replay, cmd.face, camera.source) {
+        (Some(dir), _, _) => RecordSource::Replay(dir),
+        (None, Some(face), _) => synthetic_source(&face, cmd.script, cmd.seed, &model_dir, &vision)?,
+        (None, None, CameraSource::V4l2) => {
+            let mut opts = camera.v4l2.clone();
+            opts.device = Some(camera.device.clone());
+            RecordSource::V4l2(opts)
+        }
+        (None, None, CameraSource::Replay) => RecordSource::Replay(camera.path.clone()),
+        (None, None, CameraSource::Synthetic) => {
+            synthetic_source(&camera.face, camera.scripts[0], cmd.seed, &model_dir, &vision)?
+        }
+    };
+    let tracker = face_tracker(&model_dir, vision.clone())?;
+    let verdict = record(&cmd.out, source, tracker, settings.liveness, &vision)?;
+    println!("{}", serde_json::to_string_pretty(&verdict)?);
+    tracing::info!(target: LOG_TARGET, "recorded {} frames to {}", verdict.frames, cmd.out.display());
+    Ok(Exit::success_if(verdict.result == VerdictResult::Pass))
+}
+
+/// The synthetic camera: a performer made from a face photo and its mirror image (the float
+/// networks from `model_dir`).
+fn synthetic_source(
+    photo: &Path,
+    script: Script,
+    seed: u64,
+    model_dir: &Path,
+    vision: &VisionConfig,
+) -> anyhow::Result<RecordSource> {
+    let (detector, mesh) = models::load(model_dir, Precision::Float, vision.detector_min_score)?;
+    let photo = read_rgb(photo)?;
+    let other = image::imageops::flip_horizontal(&photo);
+    Ok(RecordSource::Synthetic {
+        face: Box::new(face_model(&photo, &detector, &mesh)?),
+        other: Box::new(face_model(&other, &detector, &mesh)?),
+        script,
+        seed,
+    })
 }

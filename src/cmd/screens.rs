@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use image::RgbImage;
 
+use super::{Exit, LOG_TARGET};
 use crate::screen::samples::samples_in;
 use crate::screen::{Canvas, Language, View, draw};
 
@@ -128,6 +129,47 @@ pub fn show_in_window(
         bail!("{} of {} frames failed to show", stats.failed, stats.drawn);
     }
     Ok(())
+}
+
+/// What `livegate screens` is asked to do.
+#[derive(Debug, Clone)]
+pub struct ScreensCommand {
+    /// Where the PNG files go.
+    pub out: PathBuf,
+    /// Comma-separated WxH sizes ([`parse_sizes`]).
+    pub sizes: String,
+    /// The camera frame shown on the challenge screens.
+    pub frame: PathBuf,
+    /// Also show every screen on this framebuffer device, at its own size.
+    pub fbdev: Option<PathBuf>,
+    /// Seconds each screen stays on the framebuffer or window (clamped to 0–600).
+    pub dwell: f32,
+    /// The language of the words.
+    pub language: Language,
+    /// Also show each screen in a window, at the first size.
+    #[cfg(feature = "simulator")]
+    pub window: bool,
+}
+
+/// Writes every screen at every size to `out`, then shows them where `cmd` asks.
+///
+/// # Errors
+/// A bad size, an unreadable frame, or a file, framebuffer or window that fails.
+pub fn exec(cmd: ScreensCommand) -> anyhow::Result<Exit> {
+    let sizes = parse_sizes(&cmd.sizes)?;
+    let frame = load_frame(&cmd.frame)?;
+    let written = write_all(&cmd.out, &sizes, Arc::clone(&frame), cmd.language)?;
+    tracing::info!(target: LOG_TARGET, "wrote {} screens to {}", written.len(), cmd.out.display());
+    let dwell = std::time::Duration::from_secs_f32(cmd.dwell.clamp(0.0, 600.0));
+    if let Some(dev) = &cmd.fbdev {
+        let g = show_on_framebuffer(dev, Arc::clone(&frame), cmd.language, dwell)?;
+        tracing::info!(target: LOG_TARGET, "showed every screen on {}: {g:?}", dev.display());
+    }
+    #[cfg(feature = "simulator")]
+    if cmd.window {
+        show_in_window(sizes[0], frame, cmd.language, dwell)?;
+    }
+    Ok(Exit::Success)
 }
 
 #[cfg(test)]

@@ -3,17 +3,20 @@
 //! kept as a fixture. Targets here are drawn from the seed (reproducible fixtures), unlike
 //! the service's, which come from the OS CSPRNG.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use image::RgbImage;
 
+use super::inspect::read_rgb;
+use super::{Exit, LOG_TARGET};
 use crate::camera::Camera;
 use crate::camera::replay::SessionWriter;
-use crate::camera::synthetic::{FaceModel, Script, SeededRng, SyntheticCamera};
+use crate::camera::synthetic::{Conditions, FaceModel, Script, SeededRng, SyntheticCamera};
 use crate::liveness::geometry::{TARGET_DX, TARGET_DY};
 use crate::liveness::{ChallengeGeometry, TargetDraw};
-use crate::vision::{FaceDetector, LandmarkModel, Roi};
+use crate::models::{self, Precision};
+use crate::vision::{FaceDetector, LandmarkModel, Roi, VisionConfig};
 
 /// Builds the face model of a photo: the strongest face's float mesh.
 ///
@@ -42,7 +45,7 @@ pub fn synthetic_faces(
     mesh: &LandmarkModel,
     hfov_deg: f32,
 ) -> anyhow::Result<crate::service::SyntheticFaces> {
-    let image = super::inspect::read_rgb(photo)?;
+    let image = read_rgb(photo)?;
     let face =
         face_model(&image, detector, mesh).with_context(|| format!("face photo {}", photo.display()))?;
     let other = face_model(&image::imageops::flip_horizontal(&image), detector, mesh)?;
@@ -78,4 +81,54 @@ pub fn write_session(
         writer.push(&mut frame)?;
     }
     writer.finish(Some(if script == Script::Live { "pass" } else { "fail" }.into()))
+}
+
+/// What `livegate synth` is asked to do.
+#[derive(Debug, Clone)]
+pub struct SynthCommand {
+    /// The model directory (`--models`; default: [`models::locate`]'s search).
+    pub models: Option<PathBuf>,
+    pub script: Script,
+    /// The source face photo.
+    pub face: PathBuf,
+    /// A second photo, for the person stepping in (default: the mirrored face).
+    pub other: Option<PathBuf>,
+    pub seed: u64,
+    /// Perform at the door `livegate evaluate` draws for `seed` instead of the baseline door.
+    pub door: bool,
+    /// The session directory to write.
+    pub out: PathBuf,
+}
+
+/// Writes the scripted session (faces modelled with the float networks; the target drawn from
+/// the seed).
+///
+/// # Errors
+/// No models, a photo that cannot be read or has no face, or a session that cannot be
+/// written.
+pub fn exec(cmd: SynthCommand) -> anyhow::Result<Exit> {
+    let model_dir = models::locate(cmd.models.as_deref())?;
+    let cfg = VisionConfig::default();
+    let (detector, mesh) = models::load(&model_dir, Precision::Float, cfg.detector_min_score)?;
+    let photo = read_rgb(&cmd.face)?;
+    let model = face_model(&photo, &detector, &mesh)?;
+    let other_photo = match &cmd.other {
+        Some(p) => read_rgb(p)?,
+        None => image::imageops::flip_horizontal(&photo),
+    };
+    let other_model = face_model(&other_photo, &detector, &mesh)?;
+    let mut rng = SeededRng::new(cmd.seed);
+    let geometry = ChallengeGeometry::new(640, 480, seeded_target(&mut rng));
+    let conditions = if cmd.door {
+        let c = super::evaluate::door(cmd.seed);
+        tracing::info!(target: LOG_TARGET, "door: hfov_deg = {}, {:?}", c.hfov_deg, c.labels());
+        c
+    } else {
+        Conditions { hfov_deg: cfg.hfov_deg, ..Conditions::baseline() }
+    };
+    let mut camera =
+        SyntheticCamera::new(model, other_model, cmd.script, &geometry, &conditions, rng.next_u64());
+    let n = write_session(&cmd.out, &mut camera, &geometry, cmd.script)?;
+    tracing::info!(target: LOG_TARGET, "wrote {n} frames to {}", cmd.out.display());
+    Ok(Exit::Success)
 }

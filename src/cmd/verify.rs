@@ -11,6 +11,9 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 
+use super::common::face_tracker;
+use super::settings::Settings;
+use super::{Exit, LOG_TARGET};
 use crate::camera::CameraError;
 use crate::camera::Frame;
 use crate::camera::replay::ReplayCamera;
@@ -18,8 +21,9 @@ use crate::cmd::overlay::OverlayWriter;
 
 use crate::entropy::challenge_id;
 use crate::liveness::session::{Decision, LivenessConfig, Session};
+use crate::models;
 use crate::pipeline::{BadFrames, ChallengeRunner, Ending, Event, FrameTrace, Watcher};
-use crate::verdict::{Answering, Ended, Issuer, SigningConfig, Source, Verdict};
+use crate::verdict::{Answering, Ended, Issuer, SigningConfig, Source, Verdict, VerdictResult};
 use crate::vision::FaceTracker;
 
 /// Why a session could not be verified.
@@ -149,4 +153,53 @@ pub fn verify(
     let engine = tracker.engine();
     let decision = replay_with(dir, tracker, config, outputs)?;
     Ok(to_verdict(decision, first_t, ("replay", Source::Replay), engine)?)
+}
+
+/// What `livegate verify` is asked to do.
+#[derive(Debug, Clone)]
+pub struct VerifyCommand {
+    /// The model directory (`--models`; default: [`models::locate`]'s search).
+    pub models: Option<PathBuf>,
+    /// The session directory.
+    pub dir: PathBuf,
+    /// The config file whose `[liveness]` and `[vision]` to use (default: the defaults).
+    pub config: Option<PathBuf>,
+    /// What to write besides the verdict.
+    pub outputs: Outputs,
+    /// Print this process's peak resident set on stderr at the end.
+    pub peak_rss: bool,
+}
+
+/// Replays the session with the int8 networks and prints the verdict as JSON:
+/// [`Exit::Success`] when it passed, [`Exit::Failure`] for any other result,
+/// [`Exit::Unusable`] when the session cannot be read (logged).
+///
+/// # Errors
+/// No models, a config that does not load, or [`VerifyError::Failed`].
+pub fn exec(cmd: VerifyCommand) -> anyhow::Result<Exit> {
+    let model_dir = models::locate(cmd.models.as_deref())?;
+    let settings = Settings::load(cmd.config.as_deref())?;
+    let tracker = face_tracker(&model_dir, settings.vision)?;
+    let result = verify(&cmd.dir, tracker, settings.liveness, &cmd.outputs);
+    if cmd.peak_rss {
+        // Its own VmHWM: a parent's RUSAGE_CHILDREN would count the forking parent too.
+        // Not a log event: a line of output, on stderr so stdout stays the verdict
+        // (tools/bench_peers.py reads it).
+        let line = match super::procstat::peak_rss_mib() {
+            Some(mib) => format!("peak_rss_mib {mib:.2}"),
+            None => "peak_rss_mib unavailable".to_owned(),
+        };
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
+    }
+    match result {
+        Ok(verdict) => {
+            println!("{}", serde_json::to_string_pretty(&verdict)?);
+            Ok(Exit::success_if(verdict.result == VerdictResult::Pass))
+        }
+        Err(e @ VerifyError::Unusable(_)) => {
+            tracing::error!(target: LOG_TARGET, "{e}");
+            Ok(Exit::Unusable)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
