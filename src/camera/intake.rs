@@ -37,11 +37,6 @@ impl FrameIntake {
         Self { layout, last_t_ms: 0, last_error: None }
     }
 
-    /// The negotiated layout.
-    pub fn layout(&self) -> &Layout {
-        &self.layout
-    }
-
     /// Why the last dropped buffer was dropped.
     pub fn last_error(&self) -> Option<&ConvertError> {
         self.last_error.as_ref()

@@ -2,16 +2,16 @@
 //! its pure helpers: pixel conversion, format negotiation, the reconnect policy, the frame
 //! intake), the replay camera for recorded sessions (SPEC §6) and the synthetic camera.
 
-pub mod capture;
+pub(crate) mod capture;
 mod config;
 pub mod convert;
-pub mod intake;
-pub mod mjpeg;
-pub mod negotiate;
-pub mod recovery;
-pub mod replay;
+pub(crate) mod intake;
+pub(crate) mod mjpeg;
+pub(crate) mod negotiate;
+pub(crate) mod recovery;
+pub(crate) mod replay;
 pub mod synthetic;
-pub mod v4l2;
+pub(crate) mod v4l2;
 
 pub use capture::CaptureThread;
 pub use config::{CameraConfig, CameraSource};

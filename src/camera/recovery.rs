@@ -86,6 +86,7 @@ impl Recovery {
     }
 
     /// Failed open attempts (or losses) since the last good frame.
+    #[cfg(test)]
     pub fn failures(&self) -> u32 {
         self.failures
     }

@@ -218,13 +218,16 @@ impl ReplayCamera {
         Ok(Self { dir: dir.to_owned(), session: SessionFile::load(dir)?, next: 0, pace: None })
     }
 
-    /// Plays at the recorded timing on the real monotonic clock.
+    /// Plays at the recorded timing on the real monotonic clock (the service paces any camera
+    /// with [`Paced`]; this paces before the decode, for the tests of `Pace`).
+    #[cfg(test)]
     pub fn at_recorded_timing(mut self) -> Self {
         self.pace = Some(Pace::real());
         self
     }
 
     /// Plays at the recorded timing on the given clock and sleep (tests use a fake clock).
+    #[cfg(test)]
     pub fn paced_by(mut self, clock: ClockFn, sleep: SleepFn) -> Self {
         self.pace = Some(Pace::by(clock, sleep));
         self

@@ -4,22 +4,22 @@
 //! clap types) and returning how it ended ([`Exit`]) or an error (exit 1).
 
 pub mod bench;
-pub mod bench_frames;
+pub(crate) mod bench_frames;
 pub mod common;
 pub mod config;
 pub mod demo;
-pub mod engine_check;
+pub(crate) mod engine_check;
 pub mod evaluate;
-pub mod evaluate_report;
+pub(crate) mod evaluate_report;
 pub mod evaluate_sessions;
 pub mod inspect;
 pub mod keygen;
-pub mod overlay;
-pub mod procstat;
+pub(crate) mod overlay;
+pub(crate) mod procstat;
 pub mod record;
 pub mod run;
 pub mod screens;
-pub mod settings;
+pub(crate) mod settings;
 pub mod synth;
 pub mod verify;
 pub mod version;

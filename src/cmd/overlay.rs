@@ -185,10 +185,6 @@ impl OverlayWriter {
         Ok(())
     }
 
-    /// How many frames were written.
-    pub fn written(&self) -> usize {
-        self.written
-    }
 }
 
 #[cfg(test)]

@@ -3,9 +3,9 @@
 //! Sans-IO: nothing here reads a clock, draws random numbers, touches a device or draws.
 //! The target is drawn from the OS CSPRNG by the caller and passed in as a [`TargetDraw`].
 
-pub mod checks;
-pub mod geometry;
-pub mod motion;
+pub(crate) mod checks;
+pub(crate) mod geometry;
+pub(crate) mod motion;
 pub mod session;
 
 pub use geometry::{ChallengeGeometry, TargetDraw};

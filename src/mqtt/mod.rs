@@ -13,13 +13,13 @@
 //! convention, which any broker carries); with MQTT 5 the answer also goes to the request's
 //! response topic with its correlation data.
 
-pub mod broker;
-pub mod client;
+pub(crate) mod broker;
+pub(crate) mod client;
 mod config;
-pub mod spool;
-pub mod tls;
-pub mod topics;
-pub mod wire;
+pub(crate) mod spool;
+pub(crate) mod tls;
+pub(crate) mod topics;
+pub(crate) mod wire;
 
 pub use config::MqttConfig;
 

@@ -54,27 +54,27 @@ macro_rules! drawn_into {
     };
 }
 
-pub mod canvas;
+pub(crate) mod canvas;
 mod config;
-pub mod countdown;
-pub mod draw;
+pub(crate) mod countdown;
+pub(crate) mod draw;
 pub mod fbdev;
 mod fbioctl;
 mod glyphs;
-pub mod mapping;
+pub(crate) mod mapping;
 mod preview;
-pub mod redraw;
+pub(crate) mod redraw;
 pub mod samples;
-pub mod sink;
+pub(crate) mod sink;
 pub mod spi;
 mod spi_bus;
-pub mod spi_rppal;
+pub(crate) mod spi_rppal;
 pub mod style;
-pub mod text;
-pub mod thread;
-pub mod view;
+pub(crate) mod text;
+pub(crate) mod thread;
+pub(crate) mod view;
 #[cfg(feature = "simulator")]
-pub mod window;
+pub(crate) mod window;
 
 use std::path::PathBuf;
 

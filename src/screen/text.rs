@@ -331,6 +331,7 @@ pub fn fault(lang: Language, f: &Fault) -> Wording {
 }
 
 /// Every phrase of a language (for the tests that check each one is worded and renders).
+#[cfg(test)]
 pub fn every_phrase(lang: Language) -> Vec<&'static str> {
     let t = table(lang);
     let words = |w: Wording| [w.headline, w.advice];

@@ -13,9 +13,9 @@
 //! SIGTERM/SIGINT (or the demo's stop) ends the loop: a running challenge is cancelled,
 //! `offline` is published, and the threads are joined within [`JOIN_DEADLINE`].
 
-pub mod notify;
-pub mod ui;
-pub mod worker;
+pub(crate) mod notify;
+pub(crate) mod ui;
+pub(crate) mod worker;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

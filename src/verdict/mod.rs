@@ -3,7 +3,7 @@
 //! timestamps and expiry ([`SigningConfig::verdict_ttl_s`]), the canonical JSON and the Ed25519
 //! signature ([`signing`]), and the `seq` counter ([`seq`]).
 
-pub mod seq;
+pub(crate) mod seq;
 pub mod signing;
 
 use std::path::PathBuf;

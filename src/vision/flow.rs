@@ -235,6 +235,7 @@ impl Default for FlowParams {
 
 impl Pyramid {
     /// Builds the pyramid of a whole frame.
+    #[cfg(test)]
     pub fn new(img: &RgbImage, levels: usize) -> Self {
         let mut out = Self::default();
         out.build(img, levels, None);

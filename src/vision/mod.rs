@@ -11,16 +11,16 @@
 
 mod count;
 pub mod detector;
-pub mod face_template;
-pub mod flow;
+pub(crate) mod face_template;
+pub(crate) mod flow;
 pub mod landmarks;
 mod onnx;
 mod ops;
 pub mod pose;
 mod rgbx;
-pub mod roi;
+pub(crate) mod roi;
 mod tracker;
-pub mod warp;
+pub(crate) mod warp;
 
 use std::path::PathBuf;
 

@@ -12,13 +12,13 @@
 //! the sensor and the codec ([`optics`]) and come out as a decoder would give them to the
 //! service, which runs the same vision code on them as on a real camera's.
 
-pub mod conditions;
-pub mod head;
-pub mod optics;
-pub mod performance;
-pub mod relief;
-pub mod render;
-pub mod screen;
+pub(crate) mod conditions;
+pub(crate) mod head;
+pub(crate) mod optics;
+pub(crate) mod performance;
+pub(crate) mod relief;
+pub(crate) mod render;
+pub(crate) mod screen;
 mod script;
 
 use image::{Rgb, RgbImage};
