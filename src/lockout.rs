@@ -1,8 +1,15 @@
 //! The lockout of SPEC §5: after `max_fails` failed challenges within `window`, the terminal
-//! refuses new challenges for `lock`. Sans-IO: times are milliseconds on a monotonic clock
-//! passed in by the caller.
+//! refuses new challenges for `lock`. Only a face that failed the liveness checks counts
+//! ([`Reason::counts_toward_lockout`]): nobody in front of the camera, or a camera fault, never
+//! does, so an outsider who may publish `start` cannot lock the door of an empty hall. The
+//! history survives restarts: [`Lockout::saved`] is written by the service (`[lockout]
+//! state_file`) and [`Lockout::restore`]d at start. Sans-IO: times are Unix milliseconds passed
+//! in by the caller.
 
 use std::collections::VecDeque;
+use std::path::PathBuf;
+
+use crate::liveness::session::Reason;
 
 use serde::{Deserialize, Serialize};
 
@@ -13,12 +20,42 @@ pub struct LockoutConfig {
     pub max_fails: u32,
     pub window_s: u64,
     pub lock_s: u64,
+    /// The failures and the lock, kept across restarts.
+    pub state_file: PathBuf,
 }
 
 impl Default for LockoutConfig {
     fn default() -> Self {
-        Self { max_fails: 5, window_s: 180, lock_s: 600 }
+        Self { max_fails: 5, window_s: 180, lock_s: 600, state_file: "/var/lib/livegate/lockout.json".into() }
     }
+}
+
+/// Whether a challenge that ended with `reason` counts toward the lockout: a face was there,
+/// followed the challenge into the Nose state or showed a second face, and failed a liveness
+/// check. Not: no face (`face_timeout`), a face that never settled in the area or went away
+/// (`area_timeout`, `face_lost`), a camera fault, a cancel, an incomplete replay.
+pub fn counts_toward_lockout(reason: Option<Reason>) -> bool {
+    matches!(
+        reason,
+        Some(
+            Reason::MultipleFaces
+                | Reason::NoseTimeout
+                | Reason::LeftArea
+                | Reason::TurnedAway
+                | Reason::NoRotation
+                | Reason::LayoutUnchanged
+                | Reason::FlatMotion
+                | Reason::JerkyPath
+        )
+    )
+}
+
+/// What [`Lockout::saved`] keeps: the failures in the window and the end of a lock (Unix ms).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Saved {
+    pub fails: Vec<u64>,
+    pub locked_until: Option<u64>,
 }
 
 /// Failure history and the current lock.
@@ -40,6 +77,21 @@ impl Lockout {
             fails: VecDeque::new(),
             locked_until: None,
         }
+    }
+
+    /// The history as it stands, to be kept across a restart.
+    pub fn saved(&self) -> Saved {
+        Saved { fails: self.fails.iter().copied().collect(), locked_until: self.locked_until }
+    }
+
+    /// The lockout of `cfg` with the history `saved` at `now_ms`. What a clock moved back
+    /// would make odd is bounded: failures from the future are dropped, and a lock ends at most
+    /// `lock_s` from now.
+    pub fn restore(cfg: &LockoutConfig, saved: Saved, now_ms: u64) -> Self {
+        let mut l = Self::new(cfg);
+        l.fails = saved.fails.into_iter().filter(|&t| t <= now_ms && now_ms - t <= l.window_ms).collect();
+        l.locked_until = saved.locked_until.filter(|&u| u > now_ms).map(|u| u.min(now_ms + l.lock_ms));
+        l
     }
 
     /// Records a finished challenge; returns the end of a lock it starts, if any.
@@ -77,7 +129,7 @@ mod tests {
     use super::*;
 
     fn lockout() -> Lockout {
-        Lockout::new(&LockoutConfig { max_fails: 5, window_s: 180, lock_s: 600 })
+        Lockout::new(&LockoutConfig::default())
     }
 
     #[test]
@@ -98,6 +150,51 @@ mod tests {
             assert_eq!(l.record(true, i * 50_000), None, "fail {i}");
         }
         assert_eq!(l.remaining_ms(500_000), None);
+    }
+
+    #[test]
+    fn the_history_survives_a_restart_and_a_clock_moved_back_is_bounded() {
+        let cfg = LockoutConfig::default();
+        let mut l = lockout();
+        for i in 0..4 {
+            l.record(true, 1_000_000 + i * 1_000);
+        }
+        let saved: Saved = serde_json::from_str(&serde_json::to_string(&l.saved()).unwrap()).unwrap();
+        let mut again = Lockout::restore(&cfg, saved, 1_010_000);
+        assert_eq!(again.record(true, 1_020_000), Some(1_620_000), "the fifth failure after a restart locks");
+        let mut locked = Lockout::restore(&cfg, again.saved(), 1_100_000);
+        assert_eq!(locked.remaining_ms(1_100_000), Some(520_000), "a restart does not clear the lock");
+        // The clock moved back an hour: the lock ends at most lock_s from now, old fails stay out.
+        let back = Lockout::restore(
+            &cfg,
+            Saved { fails: vec![5_000_000], locked_until: Some(9_000_000) },
+            1_000_000,
+        );
+        assert_eq!(back.saved(), Saved { fails: vec![], locked_until: Some(1_600_000) });
+    }
+
+    #[test]
+    fn only_a_face_that_failed_the_liveness_checks_counts() {
+        for r in [
+            Reason::FaceTimeout,
+            Reason::AreaTimeout,
+            Reason::FaceLost,
+            Reason::CameraError,
+            Reason::Cancelled,
+            Reason::Incomplete,
+        ] {
+            assert!(!counts_toward_lockout(Some(r)), "{r:?}");
+        }
+        for r in [
+            Reason::FlatMotion,
+            Reason::NoRotation,
+            Reason::MultipleFaces,
+            Reason::NoseTimeout,
+            Reason::LayoutUnchanged,
+        ] {
+            assert!(counts_toward_lockout(Some(r)), "{r:?}");
+        }
+        assert!(!counts_toward_lockout(None), "a pass");
     }
 
     #[test]

@@ -284,7 +284,8 @@ fn run_refuses_to_start_with_a_readable_key_or_an_unwritable_seq_file() {
             format!(
                 "[camera]\nsource = \"synthetic\"\n[screen]\nkind = \"none\"\n\
                  [mqtt]\nurl = \"mqtt://127.0.0.1:9\"\nspool_dir = \"{d}/spool\"\n\
-                 [signing]\nkey_file = \"{k}\"\nseq_file = \"{s}\"\n",
+                 [signing]\nkey_file = \"{k}\"\nseq_file = \"{s}\"\n\
+                 [lockout]\nstate_file = \"{d}/lockout.json\"\n",
                 d = dir.display(),
                 k = key.display(),
                 s = seq.display()

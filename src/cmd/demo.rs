@@ -72,6 +72,7 @@ pub fn demo_config(opts: &DemoOptions) -> Config {
     cfg.mqtt.spool_dir = opts.out.join("spool");
     cfg.signing.key_file = opts.out.join("verdict.key");
     cfg.signing.seq_file = opts.out.join("seq");
+    cfg.lockout.state_file = opts.out.join("lockout.json");
     cfg.lockout.max_fails = 1_000_000;
     cfg.screen.kind = if opts.window { ScreenKind::Window } else { ScreenKind::Png };
     cfg.screen.path = opts.out.join("screen");

@@ -184,7 +184,6 @@ impl OverlayWriter {
         self.written += 1;
         Ok(())
     }
-
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use crate::verdict::Verdict;
 
 /// Errors of the spool directory.
 #[derive(Debug, thiserror::Error)]
-#[error("spool {path}")]
+#[error("spool {path}: {source}")]
 pub struct SpoolError {
     path: PathBuf,
     source: std::io::Error,

@@ -10,6 +10,9 @@ pub const MAX_REQUEST_BYTES: usize = 4096;
 /// The topics of one device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Topics {
+    /// `<base_topic>`: the tree every livegate device publishes under.
+    pub root: String,
+    /// `<base_topic>/<device id>`: this device's topics.
     pub base: String,
     pub device_id: String,
     pub discovery_prefix: String,
@@ -18,6 +21,7 @@ pub struct Topics {
 impl Topics {
     pub fn new(base_topic: &str, device_id: &str, discovery_prefix: &str) -> Self {
         Self {
+            root: base_topic.trim_end_matches('/').into(),
             base: format!("{}/{device_id}", base_topic.trim_end_matches('/')),
             device_id: device_id.into(),
             discovery_prefix: discovery_prefix.into(),
@@ -25,6 +29,20 @@ impl Topics {
     }
     fn sub(&self, leaf: &str) -> String {
         format!("{}/{leaf}", self.base)
+    }
+
+    /// Whether an MQTT 5 response topic may be answered on. Not a wildcard or an empty topic;
+    /// nothing in the livegate tree (`<base_topic>/…`: any device's verdicts, states, events and
+    /// requests) but this device's own `response` and the topics under it; nothing in the
+    /// discovery tree. Otherwise a client could make the device publish where its ACL lets only
+    /// the device write (issue 17, D10).
+    pub fn reply_allowed(&self, topic: &str) -> bool {
+        let under = |tree: &str| topic == tree || topic.starts_with(&format!("{tree}/"));
+        let response = self.response();
+        !topic.is_empty()
+            && !topic.contains(['+', '#', '\0'])
+            && (!under(&self.root) || under(&response))
+            && !under(&self.discovery_prefix)
     }
     pub fn availability(&self) -> String {
         self.sub("availability")
@@ -213,6 +231,30 @@ pub fn discovery(t: &Topics, version: &str) -> Vec<(String, Value)> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_response_topic_inside_the_livegate_tree_is_refused_but_the_devices_own_response() {
+        let t = Topics::new("livegate", "door1", "homeassistant");
+        for ok in ["ctrl/reply/7", "livegate/door1/response", "livegate/door1/response/ctrl-7", "livegatex/a"]
+        {
+            assert!(t.reply_allowed(ok), "{ok}");
+        }
+        for bad in [
+            "livegate/door1/verdict",
+            "livegate/door1/state",
+            "livegate/door1/challenge/start",
+            "livegate/door2/verdict",
+            "livegate/door2/response",
+            "livegate",
+            "homeassistant/status",
+            "homeassistant/binary_sensor/x/config",
+            "ctrl/+/reply",
+            "ctrl/#",
+            "",
+        ] {
+            assert!(!t.reply_allowed(bad), "{bad}");
+        }
+    }
     use super::*;
 
     fn topics() -> Topics {

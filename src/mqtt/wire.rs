@@ -36,6 +36,8 @@ pub enum WireEvent {
         topic: String,
         payload: Vec<u8>,
         reply: Option<ReplyTo>,
+        /// A retained message: the broker's stored copy, replayed at every (re)connect.
+        retained: bool,
     },
     /// The broker acknowledged a QoS 1 publish (`accepted` false for an MQTT 5 error code).
     PubAck {
@@ -72,8 +74,11 @@ pub enum Loop {
     V5(Box<rumqttc::v5::EventLoop>),
 }
 
-/// Largest packet accepted: oversize requests must reach the validator, not kill the link.
-const MAX_PACKET: usize = 256 * 1024;
+/// Largest packet accepted: an oversize request (anything over 4 KiB) must reach the validator
+/// and get its error answer, not kill the link (rumqttc drops the connection on a larger
+/// packet, and the broker then publishes the will: availability flaps). 16 MiB, briefly held;
+/// the broker's own `message_size_limit` (docs/integrating.md) keeps anything larger away.
+const MAX_PACKET: usize = 16 * 1024 * 1024;
 
 /// Builds the client pair for the configured protocol (nothing connects until polled).
 pub fn client(s: Settings, cap: usize) -> (Client, Loop) {
@@ -184,9 +189,12 @@ fn event4(ev: rumqttc::Event) -> WireEvent {
     use rumqttc::{Event, Outgoing, Packet};
     match ev {
         Event::Incoming(Packet::ConnAck(_)) => WireEvent::ConnAck,
-        Event::Incoming(Packet::Publish(p)) => {
-            WireEvent::Publish { topic: p.topic, payload: p.payload.to_vec(), reply: None }
-        }
+        Event::Incoming(Packet::Publish(p)) => WireEvent::Publish {
+            topic: p.topic,
+            payload: p.payload.to_vec(),
+            reply: None,
+            retained: p.retain,
+        },
         Event::Incoming(Packet::PubAck(a)) => WireEvent::PubAck { pkid: a.pkid, accepted: true },
         Event::Outgoing(Outgoing::Publish(pkid)) => WireEvent::SentPublish(pkid),
         Event::Outgoing(Outgoing::Disconnect) => WireEvent::Disconnect,
@@ -211,6 +219,7 @@ fn event5(ev: rumqttc::v5::Event) -> WireEvent {
                 topic: String::from_utf8_lossy(&p.topic).into_owned(),
                 payload: p.payload.to_vec(),
                 reply,
+                retained: p.retain,
             }
         }
         Event::Incoming(Packet::PubAck(a)) => WireEvent::PubAck {

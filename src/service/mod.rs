@@ -65,7 +65,8 @@ struct Service {
     out: mpsc::Sender<Outbound>,
     running: Option<Running>,
     lockout: Lockout,
-    epoch: Instant,
+    /// Verdicts the MQTT task holds in memory because the spool could not store them.
+    unspooled: Arc<std::sync::atomic::AtomicUsize>,
     /// The V4L2 camera thread, whose status goes into `state`.
     capture: Option<Arc<CaptureThread>>,
     /// The camera text last published in `state`.
@@ -120,6 +121,7 @@ pub fn run_until(
     let key = DeviceKey::load(&cfg.signing.key_file).context("verdict signing key")?;
     let seq = SeqFile::open(&cfg.signing.seq_file).context("verdict sequence file")?;
     seq.check_writable().context("verdict sequence file")?;
+    let mut lockout = restore_lockout(&cfg.lockout)?;
     let spool = Spool::open(&cfg.mqtt.spool_dir)?;
     let topics = Topics::new(&cfg.mqtt.base_topic, &cfg.device.id, &cfg.mqtt.discovery_prefix);
     let settings = client::settings(&cfg.mqtt, &cfg.device.id, &topics)?;
@@ -139,6 +141,7 @@ pub fn run_until(
     let cameras = Cameras { config: cfg.camera.clone(), synthetic, capture: capture.clone() };
     worker::check_camera(&cameras).context("camera")?;
     let connected = Arc::new(AtomicBool::new(false));
+    let unspooled = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let (views, screen_thread) = match crate::screen::sink::open(&cfg.screen) {
         Ok(Some(s)) => {
             info!(screen = %s.describe, "screen ready");
@@ -184,6 +187,8 @@ pub fn run_until(
             None,
         ),
         connected,
+        held: Default::default(),
+        unspooled: unspooled.clone(),
     };
     info!(public_key = %key.public_hex(), "verdict public key");
     let camera = camera_text(&cfg, capture.as_deref());
@@ -202,17 +207,19 @@ pub fn run_until(
     let service = Service {
         issuer,
         model,
-        lockout: Lockout::new(&cfg.lockout),
+        locked_until: lockout
+            .remaining_ms(unix_ms())
+            .map(|left| rfc3339_ms(SystemTime::now() + Duration::from_millis(left))),
+        lockout,
+        unspooled,
         cfg,
         key,
         seq,
         jobs,
         out: out_tx,
         running: None,
-        epoch: Instant::now(),
         camera,
         capture,
-        locked_until: None,
         worker,
         notify: notify::Notifier::from_env(),
         between: Between::new(ui, result_for),
@@ -239,6 +246,34 @@ pub fn run_until(
         join_within("screen", t);
     }
     Ok(())
+}
+
+/// Unix time in milliseconds.
+fn unix_ms() -> u64 {
+    SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The lockout with the history kept in `[lockout] state_file` (none yet: a fresh one), written
+/// back at once so a file that cannot be written stops the start, naming it.
+///
+/// # Errors
+/// An unreadable or corrupt history, or one that cannot be written.
+fn restore_lockout(cfg: &lockout::LockoutConfig) -> anyhow::Result<Lockout> {
+    let path = &cfg.state_file;
+    let saved = match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| {
+            format!("lockout history {} is corrupt (delete it to forget the failures)", path.display())
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => lockout::Saved::default(),
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot read the lockout history {}", path.display()));
+        }
+    };
+    let restored = Lockout::restore(cfg, saved, unix_ms());
+    let bytes = serde_json::to_vec(&restored.saved()).expect("the lockout history serialises");
+    crate::durable::write(path, &bytes)
+        .with_context(|| format!("cannot write the lockout history {}", path.display()))?;
+    Ok(restored)
 }
 
 /// Waits up to [`JOIN_DEADLINE`] for a thread; one still busy is left behind (the process is
@@ -329,7 +364,19 @@ impl Service {
         info!("shutting down");
         self.notify.send("STOPPING=1");
         if let Some(r) = &self.running {
+            // A challenge that began ends in a verdict (aborted), signed and handed to the MQTT
+            // task (which spools it) before the channels close (issue 17, D4).
             r.cancel.store(true, Ordering::Relaxed);
+            let deadline = tokio::time::Instant::now() + JOIN_DEADLINE;
+            while self.running.is_some() {
+                match tokio::time::timeout_at(deadline, work.recv()).await {
+                    Ok(Some(ev)) => self.on_worker(ev).await,
+                    _ => {
+                        error!(within = ?JOIN_DEADLINE, "the running challenge did not end: no verdict for it");
+                        break;
+                    }
+                }
+            }
         }
         // Dropping the rest closes the job channel (the worker ends after its challenge) and
         // the MQTT sender (the MQTT task publishes `offline`).
@@ -436,8 +483,9 @@ impl Service {
         self.send(Outbound::Response(r, reply)).await;
     }
 
+    /// Now, for the lockout: Unix milliseconds, so its history means the same after a restart.
     fn now_ms(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64
+        unix_ms()
     }
 
     async fn on_request(&mut self, m: Inbound) {
@@ -470,6 +518,14 @@ impl Service {
     fn start(&mut self, r: Request) -> Result<(Response, Running), Response> {
         if let Some(run) = &self.running {
             let msg = format!("busy: challenge {} is still running", run.challenge_id);
+            return Err(Response::error(r.request_id, msg));
+        }
+        let held = self.unspooled.load(Ordering::Relaxed);
+        if held > 0 {
+            let msg = format!(
+                "verdicts cannot be stored (spool {}: see the log); {held} waiting for the broker",
+                self.cfg.mqtt.spool_dir.display()
+            );
             return Err(Response::error(r.request_id, msg));
         }
         let now = self.now_ms();
@@ -511,8 +567,16 @@ impl Service {
             hold.disarm();
         }
         let mut v = self.verdict(&run, started, ending);
-        let failed = v.result != VerdictResult::Pass && v.result != VerdictResult::Aborted;
+        // Only a face that failed the liveness checks counts (issue 17, D11).
+        let failed = v.result != VerdictResult::Pass && lockout::counts_toward_lockout(v.reason);
         let lock = self.lockout.record(failed, self.now_ms());
+        if failed {
+            let path = &self.cfg.lockout.state_file;
+            let saved = serde_json::to_vec(&self.lockout.saved()).expect("the lockout history serialises");
+            if let Err(e) = crate::durable::write(path, &saved) {
+                error!(file = %path.display(), error = %e, "lockout history not saved: a restart would forget it");
+            }
+        }
         let (result, reason) = (v.result, v.reason);
         let issued = self.seq.take_next().map_err(anyhow::Error::from).and_then(|seq| {
             v.seq = seq;

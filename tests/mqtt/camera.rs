@@ -20,7 +20,7 @@ fn a_missing_camera_is_reported_and_the_service_keeps_serving() {
          [camera.v4l2]\nreconnect_initial_ms = 100\nreconnect_max_ms = 400\n\
          [mqtt]\nurl = \"mqtt://127.0.0.1:{p}\"\nspool_dir = \"{d}/spool\"\nreconnect_min_ms = 200\n\
          reconnect_max_ms = 1000\nkeepalive_s = 5\n[signing]\nkey_file = \"{d}/verdict.key\"\n\
-         seq_file = \"{d}/seq\"\n[screen]\npath = \"{d}/screen\"\nwidth = 240\nheight = 240\n\
+         seq_file = \"{d}/seq\"\n[lockout]\nstate_file = \"{d}/lockout.json\"\n[screen]\npath = \"{d}/screen\"\nwidth = 240\nheight = 240\n\
          [gpio]\nbutton_pin = 17\nrelay_pin = 22\n",
         d = dir.display(),
         p = broker.port

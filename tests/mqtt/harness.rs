@@ -156,6 +156,20 @@ impl Livegate {
         self.child = Some(child);
     }
 
+    /// SIGTERM, as systemd stops the service; waits for the exit and returns its status.
+    pub fn sigterm(&mut self) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("running");
+        assert!(Command::new("kill").args(["-TERM", &c.id().to_string()]).status().unwrap().success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = c.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "still running 30 s after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn sigkill(&mut self) {
         if let Some(mut c) = self.child.take() {
             c.kill().unwrap();
@@ -308,6 +322,7 @@ pub fn config(dir: &Path, url: &str, extra_mqtt: &str) -> String {
         "[device]\nid = \"t1\"\n[camera]\nsource = \"replay\"\npath = \"{root}/tests/sessions/live_astronaut\"\n\
          [mqtt]\nurl = \"{url}\"\nspool_dir = \"{d}/spool\"\nreconnect_min_ms = 200\nreconnect_max_ms = 1000\n\
          keepalive_s = 5\n{extra_mqtt}\n[signing]\nkey_file = \"{d}/verdict.key\"\nseq_file = \"{d}/seq\"\n\
+         [lockout]\nstate_file = \"{d}/lockout.json\"\n\
          [screen]\npath = \"{d}/screen\"\nwidth = 240\nheight = 240\n",
         d = dir.display()
     )

@@ -8,6 +8,7 @@ mod common;
 mod demo;
 mod embedded;
 mod harness;
+mod requests;
 mod systemd;
 mod tls;
 mod v5;
