@@ -304,14 +304,16 @@ impl Drop for Sub {
     }
 }
 
+/// `mosquitto_pub` to the broker on `port`, at QoS 1 on `topic`; the caller adds the message.
+pub fn mosquitto_pub(port: u16, topic: &str) -> Command {
+    let mut c = Command::new("mosquitto_pub");
+    c.args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q", "1", "-t", topic]);
+    c
+}
+
 /// Publishes one message at QoS 1.
 pub fn publish(port: u16, topic: &str, payload: &str, extra: &[&str]) {
-    let ok = Command::new("mosquitto_pub")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q", "1", "-t", topic, "-m", payload])
-        .args(extra)
-        .status()
-        .unwrap()
-        .success();
+    let ok = mosquitto_pub(port, topic).args(["-m", payload]).args(extra).status().unwrap().success();
     assert!(ok, "mosquitto_pub to {topic} failed");
 }
 

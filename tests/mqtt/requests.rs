@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use crate::harness::{Livegate, MQTT, Mosquitto, Sub, config, keygen, publish, require, scratch};
+use crate::harness::{
+    Livegate, MQTT, Mosquitto, Sub, config, keygen, mosquitto_pub, publish, require, scratch,
+};
 use crate::{T, json};
 
 #[test]
@@ -244,21 +246,8 @@ fn an_oversized_request_is_answered_and_does_not_drop_the_link() {
     sub.wait_for("/availability", |p| p == "online", T);
     let big = dir.join("big.json");
     std::fs::write(&big, format!(r#"{{"request_id":"big","nonce":"{}"}}"#, "x".repeat(300 * 1024))).unwrap();
-    let sent = std::process::Command::new("mosquitto_pub")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &broker.port.to_string(),
-            "-q",
-            "1",
-            "-t",
-            "livegate/t1/challenge/start",
-        ])
-        .arg("-f")
-        .arg(&big)
-        .status()
-        .unwrap();
+    let sent =
+        mosquitto_pub(broker.port, "livegate/t1/challenge/start").arg("-f").arg(&big).status().unwrap();
     assert!(sent.success());
     let r = json(&sub.wait_for("/response", |_| true, T));
     assert_eq!(r["status"], "error", "{r}");
@@ -283,18 +272,8 @@ fn a_burst_of_a_thousand_requests_gets_a_thousand_answers() {
     let burst = dir.join("burst.txt");
     std::fs::write(&burst, lines).unwrap();
     // mosquitto_pub -l: one message per line of stdin, as fast as the broker takes them.
-    let sent = std::process::Command::new("mosquitto_pub")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &broker.port.to_string(),
-            "-q",
-            "1",
-            "-t",
-            "livegate/t1/challenge/start",
-            "-l",
-        ])
+    let sent = mosquitto_pub(broker.port, "livegate/t1/challenge/start")
+        .arg("-l")
         .stdin(std::fs::File::open(&burst).unwrap())
         .status()
         .unwrap();
