@@ -165,6 +165,10 @@ pub struct StatePayload {
     /// Set while locked out after repeated failures (SPEC §5).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub locked_until: Option<String>,
+    /// Set (with `state: error`) while verdicts the spool could not store are held in memory:
+    /// how many, and that no challenge starts until the broker has acknowledged them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdicts: Option<String>,
 }
 
 /// A progress message on `…/event` (QoS 0).

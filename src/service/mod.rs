@@ -65,8 +65,10 @@ struct Service {
     out: mpsc::Sender<Outbound>,
     running: Option<Running>,
     lockout: Lockout,
-    /// Verdicts the MQTT task holds in memory because the spool could not store them.
+    /// Verdicts the MQTT task holds in memory because the spool could not store them, and
+    /// the count the last published `state` reported.
     unspooled: Arc<std::sync::atomic::AtomicUsize>,
+    held_reported: usize,
     /// The V4L2 camera thread, whose status goes into `state`.
     capture: Option<Arc<CaptureThread>>,
     /// The camera text last published in `state`.
@@ -212,6 +214,7 @@ pub fn run_until(
             .map(|left| rfc3339_ms(SystemTime::now() + Duration::from_millis(left))),
         lockout,
         unspooled,
+        held_reported: 0,
         cfg,
         key,
         seq,
@@ -321,6 +324,7 @@ fn state(
         version: env!("CARGO_PKG_VERSION").into(),
         since: rfc3339_ms(SystemTime::now()),
         locked_until,
+        verdicts: None,
     }
 }
 
@@ -434,13 +438,19 @@ impl Service {
     async fn publish_state(&mut self, activity: Activity) {
         self.camera = camera_text(&self.cfg, self.capture.as_deref());
         let locked = if activity == Activity::Locked { self.locked_until.clone() } else { None };
-        self.send(Outbound::State(state(
-            activity,
-            self.camera.clone(),
-            (&self.model, &self.issuer.engine),
-            locked,
-        )))
-        .await;
+        let mut s = state(activity, self.camera.clone(), (&self.model, &self.issuer.engine), locked);
+        // Verdicts only in memory (the spool cannot store them): the terminal is in error
+        // until the broker has them, and says why.
+        self.held_reported = self.unspooled.load(Ordering::Relaxed);
+        if self.held_reported > 0 {
+            s.state = Activity::Error;
+            s.verdicts = Some(format!(
+                "{} verdict(s) held in memory: the spool {} cannot store them; no challenge starts until the broker has them",
+                self.held_reported,
+                self.cfg.mqtt.spool_dir.display()
+            ));
+        }
+        self.send(Outbound::State(s)).await;
     }
 
     /// Republishes `state` when the camera's status changed (unplugged, back) or a lockout
@@ -454,7 +464,8 @@ impl Service {
         let was_locked = self.locked_until.is_some();
         let activity = self.resting();
         self.refresh_screen(activity);
-        if camera != self.camera || (was_locked && activity != Activity::Locked) {
+        let held_changed = self.unspooled.load(Ordering::Relaxed) != self.held_reported;
+        if camera != self.camera || (was_locked && activity != Activity::Locked) || held_changed {
             if camera != self.camera {
                 info!(status = %camera, "camera status changed");
             }

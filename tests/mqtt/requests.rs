@@ -196,9 +196,14 @@ fn a_verdict_the_spool_cannot_store_is_held_and_delivered_at_the_reconnect() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(svc.log().contains("Not a directory"), "the OS error is logged: {}", svc.log());
+    // Long enough for the service's once-a-second look at the held verdicts.
+    std::thread::sleep(Duration::from_millis(2500));
     broker.restart();
     // The controller's persistent session gets what was published while it was away.
     let sub = Sub::start(broker.port, &["livegate/t1/#"], Some("ctrl-unspooled"), &[]);
+    // The retained state says why the terminal is in error, until the broker has the verdict.
+    let s = json(&sub.wait_for("/state", |p| json(p)["state"] == "error", T));
+    assert!(s["verdicts"].as_str().unwrap().contains("1 verdict(s) held in memory"), "{s}");
     let v = json(&sub.wait_for("/verdict", |_| true, T));
     assert_eq!((v["request_id"].as_str(), v["seq"].as_u64()), (Some("held"), Some(1)), "{v}");
     let deadline = std::time::Instant::now() + T;
@@ -206,6 +211,8 @@ fn a_verdict_the_spool_cannot_store_is_held_and_delivered_at_the_reconnect() {
         assert!(std::time::Instant::now() < deadline, "never acknowledged: {}", svc.log());
         std::thread::sleep(Duration::from_millis(50));
     }
+    let s = json(&sub.wait_for("/state", |p| json(p)["state"] == "idle", T));
+    assert!(s.get("verdicts").is_none(), "{s}");
     // Still no spool: the next challenge runs, and its verdict is held and delivered too.
     publish(broker.port, "livegate/t1/challenge/start", r#"{"request_id":"next"}"#, &[]);
     assert_eq!(json(&sub.wait_for("/response", |p| json(p)["request_id"] == "next", T))["status"], "ok");
