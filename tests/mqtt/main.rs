@@ -2,6 +2,7 @@
 //! runs a challenge on the replay camera and ends in a verdict the integrators' Python check
 //! accepts; broker outages, a SIGKILLed service and bad input lose nothing and stop nothing.
 
+mod acl;
 mod camera;
 #[path = "../common/mod.rs"]
 mod common;
