@@ -189,29 +189,7 @@ enum Command {
         config: Option<PathBuf>,
     },
     /// Render every screen (idle, challenge, results, lockout, errors) to PNG at each size.
-    Screens {
-        #[arg(short, long, value_name = "DIR")]
-        out: PathBuf,
-        /// Comma-separated WxH sizes.
-        #[arg(long, default_value = "240x240,800x480")]
-        sizes: String,
-        /// The camera frame shown on the challenge screens.
-        #[arg(long, default_value = screens::FRAME)]
-        frame: PathBuf,
-        /// Also show every screen on this framebuffer device (e.g. /dev/fb0), at its own size.
-        #[arg(long, value_name = "DEVICE")]
-        fbdev: Option<PathBuf>,
-        /// Seconds each screen stays on the framebuffer or window.
-        #[arg(long, default_value_t = 2.0)]
-        dwell: f32,
-        /// The language of the words: en, de, fr or es (`[screen] language`).
-        #[arg(long, default_value = "en")]
-        language: livegate::screen::Language,
-        /// Also show each screen in a window, at the first size.
-        #[cfg(feature = "simulator")]
-        #[arg(long)]
-        window: bool,
-    },
+    Screens(screens::ScreensCommand),
     /// Per-stage latency on real frames, int8 and float.
     Bench {
         /// Frames to time (default: the shipped 640×480 JPEG).
@@ -330,24 +308,6 @@ fn dispatch(command: Command, models: Option<PathBuf>, logging: &Logging) -> any
         Command::Bench { images, json, runs, warmup, peer, python, session } => {
             bench::exec(bench::BenchCommand { models, images, json, runs, warmup, peer, python, session })
         }
-        Command::Screens {
-            out,
-            sizes,
-            frame,
-            fbdev,
-            dwell,
-            language,
-            #[cfg(feature = "simulator")]
-            window,
-        } => screens::exec(screens::ScreensCommand {
-            out,
-            sizes,
-            frame,
-            fbdev,
-            dwell,
-            language,
-            #[cfg(feature = "simulator")]
-            window,
-        }),
+        Command::Screens(c) => screens::exec(c),
     }
 }

@@ -131,23 +131,30 @@ pub fn show_in_window(
     Ok(())
 }
 
-/// What `livegate screens` is asked to do.
-#[derive(Debug, Clone)]
+/// What `livegate screens` is asked to do: its command-line arguments (clap reads the field
+/// docs as their help).
+#[derive(Debug, Clone, clap::Args)]
 pub struct ScreensCommand {
-    /// Where the PNG files go.
+    #[arg(short, long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Comma-separated WxH sizes ([`parse_sizes`]).
+    /// Comma-separated WxH sizes.
+    #[arg(long, default_value = "240x240,800x480")]
     pub sizes: String,
     /// The camera frame shown on the challenge screens.
+    #[arg(long, default_value = FRAME)]
     pub frame: PathBuf,
-    /// Also show every screen on this framebuffer device, at its own size.
+    /// Also show every screen on this framebuffer device (e.g. /dev/fb0), at its own size.
+    #[arg(long, value_name = "DEVICE")]
     pub fbdev: Option<PathBuf>,
-    /// Seconds each screen stays on the framebuffer or window (clamped to 0–600).
+    /// Seconds each screen stays on the framebuffer or window.
+    #[arg(long, default_value_t = 2.0)]
     pub dwell: f32,
-    /// The language of the words.
+    /// The language of the words: en, de, fr or es (`[screen] language`).
+    #[arg(long, default_value = "en")]
     pub language: Language,
     /// Also show each screen in a window, at the first size.
     #[cfg(feature = "simulator")]
+    #[arg(long)]
     pub window: bool,
 }
 
