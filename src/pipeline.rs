@@ -317,7 +317,7 @@ impl Ending {
 }
 
 /// The decision of a challenge whose camera ran out of frames before it was decided.
-pub fn incomplete(frames: u32, last_t_ms: u64) -> Decision {
+fn incomplete(frames: u32, last_t_ms: u64) -> Decision {
     Decision {
         result: Outcome::Fail,
         reason: Some(Reason::Incomplete),
@@ -399,15 +399,11 @@ impl ChallengeRunner {
         self.tracker
     }
 
-    /// Analyses one frame and advances the challenge.
+    /// Analyses one frame and advances the challenge; `probe` sees the time of each stage.
     ///
     /// # Errors
-    /// [`VisionError`] if a network fails on this frame (the caller may skip the frame).
-    pub fn feed(&mut self, frame: &Frame) -> Result<Step, VisionError> {
-        self.feed_probed(frame, &mut Unprobed)
-    }
-
-    fn feed_probed(&mut self, frame: &Frame, probe: &mut dyn Probe) -> Result<Step, VisionError> {
+    /// [`VisionError`] if a network fails on this frame ([`Self::run`] skips the frame).
+    fn feed(&mut self, frame: &Frame, probe: &mut dyn Probe) -> Result<Step, VisionError> {
         probe.begin();
         self.trace = FrameTrace { t_ms: frame.t_ms, ..FrameTrace::default() };
         let mut obs = self.tracker.observe(&frame.image, frame.t_ms)?;
@@ -490,10 +486,8 @@ impl ChallengeRunner {
             watcher.tap(&mut frame)?;
             frames += 1;
             last_t = frame.t_ms;
-            let step = match watcher.probe() {
-                Some(probe) => self.feed_probed(&frame, probe),
-                None => self.feed(&frame),
-            };
+            let mut unprobed = Unprobed;
+            let step = self.feed(&frame, watcher.probe().unwrap_or(&mut unprobed));
             match step {
                 Ok(Step::Decided(d)) => {
                     watcher.seen(frame, Event::Decided(&d), self)?;

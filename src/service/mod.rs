@@ -123,7 +123,7 @@ pub fn run_until(
     let key = DeviceKey::load(&cfg.signing.key_file).context("verdict signing key")?;
     let seq = SeqFile::open(&cfg.signing.seq_file).context("verdict sequence file")?;
     seq.check_writable().context("verdict sequence file")?;
-    let mut lockout = restore_lockout(&cfg.lockout)?;
+    let lockout = restore_lockout(&cfg.lockout)?;
     let spool = Spool::open(&cfg.mqtt.spool_dir)?;
     let topics = Topics::new(&cfg.mqtt.base_topic, &cfg.device.id, &cfg.mqtt.discovery_prefix);
     let settings = client::settings(&cfg.mqtt, &cfg.device.id, &topics)?;
@@ -209,9 +209,7 @@ pub fn run_until(
     let service = Service {
         issuer,
         model,
-        locked_until: lockout
-            .remaining_ms(unix_ms())
-            .map(|left| rfc3339_ms(SystemTime::now() + Duration::from_millis(left))),
+        locked_until: lockout.saved().locked_until.map(unix_ms_text),
         lockout,
         unspooled,
         held_reported: 0,
@@ -251,7 +249,7 @@ pub fn run_until(
     Ok(())
 }
 
-/// Unix time in milliseconds.
+/// Now in Unix milliseconds: the lockout's clock, so its history means the same after a restart.
 fn unix_ms() -> u64 {
     SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
@@ -273,10 +271,23 @@ fn restore_lockout(cfg: &lockout::LockoutConfig) -> anyhow::Result<Lockout> {
         }
     };
     let restored = Lockout::restore(cfg, saved, unix_ms());
-    let bytes = serde_json::to_vec(&restored.saved()).expect("the lockout history serialises");
-    crate::durable::write(path, &bytes)
-        .with_context(|| format!("cannot write the lockout history {}", path.display()))?;
+    save_lockout(path, &restored)?;
     Ok(restored)
+}
+
+/// Writes the lockout's history to `path`, durably.
+///
+/// # Errors
+/// The I/O error, naming the file.
+fn save_lockout(path: &std::path::Path, lockout: &Lockout) -> anyhow::Result<()> {
+    let bytes = serde_json::to_vec(&lockout.saved()).expect("the lockout history serialises");
+    crate::durable::write(path, &bytes)
+        .with_context(|| format!("cannot write the lockout history {}", path.display()))
+}
+
+/// A Unix time in milliseconds as RFC 3339.
+fn unix_ms_text(ms: u64) -> String {
+    rfc3339_ms(std::time::UNIX_EPOCH + Duration::from_millis(ms))
 }
 
 /// Waits up to [`JOIN_DEADLINE`] for a thread; one still busy is left behind (the process is
@@ -410,7 +421,7 @@ impl Service {
     /// The idle camera looked at: a near face held long enough starts a challenge (never
     /// while one runs or the terminal is locked).
     async fn on_presence(&mut self, present: bool) {
-        let now = self.now_ms();
+        let now = unix_ms();
         let free = self.running.is_none() && self.lockout.remaining_ms(now).is_none();
         let Some(hold) = self.face_hold.as_mut() else { return };
         if free && hold.update(present, now) {
@@ -421,14 +432,14 @@ impl Service {
     /// Shows the resting screen (or the result still held), redrawing only on change.
     fn refresh_screen(&mut self, activity: Activity) {
         let camera_ok = idle_or_error(self.capture.as_deref()) != Activity::Error;
-        let locked = self.lockout.remaining_ms(self.now_ms());
+        let locked = self.lockout.remaining_ms(unix_ms());
         self.between.refresh(camera_ok, activity, locked);
     }
 
     /// What the terminal is doing between challenges.
     /// Forgets an expired lockout, so `on_tick` republishes its end exactly once.
     fn resting(&mut self) -> Activity {
-        if self.lockout.remaining_ms(self.now_ms()).is_some() {
+        if self.lockout.remaining_ms(unix_ms()).is_some() {
             return Activity::Locked;
         }
         self.locked_until = None;
@@ -494,11 +505,6 @@ impl Service {
         self.send(Outbound::Response(r, reply)).await;
     }
 
-    /// Now, for the lockout: Unix milliseconds, so its history means the same after a restart.
-    fn now_ms(&self) -> u64 {
-        unix_ms()
-    }
-
     async fn on_request(&mut self, m: Inbound) {
         let reply = m.reply;
         match (m.kind, m.request) {
@@ -539,7 +545,7 @@ impl Service {
             );
             return Err(Response::error(r.request_id, msg));
         }
-        let now = self.now_ms();
+        let now = unix_ms();
         if let Some(left) = self.lockout.remaining_ms(now) {
             let msg = format!("locked out after repeated failures for another {} s", left.div_ceil(1000));
             return Err(Response::error(r.request_id, msg));
@@ -580,13 +586,9 @@ impl Service {
         let mut v = self.verdict(&run, started, ending);
         // Only a face that failed the liveness checks counts (issue 17, D11).
         let failed = v.result != VerdictResult::Pass && lockout::counts_toward_lockout(v.reason);
-        let lock = self.lockout.record(failed, self.now_ms());
-        if failed {
-            let path = &self.cfg.lockout.state_file;
-            let saved = serde_json::to_vec(&self.lockout.saved()).expect("the lockout history serialises");
-            if let Err(e) = crate::durable::write(path, &saved) {
-                error!(file = %path.display(), error = %e, "lockout history not saved: a restart would forget it");
-            }
+        let lock = self.lockout.record(failed, unix_ms());
+        if failed && let Err(e) = save_lockout(&self.cfg.lockout.state_file, &self.lockout) {
+            error!(error = format_args!("{e:#}"), "lockout history not saved: a restart would forget it");
         }
         let (result, reason) = (v.result, v.reason);
         let issued = self.seq.take_next().map_err(anyhow::Error::from).and_then(|seq| {
@@ -603,9 +605,7 @@ impl Service {
                 error!(challenge = %run.challenge_id, error = format_args!("{e:#}"), "verdict not issued")
             }
         }
-        self.locked_until = lock.map(|until_ms| {
-            rfc3339_ms(SystemTime::now() + Duration::from_millis(until_ms.saturating_sub(self.now_ms())))
-        });
+        self.locked_until = lock.map(unix_ms_text);
         let activity = self.resting();
         self.between.hold(ui::result_scene(result, reason));
         self.refresh_screen(activity);

@@ -45,8 +45,7 @@ impl SeqFile {
                 ),
             ));
         }
-        crate::durable::write(&self.path, format!("{n}\n").as_bytes())
-            .map_err(|e| file_err(&self.path, e))?;
+        self.write(n)?;
         self.last = n;
         Ok(n)
     }
@@ -58,8 +57,12 @@ impl SeqFile {
     /// # Errors
     /// [`SigningError::File`] with the OS error.
     pub fn check_writable(&self) -> Result<(), SigningError> {
-        crate::durable::write(&self.path, format!("{}\n", self.last).as_bytes())
-            .map_err(|e| file_err(&self.path, e))
+        self.write(self.last)
+    }
+
+    /// Puts `n` on disk, durably.
+    fn write(&self, n: u64) -> Result<(), SigningError> {
+        crate::durable::write(&self.path, format!("{n}\n").as_bytes()).map_err(|e| file_err(&self.path, e))
     }
 }
 
