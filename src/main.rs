@@ -70,6 +70,19 @@ enum Command {
         /// Where to write the key (default: `[signing] key_file` of the config).
         #[arg(short, long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Where the key's verdict counter goes (default: `seq` beside --out when that is
+        /// given, else `[signing] seq_file` of the config); it starts at 0, or goes on when
+        /// the file exists.
+        #[arg(long, value_name = "FILE")]
+        seq: Option<PathBuf>,
+        #[arg(short, long, value_name = "FILE", default_value = "/etc/livegate/livegate.toml")]
+        config: PathBuf,
+    },
+    /// Print the verdict counter (the last used seq), or restore a lost one with --set.
+    Seq {
+        /// The last seq the door controllers accepted (the counter never goes lower).
+        #[arg(long, value_name = "N")]
+        set: Option<u64>,
         #[arg(short, long, value_name = "FILE", default_value = "/etc/livegate/livegate.toml")]
         config: PathBuf,
     },
@@ -266,7 +279,8 @@ fn dispatch(command: Command, models: Option<PathBuf>, logging: &Logging) -> any
         Command::Demo { out, port, challenges, face, window } => {
             demo::exec(demo::DemoCommand { models, out, port, challenges, face, window })
         }
-        Command::Keygen { out, config } => keygen::exec(keygen::KeygenCommand { out, config }),
+        Command::Keygen { out, seq, config } => keygen::exec(keygen::KeygenCommand { out, seq, config }),
+        Command::Seq { set, config } => keygen::exec_seq(keygen::SeqCommand { set, config }),
         Command::Config { check, table } => config::exec(config::ConfigCommand { check, table }),
         Command::Inspect { images, landmarks, precision } => {
             inspect::exec(inspect::InspectCommand { models, images, landmarks, precision })

@@ -265,11 +265,11 @@ fn log_lines_carry_levels_follow_rust_log_and_suit_the_journal() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Issue 17 D3 and D9: a verdict key other users can read, or a `seq` file that cannot be
-/// written, stop `livegate run` at start-up, naming the file and what to do; neither waits
-/// for the first verdict.
+/// Issue 17 D7 and D9: a verdict key other users can read, or a missing `seq` file, stop
+/// `livegate run` at start-up, naming the file and what to do; neither waits for the first
+/// verdict (an unwritable `seq`, D3, is `verdict::seq`'s unit test).
 #[test]
-fn run_refuses_to_start_with_a_readable_key_or_an_unwritable_seq_file() {
+fn run_refuses_to_start_with_a_readable_key_or_a_missing_seq_file() {
     use std::os::unix::fs::PermissionsExt;
     let dir = std::env::temp_dir().join(format!("livegate-cli-start-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -296,10 +296,40 @@ fn run_refuses_to_start_with_a_readable_key_or_an_unwritable_seq_file() {
         assert!(!out.status.success(), "started anyway");
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
-    let unwritable = dir.join("no-such-dir/seq");
-    let err = run(&unwritable);
-    assert!(err.contains("no-such-dir/seq") && err.contains("No such file"), "{err}");
+    // Issue 17 D7: keygen made `seq` beside the key; a counter that is not there (deleted,
+    // or in a directory that is gone) is not restarted at 1 but refused with its remedy.
+    assert_eq!(std::fs::read_to_string(dir.join("seq")).unwrap(), "0\n", "keygen starts the counter");
+    let err = run(&dir.join("no-such-dir/seq"));
+    assert!(
+        err.contains("no-such-dir/seq") && err.contains("missing") && err.contains("livegate seq --set"),
+        "{err}"
+    );
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
     let err = run(&dir.join("seq"));
     assert!(err.contains("verdict.key") && err.contains("0644") && err.contains("chmod 600"), "{err}");
+}
+
+/// Issue 17 D7: `livegate seq` shows the verdict counter of the config's `[signing] seq_file`
+/// and restores a lost one with `--set N`, never lowering it; `run` then goes on from N.
+#[test]
+fn seq_shows_and_restores_the_counter_but_never_lowers_it() {
+    let dir = std::env::temp_dir().join(format!("livegate-cli-seq-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("livegate.toml");
+    std::fs::write(&cfg, format!("[signing]\nseq_file = \"{}/seq\"\n", dir.display())).unwrap();
+    let seq = |args: &[&str]| livegate().arg("seq").args(args).arg("-c").arg(&cfg).output().unwrap();
+    let out = seq(&[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("no verdict counter") && err.contains("--set"), "{err}");
+    assert!(seq(&["--set", "41"]).status.success());
+    let out = seq(&[]);
+    assert_eq!((out.status.success(), String::from_utf8_lossy(&out.stdout).trim()), (true, "41"));
+    let out = seq(&["--set", "40"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("at 41") && err.contains("never goes backwards"), "{err}");
+    assert_eq!(String::from_utf8_lossy(&seq(&[]).stdout).trim(), "41", "a refused --set changes nothing");
+    let out = seq(&["--set", "9007199254740992"]);
+    assert!(!out.status.success(), "above 2^53 - 1");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -154,6 +154,7 @@ pub fn demo(opts: &DemoOptions, tracker: FaceTracker, faces: SyntheticFaces) -> 
     let cfg = demo_config(opts);
     cfg.validate()?;
     let public = ensure_key(&cfg.signing.key_file)?;
+    crate::verdict::SeqFile::start(&cfg.signing.seq_file)?;
     std::net::TcpListener::bind(("127.0.0.1", opts.port)).with_context(|| {
         format!(
             "port {} on 127.0.0.1 is taken (a broker already running?); pick another with --port",

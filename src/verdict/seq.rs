@@ -17,18 +17,74 @@ pub struct SeqFile {
 }
 
 impl SeqFile {
-    /// Opens (or starts) the counter.
+    /// Opens the counter.
     ///
     /// # Errors
-    /// [`SigningError::File`] when the file exists but is unreadable or corrupt: starting over
-    /// at 0 would let old verdicts replay, so that is refused.
+    /// [`SigningError::File`] when the file is missing, unreadable or corrupt. Starting over
+    /// at 0 would let old verdicts replay, or make every controller that remembers the last
+    /// `seq` reject the new ones, so that is refused: `livegate keygen` makes the file with
+    /// the key, and `livegate seq --set N` restores a lost one.
     pub fn open(path: &Path) -> Result<Self, SigningError> {
-        let last = match std::fs::read_to_string(path) {
-            Ok(t) => t.trim().parse().map_err(|_| file_err(path, "not a sequence number"))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
-            Err(e) => return Err(file_err(path, e)),
-        };
-        Ok(Self { path: path.into(), last })
+        match Self::read(path)? {
+            Some(last) => Ok(Self { path: path.into(), last }),
+            None => Err(file_err(
+                path,
+                "the verdict counter is missing, but the signing key exists: starting again at 1 would make \
+                 every door controller reject the new verdicts as replays. Set it to the last seq the \
+                 controllers accepted with `livegate seq --set N` (`-c` your config); 0 only for a key that \
+                 has never signed a verdict",
+            )),
+        }
+    }
+
+    /// The last used `seq` on disk, `None` when there is no file.
+    ///
+    /// # Errors
+    /// [`SigningError::File`] when the file is unreadable or not a number.
+    pub fn read(path: &Path) -> Result<Option<u64>, SigningError> {
+        match std::fs::read_to_string(path) {
+            Ok(t) => t.trim().parse().map(Some).map_err(|_| file_err(path, "not a sequence number")),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(file_err(path, e)),
+        }
+    }
+
+    /// Makes the counter of a new key (0) unless a file is there already, whose count then
+    /// goes on (a counter never goes backwards). Returns the last used `seq`.
+    ///
+    /// # Errors
+    /// [`SigningError::File`] when the file is unreadable or cannot be written.
+    pub fn start(path: &Path) -> Result<u64, SigningError> {
+        if let Some(last) = Self::read(path)? {
+            return Ok(last);
+        }
+        let s = Self { path: path.into(), last: 0 };
+        s.check_writable()?;
+        Ok(0)
+    }
+
+    /// Sets the last used `seq` to `n` (`livegate seq --set`), refusing to lower it or to
+    /// pass [`MAX_SEQ`]. Returns the previous value, `None` when there was no file.
+    ///
+    /// # Errors
+    /// [`SigningError::File`] when `n` is lower than the count on disk or above [`MAX_SEQ`],
+    /// or the file is unreadable or cannot be written.
+    pub fn set(path: &Path, n: u64) -> Result<Option<u64>, SigningError> {
+        let before = Self::read(path)?;
+        if n > MAX_SEQ {
+            return Err(file_err(path, format!("{n} is above the largest seq, {MAX_SEQ}")));
+        }
+        if let Some(last) = before.filter(|&last| n < last) {
+            return Err(file_err(
+                path,
+                format!(
+                    "the counter is at {last}; setting it back to {n} would reissue numbers controllers have \
+                     seen (a seq never goes backwards)"
+                ),
+            ));
+        }
+        Self { path: path.into(), last: n }.check_writable()?;
+        Ok(before)
     }
 
     /// The next `seq`, durable on disk before it is returned.
@@ -76,6 +132,8 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("seq");
         let _ = std::fs::remove_file(&path);
+        assert!(SeqFile::open(&path).is_err(), "a missing counter must not restart at 0");
+        assert_eq!(SeqFile::start(&path).unwrap(), 0);
         let mut s = SeqFile::open(&path).unwrap();
         assert_eq!((s.take_next().unwrap(), s.take_next().unwrap()), (1, 2));
         let mut s = SeqFile::open(&path).unwrap();
@@ -102,8 +160,27 @@ mod tests {
     fn a_counter_that_cannot_be_written_is_found_at_start_up() {
         // Issue 17 D3: a seq file on a read-only mount (here: in a directory that does not exist).
         let path = std::env::temp_dir().join(format!("livegate-seq-nodir-{}/sub/seq", std::process::id()));
-        let s = SeqFile::open(&path).unwrap();
+        let s = SeqFile { path: path.clone(), last: 0 };
         let e = s.check_writable().unwrap_err().to_string();
         assert!(e.contains("sub/seq") && e.contains("No such file"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_counter_is_refused_with_its_remedy_and_set_never_lowers_it() {
+        // Issue 17 D7: a deleted seq file next to an existing key.
+        let dir = std::env::temp_dir().join(format!("livegate-seq-set-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("seq");
+        let _ = std::fs::remove_file(&path);
+        let e = SeqFile::open(&path).unwrap_err().to_string();
+        assert!(e.contains("missing") && e.contains("livegate seq --set N"), "{e}");
+        assert_eq!(SeqFile::set(&path, 41).unwrap(), None);
+        assert_eq!(SeqFile::open(&path).unwrap().take_next().unwrap(), 42);
+        let e = SeqFile::set(&path, 7).unwrap_err().to_string();
+        assert!(e.contains("at 42") && e.contains("never goes backwards"), "{e}");
+        assert!(SeqFile::set(&path, MAX_SEQ + 1).is_err());
+        assert_eq!(SeqFile::set(&path, 42).unwrap(), Some(42), "setting the same value is allowed");
+        assert_eq!(SeqFile::start(&path).unwrap(), 42, "a new key's counter goes on from the old one");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -330,11 +330,13 @@ pub fn config(dir: &Path, url: &str, extra_mqtt: &str) -> String {
     )
 }
 
-/// Runs `livegate keygen` into `dir` and returns the public key.
+/// Runs `livegate keygen` into `dir` (key and seq) and returns the public key.
 pub fn keygen(dir: &Path) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_livegate"))
         .args(["keygen", "--out"])
         .arg(dir.join("verdict.key"))
+        .arg("--seq")
+        .arg(dir.join("seq"))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
