@@ -27,8 +27,9 @@
 //! | [`trigger`] | starting a challenge from a face held in view of the idle camera |
 //! | [`logging`] | `tracing` set-up: levels, `RUST_LOG`, `[log] level`, journald lines |
 //! | [`mqtt`] | topics and payloads, the spool, TLS, the MQTT task |
+//! | [`door`] | the door controller's checks of a verdict (`livegate door`, sans-IO) |
 //! | [`service`] | `livegate run`: requests → challenges → signed, spooled verdicts |
-//! | [`cmd`] | every subcommand behind `main.rs` (`run`, `demo`, `keygen`, `config`, `inspect`, `verify`, `record`, `synth`, `evaluate`, `bench`, `screens`, `--version`) |
+//! | [`cmd`] | every subcommand behind `main.rs` (`run`, `demo`, `keygen`, `seq`, `door`, `config`, `inspect`, `verify`, `record`, `synth`, `evaluate`, `bench`, `screens`, `--version`) |
 //!
 //! Threads and tasks of `livegate run` (see [`service`] for the channels between them):
 //!
@@ -44,6 +45,7 @@
 pub mod camera;
 pub mod cmd;
 pub mod config;
+pub mod door;
 pub mod durable;
 pub mod entropy;
 pub mod gpio;

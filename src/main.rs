@@ -9,8 +9,8 @@ use clap::{Parser, Subcommand};
 use livegate::camera::synthetic::Script;
 use livegate::cmd::common::parse_kernels;
 use livegate::cmd::{
-    Exit, bench, config, demo, evaluate, evaluate_sessions, inspect, keygen, record, run, screens, synth,
-    verify, version,
+    Exit, bench, config, demo, door, evaluate, evaluate_sessions, inspect, keygen, record, run, screens,
+    synth, verify, version,
 };
 use livegate::logging::Logging;
 use livegate::models::Precision;
@@ -78,6 +78,9 @@ enum Command {
         #[arg(short, long, value_name = "FILE", default_value = "/etc/livegate/livegate.toml")]
         config: PathBuf,
     },
+    /// The reference door controller: start a challenge with a fresh nonce, check its verdict
+    /// as docs/integrators.md says, then pulse a relay or run a command (exit 0 open, 1 deny).
+    Door(door::DoorCommand),
     /// Print the verdict counter (the last used seq), or restore a lost one with --set.
     Seq {
         /// The last seq the door controllers accepted (the counter never goes lower).
@@ -280,6 +283,7 @@ fn dispatch(command: Command, models: Option<PathBuf>, logging: &Logging) -> any
             demo::exec(demo::DemoCommand { models, out, port, challenges, face, window })
         }
         Command::Keygen { out, seq, config } => keygen::exec(keygen::KeygenCommand { out, seq, config }),
+        Command::Door(c) => door::exec(c),
         Command::Seq { set, config } => keygen::exec_seq(keygen::SeqCommand { set, config }),
         Command::Config { check, table } => config::exec(config::ConfigCommand { check, table }),
         Command::Inspect { images, landmarks, precision } => {

@@ -8,6 +8,7 @@ pub(crate) mod bench_frames;
 pub mod common;
 pub mod config;
 pub mod demo;
+pub mod door;
 pub(crate) mod engine_check;
 pub mod evaluate;
 pub(crate) mod evaluate_report;

@@ -77,7 +77,7 @@ pub enum Loop {
 /// Largest packet accepted: an oversize request (anything over 4 KiB) must reach the validator
 /// and get its error answer, not kill the link (rumqttc drops the connection on a larger
 /// packet, and the broker then publishes the will: availability flaps). 16 MiB, briefly held;
-/// the broker's own `message_size_limit` (docs/integrating.md) keeps anything larger away.
+/// the broker's own `message_size_limit` (docs/integrators.md) keeps anything larger away.
 const MAX_PACKET: usize = 16 * 1024 * 1024;
 
 /// Builds the client pair for the configured protocol (nothing connects until polled).

@@ -119,7 +119,7 @@ fn a_key_other_users_can_read_is_refused() {
 
 #[test]
 fn serde_json_alone_rebuilds_the_signed_bytes_from_the_wire() {
-    // docs/integrating.md's Rust snippet: parse the published text, drop `sig`, re-serialise.
+    // docs/integrators.md's Rust snippet: parse the published text, drop `sig`, re-serialise.
     let key = DeviceKey::generate().unwrap();
     let mut v = verdict();
     key.sign(&mut v).unwrap();

@@ -379,7 +379,8 @@ macro_rules! require {
 }
 pub(crate) use require;
 
-/// A Python with `cryptography`, for the integrators' check (a venv made once if needed).
+/// A Python with `cryptography` and `paho-mqtt` (tools/requirements-door.txt), for the
+/// integrators' check and the reference door controller (a venv made once if needed).
 pub fn python() -> PathBuf {
     static VENV: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     VENV.get_or_init(|| {
@@ -388,19 +389,23 @@ pub fn python() -> PathBuf {
         });
         let py = venv.join("bin/python");
         let has = |py: &Path| {
-            Command::new(py).args(["-c", "import cryptography"]).status().is_ok_and(|s| s.success())
+            let mut probe = Command::new(py);
+            probe.args(["-c", "import cryptography, paho.mqtt"]).stderr(Stdio::null());
+            probe.status().is_ok_and(|s| s.success())
         };
         if !has(&py) {
             assert!(Command::new("python3").arg("-m").arg("venv").arg(&venv).status().unwrap().success());
             let pip = venv.join("bin/pip");
-            assert!(Command::new(pip).args(["install", "-q", "cryptography"]).status().unwrap().success());
+            let requirements = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/requirements-door.txt");
+            let installed = Command::new(pip).args(["install", "-q", "-r"]).arg(requirements).status();
+            assert!(installed.unwrap().success(), "pip install -r tools/requirements-door.txt");
         }
         py
     })
     .clone()
 }
 
-/// Verifies a verdict payload with `tools/verify_verdict.py` (the snippet of docs/integrating.md).
+/// Verifies a verdict payload with `tools/verify_verdict.py` (the snippet of docs/integrators.md).
 pub fn python_verifies(payload: &str, public_key: &str) -> Result<String, String> {
     use std::io::Write;
     let mut child = Command::new(python())

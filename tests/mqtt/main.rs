@@ -7,6 +7,7 @@ mod camera;
 #[path = "../common/mod.rs"]
 mod common;
 mod demo;
+mod door;
 mod embedded;
 mod harness;
 mod requests;
