@@ -295,3 +295,32 @@ fn a_burst_of_a_thousand_requests_gets_a_thousand_answers() {
     assert_eq!(answered.len(), 1000, "answers to {} of 1000 requests", answered.len());
     assert!(watch.collect("/availability", Duration::from_millis(500)).is_empty(), "the link dropped");
 }
+
+/// Issue 17 D12: with a second person in view, no challenge on the service passes. Before the
+/// face count ran on a timetable (`[vision] count_interval_ms`), 3 of 8 such challenges on the
+/// synthetic camera passed with `single_face: true`.
+#[test]
+fn a_second_face_in_view_fails_every_challenge_on_the_service() {
+    require!(MQTT);
+    let dir = scratch("twofaces");
+    keygen(&dir);
+    let broker = Mosquitto::start(&dir, "");
+    let sub = Sub::start(broker.port, &["livegate/t1/#"], None, &[]);
+    let replay = format!(
+        "source = \"replay\"\npath = \"{}/tests/sessions/live_astronaut\"",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let toml = config(&dir, &format!("mqtt://127.0.0.1:{}", broker.port), "")
+        .replace(&replay, "source = \"synthetic\"\nscripts = [\"two_faces\"]")
+        .replace("[lockout]\n", "[lockout]\nmax_fails = 1000\n");
+    assert!(toml.contains("two_faces"), "{toml}");
+    let _svc = Livegate::start(&dir, &toml);
+    sub.wait_for("/availability", |p| p == "online", T);
+    for i in 0..8 {
+        let id = format!("two-{i}");
+        publish(broker.port, "livegate/t1/challenge/start", &format!(r#"{{"request_id":"{id}"}}"#), &[]);
+        let v = json(&sub.wait_for("/verdict", |p| json(p)["request_id"] == id.as_str(), T));
+        assert_eq!((&v["result"], &v["reason"]), (&json("\"fail\""), &json("\"multiple_faces\"")), "{v}");
+        assert_eq!(v["checks"]["single_face"], false, "{v}");
+    }
+}
