@@ -113,6 +113,12 @@ pub fn parse_request(payload: &[u8]) -> Result<Request, BadRequest> {
         return Err(bad(None, "payload must be a JSON object".into()));
     };
     let request_id = map.get("request_id").and_then(Value::as_str).map(str::to_owned);
+    // Each field's type on its own, so that the answer names the field (issue 17 D13).
+    for (field, v) in map {
+        if matches!(field.as_str(), "request_id" | "nonce") && !(v.is_string() || v.is_null()) {
+            return Err(bad(request_id, format!("invalid request: `{field}` must be a string, not {v}")));
+        }
+    }
     serde_json::from_value(value).map_err(|e| bad(request_id, format!("invalid request: {e}")))
 }
 
@@ -309,7 +315,11 @@ mod tests {
         for p in [&b"[\"a\",\"b\"]"[..], b"42", b"\"start\"", b"null"] {
             assert!(parse_request(p).unwrap_err().message.contains("JSON object"));
         }
-        assert!(parse_request(br#"{"request_id":5}"#).is_err());
+        let e = parse_request(br#"{"request_id":5}"#).unwrap_err().message;
+        assert!(e.contains("`request_id` must be a string, not 5"), "{e}");
+        let e = parse_request(br#"{"request_id":"r","nonce":[1]}"#).unwrap_err();
+        assert_eq!(e.request_id.as_deref(), Some("r"));
+        assert!(e.message.contains("`nonce` must be a string, not [1]"), "{}", e.message);
     }
 
     #[test]
