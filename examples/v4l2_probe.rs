@@ -9,7 +9,11 @@
 //! 4. faults, injected through vivid's test controls: a buffer flagged as damaged (dropped
 //!    and counted), a stalled stream (100 % dropped buffers: restarted), a fatal streaming
 //!    error (reopened);
-//! 5. unplug: vivid's "Disconnect" mid-stream (and its automatic replug), then, when
+//! 5. controls: exposure, white balance and gain locked and restored through the camera
+//!    thread as the service does it, read back through a second handle: what the driver has
+//!    is locked at its current value and restored exactly, what it lacks is reported absent;
+//!    a reconnect and a stopped thread restore too;
+//! 6. unplug: vivid's "Disconnect" mid-stream (and its automatic replug), then, when
 //!    `PROBE_UNLOAD` / `PROBE_LOAD` name shell commands that unload and load the driver, the
 //!    node vanishing and coming back.
 //!
@@ -20,8 +24,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use livegate::camera::controls::{
+    AUTO_WHITE_BALANCE, AUTOGAIN, Automatic, EXPOSURE_ABSOLUTE, EXPOSURE_AUTO, GAIN,
+    WHITE_BALANCE_TEMPERATURE,
+};
 use livegate::camera::convert::PixelFormat;
-use livegate::camera::{Camera, CameraError, CameraStatus, CaptureThread, Frame, V4l2Camera, V4l2Options};
+use livegate::camera::{
+    Camera, CameraError, CameraStatus, CaptureThread, ControlState, Frame, V4l2Camera, V4l2Options,
+};
 use v4l::Device;
 use v4l::control::{Control, Value};
 
@@ -45,6 +55,8 @@ const BARS: [[u8; 3]; 8] = [
 ];
 
 fn main() {
+    // The camera's own log lines (opens, faults, the control lock) go to the console too.
+    let _logging = livegate::logging::init();
     let mut args = std::env::args().skip(1);
     let device = PathBuf::from(args.next().unwrap_or_else(|| "/dev/video0".into()));
     let timeout_s: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(60);
@@ -63,6 +75,7 @@ fn main() {
     check("auto", auto());
     check("reopen", reopen(&device));
     check("faults", faults(&device));
+    check("controls", controls(&device));
     match (std::env::var("PROBE_UNLOAD"), std::env::var("PROBE_LOAD")) {
         (Ok(unload), Ok(load)) => check("unplug", unplug(&device, &unload, &load)),
         _ => println!("PROBE skip unplug (PROBE_UNLOAD / PROBE_LOAD not set)"),
@@ -301,5 +314,212 @@ fn unplug(device: &Path, unload: &str, load: &str) -> Result<String, String> {
         frame.image.width(),
         frame.image.height(),
         cam.status()
+    ))
+}
+
+/// A control's name and V4L2 id.
+type Named = (&'static str, u32);
+
+/// The controls the lock touches, by name, as (switch, value) per automatic.
+const CONTROLS: [(Automatic, Named, Named); 3] = [
+    (Automatic::Exposure, ("exposure_auto", EXPOSURE_AUTO), ("exposure_absolute", EXPOSURE_ABSOLUTE)),
+    (
+        Automatic::WhiteBalance,
+        ("auto_white_balance", AUTO_WHITE_BALANCE),
+        ("white_balance_temperature", WHITE_BALANCE_TEMPERATURE),
+    ),
+    (Automatic::Gain, ("autogain", AUTOGAIN), ("gain", GAIN)),
+];
+/// How long a locked value must stay put (vivid's auto gain moves it every second).
+const HELD: Duration = Duration::from_millis(1500);
+const COMMAND: Duration = Duration::from_secs(2);
+
+/// A control's value through `dev` (`None`: the driver has no such control).
+fn read(dev: &Device, id: u32) -> Option<i64> {
+    match dev.control(id).ok()?.value {
+        Value::Integer(v) => Some(v),
+        Value::Boolean(b) => Some(i64::from(b)),
+        _ => None,
+    }
+}
+
+fn write(dev: &Device, id: u32, v: i64) -> Result<(), String> {
+    dev.set_control(Control { id, value: Value::Integer(v) }).map_err(|e| format!("set {id:#x}={v}: {e}"))
+}
+
+/// Every lock-related control the driver has, with its value.
+fn snapshot(dev: &Device) -> Vec<(&'static str, i64)> {
+    CONTROLS
+        .iter()
+        .flat_map(|(_, s, v)| [*s, *v])
+        .filter_map(|(name, id)| read(dev, id).map(|v| (name, v)))
+        .collect()
+}
+
+fn show(values: &[(&str, i64)]) -> String {
+    values.iter().map(|(n, v)| format!("{n}:{v}")).collect::<Vec<_>>().join(",")
+}
+
+/// The switches among `values` (the driven values move while they are on).
+fn switches<'a>(values: &[(&'a str, i64)]) -> Vec<(&'a str, i64)> {
+    values.iter().filter(|(n, _)| n.contains("auto")).copied().collect()
+}
+
+/// Whether `id` changes within `within` (an automatic at work).
+fn moves(dev: &Device, id: u32, within: Duration) -> bool {
+    let (first, t0) = (read(dev, id), Instant::now());
+    while t0.elapsed() < within {
+        std::thread::sleep(Duration::from_millis(100));
+        if read(dev, id) != first {
+            return true;
+        }
+    }
+    false
+}
+
+/// A camera thread as the service runs it, with a first frame.
+fn thread_on(device: &Path, lock: bool) -> Result<CaptureThread, String> {
+    let cam =
+        V4l2Camera::new(V4l2Options { lock_controls: lock, ..options(device) }).map_err(|e| e.to_string())?;
+    let thread = CaptureThread::v4l2(cam).map_err(|e| e.to_string())?;
+    thread.next_frame(Duration::from_secs(10)).ok_or("no first frame")?;
+    Ok(thread)
+}
+
+/// Locks through `thread`; checks the report against what `watch` shows the driver has, and
+/// that every present automatic is off with its value held for [`HELD`].
+fn lock_and_check(thread: &CaptureThread, watch: &Device) -> Result<String, String> {
+    let before = snapshot(watch);
+    let report = thread.lock_controls(COMMAND).ok_or("no lock report")?;
+    let mut held = Vec::new();
+    for (a, (switch_name, switch), (_, value)) in CONTROLS {
+        let want = if read(watch, switch).is_some() { ControlState::Locked } else { ControlState::Absent };
+        if report.of(a) != &want {
+            return Err(format!("{} is {} but the driver says {want}", a.name(), report.of(a)));
+        }
+        if want == ControlState::Locked {
+            let manual = if a == Automatic::Exposure { 1 } else { 0 };
+            if read(watch, switch) != Some(manual) {
+                return Err(format!("{switch_name} reads {:?} while locked", read(watch, switch)));
+            }
+            held.push((value, read(watch, value)));
+        }
+    }
+    std::thread::sleep(HELD);
+    for (id, v) in held {
+        if read(watch, id) != v {
+            return Err(format!("control {id:#x} moved from {v:?} to {:?} while locked", read(watch, id)));
+        }
+    }
+    let locked = snapshot(watch);
+    Ok(format!("before={} locked={}", show(&before), show(&locked)))
+}
+
+/// Exposure, white balance and gain locked and restored through our camera thread; vivid's
+/// auto gain moves the gain every second, so a lock that does not hold shows.
+fn controls(device: &Path) -> Result<String, String> {
+    let watch = Device::with_path(device).map_err(|e| format!("control handle: {e}"))?;
+    let present: Vec<&str> = CONTROLS
+        .iter()
+        .flat_map(|(_, s, v)| [*s, *v])
+        .filter(|(_, id)| read(&watch, *id).is_some())
+        .map(|(n, _)| n)
+        .collect();
+    let absent: Vec<&str> = CONTROLS
+        .iter()
+        .flat_map(|(_, s, v)| [*s, *v])
+        .filter(|(_, id)| read(&watch, *id).is_none())
+        .map(|(n, _)| n)
+        .collect();
+    println!("PROBE controls present={} absent={}", present.join(","), absent.join(","));
+    // What else the driver offers, for the record (its own test controls left out).
+    let names: Vec<String> = watch
+        .query_controls()
+        .map_err(|e| format!("query controls: {e}"))?
+        .into_iter()
+        .filter(|c| c.id < 0x00f0_0000 && c.typ != v4l::control::Type::CtrlClass)
+        .map(|c| c.name)
+        .collect();
+    println!("PROBE controls driver offers: {}", names.join(", "));
+    let original = snapshot(&watch);
+    let gain_auto = read(&watch, AUTOGAIN) == Some(1);
+    if gain_auto && !moves(&watch, GAIN, HELD + HELD) {
+        return Err("gain does not move under auto gain before the lock".into());
+    }
+
+    // 1. Locked at the current values and held; restored: the switches as before, the
+    //    automatics at work again.
+    let thread = thread_on(device, true)?;
+    let locked = lock_and_check(&thread, &watch)?;
+    println!("PROBE controls report {}", serde_json::to_string(&thread.controls()).unwrap_or_default());
+    println!("PROBE controls lock {locked}");
+    thread.restore_controls(COMMAND);
+    if thread.controls().is_some() {
+        return Err("a lock is still reported after the restore".into());
+    }
+    if switches(&snapshot(&watch)) != switches(&original) {
+        return Err(format!("restored to {} instead of {}", show(&snapshot(&watch)), show(&original)));
+    }
+    if gain_auto && !moves(&watch, GAIN, HELD + HELD) {
+        return Err("gain does not move again after the restore".into());
+    }
+
+    // 2. A camera already in manual: the values read before come back exactly.
+    write(&watch, AUTOGAIN, 0)?;
+    write(&watch, GAIN, 77)?;
+    let manual = snapshot(&watch);
+    lock_and_check(&thread, &watch)?;
+    thread.restore_controls(COMMAND);
+    let after = snapshot(&watch);
+    write(&watch, AUTOGAIN, 1)?;
+    if after != manual {
+        return Err(format!("manual camera restored to {} instead of {}", show(&after), show(&manual)));
+    }
+
+    // 3. A stream lost while locked: the reopened camera gets the values back, unlocked.
+    lock_and_check(&thread, &watch)?;
+    let (_, errors) = thread.counts();
+    poke(device, "Inject Fatal Streaming Error", Value::None)?;
+    let t0 = Instant::now();
+    let waiting = |what: &str| {
+        std::thread::sleep(Duration::from_millis(20));
+        if t0.elapsed() > Duration::from_secs(15) {
+            return Err(format!("no reconnect ({what}): {}", thread.status()));
+        }
+        Ok(())
+    };
+    while thread.counts().1 == errors {
+        waiting("no error")?;
+    }
+    // A frame of the reopened stream (not one left from before the fault).
+    let (frames, _) = thread.counts();
+    while thread.counts().0 == frames {
+        waiting("no frame")?;
+    }
+    let reconnected = snapshot(&watch);
+    if thread.controls().is_some() || switches(&reconnected) != switches(&original) {
+        return Err(format!("after a reconnect: {:?} {}", thread.controls(), show(&reconnected)));
+    }
+
+    // 4. The thread stopped (the service shutting down) while locked.
+    lock_and_check(&thread, &watch)?;
+    drop(thread);
+    let stopped = snapshot(&watch);
+    if switches(&stopped) != switches(&original) {
+        return Err(format!("after the thread stopped: {}", show(&stopped)));
+    }
+
+    // 5. `lock_controls = false`: nothing is touched.
+    let off = thread_on(device, false)?;
+    let ignored = off.lock_controls(COMMAND);
+    if ignored.is_some() || switches(&snapshot(&watch)) != switches(&original) {
+        return Err(format!("lock_controls=false locked: {ignored:?} {}", show(&snapshot(&watch))));
+    }
+    drop(off);
+    Ok(format!(
+        "manual_restored={} reconnect_restored={} shutdown_restored={} disabled=untouched",
+        show(&after),
+        show(&reconnected),
+        show(&stopped)
     ))
 }

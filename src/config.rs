@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::camera::{CameraConfig, CameraSource};
 use crate::gpio::GpioOptions;
+use crate::liveness::light::LightConfig;
 use crate::liveness::session::LivenessConfig;
 use crate::lockout::LockoutConfig;
 use crate::logging::LogConfig;
@@ -54,6 +55,7 @@ pub struct Config {
     pub signing: SigningConfig,
     pub lockout: LockoutConfig,
     pub liveness: LivenessConfig,
+    pub light: LightConfig,
     pub screen: ScreenConfig,
     pub gpio: GpioOptions,
     pub trigger: TriggerConfig,
@@ -190,6 +192,9 @@ impl Config {
         }
         if let Err(e) = self.gpio.validate() {
             return bad("gpio", &e.to_string());
+        }
+        if let Err(e) = self.light.validate() {
+            return bad("light", &e);
         }
         Ok(())
     }

@@ -46,6 +46,21 @@ pub fn target_draw() -> std::io::Result<TargetDraw> {
     })
 }
 
+/// A fresh flash sequence of `n` palette indices (`liveness::light::usable`).
+///
+/// # Errors
+/// When the OS random source cannot be read.
+pub fn light_colours(n: usize) -> std::io::Result<Vec<usize>> {
+    let palette = crate::liveness::light::PALETTE.len() as u32;
+    loop {
+        let draw: Vec<usize> =
+            (0..n).map(|_| uniform(&(0..=palette - 1)).map(|i| i as usize)).collect::<Result<_, _>>()?;
+        if crate::liveness::light::usable(&draw) {
+            return Ok(draw);
+        }
+    }
+}
+
 /// A fresh 128-bit challenge id, as hex.
 ///
 /// # Errors

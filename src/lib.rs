@@ -14,7 +14,7 @@
 //! |---|---|
 //! | [`vision`] | face detection, 468-point landmarks (int8), tracking, head pose |
 //! | [`models`] | where the shipped ONNX networks live and how to load the set |
-//! | [`liveness`] | challenge geometry, the sans-IO session, the checks |
+//! | [`liveness`] | challenge geometry, the sans-IO session, the checks, the light challenge (flash sequence and the skin's response) |
 //! | [`verdict`] | the verdict document, its construction, canonical JSON, signature, `seq`, expiry |
 //! | [`durable`] | atomic, fsynced file writes (the spool, `seq`) |
 //! | [`camera`] | the `Camera` seam, V4L2 capture (negotiation, conversion, reconnect), the replay camera (recorded sessions), the synthetic camera |
@@ -37,7 +37,7 @@
 //! |---|---|---|---|
 //! | `challenge` | std thread | camera frames, inference, the challenge session | a job channel (capacity 1) |
 //! | `detector` | scoped std thread ([`vision::FaceTracker`]) | the face detector on a frame where it runs beside the mesh (on the `count_interval_ms` timetable while tracking: every 3rd frame at 30 fps), joined before the frame's result | `challenge`, per detector frame |
-//! | `camera` | std thread ([`camera::capture::CaptureThread`]) | V4L2 capture, reconnect | the device; hands on the newest frame only |
+//! | `camera` | std thread ([`camera::capture::CaptureThread`]) | V4L2 capture, reconnect, exposure/white-balance/gain lock for the Nose state | the device; control commands (lock, restore) between frames; hands on the newest frame only |
 //! | `screen` | std thread ([`screen::ScreenThread`]) | the display, at most at its refresh rate | a newest-wins slot of `screen::View` (never blocks the sender) |
 //! | service | tokio task | requests, busy/lockout, `seq`, signing | channels from MQTT and `challenge` |
 //! | MQTT | tokio task | rumqttc event loop, spool, PUBACKs, reconnect backoff | the service task |

@@ -200,6 +200,10 @@ enum Command {
         /// thresholds on it) instead of checking the engine against it.
         #[arg(long)]
         record_engine: bool,
+        /// Run the light challenge (issue 18) in every session and report it: the skin's
+        /// response to the flashes per ambient light, live faces against phone screens.
+        #[arg(long, conflicts_with = "sessions")]
+        light: bool,
         /// With --sessions: the door's config file (`[liveness]` thresholds, `[vision]` lens).
         #[arg(short, long, value_name = "FILE", requires = "sessions")]
         config: Option<PathBuf>,
@@ -312,6 +316,7 @@ fn dispatch(command: Command, models: Option<PathBuf>, logging: &Logging) -> any
             cases,
             reference,
             record_engine,
+            light,
             ..
         } => evaluate::exec(evaluate::EvaluateCommand {
             models,
@@ -322,6 +327,7 @@ fn dispatch(command: Command, models: Option<PathBuf>, logging: &Logging) -> any
             cases,
             reference,
             record_engine,
+            light,
         }),
         Command::Bench { images, json, runs, warmup, peer, python, session } => {
             bench::exec(bench::BenchCommand { models, images, json, runs, warmup, peer, python, session })

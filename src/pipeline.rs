@@ -11,8 +11,9 @@
 use image::RgbImage;
 use serde::Serialize;
 
-use crate::camera::{Camera, CameraError, Frame};
+use crate::camera::{Camera, CameraError, Frame, Lit};
 use crate::liveness::ChallengeGeometry;
+use crate::liveness::light::{self, LightPlan, LightSample};
 use crate::liveness::motion::{self, KEYPOINTS, SEED_LANDMARKS, nose_departure, plane_homography};
 use crate::liveness::session::{
     Checks, Decision, FaceSample, Outcome, Phase, Prompt, Reason, Sample, Session, Step,
@@ -282,6 +283,11 @@ pub trait Watcher {
     fn probe(&mut self) -> Option<&mut dyn Probe> {
         None
     }
+    /// The light challenge's flashes, when the Nose state begins: show them (frame clock).
+    /// Returns whether a screen shows them (a live camera's frames then carry them).
+    fn light(&mut self, _plan: &LightPlan) -> bool {
+        false
+    }
     /// Sees each analysed frame (skipped ones included) with what it did; the runner's
     /// [`ChallengeRunner::trace`] tells what was made of it.
     ///
@@ -326,6 +332,18 @@ fn incomplete(frames: u32, last_t_ms: u64) -> Decision {
         frames,
         decided_t_ms: last_t_ms,
     }
+}
+
+/// The flash sequence starts this long after the frame that began the Nose state (the
+/// screen's next refresh).
+const LIGHT_LEAD_MS: u64 = 100;
+
+/// The skin's and background's colours of `face` in `image` ([`light::sample_colours`]).
+fn light_sample(image: &RgbImage, face: &TrackedFace, t_ms: u64) -> Option<LightSample> {
+    let skin = light::SKIN_LANDMARKS.map(|i| face.landmarks.xy(i));
+    let dark = light::DARK_LANDMARKS.map(|i| face.landmarks.xy(i));
+    let b = face.bounds;
+    light::sample_colours(image, (&skin, &dark), 0.12 * b.w, [b.x, b.y, b.w, b.h], t_ms)
 }
 
 /// A probe that sees nothing.
@@ -419,7 +437,13 @@ impl ChallengeRunner {
         }
         self.nose = obs.face.as_ref().map(|f| f.landmarks.nose_tip());
         let parallax = tracked.and_then(|t| t.motion);
-        let sample = Sample { t_ms: frame.t_ms, faces: obs.faces, face, parallax };
+        let light = match (&obs.face, self.session.phase()) {
+            (Some(f), Phase::Nose) if self.session.light_plan().is_some() => {
+                light_sample(&frame.image, f, frame.t_ms)
+            }
+            _ => None,
+        };
+        let sample = Sample { t_ms: frame.t_ms, faces: obs.faces, face, parallax, light };
         let step = self.session.step(&sample);
         probe.lap(Stage::Checks);
         if step == Step::NoseStarted
@@ -461,6 +485,30 @@ impl ChallengeRunner {
         Ok(step)
     }
 
+    /// Draws the Nose state's flash sequence (OS CSPRNG) and tells the camera and the
+    /// watcher; the session checks it when the frames can show it.
+    ///
+    /// # Errors
+    /// When the OS random source cannot be read.
+    fn start_light(
+        &mut self,
+        t_ms: u64,
+        camera: &mut dyn Camera,
+        watcher: &mut dyn Watcher,
+    ) -> anyhow::Result<()> {
+        let c = self.session.light_config().clone();
+        if !c.enabled {
+            return Ok(());
+        }
+        let indices = crate::entropy::light_colours(c.flashes as usize)?;
+        let plan = LightPlan::new(&indices, c.flash_ms, t_ms + LIGHT_LEAD_MS);
+        let lit = camera.light(&plan);
+        let shown = watcher.light(&plan);
+        let seen = lit == Lit::Rendered || (lit == Lit::Screen && shown);
+        self.session.start_light(seen.then_some(plan));
+        Ok(())
+    }
+
     /// Runs the challenge on `camera` until it is decided, cancelled or the camera fails or
     /// has no more frames (then it fails as [`incomplete`]). A frame the networks fail on is
     /// logged and skipped; a frame the camera cannot deliver too, unless the watcher
@@ -494,6 +542,9 @@ impl ChallengeRunner {
                     return Ok(Ending::Decided(d));
                 }
                 Ok(step) => {
+                    if step == Step::NoseStarted {
+                        self.start_light(frame.t_ms, camera, watcher)?;
+                    }
                     self.shown = match step {
                         Step::Running { phase, prompt } => (phase, prompt),
                         _ => (self.session.phase(), Prompt::for_phase(self.session.phase())),

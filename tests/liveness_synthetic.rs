@@ -9,6 +9,8 @@ use livegate::camera::synthetic::{FaceModel, Script};
 use livegate::cmd::evaluate::{measuring, run_case};
 use livegate::cmd::inspect::read_rgb;
 use livegate::cmd::synth::face_model;
+use livegate::liveness::light::LightConfig;
+use livegate::liveness::session::LightOutcome;
 use livegate::liveness::session::{LivenessConfig, Outcome};
 use livegate::models::{self, Precision};
 use livegate::vision::{FaceTracker, VisionConfig};
@@ -40,9 +42,42 @@ fn fixture() -> &'static Fixture {
 const SEEDS: std::ops::Range<u64> = 3_000_000..3_000_003;
 
 fn run(script: Script, seed: u64, config: &LivenessConfig) -> livegate::liveness::session::Decision {
+    run_lit(script, seed, config, &LightConfig::default())
+}
+
+fn run_lit(
+    script: Script,
+    seed: u64,
+    config: &LivenessConfig,
+    light: &LightConfig,
+) -> livegate::liveness::session::Decision {
     let f = fixture();
-    run_case(f.tracker.clone(), &f.astronaut, &f.obama, script, seed, config, &VisionConfig::default())
-        .unwrap()
+    let vision = VisionConfig::default();
+    run_case(f.tracker.clone(), &f.astronaut, &f.obama, script, seed, (config, light), &vision).unwrap()
+}
+
+/// Issue 18: with the light challenge on, a live visitor at the baseline door (300 lux, 45 %
+/// of the area) waits for the flashes, and their skin follows them; off, the verdict says so.
+#[test]
+fn a_live_face_follows_the_screens_flashes_and_a_disabled_challenge_says_off() {
+    let defaults = LivenessConfig::default();
+    let on = LightConfig { enabled: true, ..LightConfig::default() };
+    for seed in SEEDS {
+        let d = run_lit(Script::Live, seed, &defaults, &on);
+        assert_eq!(
+            (d.result, d.checks.light),
+            (Outcome::Pass, Some(LightOutcome::Seen)),
+            "seed {seed}: {d:?}"
+        );
+        assert!(d.checks.light_correlation.is_some_and(|c| c > 0.8), "seed {seed}: {d:?}");
+        // The decision waited for the whole sequence and its lag.
+        assert!(d.decided_t_ms >= u64::from(on.flashes * on.flash_ms), "seed {seed}: {d:?}");
+    }
+    let d = run(Script::Live, SEEDS.start, &defaults);
+    assert_eq!(
+        (d.result, d.checks.light, d.checks.light_correlation),
+        (Outcome::Pass, Some(LightOutcome::Off), None)
+    );
 }
 
 #[test]

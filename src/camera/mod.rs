@@ -1,9 +1,11 @@
 //! Where frames come from. One tiny trait at the hardware seam: the live V4L2 camera (with
 //! its pure helpers: pixel conversion, format negotiation, the reconnect policy, the frame
-//! intake), the replay camera for recorded sessions (SPEC §6) and the synthetic camera.
+//! intake, the exposure/white balance/gain lock), the replay camera for recorded sessions
+//! (SPEC §6) and the synthetic camera.
 
 pub(crate) mod capture;
 mod config;
+pub mod controls;
 pub mod convert;
 pub(crate) mod intake;
 pub(crate) mod mjpeg;
@@ -15,10 +17,12 @@ pub(crate) mod v4l2;
 
 pub use capture::CaptureThread;
 pub use config::{CameraConfig, CameraSource};
+pub use controls::{ControlState, ControlsReport};
 pub use intake::CameraStats;
 pub use recovery::CameraStatus;
 pub use v4l2::{V4l2Camera, V4l2Options};
 
+use crate::liveness::light::LightPlan;
 use image::RgbImage;
 
 /// One camera frame and its capture time (ms on a monotonic clock, or recorded).
@@ -56,4 +60,21 @@ pub trait Camera {
     /// [`CameraError`] when the frame cannot be had; a single bad frame is not the end of the
     /// source, callers may continue.
     fn next_frame(&mut self) -> Result<Option<Frame>, CameraError>;
+
+    /// Whether this camera's frames can show the light challenge's flashes (issue 18): told
+    /// the sequence when the Nose state begins. By default they cannot (a recording).
+    fn light(&mut self, _plan: &LightPlan) -> Lit {
+        Lit::No
+    }
+}
+
+/// Whether a camera's frames show the terminal's flashes ([`Camera::light`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lit {
+    /// The camera renders them itself (the synthetic camera).
+    Rendered,
+    /// A live camera: they show when the terminal's screen flashes them.
+    Screen,
+    /// They cannot show (a recorded session replayed).
+    No,
 }

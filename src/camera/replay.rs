@@ -261,6 +261,10 @@ impl Camera for Paced {
         }
         Ok(frame)
     }
+
+    fn light(&mut self, plan: &crate::liveness::light::LightPlan) -> super::Lit {
+        self.camera.light(plan)
+    }
 }
 
 impl Camera for ReplayCamera {

@@ -24,6 +24,8 @@ use crate::camera::Frame;
 use crate::camera::synthetic::{Conditions, FaceModel, Script, SeededRng, SyntheticCamera};
 use crate::cmd::synth::seeded_target;
 use crate::liveness::ChallengeGeometry;
+use crate::liveness::light::{LightConfig, WhenTooBright};
+use crate::liveness::session::LightOutcome;
 use crate::liveness::session::{Decision, LivenessConfig, Outcome, Phase, Reason, Session};
 use crate::models::{self, Precision};
 use crate::pipeline::{ChallengeRunner, Ending, Event, Watcher};
@@ -83,11 +85,11 @@ pub fn run_case(
     other: &FaceModel,
     script: Script,
     seed: u64,
-    config: &LivenessConfig,
+    (config, light): (&LivenessConfig, &LightConfig),
     vision: &VisionConfig,
 ) -> anyhow::Result<Decision> {
     let conditions = Conditions { hfov_deg: vision.hfov_deg, ..Conditions::baseline() };
-    Ok(run_at(tracker, face, other, script, seed, config, vision, &conditions)?.0)
+    Ok(run_at(tracker, face, other, script, seed, (config, light), vision, &conditions)?.0)
 }
 
 /// Runs one synthetic session at a door drawn from `seed` (the lens the installer configured
@@ -101,12 +103,12 @@ pub fn run_door_case(
     other: &FaceModel,
     script: Script,
     seed: u64,
-    config: &LivenessConfig,
+    (config, light): (&LivenessConfig, &LightConfig),
     vision: &VisionConfig,
 ) -> anyhow::Result<(Decision, Vec<NoseFrame>, Conditions)> {
     let conditions = door(seed);
     let vision = VisionConfig { hfov_deg: conditions.hfov_deg, ..vision.clone() };
-    let (d, frames) = run_at(tracker, face, other, script, seed, config, &vision, &conditions)?;
+    let (d, frames) = run_at(tracker, face, other, script, seed, (config, light), &vision, &conditions)?;
     Ok((d, frames, conditions))
 }
 
@@ -122,7 +124,7 @@ fn run_at(
     other: &FaceModel,
     script: Script,
     seed: u64,
-    config: &LivenessConfig,
+    (config, light): (&LivenessConfig, &LightConfig),
     vision: &VisionConfig,
     conditions: &Conditions,
 ) -> anyhow::Result<(Decision, Vec<NoseFrame>)> {
@@ -132,7 +134,8 @@ fn run_at(
         SyntheticCamera::new(face.clone(), other.clone(), script, &geometry, conditions, rng.next_u64());
     let toward = if geometry.target_is_right() { 1.0 } else { -1.0 };
     tracker.set_config(vision.clone());
-    let mut runner = ChallengeRunner::new(tracker, Session::new(config.clone(), geometry));
+    let session = Session::new(config.clone(), geometry).with_light(light.clone());
+    let mut runner = ChallengeRunner::new(tracker, session);
     let mut frames = Vec::new();
     let ending = runner.run(&mut camera, &mut NoseFrames(&mut frames))?;
     let decision = match ending {
@@ -168,6 +171,19 @@ impl Watcher for NoseFrames<'_> {
     }
 }
 
+/// A light challenge that measures the skin's response without failing on it.
+pub fn measuring_light() -> LightConfig {
+    LightConfig {
+        enabled: true,
+        min_correlation: f32::NEG_INFINITY,
+        min_amplitude: f32::NEG_INFINITY,
+        min_uniformity: f32::NEG_INFINITY,
+        max_additivity: f32::INFINITY,
+        when_too_bright: WhenTooBright::PassWithout,
+        ..LightConfig::default()
+    }
+}
+
 /// A configuration that measures every check without failing on the data-driven ones.
 pub fn measuring(config: &LivenessConfig) -> LivenessConfig {
     LivenessConfig { min_layout_change: f32::NEG_INFINITY, min_parallax: f32::NEG_INFINITY, ..config.clone() }
@@ -192,7 +208,7 @@ pub fn run_set(
     others: &[SourceFace],
     counts: Counts,
     seed_base: u64,
-    vision: &VisionConfig,
+    (vision, light): (&VisionConfig, &LightConfig),
     workers: usize,
 ) -> anyhow::Result<Vec<CaseResult>> {
     let mut jobs = Vec::new();
@@ -213,9 +229,16 @@ pub fn run_set(
     let run = |job: &Job| -> anyhow::Result<CaseResult> {
         let face = &faces[job.face];
         let other = &others[job.face % others.len()].model;
-        let (decision, nose_frames, conditions) =
-            run_door_case(tracker.clone(), &face.model, other, job.script, job.seed, &config, vision)
-                .with_context(|| format!("{} {:?} seed {}", face.name, job.script, job.seed))?;
+        let (decision, nose_frames, conditions) = run_door_case(
+            tracker.clone(),
+            &face.model,
+            other,
+            job.script,
+            job.seed,
+            (&config, light),
+            vision,
+        )
+        .with_context(|| format!("{} {:?} seed {}", face.name, job.script, job.seed))?;
         Ok(CaseResult {
             face: face.name.clone(),
             script: job.script,
@@ -273,12 +296,37 @@ pub fn write_cases(path: &std::path::Path, sets: &[(&str, &[CaseResult])]) -> an
 pub struct Thresholds {
     pub min_parallax: f32,
     pub min_layout_change: f32,
+    pub min_light_correlation: f32,
+    pub min_light_amplitude: f32,
+    pub min_light_uniformity: f32,
 }
 
 impl Thresholds {
     /// The data-driven minimums of a liveness configuration.
     pub fn of(config: &LivenessConfig) -> Self {
-        Self { min_parallax: config.min_parallax, min_layout_change: config.min_layout_change }
+        let light = LightConfig::default();
+        Self {
+            min_parallax: config.min_parallax,
+            min_layout_change: config.min_layout_change,
+            min_light_correlation: light.min_correlation,
+            min_light_amplitude: light.min_amplitude,
+            min_light_uniformity: light.min_uniformity,
+        }
+    }
+
+    /// Whether the light check accepts the session: no light challenge ran (a recording
+    /// without one), or the skin followed the flashes.
+    pub fn light_passes(&self, d: &Decision) -> bool {
+        let c = &d.checks;
+        match (c.light, c.light_correlation, c.light_amplitude, c.light_uniformity) {
+            (None | Some(LightOutcome::Off | LightOutcome::NotRun), ..) => true,
+            (Some(_), Some(r), Some(a), Some(u)) => {
+                r >= self.min_light_correlation
+                    && a >= self.min_light_amplitude
+                    && u >= self.min_light_uniformity
+            }
+            (Some(_), ..) => false,
+        }
     }
 
     /// The outcome of a measured session had these thresholds been in force: the session
@@ -292,6 +340,8 @@ impl Thresholds {
             (Outcome::Fail, Some(Reason::LayoutUnchanged))
         } else if !self.motion_passes(d) {
             (Outcome::Fail, Some(Reason::FlatMotion))
+        } else if d.reason.is_none() && !self.light_passes(d) {
+            (Outcome::Fail, Some(Reason::NoLightResponse))
         } else {
             (d.result, d.reason)
         }
@@ -310,6 +360,18 @@ pub struct Calibration {
     pub live_parallax_min: f32,
     pub attack_parallax_max: f32,
     pub live_layout_min: f32,
+    /// The light challenge, from live sessions at ≤ 500 lux and phone-screen attacks.
+    pub live_light_correlation_min: f32,
+    pub live_light_uniformity_min: f32,
+    pub screen_light_correlation_max: f32,
+}
+
+/// Ambient light up to which the light challenge is calibrated and promised (issue 18).
+pub const LIGHT_PROMISE_LUX: &[&str] = &["50-150 lux", "150-500 lux"];
+
+/// Whether a session was performed at ≤ 500 lux.
+pub fn dim_enough(r: &CaseResult) -> bool {
+    r.conditions.iter().any(|(f, l)| *f == "ambient" && LIGHT_PROMISE_LUX.contains(&l.as_str()))
 }
 
 /// Sorted values of one check over the sessions `pick` selects (where measured).
@@ -355,8 +417,41 @@ pub fn calibrate(measured: &[CaseResult]) -> anyhow::Result<Calibration> {
         anyhow::bail!("calibration needs live and attack sessions that reach the target");
     };
     let min_parallax = motion_threshold(live_min, attack_max);
+    // The light check: uniformity at half the smallest live value; correlation between the
+    // largest phone-screen value among those even enough to pass and the smallest live value
+    // (just above that attack value when they overlap); amplitude at its noise floor.
+    let lit = |r: &CaseResult| r.script == Script::Live && dim_enough(r);
+    let screen = |r: &CaseResult| r.script == Script::Screen;
+    let lc = values(measured, lit, |d| d.checks.light_correlation);
+    let lu = values(measured, lit, |d| d.checks.light_uniformity);
+    let defaults = LightConfig::default();
+    let (live_corr, live_uni) = match (lc.first(), lu.first()) {
+        (Some(&c), Some(&u)) => (c, u),
+        // No light challenge ran (`--light` not given): the configured thresholds stand.
+        _ => (defaults.min_correlation, 2.0 * defaults.min_uniformity),
+    };
+    let min_light_uniformity = live_uni / 2.0;
+    let even = |d: &Decision| d.checks.light_uniformity.is_some_and(|u| u >= min_light_uniformity);
+    let sc = values(measured, screen, |d| d.checks.light_correlation.filter(|_| even(d)));
+    let screen_corr = sc.last().copied().unwrap_or(0.0);
+    let min_light_correlation = if lc.is_empty() {
+        defaults.min_correlation
+    } else if screen_corr < live_corr {
+        (screen_corr.max(0.0) + live_corr) / 2.0
+    } else {
+        screen_corr + 0.01
+    };
     Ok(Calibration {
-        thresholds: Thresholds { min_parallax, min_layout_change: layout_min / 2.0 },
+        thresholds: Thresholds {
+            min_parallax,
+            min_layout_change: layout_min / 2.0,
+            min_light_correlation,
+            min_light_amplitude: LightConfig::default().min_amplitude,
+            min_light_uniformity,
+        },
+        live_light_correlation_min: live_corr,
+        live_light_uniformity_min: live_uni,
+        screen_light_correlation_max: screen_corr,
         live_parallax_min: live_min,
         attack_parallax_max: attack_max,
         live_layout_min: layout_min,
@@ -383,6 +478,8 @@ pub struct EvaluateCommand {
     pub reference: PathBuf,
     /// Write the engine record instead of checking the engine against it.
     pub record_engine: bool,
+    /// Run and report the light challenge in every session.
+    pub light: bool,
 }
 
 /// Checks the engine against its record (or writes it), generates and measures the
@@ -417,7 +514,10 @@ pub fn exec(cmd: EvaluateCommand) -> anyhow::Result<Exit> {
         Counts { live: live * k, per_attack: per_attack * k, per_misbehaviour: per_misbehaviour * k };
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     tracing::info!(target: LOG_TARGET, "calibration set…");
-    let measured = run_set(&tracker, &cal_faces, &rep_faces, cmd.counts, 1_000_000, &vision, workers)?;
+    // The light challenge as shipped (`[light] enabled`), or measured in full with `--light`.
+    let light = if cmd.light { measuring_light() } else { LightConfig::default() };
+    let measured =
+        run_set(&tracker, &cal_faces, &rep_faces, cmd.counts, 1_000_000, (&vision, &light), workers)?;
     let cal = calibrate(&measured)?;
     tracing::info!(
         target: LOG_TARGET,
@@ -425,14 +525,21 @@ pub fn exec(cmd: EvaluateCommand) -> anyhow::Result<Exit> {
         cal.thresholds.min_parallax,
         cal.thresholds.min_layout_change
     );
-    let reported = run_set(&tracker, &rep_faces, &cal_faces, rep_counts, 2_000_000, &vision, workers)?;
+    let reported =
+        run_set(&tracker, &rep_faces, &cal_faces, rep_counts, 2_000_000, (&vision, &light), workers)?;
     if let Some(path) = &cmd.cases {
         write_cases(path, &[("calibration", &measured), ("report", &reported)])?;
     }
     let names = |f: &[SourceFace]| f.iter().map(|x| x.name.clone()).collect::<Vec<_>>();
-    let command = format!(
-        "cargo run --release -- evaluate --live {live} --per-attack {per_attack} --per-misbehaviour {per_misbehaviour} --out docs/evaluation.md"
-    );
+    let command = if cmd.light {
+        format!(
+            "cargo run --release -- evaluate --light --live {live} --per-attack {per_attack} --per-misbehaviour {per_misbehaviour} --out docs/evaluation-light.md"
+        )
+    } else {
+        format!(
+            "cargo run --release -- evaluate --live {live} --per-attack {per_attack} --per-misbehaviour {per_misbehaviour} --out docs/evaluation.md"
+        )
+    };
     let md = render(&cal, &names(&cal_faces), &names(&rep_faces), &measured, &reported, &command)
         + "\n"
         + &engine_md;

@@ -411,6 +411,7 @@ mod tests {
                 layout_change: Some(layout),
                 parallax: Some(parallax),
                 path_rms: Some(0.004),
+                ..Checks::default()
             },
             frames: 20,
             decided_t_ms: 1300,

@@ -69,6 +69,10 @@ impl Camera for LiveCamera {
             ))
         })
     }
+
+    fn light(&mut self, _plan: &crate::liveness::light::LightPlan) -> crate::camera::Lit {
+        crate::camera::Lit::Screen
+    }
 }
 
 /// Starts the V4L2 camera thread and waits for its first frame. Unlike the service, which

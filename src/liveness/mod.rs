@@ -5,6 +5,7 @@
 
 pub(crate) mod checks;
 pub(crate) mod geometry;
+pub mod light;
 pub(crate) mod motion;
 pub mod session;
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::checks::{layout_change, path_rms};
 use super::geometry::{ChallengeGeometry, grow, is_inside};
+use super::light::{self, LightConfig, LightPlan, LightSample, WhenTooBright};
 use crate::vision::Rect;
 use crate::vision::pose::{Rotation, mean_rotation, turn_deg};
 
@@ -21,6 +22,9 @@ const TURN_FRAMES: usize = 3;
 /// the decision, and the check then fails (three values at 15 fps span 133 ms, 267 ms with
 /// one frame missing).
 const MOTION_MAX_AGE_MS: u64 = 300;
+
+/// After the flashes' latest lag, one more frame period (15 fps) before the light check.
+const LIGHT_SETTLE_MS: u64 = 70;
 
 /// Thresholds and limits of a challenge; every one is a config key (`[liveness]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,11 +109,14 @@ pub enum Reason {
     CameraError,
     /// The challenge was cancelled by a request (result `aborted`).
     Cancelled,
+    /// The skin did not follow the screen's flashes (issue 18: a video on a screen, or light
+    /// too bright for the flashes to show; `[light] when_too_bright = "fail"`).
+    NoLightResponse,
 }
 
 impl Reason {
     /// Every reason (for the tests that every language words each one).
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 15] = [
         Self::MultipleFaces,
         Self::FaceLost,
         Self::FaceTimeout,
@@ -124,6 +131,7 @@ impl Reason {
         Self::Incomplete,
         Self::CameraError,
         Self::Cancelled,
+        Self::NoLightResponse,
     ];
 }
 
@@ -145,6 +153,37 @@ pub struct Checks {
     pub layout_change: Option<f32>,
     pub parallax: Option<f32>,
     pub path_rms: Option<f32>,
+    /// The light challenge: whether the skin followed the flashes (absent when the
+    /// challenge ended before the Nose state).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub light: Option<LightOutcome>,
+    /// Correlation of the skin's colour with the flashes (`liveness::light`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub light_correlation: Option<f32>,
+    /// How strongly the skin followed them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub light_amplitude: Option<f32>,
+    /// How evenly the skin patches followed them (weakest over strongest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub light_uniformity: Option<f32>,
+    /// The eyebrows' relative response over the skin's (about 1 for diffuse reflection).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub light_additivity: Option<f32>,
+}
+
+/// What the light challenge found (verdict `checks.light`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LightOutcome {
+    /// The skin followed the flashes.
+    Seen,
+    /// It did not, and `[light] when_too_bright = "pass_without"` let the challenge go on
+    /// without this protection.
+    NotSeen,
+    /// `[light] enabled = false`: no flashes, the weaker guarantee.
+    Off,
+    /// The frames cannot show the flashes (a recorded session replayed without them).
+    NotRun,
 }
 
 /// How a challenge ended.
@@ -182,6 +221,8 @@ pub struct Sample {
     /// Non-planar motion of the tracked keypoints since the Nose state began (`motion`), when
     /// the keypoint tracker has it for this frame.
     pub parallax: Option<f32>,
+    /// The skin's and the background's colour on this frame, while the screen flashes.
+    pub light: Option<LightSample>,
 }
 
 /// What the visitor is asked to do now. The session says which; the screen words it, in the
@@ -245,6 +286,13 @@ pub struct Session {
     path: Vec<(f32, [f32; 2])>,
     /// The 3-D-motion values of the Nose state, with the time of their frames.
     parallax: Vec<(u64, f32)>,
+    /// `[light]`, and the sequence shown in this challenge's Nose state (`None`: none shown).
+    light_config: LightConfig,
+    light_plan: Option<LightPlan>,
+    light_samples: Vec<LightSample>,
+    /// The checks of a nose that reached the target while the flashes still ran: the decision
+    /// waits for the sequence's end (and its latest lag).
+    waiting: Option<Checks>,
 }
 
 impl Session {
@@ -265,7 +313,36 @@ impl Session {
             last_turn: None,
             path: Vec::new(),
             parallax: Vec::new(),
+            light_config: LightConfig { enabled: false, ..LightConfig::default() },
+            light_plan: None,
+            light_samples: Vec::new(),
+            waiting: None,
         }
+    }
+
+    /// The light challenge's configuration (the default session runs none: `checks.light`
+    /// is then `off`).
+    #[must_use]
+    pub fn with_light(mut self, config: LightConfig) -> Self {
+        self.light_config = config;
+        self
+    }
+
+    /// The flash sequence of this Nose state, if the frames show one.
+    pub fn light_plan(&self) -> Option<&LightPlan> {
+        self.light_plan.as_ref()
+    }
+
+    /// `[light]` of this session.
+    pub fn light_config(&self) -> &LightConfig {
+        &self.light_config
+    }
+
+    /// The flash sequence shown in this Nose state (`None`: the frames cannot show one, and
+    /// the check is `not_run`).
+    pub fn start_light(&mut self, plan: Option<LightPlan>) {
+        self.light_plan = plan;
+        self.light_samples.clear();
     }
 
     /// The challenge geometry.
@@ -415,6 +492,14 @@ impl Session {
     }
 
     fn nose_step(&mut self, s: &Sample) -> Step {
+        if let (Some(plan), Some(light)) = (&self.light_plan, s.light)
+            && s.t_ms <= plan.end_ms() + u64::from(self.light_config.max_lag_ms) + LIGHT_SETTLE_MS
+        {
+            self.light_samples.push(light);
+        }
+        if self.waiting.is_some() {
+            return self.wait_for_light(s);
+        }
         if self.elapsed(s) > self.config.nose_timeout_ms {
             return self.end(Outcome::Timeout, Some(Reason::NoseTimeout), s.t_ms, self.partial_checks());
         }
@@ -447,6 +532,58 @@ impl Session {
 
     fn partial_checks(&self) -> Checks {
         Checks { single_face: true, ..Checks::default() }
+    }
+
+    /// When the flashes' light has been seen in full: the sequence's end, its latest lag.
+    fn light_done_ms(&self) -> Option<u64> {
+        self.light_plan
+            .as_ref()
+            .map(|p| p.end_ms() + u64::from(self.light_config.max_lag_ms) + LIGHT_SETTLE_MS)
+    }
+
+    /// A nose on the target while the flashes run: the face must stay in view and in the area
+    /// until they have been seen; then the decision.
+    fn wait_for_light(&mut self, s: &Sample) -> Step {
+        let Some(face) = &s.face else {
+            return self.missing_face(self.config.nose_max_missing_frames, Phase::Nose, s.t_ms);
+        };
+        let tolerant = grow(self.geometry.area, self.config.nose_area_growth);
+        self.outside = if is_inside(&face.bounds, &tolerant) { 0 } else { self.outside + 1 };
+        if self.outside >= 2 {
+            return self.end(Outcome::Fail, Some(Reason::LeftArea), s.t_ms, self.partial_checks());
+        }
+        if self.light_done_ms().is_some_and(|done| s.t_ms < done) {
+            return Step::Running { phase: Phase::Nose, prompt: Prompt::HoldStill };
+        }
+        let checks = self.waiting.take().expect("waiting");
+        self.finish(checks, None, s.t_ms)
+    }
+
+    /// The light check on top of the others' `reason`.
+    fn finish(&mut self, mut checks: Checks, reason: Option<Reason>, t_ms: u64) -> Step {
+        let mut reason = reason;
+        checks.light = Some(if !self.light_config.enabled {
+            LightOutcome::Off
+        } else if let Some(plan) = &self.light_plan {
+            let m = light::measure(plan, &self.light_samples, self.light_config.max_lag_ms);
+            checks.light_correlation = m.map(|m| m.correlation);
+            checks.light_amplitude = m.map(|m| m.amplitude);
+            checks.light_uniformity = m.map(|m| m.uniformity);
+            checks.light_additivity = m.and_then(|m| m.additivity);
+            let c = &self.light_config;
+            if m.is_some_and(|m| c.seen(&m)) {
+                LightOutcome::Seen
+            } else {
+                if reason.is_none() && c.when_too_bright == WhenTooBright::Fail {
+                    reason = Some(Reason::NoLightResponse);
+                }
+                LightOutcome::NotSeen
+            }
+        } else {
+            LightOutcome::NotRun
+        });
+        let outcome = if reason.is_none() { Outcome::Pass } else { Outcome::Fail };
+        self.end(outcome, reason, t_ms, checks)
     }
 
     /// Non-planar motion at the decision: read off a straight line through the last three
@@ -483,6 +620,7 @@ impl Session {
             layout_change: Some(layout_change(&start.layout, &face.layout)),
             parallax: self.pooled_parallax(t_ms),
             path_rms: path_rms(&self.path),
+            ..Checks::default()
         };
         let c = &self.config;
         let reason = if turn < c.min_yaw_deg {
@@ -498,8 +636,12 @@ impl Session {
         } else {
             None
         };
-        let outcome = if reason.is_none() { Outcome::Pass } else { Outcome::Fail };
-        self.end(outcome, reason, t_ms, checks)
+        if reason.is_none() && self.light_done_ms().is_some_and(|done| t_ms < done) {
+            // Everything else passed; the flashes are still to be seen in full.
+            self.waiting = Some(checks);
+            return Step::Running { phase: Phase::Nose, prompt: Prompt::HoldStill };
+        }
+        self.finish(checks, reason, t_ms)
     }
 
     fn end(&mut self, result: Outcome, reason: Option<Reason>, t_ms: u64, mut checks: Checks) -> Step {
@@ -568,7 +710,7 @@ mod tests {
     }
 
     fn sample(t_ms: u64, face: Option<FaceSample>) -> Sample {
-        Sample { t_ms, faces: usize::from(face.is_some()), face, parallax: Some(0.05) }
+        Sample { t_ms, faces: usize::from(face.is_some()), face, parallax: Some(0.05), light: None }
     }
 
     /// Runs a live-looking performance: nose from the centre to the target over `n` frames

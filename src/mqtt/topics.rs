@@ -175,6 +175,10 @@ pub struct StatePayload {
     /// how many, and that no challenge starts until the broker has acknowledged them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verdicts: Option<String>,
+    /// Set while a challenge holds the V4L2 camera's exposure, white balance and gain still:
+    /// per control `locked`, `absent` or `refused: <OS error>` (issue 18).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub camera_controls: Option<crate::camera::ControlsReport>,
 }
 
 /// A progress message on `…/event` (QoS 0).
@@ -328,6 +332,32 @@ mod tests {
         assert_eq!(ok, r#"{"request_id":"a","status":"ok"}"#);
         let err = serde_json::to_string(&Response::error(None, "busy")).unwrap();
         assert_eq!(err, r#"{"request_id":null,"status":"error","error":"busy"}"#);
+    }
+
+    #[test]
+    fn the_state_carries_the_camera_control_lock_only_while_one_is_held() {
+        let mut s = StatePayload {
+            state: Activity::Challenge,
+            camera: "camera ok: /dev/video0 YUYV 640x480".into(),
+            model: "m".into(),
+            engine: "e".into(),
+            version: "0.1.0".into(),
+            since: "2026-01-01T00:00:00.000Z".into(),
+            locked_until: None,
+            verdicts: None,
+            camera_controls: None,
+        };
+        assert!(!serde_json::to_string(&s).unwrap().contains("camera_controls"));
+        s.camera_controls = serde_json::from_str(
+            r#"{"exposure":"locked","white_balance":"absent","gain":"refused: Invalid argument (os error 22)"}"#,
+        )
+        .unwrap();
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(
+            json["camera_controls"],
+            json!({"exposure": "locked", "white_balance": "absent", "gain": "refused: Invalid argument (os error 22)"})
+        );
+        assert_eq!(serde_json::from_value::<StatePayload>(json).unwrap(), s);
     }
 
     #[test]

@@ -54,10 +54,19 @@ where
     C: PixelColor + From<Rgb888>,
 {
     let layout = Layout::new(s, c);
+    // The light challenge fills the background with its colour; the guidance on it stays
+    // readable: dark text on a light colour.
+    let (background, text) = match c.flash {
+        Some([r, g, b]) => {
+            let luma = 0.2126 * f32::from(r) + 0.7152 * f32::from(g) + 0.0722 * f32::from(b);
+            (Rgb888::new(r, g, b), if luma > 110.0 { style::TEXT_ON_LIGHT } else { style::TEXT })
+        }
+        None => (style::BACKGROUND, style::TEXT),
+    };
     // The preview covers its whole rectangle (picture or grey), so the background skips it.
     let hole = layout.map.map(|m| m.dest());
     for r in clip {
-        fill_around(target, &r.intersection(&s.screen), hole.as_ref(), C::from(style::BACKGROUND))?;
+        fill_around(target, &r.intersection(&s.screen), hole.as_ref(), C::from(background))?;
     }
     if let Some(map) = &layout.map {
         let dest = map.dest();
@@ -94,7 +103,7 @@ where
             .flatten();
         // A line outside every clip rectangle would draw nothing there: skip rendering it.
         if bounds.is_none_or(|b| clip.iter().any(|r| !r.intersection(&b).is_zero_sized())) {
-            centred(&mut Clip::new(target, clip), &s.body, l, x, y, style::TEXT)?;
+            centred(&mut Clip::new(target, clip), &s.body, l, x, y, text)?;
         }
         y += line_height(&s.body) as i32;
     }

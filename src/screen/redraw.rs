@@ -75,7 +75,7 @@ fn changed(last: &View, next: &View, s: &Style) -> Option<Vec<Rectangle>> {
 /// preview, the overlay (old and new place) and the time bar.
 fn challenge_changes(a: &Challenge, b: &Challenge, s: &Style) -> Option<Vec<Rectangle>> {
     let (ga, gb) = (&a.geometry, &b.geometry);
-    if a.prompt != b.prompt || (ga.width, ga.height) != (gb.width, gb.height) {
+    if a.prompt != b.prompt || a.flash != b.flash || (ga.width, ga.height) != (gb.width, gb.height) {
         return None;
     }
     let mut dirty = Vec::new();
@@ -247,6 +247,7 @@ mod tests {
                 remaining_fraction: fraction,
                 remaining_ms: 5_000,
                 prompt: i,
+                flash: None,
             }),
             status: Status::default(),
             language: Default::default(),

@@ -31,6 +31,7 @@ pub fn samples(frame: Arc<RgbImage>) -> Vec<(&'static str, View)> {
             remaining_fraction,
             remaining_ms: (remaining_fraction * 10_000.0) as u64,
             prompt,
+            flash: None,
         })
     };
     let ok = Status::default();
@@ -42,6 +43,14 @@ pub fn samples(frame: Arc<RgbImage>) -> Vec<(&'static str, View)> {
         ("nose", v(challenge(Phase::Nose, Prompt::MoveNose, Some(FRAME_NOSE), 0.6), ok)),
         ("nose_hurry", v(challenge(Phase::Nose, Prompt::MoveNose, Some(FRAME_NOSE), 0.15), ok)),
         ("nose_hit", v(challenge(Phase::Nose, Prompt::HoldStill, Some(on_target), 0.4), ok)),
+        (
+            "nose_flash",
+            v(flashing(challenge(Phase::Nose, Prompt::MoveNose, Some(FRAME_NOSE), 0.5), [255, 255, 0]), ok),
+        ),
+        (
+            "nose_flash_dark",
+            v(flashing(challenge(Phase::Nose, Prompt::MoveNose, Some(FRAME_NOSE), 0.45), [0, 0, 255]), ok),
+        ),
         ("pass", v(Scene::Pass, ok)),
         ("fail_no_rotation", v(Scene::Fail { reason: Reason::NoRotation }, ok)),
         ("fail_multiple_faces", v(Scene::Fail { reason: Reason::MultipleFaces }, ok)),
@@ -53,6 +62,14 @@ pub fn samples(frame: Arc<RgbImage>) -> Vec<(&'static str, View)> {
         ),
         ("idle_offline", v(Scene::Idle, Status { camera_ok: true, broker_connected: false })),
     ]
+}
+
+/// A challenge scene lit by the light challenge's `colour`.
+fn flashing(scene: Scene, colour: [u8; 3]) -> Scene {
+    match scene {
+        Scene::Challenge(c) => Scene::Challenge(Challenge { flash: Some(colour), ..c }),
+        other => other,
+    }
 }
 
 /// [`samples`] worded in `language`.

@@ -73,6 +73,8 @@ struct Service {
     capture: Option<Arc<CaptureThread>>,
     /// The camera text last published in `state`.
     camera: String,
+    /// The camera's control lock last published in `state`.
+    camera_controls: Option<crate::camera::ControlsReport>,
     /// When the lockout ends, while locked (for `state`).
     locked_until: Option<String>,
     /// The `challenge` thread: the watchdog is fed only while it lives.
@@ -173,7 +175,13 @@ pub fn run_until(
     let (work_tx, work_rx) = mpsc::channel(16);
     let watch = (cfg.trigger.face_hold_ms > 0).then_some(cfg.trigger.face_min_width);
     let (engine, model) = (tracker.engine(), tracker.models());
-    let (jobs, worker) = worker::spawn(tracker, cameras, cfg.liveness.clone(), work_tx, (ui.clone(), watch))?;
+    let (jobs, worker) = worker::spawn(
+        tracker,
+        cameras,
+        (cfg.liveness.clone(), cfg.light.clone()),
+        work_tx,
+        (ui.clone(), watch),
+    )?;
     let (out_tx, out_rx) = mpsc::channel(64);
     let (in_tx, in_rx) = mpsc::channel(16);
     let link = Link {
@@ -220,6 +228,7 @@ pub fn run_until(
         out: out_tx,
         running: None,
         camera,
+        camera_controls: None,
         capture,
         worker,
         notify: notify::Notifier::from_env(),
@@ -336,6 +345,7 @@ fn state(
         since: rfc3339_ms(SystemTime::now()),
         locked_until,
         verdicts: None,
+        camera_controls: None,
     }
 }
 
@@ -450,6 +460,8 @@ impl Service {
         self.camera = camera_text(&self.cfg, self.capture.as_deref());
         let locked = if activity == Activity::Locked { self.locked_until.clone() } else { None };
         let mut s = state(activity, self.camera.clone(), (&self.model, &self.issuer.engine), locked);
+        self.camera_controls = self.capture.as_deref().and_then(CaptureThread::controls);
+        s.camera_controls.clone_from(&self.camera_controls);
         // Verdicts only in memory (the spool cannot store them): the terminal is in error
         // until the broker has them, and says why.
         self.held_reported = self.unspooled.load(Ordering::Relaxed);
@@ -465,10 +477,16 @@ impl Service {
     }
 
     /// Republishes `state` when the camera's status changed (unplugged, back) or a lockout
-    /// ended, between challenges.
+    /// ended, between challenges; and when the camera's control lock changed (taken in the
+    /// Nose state, or lost with a reconnect).
     async fn on_tick(&mut self) {
         self.feed_watchdog();
+        let controls_changed =
+            self.capture.as_deref().and_then(CaptureThread::controls) != self.camera_controls;
         if self.running.is_some() {
+            if controls_changed {
+                self.publish_state(Activity::Challenge).await;
+            }
             return;
         }
         let camera = camera_text(&self.cfg, self.capture.as_deref());
@@ -476,7 +494,11 @@ impl Service {
         let activity = self.resting();
         self.refresh_screen(activity);
         let held_changed = self.unspooled.load(Ordering::Relaxed) != self.held_reported;
-        if camera != self.camera || (was_locked && activity != Activity::Locked) || held_changed {
+        if camera != self.camera
+            || (was_locked && activity != Activity::Locked)
+            || held_changed
+            || controls_changed
+        {
             if camera != self.camera {
                 info!(status = %camera, "camera status changed");
             }

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::camera::Frame;
+use crate::liveness::light::LightPlan;
 use crate::liveness::session::{LivenessConfig, Reason};
 use crate::mqtt::topics::Activity;
 use crate::pipeline::ChallengeRunner;
@@ -57,6 +58,8 @@ impl Ui {
 #[derive(Debug, Default)]
 pub struct ChallengeScreen {
     countdown: Countdown,
+    /// The light challenge's sequence, once the Nose state has drawn it.
+    light: Option<LightPlan>,
 }
 
 impl ChallengeScreen {
@@ -65,6 +68,7 @@ impl ChallengeScreen {
     pub fn scene(&mut self, frame: Frame, runner: &ChallengeRunner, liveness: &LivenessConfig) -> Scene {
         let (phase, prompt) = runner.shown();
         let left = self.countdown.update(phase, frame.t_ms, liveness);
+        let flash = self.light.as_ref().and_then(|p| p.colour_at(frame.t_ms));
         Scene::Challenge(Challenge {
             frame: Some(Arc::new(frame.image)),
             geometry: *runner.geometry(),
@@ -73,7 +77,13 @@ impl ChallengeScreen {
             remaining_fraction: left.fraction,
             remaining_ms: left.ms,
             prompt,
+            flash,
         })
+    }
+
+    /// Flashes `plan` from now on (frame clock).
+    pub fn light(&mut self, plan: &LightPlan) {
+        self.light = Some(plan.clone());
     }
 }
 

@@ -1,6 +1,10 @@
 //! The challenge worker: a named std thread that owns the face tracker and runs one challenge
 //! at a time through [`ChallengeRunner`], so inference never runs inside tokio. Jobs come in
 //! on a bounded std channel; progress and the decision go out on a tokio channel.
+//!
+//! From the start of the Nose state (where the light challenge flashes the screen) to the end
+//! of the challenge, however it ends, the V4L2 camera's exposure, white balance and gain are
+//! held still ([`HeldControls`], through the camera thread's command channel).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,6 +18,7 @@ use crate::camera::synthetic::{Conditions, FaceModel, Script, SyntheticCamera};
 use crate::camera::{Camera, CameraError, CaptureThread, Frame};
 use crate::camera::{CameraConfig, CameraSource};
 use crate::liveness::ChallengeGeometry;
+use crate::liveness::light::LightConfig;
 use crate::liveness::session::{LivenessConfig, Phase, Session};
 pub use crate::pipeline::Ending;
 use crate::pipeline::{ChallengeRunner, Event, Watcher};
@@ -70,6 +75,45 @@ pub struct Cameras {
 /// How long a challenge waits for a frame from the V4L2 camera before it fails.
 const LIVE_FRAME_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long the challenge waits for the camera thread to lock or restore its controls (done
+/// between two frames; a thread waiting for a missing camera does it when it is back).
+const CONTROLS_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// The camera's automatics held for one challenge: locked when the Nose state begins,
+/// restored when the challenge ends (also when it is cancelled, times out or fails: on drop).
+/// Nothing for a source without a camera thread (replay, synthetic).
+struct HeldControls<'a> {
+    capture: Option<&'a CaptureThread>,
+    held: bool,
+}
+
+impl<'a> HeldControls<'a> {
+    fn new(capture: Option<&'a CaptureThread>) -> Self {
+        Self { capture, held: false }
+    }
+
+    fn hold(&mut self) {
+        if let (Some(c), false) = (self.capture, self.held) {
+            self.held = true;
+            // The camera thread logs what the lock did; `state` reports it.
+            c.lock_controls(CONTROLS_TIMEOUT);
+        }
+    }
+
+    fn release(&mut self) {
+        if let (Some(c), true) = (self.capture, self.held) {
+            self.held = false;
+            c.restore_controls(CONTROLS_TIMEOUT);
+        }
+    }
+}
+
+impl Drop for HeldControls<'_> {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
 /// A challenge's view of the camera thread: the newest frames, from the first one on.
 struct LiveFrames {
     capture: Arc<CaptureThread>,
@@ -89,6 +133,10 @@ impl Camera for LiveFrames {
                 self.capture.status()
             ))),
         }
+    }
+
+    fn light(&mut self, _plan: &crate::liveness::light::LightPlan) -> crate::camera::Lit {
+        crate::camera::Lit::Screen
     }
 }
 
@@ -163,7 +211,7 @@ pub fn check_camera(cams: &Cameras) -> Result<(), CameraError> {
 pub fn spawn(
     tracker: FaceTracker,
     camera: Cameras,
-    liveness: LivenessConfig,
+    liveness: (LivenessConfig, LightConfig),
     events: mpsc::Sender<WorkerEvent>,
     (ui, watch): (Ui, Option<f32>),
 ) -> std::io::Result<(std::sync::mpsc::SyncSender<Job>, std::thread::JoinHandle<()>)> {
@@ -222,7 +270,7 @@ fn run_job(
     job: &Job,
     tracker: FaceTracker,
     (cams, n): (&Cameras, usize),
-    liveness: &LivenessConfig,
+    (liveness, light): &(LivenessConfig, LightConfig),
     (events, ui): (&mpsc::Sender<WorkerEvent>, &Ui),
 ) -> (Ending, FaceTracker) {
     let opened = match open_camera(cams, n) {
@@ -234,13 +282,17 @@ fn run_job(
         CameraSource::V4l2 => opened.camera,
         _ => Box::new(Paced::new(opened.camera, Pace::real())),
     };
-    let mut runner = ChallengeRunner::new(tracker, Session::new(liveness.clone(), opened.geometry));
-    let mut watch = Watch { job, events, ui, liveness, screen: ChallengeScreen::default() };
+    let session = Session::new(liveness.clone(), opened.geometry).with_light(light.clone());
+    let mut runner = ChallengeRunner::new(tracker, session);
+    let controls = HeldControls::new(cams.capture.as_deref());
+    let mut watch = Watch { job, events, ui, liveness, screen: ChallengeScreen::default(), controls };
     let ending = match runner.run(camera.as_mut(), &mut watch) {
         Ok(ending) => ending,
         // The service's watcher never fails; should it, the challenge ends as a camera fault.
         Err(e) => Ending::CameraFailed { frames: 0, error: CameraError::Unusable(e.to_string()) },
     };
+    // Before the verdict goes out, so the `state` published with it shows no lock.
+    watch.controls.release();
     (ending, runner.into_tracker())
 }
 
@@ -251,6 +303,7 @@ struct Watch<'a> {
     ui: &'a Ui,
     liveness: &'a LivenessConfig,
     screen: ChallengeScreen,
+    controls: HeldControls<'a>,
 }
 
 impl Watcher for Watch<'_> {
@@ -258,7 +311,16 @@ impl Watcher for Watch<'_> {
         self.job.cancel.load(Ordering::Relaxed)
     }
 
+    /// The screen flashes the sequence behind the guidance; without a screen, nothing can.
+    fn light(&mut self, plan: &crate::liveness::light::LightPlan) -> bool {
+        self.screen.light(plan);
+        self.ui.is_shown()
+    }
+
     fn seen(&mut self, frame: Frame, event: Event<'_>, runner: &ChallengeRunner) -> anyhow::Result<()> {
+        if let Event::Progress { phase: Phase::Nose, new_phase: true, .. } = event {
+            self.controls.hold();
+        }
         if let Event::Progress { phase, prompt, new_phase: true } = event {
             let p = WorkerEvent::Progress { challenge_id: self.job.challenge_id.clone(), phase, prompt };
             let _ = self.events.try_send(p);
@@ -268,5 +330,65 @@ impl Watcher for Watch<'_> {
             self.ui.show(self.ui.view(scene, true));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use image::RgbImage;
+
+    use super::*;
+    use crate::camera::CameraStatus;
+    use crate::camera::capture::{ControlCommand, ControlHooks};
+
+    /// A live camera that records the control commands it gets.
+    struct Recorder(Arc<Mutex<Vec<ControlCommand>>>);
+
+    impl Camera for Recorder {
+        fn next_frame(&mut self) -> Result<Option<Frame>, CameraError> {
+            std::thread::sleep(Duration::from_millis(5));
+            Ok(Some(Frame { image: RgbImage::new(4, 4), t_ms: 0 }))
+        }
+    }
+
+    fn recorder() -> (CaptureThread, Arc<Mutex<Vec<ControlCommand>>>) {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let hooks = ControlHooks {
+            apply: |c: &mut Recorder, command| c.0.lock().unwrap().push(command),
+            report: |_: &Recorder| None,
+        };
+        let thread = CaptureThread::start(Recorder(log.clone()), |_| CameraStatus::Starting, Some(hooks));
+        (thread.unwrap(), log)
+    }
+
+    #[test]
+    fn the_controls_are_locked_once_and_restored_once_however_the_challenge_ends() {
+        let (thread, log) = recorder();
+        {
+            let mut held = HeldControls::new(Some(&thread));
+            held.hold();
+            held.hold();
+            // Cancelled, timed out or failed: the challenge's watcher is dropped.
+        }
+        assert_eq!(*log.lock().unwrap(), [ControlCommand::Lock, ControlCommand::Restore]);
+        log.lock().unwrap().clear();
+        let mut held = HeldControls::new(Some(&thread));
+        held.hold();
+        held.release();
+        drop(held);
+        assert_eq!(*log.lock().unwrap(), [ControlCommand::Lock, ControlCommand::Restore]);
+        log.lock().unwrap().clear();
+        // A challenge that never reached the Nose state restores nothing.
+        drop(HeldControls::new(Some(&thread)));
+        assert!(log.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn sources_without_a_camera_thread_hold_nothing() {
+        let mut held = HeldControls::new(None);
+        held.hold();
+        held.release();
     }
 }

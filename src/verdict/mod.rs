@@ -152,6 +152,10 @@ impl Verdict {
                 layout_change: r4(c.layout_change),
                 parallax: r4(c.parallax),
                 path_rms: r4(c.path_rms),
+                light_correlation: r4(c.light_correlation),
+                light_amplitude: r4(c.light_amplitude),
+                light_uniformity: r4(c.light_uniformity),
+                light_additivity: r4(c.light_additivity),
                 ..c
             },
             started_at: rfc3339_ms(started),

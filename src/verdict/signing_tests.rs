@@ -26,6 +26,7 @@ fn verdict() -> Verdict {
             layout_change: Some(round4(0.21)),
             parallax: Some(round4(0.000_083)),
             path_rms: Some(round4(0.006_123_4)),
+            ..Checks::default()
         },
         started_at: "2026-11-23T18:40:01.120Z".into(),
         decided_at: "2026-11-23T18:40:05.870Z".into(),

@@ -91,7 +91,7 @@ mount -t devtmpfs dev /dev
 for m in ${deps[*]}; do insmod /modules/\$m.ko || echo "VM insmod \$m failed"; done
 echo "VM ready, vivid in ${delay} s"
 (sleep ${delay}; insmod /modules/vivid.ko && echo "VM vivid loaded: \$(ls /dev/video*)") &
-PROBE_UNLOAD="rmmod vivid" PROBE_LOAD="insmod /modules/vivid.ko" /bin/probe $*
+NO_COLOR=1 PROBE_UNLOAD="rmmod vivid" PROBE_LOAD="insmod /modules/vivid.ko" /bin/probe $*
 echo "VM probe exit \$?"
 poweroff -f
 INIT

@@ -72,6 +72,21 @@ pub struct Conditions {
     pub codec: Codec,
     /// How fast things move.
     pub speed: Speed,
+    /// Ambient illuminance on the face, lux (with the light level: dim 50–150, normal
+    /// 150–600, bright 600–2 000, log-uniform): what the screen's flashes compete with.
+    pub ambient_lux: f32,
+}
+
+/// Ambient-light bins: upper bound (lux) and label.
+const AMBIENT_BINS: [(f32, &str); 4] = [
+    (150.0, "50-150 lux"),
+    (500.0, "150-500 lux"),
+    (1000.0, "500-1000 lux"),
+    (f32::INFINITY, "1000-2000 lux"),
+];
+
+fn ambient_bin(lux: f32) -> &'static str {
+    AMBIENT_BINS.iter().find(|b| lux < b.0).map_or("1000-2000 lux", |b| b.1)
 }
 
 /// Range of the face-box fraction; its thirds are the near/mid/far bins.
@@ -92,6 +107,7 @@ impl Conditions {
             rolling_shutter_ms: 0.0,
             codec: Codec::Jpeg { quality: 85 },
             speed: Speed::Slow,
+            ambient_lux: 300.0,
         }
     }
 
@@ -118,6 +134,13 @@ impl Conditions {
             Codec::Mjpeg { quality: quality(rng) }
         };
         let speed = if coin(rng) { Speed::Slow } else { Speed::Quick };
+        // Drawn last, so every door drawn before it is unchanged.
+        let (lo, hi): (f32, f32) = match light {
+            Light::Dim => (50.0, 150.0),
+            Light::Normal => (150.0, 600.0),
+            Light::Bright => (600.0, 2000.0),
+        };
+        let ambient_lux = (lo.ln() + (hi.ln() - lo.ln()) * rng.uniform(0.0, 1.0)).exp();
         Self {
             fps,
             hfov_deg,
@@ -129,6 +152,7 @@ impl Conditions {
             rolling_shutter_ms,
             codec,
             speed,
+            ambient_lux,
         }
     }
 
@@ -182,6 +206,7 @@ impl Conditions {
             ("shutter", shutter.into()),
             ("codec", codec),
             ("speed", if self.speed == Speed::Quick { "quick" } else { "slow" }.into()),
+            ("ambient", ambient_bin(self.ambient_lux).into()),
         ]
     }
 
@@ -198,6 +223,7 @@ impl Conditions {
             ("shutter", vec!["global", "rolling 15-22 ms", "rolling 22-30 ms"]),
             ("codec", vec!["jpeg q<70", "jpeg q≥70", "mjpeg q<70", "mjpeg q≥70"]),
             ("speed", vec!["slow", "quick"]),
+            ("ambient", AMBIENT_BINS.iter().map(|b| b.1).collect()),
         ]
     }
 }

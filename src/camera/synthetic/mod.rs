@@ -14,6 +14,7 @@
 
 pub(crate) mod conditions;
 pub(crate) mod head;
+pub(crate) mod illumination;
 pub(crate) mod optics;
 pub(crate) mod performance;
 pub(crate) mod relief;
@@ -31,8 +32,9 @@ use performance::{Motion, Passer};
 use render::{Canvas, Moving, Shader, Shutter, Surface, Transform, image_motion};
 use screen::{Phone, ScreenLook};
 
-use super::{Camera, CameraError, Frame};
+use super::{Camera, CameraError, Frame, Lit};
 use crate::liveness::ChallengeGeometry;
+use crate::liveness::light::LightPlan;
 use crate::vision::Landmarks;
 use crate::vision::pose::Intrinsics;
 
@@ -144,6 +146,10 @@ pub(crate) fn smoothstep(k: f32) -> f32 {
 
 /// Time before the performer starts moving (the old 4 frames at 15 fps).
 const SETTLE_S: f32 = 4.0 / 15.0;
+/// The replayed video's own coloured light: relative brightening of a lit channel.
+const VIDEO_LIGHT: f32 = 0.3;
+/// After the last flash, frames go on this long (the check's largest lag and a frame more).
+const LIGHT_TAIL_MS: u64 = 500;
 /// Time the performer holds still at the end (the old 8 frames at 15 fps).
 const HOLD_S: f32 = 8.0 / 15.0;
 /// Motion during the exposure below this many pixels is not worth sub-frames.
@@ -174,6 +180,13 @@ pub struct SyntheticCamera {
     total: u64,
     next: u64,
     rng: SeededRng,
+    /// The terminal screen's flashes, once the challenge shows them (`Camera::light`).
+    plan: Option<LightPlan>,
+    /// For half the phone-screen attacks, the replayed video's own coloured light: the
+    /// victim filmed under flashes of another sequence, not synchronised with the challenge.
+    video_light: Option<LightPlan>,
+    /// Metres per texel (a face is [`head::FACE_WIDTH_CM`] wide).
+    m_per_texel: f32,
 }
 
 impl SyntheticCamera {
@@ -217,6 +230,20 @@ impl SyntheticCamera {
         });
         let turn = (motion.start_s, motion.start_s + motion.moving_s);
         let sensor = Sensor::new(conditions, turn, &mut rng);
+        // Its own generator, so that every other draw of the session stays as it was.
+        let mut video = SeededRng::new(seed ^ 0x0C01_0BED_F1A5);
+        let video_light = (prop == Prop::Screen && video.next_u64().is_multiple_of(2)).then(|| {
+            let mut indices: Vec<usize> = Vec::new();
+            while indices.len() < 12 {
+                let i = (video.next_u64() % crate::liveness::light::PALETTE.len() as u64) as usize;
+                if indices.last() != Some(&i) {
+                    indices.push(i);
+                }
+            }
+            let flash_ms = video.uniform(250.0, 600.0) as u32;
+            LightPlan::new(&indices, flash_ms, (video.uniform(0.0, 1.0) * 600.0) as u64)
+        });
+        let m_per_texel = head::FACE_WIDTH_CM / 100.0 / face.face_width.max(1.0);
         Self {
             lens,
             wall: background(width, height),
@@ -232,6 +259,9 @@ impl SyntheticCamera {
             total,
             next: 0,
             rng,
+            plan: None,
+            video_light,
+            m_per_texel,
         }
     }
 
@@ -288,15 +318,37 @@ impl SyntheticCamera {
         };
         let (from, to, blur_to) = poses(&|t| self.motion.at(t, focal));
         let mut blur = image_motion(&self.lens, &from, &blur_to, &self.probe);
-        let look = self.phone.map(|phone| ScreenLook::new(phone, &from, &self.lens));
+        // The terminal screen's light in the middle of the exposure.
+        let t_ms = (1000.0 * (t + exposure_s / 2.0)) as u64;
+        let lit = self.plan.as_ref().and_then(|p| p.colour_at(t_ms));
+        let lux = self.conditions.ambient_lux;
+        let ratio_at = |z: f32| illumination::screen_lux(z * self.m_per_texel) / lux;
+        let ratio = ratio_at(self.motion.at(t, focal).pos[2]);
+        let mut look = self.phone.map(|phone| ScreenLook::new(phone, &from, &self.lens));
+        let tint = if self.phone.is_some() {
+            let own = self.video_light.as_ref().and_then(|p| p.colour_at(t_ms));
+            if let (Some(c), Some(l)) = (lit, look.take()) {
+                look = Some(l.mirroring(illumination::mirrored(c, lux), self.m_per_texel));
+            }
+            (lit.is_some() || own.is_some()).then(|| {
+                let gain = own.unwrap_or([0; 3]).map(|c| 1.0 + VIDEO_LIGHT * f32::from(c) / 255.0);
+                let add =
+                    lit.unwrap_or([0; 3]).map(|c| illumination::GLASS_DIFFUSE * ratio * f32::from(c) / 255.0);
+                illumination::Tint::new(gain, add)
+            })
+        } else {
+            lit.map(|c| illumination::Tint::diffuse(c, ratio))
+        };
         let shader = look.as_ref().map(|l| l as &dyn Shader);
-        let mut objects = vec![Moving { surface: &self.surface, from, to, shader }];
+        let mut objects = vec![Moving { surface: &self.surface, from, to, shader, tint: tint.as_ref() }];
+        let passer_tint;
         if let Some((walk, surface)) = &self.passer
             && walk.is_drawn(t)
         {
             let (from, to, blur_to) = poses(&|t| walk.at(t));
             blur = blur.max(image_motion(&self.lens, &from, &blur_to, &[[0.0; 3]]));
-            objects.push(Moving { surface, from, to, shader: None });
+            passer_tint = lit.map(|c| illumination::Tint::diffuse(c, ratio_at(walk.at(t).pos[2])));
+            objects.push(Moving { surface, from, to, shader: None, tint: passer_tint.as_ref() });
         }
         let layers = if blur < BLUR_MIN_PX {
             1
@@ -304,7 +356,18 @@ impl SyntheticCamera {
             ((blur / BLUR_PX_PER_LAYER).ceil() as usize).clamp(2, MAX_LAYERS)
         };
         let shutter = Shutter { readout_s, exposure_s, layers };
-        self.canvas.render(&self.wall, &self.lens, &objects, shutter)
+        match lit {
+            Some(c) => {
+                let wall_tint =
+                    illumination::Tint::diffuse(c, illumination::screen_lux(illumination::WALL_M) / lux);
+                let mut wall = self.wall.clone();
+                for p in wall.pixels_mut() {
+                    p.0 = wall_tint.apply(p.0);
+                }
+                self.canvas.render(&wall, &self.lens, &objects, shutter)
+            }
+            None => self.canvas.render(&self.wall, &self.lens, &objects, shutter),
+        }
     }
 
     /// Renders frame `i` (0-based) as the camera delivers it: scene, sensor, codec.
@@ -339,6 +402,15 @@ impl Camera for SyntheticCamera {
             reason: e.to_string(),
         })?;
         Ok(Some(Frame { image, t_ms: self.frame_ms(i) }))
+    }
+
+    /// Renders the flashes from now on; the performer holds still at the end until they
+    /// have been seen.
+    fn light(&mut self, plan: &LightPlan) -> Lit {
+        let end_s = (plan.end_ms() + LIGHT_TAIL_MS) as f32 / 1000.0;
+        self.total = self.total.max((end_s * self.conditions.fps as f32).ceil() as u64);
+        self.plan = Some(plan.clone());
+        Lit::Rendered
     }
 }
 

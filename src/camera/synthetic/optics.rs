@@ -136,9 +136,14 @@ impl Sensor {
 /// Resolution of the linear → sRGB table over 0..=1.
 const ENCODE_STEPS: usize = 4096;
 
-fn to_linear(v: u8) -> f32 {
+pub(super) fn to_linear(v: u8) -> f32 {
     let x = f32::from(v) / 255.0;
     if x <= 0.04045 { x / 12.92 } else { ((x + 0.055) / 1.055).powf(2.4) }
+}
+
+/// The encoded (sRGB) value of linear `x`, clamped to 0..=1.
+pub(super) fn encode_linear(x: f32) -> u8 {
+    encode_table()[(x.clamp(0.0, 1.0) * ENCODE_STEPS as f32).round() as usize]
 }
 
 fn encode_table() -> &'static [u8; ENCODE_STEPS + 1] {

@@ -80,6 +80,8 @@ pub struct Moving<'a> {
     /// Pose when the last row ends its exposure.
     pub to: Transform,
     pub shader: Option<&'a dyn Shader>,
+    /// The terminal screen's light on it this frame (`illumination`).
+    pub tint: Option<&'a super::illumination::Tint>,
 }
 
 /// The shutter of one frame.
@@ -143,6 +145,7 @@ impl Canvas {
                 Some(s) if a[2] > 1.0 => s.shade(a, lens.project(a), colour),
                 _ => colour,
             };
+            let colour = object.tint.map_or(colour, |t| t.apply(colour));
             for (layer, (img, zbuf)) in self.layers.iter_mut().enumerate() {
                 // The middle of this sub-frame's share of the exposure.
                 let tau = (layer as f32 + 0.5) / n as f32 * shutter.exposure_s;
@@ -272,7 +275,7 @@ mod tests {
     fn a_rolling_shutter_shears_a_horizontally_moving_card() {
         let surface = card();
         // 30 px to the right over the 30 ms the shutter needs for the frame.
-        let object = Moving { surface: &surface, from: at(0.0), to: at(30.0), shader: None };
+        let object = Moving { surface: &surface, from: at(0.0), to: at(30.0), shader: None, tint: None };
         let shutter = Shutter { readout_s: 0.029, exposure_s: 0.001, layers: 1 };
         let img = Canvas::default().render(&white(), &lens(), &[object], shutter);
         let edges = left_edges(&img);
@@ -284,7 +287,7 @@ mod tests {
     #[test]
     fn a_global_shutter_keeps_the_moving_card_upright() {
         let surface = card();
-        let object = Moving { surface: &surface, from: at(0.0), to: at(30.0), shader: None };
+        let object = Moving { surface: &surface, from: at(0.0), to: at(30.0), shader: None, tint: None };
         let shutter = Shutter { readout_s: 0.0, exposure_s: 0.001, layers: 1 };
         let img = Canvas::default().render(&white(), &lens(), &[object], shutter);
         let edges = left_edges(&img);
@@ -298,7 +301,7 @@ mod tests {
         let blurred = Shutter { layers: 5, ..sharp };
         let grey =
             |img: &RgbImage| (0..160).filter(|&x| (30..220).contains(&img.get_pixel(x, 60)[0])).count();
-        let moving = || Moving { surface: &surface, from: at(0.0), to: at(20.0), shader: None };
+        let moving = || Moving { surface: &surface, from: at(0.0), to: at(20.0), shader: None, tint: None };
         let mut canvas = Canvas::default();
         let a = canvas.render(&white(), &lens(), &[moving()], sharp);
         let b = canvas.render(&white(), &lens(), &[moving()], blurred);

@@ -47,6 +47,9 @@ pub struct ScreenLook {
     /// Aliased wave vectors of the display's columns and rows (cycles per image pixel) and
     /// their phases (cycles), with their contrast.
     fringes: [([f32; 2], f32, f32); 2],
+    /// The terminal screen's reflection in the glass: the linear value it adds where the
+    /// glass mirrors it, and metres per texel (`illumination::sees_screen`).
+    mirror: Option<([f32; 3], f32)>,
 }
 
 impl ScreenLook {
@@ -77,7 +80,14 @@ impl ScreenLook {
         } else {
             [([0.0; 2], 0.0, 0.0); 2]
         };
-        Self { phone, normal: n, fringes }
+        Self { phone, normal: n, fringes, mirror: None }
+    }
+
+    /// The look with the terminal's screen lit (`add`: linear value where it is mirrored).
+    #[must_use]
+    pub fn mirroring(mut self, add: [f32; 3], m_per_texel: f32) -> Self {
+        self.mirror = Some((add, m_per_texel));
+        self
     }
 
     /// The moiré factor (around 1) at pixel `uv`.
@@ -120,10 +130,18 @@ impl Shader for ScreenLook {
         // The moiré multiplies the emitted light, so it vanishes on the black bezel by
         // itself; the glare is on the whole glass.
         let (m, g) = (self.moire_at(uv), self.glare_at(p));
-        colour.map(|c| {
+        let shaded = colour.map(|c| {
             let v = f32::from(c) * m;
             (v + (255.0 - v).max(0.0) * g).clamp(0.0, 255.0) as u8
-        })
+        });
+        match self.mirror {
+            Some((add, m_per_texel)) if super::illumination::sees_screen(p, self.normal, m_per_texel) => {
+                std::array::from_fn(|k| {
+                    super::optics::encode_linear(super::optics::to_linear(shaded[k]) + add[k])
+                })
+            }
+            _ => shaded,
+        }
     }
 }
 

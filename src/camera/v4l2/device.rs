@@ -1,4 +1,5 @@
-//! The part that touches the kernel: find and open a V4L2 capture node, negotiate, MMAP-stream.
+//! The part that touches the kernel: find and open a V4L2 capture node, negotiate, MMAP-stream,
+//! read and set controls.
 //!
 //! Everything here is a thin layer over the `v4l` crate's ioctls; the choices (format, size,
 //! retries) are made by pure code elsewhere, so this file only translates between the driver
@@ -8,6 +9,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use v4l::buffer::{Flags, Type};
+use v4l::control::{Control, Value};
 use v4l::framesize::FrameSizeEnum;
 use v4l::io::mmap::Stream as MmapStream;
 use v4l::io::traits::CaptureStream;
@@ -17,6 +19,7 @@ use v4l::{Device, FourCC};
 
 use super::V4l2Options;
 use crate::camera::CameraError;
+use crate::camera::controls::ControlDevice;
 use crate::camera::convert::Layout;
 use crate::camera::negotiate::{self, Offered, OfferedSize};
 
@@ -28,6 +31,8 @@ pub(super) struct OpenStream {
     pub path: PathBuf,
     pub layout: Layout,
     stream: Option<MmapStream<'static>>,
+    /// The node the stream runs on, for its controls (one open file for both).
+    dev: Device,
 }
 
 /// What one read gave.
@@ -68,7 +73,7 @@ pub(super) fn open(opts: &V4l2Options) -> Result<OpenStream, CameraError> {
     let mut stream = MmapStream::with_buffers(&dev, Type::VideoCapture, opts.buffers)
         .map_err(|e| open_error(&path, &e))?;
     stream.set_timeout(std::time::Duration::from_millis(opts.stall_timeout_ms));
-    Ok(OpenStream { path, layout, stream: Some(stream) })
+    Ok(OpenStream { path, layout, stream: Some(stream), dev })
 }
 
 /// Negotiates format, size and frame rate; returns the confirmed layout and a log line.
@@ -121,6 +126,24 @@ impl OpenStream {
             Err(e) if e.kind() == io::ErrorKind::TimedOut => Read::TimedOut,
             Err(e) => Read::Failed(e),
         }
+    }
+}
+
+impl ControlDevice for OpenStream {
+    fn read(&self, id: u32) -> io::Result<Option<i64>> {
+        match self.dev.control(id) {
+            Ok(Control { value: Value::Integer(v), .. }) => Ok(Some(v)),
+            Ok(Control { value: Value::Boolean(b), .. }) => Ok(Some(i64::from(b))),
+            Ok(Control { value, .. }) => Err(io::Error::other(format!("control {id:#x} holds {value:?}"))),
+            // The driver knows no such control.
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn write(&mut self, id: u32, value: i64) -> io::Result<()> {
+        // Booleans and menus too: the kernel reads them from the same integer.
+        self.dev.set_control(Control { id, value: Value::Integer(value) })
     }
 }
 

@@ -4,7 +4,10 @@
 //! [`V4l2Camera`] never gives up: a missing device, an unplug, a wedged stream or a
 //! permission problem becomes a [`CameraStatus::Error`] for the screen and MQTT, and the
 //! device is reopened with backoff ([`Recovery`]) until it works. Corrupt MJPEG frames are
-//! dropped and counted ([`FrameIntake`]). The kernel-facing code is in `device.rs`.
+//! dropped and counted ([`FrameIntake`]). For the light challenge it holds exposure, white
+//! balance and gain still on request ([`CameraControls`]); a lock lost with the stream is
+//! restored on the next one, and a dropped camera restores its lock. The kernel-facing code
+//! is in `device.rs`.
 
 mod device;
 
@@ -14,6 +17,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tracing::warn;
 
+use super::controls::{CameraControls, ControlsReport};
 use super::convert::PixelFormat;
 use super::intake::{CameraStats, FrameIntake};
 use super::recovery::{CameraStatus, Recovery, RecoveryPolicy};
@@ -39,6 +43,9 @@ pub struct V4l2Options {
     pub reconnect_max_ms: u64,
     /// MMAP buffers (2–32).
     pub buffers: u32,
+    /// Hold exposure, white balance and gain still when a challenge asks (the Nose state);
+    /// false: leave the camera's automatics alone.
+    pub lock_controls: bool,
 }
 
 impl Default for V4l2Options {
@@ -53,6 +60,7 @@ impl Default for V4l2Options {
             reconnect_initial_ms: 250,
             reconnect_max_ms: 5000,
             buffers: 4,
+            lock_controls: true,
         }
     }
 }
@@ -99,6 +107,7 @@ pub struct V4l2Camera {
     stats: CameraStats,
     /// The open failure last logged: a camera missing for days logs once, not every retry.
     logged: Option<String>,
+    controls: CameraControls,
 }
 
 impl V4l2Camera {
@@ -111,6 +120,7 @@ impl V4l2Camera {
         opts.validate()?;
         Ok(Self {
             recovery: Recovery::new(opts.policy()),
+            controls: CameraControls::new(opts.lock_controls),
             opts,
             active: None,
             stats: CameraStats::default(),
@@ -128,10 +138,38 @@ impl V4l2Camera {
         self.stats
     }
 
-    /// Closes the device; the next frame reopens it.
+    /// Closes the device; the next frame reopens it (restoring a lock held on this one).
     pub fn close(&mut self) {
         self.active = None;
+        self.controls.disconnected();
         self.recovery.closed(now_ms());
+    }
+
+    /// Locks exposure, white balance and gain where the camera has them, at their current
+    /// values, and says per control what happened (see [`super::controls`]). `None` when
+    /// `lock_controls` is off or the camera is not streaming. A held lock stays as it is.
+    pub fn lock_controls(&mut self) -> Option<&ControlsReport> {
+        if !self.opts.lock_controls {
+            return None;
+        }
+        let Some((stream, _)) = self.active.as_mut() else {
+            warn!("camera controls not locked: the camera is not streaming");
+            return None;
+        };
+        self.controls.lock(stream)
+    }
+
+    /// Puts back what [`Self::lock_controls`] read; nothing when no lock is held (also when
+    /// the camera reconnected since: that restored it already).
+    pub fn restore_controls(&mut self) {
+        if let Some((stream, _)) = self.active.as_mut() {
+            self.controls.restore(stream);
+        }
+    }
+
+    /// The held lock's report.
+    pub fn controls(&self) -> Option<&ControlsReport> {
+        self.controls.report()
     }
 
     fn open(&mut self) -> Result<(), CameraError> {
@@ -139,7 +177,8 @@ impl V4l2Camera {
             std::thread::sleep(Duration::from_millis(wait));
         }
         match device::open(&self.opts) {
-            Ok(stream) => {
+            Ok(mut stream) => {
+                self.controls.connected(&mut stream);
                 let l = stream.layout;
                 let status = CameraStatus::Streaming {
                     device: stream.path.display().to_string(),
@@ -173,6 +212,7 @@ impl V4l2Camera {
     /// Closes the stream after a fault and records it.
     fn lose(&mut self, e: CameraError) -> CameraError {
         self.active = None;
+        self.controls.disconnected();
         self.recovery.lost(now_ms(), e.to_string());
         warn!(error = %e, "camera error");
         e
@@ -228,6 +268,13 @@ impl Camera for V4l2Camera {
             self.open()?;
         }
         self.read()
+    }
+}
+
+impl Drop for V4l2Camera {
+    /// A camera dropped while locked (the service shutting down) restores its lock.
+    fn drop(&mut self) {
+        self.restore_controls();
     }
 }
 
