@@ -503,17 +503,10 @@ impl Session {
         if self.elapsed(s) > self.config.nose_timeout_ms {
             return self.end(Outcome::Timeout, Some(Reason::NoseTimeout), s.t_ms, self.partial_checks());
         }
-        let Some(face) = &s.face else {
-            return self.missing_face(self.config.nose_max_missing_frames, Phase::Nose, s.t_ms);
+        let face = match self.face_in_area(s) {
+            Ok(face) => face,
+            Err(step) => return step,
         };
-        // Hysteresis: the face entered through the area box itself and leaves only when it is
-        // outside the box grown by `nose_area_growth` on two frames in a row, so one frame's
-        // landmark jitter at the edge does not end the challenge.
-        let tolerant = grow(self.geometry.area, self.config.nose_area_growth);
-        self.outside = if is_inside(&face.bounds, &tolerant) { 0 } else { self.outside + 1 };
-        if self.outside >= 2 {
-            return self.end(Outcome::Fail, Some(Reason::LeftArea), s.t_ms, self.partial_checks());
-        }
         self.record_nose(s.t_ms, face.nose);
         if let Some(p) = s.parallax {
             self.parallax.push((s.t_ms, p));
@@ -530,6 +523,23 @@ impl Session {
         self.decide(face, turn, s.t_ms)
     }
 
+    /// The Nose state's face, in view and inside the area box; or how the challenge goes on
+    /// (a missing face, counted) or ends (lost, or out of the area).
+    fn face_in_area<'s>(&mut self, s: &'s Sample) -> Result<&'s FaceSample, Step> {
+        let Some(face) = &s.face else {
+            return Err(self.missing_face(self.config.nose_max_missing_frames, Phase::Nose, s.t_ms));
+        };
+        // Hysteresis: the face entered through the area box itself and leaves only when it is
+        // outside the box grown by `nose_area_growth` on two frames in a row, so one frame's
+        // landmark jitter at the edge does not end the challenge.
+        let tolerant = grow(self.geometry.area, self.config.nose_area_growth);
+        self.outside = if is_inside(&face.bounds, &tolerant) { 0 } else { self.outside + 1 };
+        if self.outside >= 2 {
+            return Err(self.end(Outcome::Fail, Some(Reason::LeftArea), s.t_ms, self.partial_checks()));
+        }
+        Ok(face)
+    }
+
     fn partial_checks(&self) -> Checks {
         Checks { single_face: true, ..Checks::default() }
     }
@@ -544,13 +554,8 @@ impl Session {
     /// A nose on the target while the flashes run: the face must stay in view and in the area
     /// until they have been seen; then the decision.
     fn wait_for_light(&mut self, s: &Sample) -> Step {
-        let Some(face) = &s.face else {
-            return self.missing_face(self.config.nose_max_missing_frames, Phase::Nose, s.t_ms);
-        };
-        let tolerant = grow(self.geometry.area, self.config.nose_area_growth);
-        self.outside = if is_inside(&face.bounds, &tolerant) { 0 } else { self.outside + 1 };
-        if self.outside >= 2 {
-            return self.end(Outcome::Fail, Some(Reason::LeftArea), s.t_ms, self.partial_checks());
+        if let Err(step) = self.face_in_area(s) {
+            return step;
         }
         if self.light_done_ms().is_some_and(|done| s.t_ms < done) {
             return Step::Running { phase: Phase::Nose, prompt: Prompt::HoldStill };
