@@ -28,7 +28,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 /// The filter when neither `RUST_LOG` nor `[log] level` says otherwise: the embedded broker
 /// (rumqttd) logs every client's connection and subscription at `info`, so only its warnings.
-pub const DEFAULT_LEVEL: &str = "info,rumqttd=warn,rumqttd::router::routing=off";
+pub const DEFAULT_LEVEL: &str = "info,rumqttd=warn,rumqttd::router::routing=off,rumqttd::server::broker=off";
 
 /// `[log]`: how much the service logs (`RUST_LOG`, when set, wins).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

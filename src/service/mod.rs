@@ -619,6 +619,14 @@ impl Service {
         });
         match issued {
             Ok(()) => {
+                info!(
+                    challenge = %run.challenge_id,
+                    seq = v.seq,
+                    result = ?v.result,
+                    reason = ?v.reason,
+                    request_id = v.request_id.as_deref().unwrap_or("-"),
+                    "verdict issued"
+                );
                 self.pulse_relay(&v);
                 self.send(Outbound::Verdict(Box::new(v))).await;
             }
