@@ -17,7 +17,7 @@ use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::verdict::signing::canonical_json;
+use crate::verdict::signing::{canonical_json, decode_hex};
 
 /// What the controller expects of the answer to the challenge it started.
 #[derive(Debug, Clone)]
@@ -55,10 +55,8 @@ pub enum Judgement {
 /// # Errors
 /// A message saying what is wrong with it.
 pub fn public_key(hex: &str) -> Result<VerifyingKey, String> {
-    let bytes = decode_hex(hex.trim())
-        .filter(|b| b.len() == 32)
-        .ok_or("a public key is 64 hex digits (`livegate keygen` prints it)")?;
-    let bytes: [u8; 32] = bytes.try_into().map_err(|_| "a public key is 32 bytes")?;
+    let bytes =
+        decode_hex::<32>(hex.trim()).ok_or("a public key is 64 hex digits (`livegate keygen` prints it)")?;
     VerifyingKey::from_bytes(&bytes).map_err(|e| format!("not an Ed25519 public key: {e}"))
 }
 
@@ -77,7 +75,7 @@ pub fn judge(payload: &[u8], retained: bool, e: &Expect) -> Judgement {
     let Some(Value::String(sig)) = v.remove("sig") else {
         return not_ours("malformed: no string `sig`".into(), seq);
     };
-    let Some(sig) = decode_hex(&sig).and_then(|b| <[u8; 64]>::try_from(b).ok()) else {
+    let Some(sig) = decode_hex::<64>(&sig) else {
         return not_ours("malformed: `sig` is not 128 hex digits".into(), seq);
     };
     let signed = match canonical_json(&Value::Object(v.clone())) {
@@ -174,13 +172,6 @@ pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
     Some(((days * 86_400 + h * 3600 + m * 60 + sec) * 1000) + ms)
-}
-
-fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) || !s.is_ascii() {
-        return None;
-    }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok()).collect()
 }
 
 /// The last accepted `seq` of each terminal, persisted across the controller's restarts:

@@ -66,7 +66,15 @@ pub fn light_colours(n: usize) -> std::io::Result<Vec<usize>> {
 /// # Errors
 /// When the OS random source cannot be read.
 pub fn challenge_id() -> std::io::Result<String> {
-    let mut b = [0u8; 16];
+    hex_token(16)
+}
+
+/// `bytes` fresh random bytes, as lowercase hex (nonces, request and client ids).
+///
+/// # Errors
+/// When the OS random source cannot be read.
+pub fn hex_token(bytes: usize) -> std::io::Result<String> {
+    let mut b = vec![0u8; bytes];
     fill(&mut b)?;
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }

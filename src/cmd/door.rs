@@ -105,8 +105,9 @@ fn attempt(cmd: &DoorCommand) -> anyhow::Result<Outcome> {
         }
         None => None,
     };
-    let nonce = random_hex(16)?;
-    let request_id = format!("door-{}", random_hex(8)?);
+    let nonce = crate::entropy::hex_token(16).context("the OS random number generator")?;
+    let request_id =
+        format!("door-{}", crate::entropy::hex_token(8).context("the OS random number generator")?);
     let base = format!("{}/{}", cmd.base_topic, cmd.device);
     let (verdict_topic, response_topic) = (format!("{base}/verdict"), format!("{base}/response"));
     let (client, mut connection) = rumqttc::Client::new(options(cmd)?, 16);
@@ -265,7 +266,11 @@ fn options(cmd: &DoorCommand) -> anyhow::Result<MqttOptions> {
     if cmd.ca_file.is_some() && !tls {
         bail!("--ca-file needs an mqtts:// broker (it would otherwise connect in plaintext)");
     }
-    let mut o = MqttOptions::new(format!("door-{}", random_hex(6)?), host, port);
+    let mut o = MqttOptions::new(
+        format!("door-{}", crate::entropy::hex_token(6).context("the OS random number generator")?),
+        host,
+        port,
+    );
     o.set_keep_alive(Duration::from_secs(30)).set_clean_session(true);
     if tls {
         let config = crate::mqtt::tls::client_config(&mqtt)?;
@@ -275,12 +280,6 @@ fn options(cmd: &DoorCommand) -> anyhow::Result<MqttOptions> {
         o.set_credentials(user, password);
     }
     Ok(o)
-}
-
-fn random_hex(bytes: usize) -> anyhow::Result<String> {
-    let mut buf = vec![0u8; bytes];
-    crate::entropy::fill(&mut buf).context("the OS random number generator")?;
-    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn unix_ms() -> i64 {

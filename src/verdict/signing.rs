@@ -179,7 +179,8 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn decode_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
+/// `N` bytes from exactly `2·N` hex digits.
+pub(crate) fn decode_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
     if s.len() != 2 * N || !s.is_ascii() {
         return None;
     }
