@@ -492,8 +492,8 @@ impl Session {
     }
 
     fn nose_step(&mut self, s: &Sample) -> Step {
-        if let (Some(plan), Some(light)) = (&self.light_plan, s.light)
-            && s.t_ms <= plan.end_ms() + u64::from(self.light_config.max_lag_ms) + LIGHT_SETTLE_MS
+        if let Some(light) = s.light
+            && self.light_done_ms().is_some_and(|done| s.t_ms <= done)
         {
             self.light_samples.push(light);
         }
