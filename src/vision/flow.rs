@@ -651,8 +651,9 @@ mod tests {
     #[test]
     fn a_brightness_and_contrast_step_does_not_move_the_points() {
         let prm = FlowParams::default();
+        let moved = texture(3.0, 2.0);
         let lit = RgbImage::from_fn(160, 120, |x, y| {
-            let v = texture(3.0, 2.0).get_pixel(x, y).0[0] as f32;
+            let v = moved.get_pixel(x, y).0[0] as f32;
             image::Rgb([(v * 1.2 - 10.0).clamp(0.0, 255.0) as u8; 3])
         });
         let (a, b) = (Pyramid::new(&texture(0.0, 0.0), 3), Pyramid::new(&lit, 3));
