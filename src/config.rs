@@ -196,6 +196,10 @@ impl Config {
         if let Err(e) = self.light.validate() {
             return bad("light", &e);
         }
+        let f = self.liveness.max_surround_following;
+        if !(f.is_finite() && (0.0..=1.0).contains(&f)) {
+            return bad("liveness.max_surround_following", "must be between 0 and 1 (1: off)");
+        }
         Ok(())
     }
 }

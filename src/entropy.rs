@@ -46,19 +46,14 @@ pub fn target_draw() -> std::io::Result<TargetDraw> {
     })
 }
 
-/// A fresh flash sequence of `n` palette indices (`liveness::light::usable`).
+/// A fresh pair of flash sequences of `n` palette indices, for the screen's left and right
+/// halves (`liveness::light::usable_pair`).
 ///
 /// # Errors
 /// When the OS random source cannot be read.
-pub fn light_colours(n: usize) -> std::io::Result<Vec<usize>> {
+pub fn light_colours(n: usize) -> std::io::Result<(Vec<usize>, Vec<usize>)> {
     let palette = crate::liveness::light::PALETTE.len() as u32;
-    loop {
-        let draw: Vec<usize> =
-            (0..n).map(|_| uniform(&(0..=palette - 1)).map(|i| i as usize)).collect::<Result<_, _>>()?;
-        if crate::liveness::light::usable(&draw) {
-            return Ok(draw);
-        }
-    }
+    crate::liveness::light::draw_pair(n, || uniform(&(0..=palette - 1)).map(|i| i as usize))
 }
 
 /// A fresh 128-bit challenge id, as hex.
@@ -92,6 +87,14 @@ mod tests {
             sides[usize::from(t.right) + 2 * usize::from(t.below)] = true;
         }
         assert!(sides.iter().all(|&s| s), "200 draws should reach all four quadrants");
+    }
+
+    #[test]
+    fn every_allowed_length_draws_a_usable_pair_of_flash_sequences() {
+        for n in 3..=10 {
+            let (l, r) = light_colours(n).unwrap();
+            assert!(l.len() == n && crate::liveness::light::usable_pair(&l, &r), "{n}: {l:?} {r:?}");
+        }
     }
 
     #[test]

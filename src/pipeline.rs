@@ -18,6 +18,7 @@ use crate::liveness::motion::{self, KEYPOINTS, SEED_LANDMARKS, nose_departure, p
 use crate::liveness::session::{
     Checks, Decision, FaceSample, Outcome, Phase, Prompt, Reason, Sample, Session, Step,
 };
+use crate::liveness::surround::{self, Grey, Surround};
 use crate::vision::flow::{self, FlowParams, Pyramid};
 use crate::vision::pose::{self, Intrinsics, Rotation};
 use crate::vision::{FaceTracker, Rect, Roi, TrackedFace, VisionError};
@@ -343,7 +344,9 @@ fn light_sample(image: &RgbImage, face: &TrackedFace, t_ms: u64) -> Option<Light
     let skin = light::SKIN_LANDMARKS.map(|i| face.landmarks.xy(i));
     let dark = light::DARK_LANDMARKS.map(|i| face.landmarks.xy(i));
     let b = face.bounds;
-    light::sample_colours(image, (&skin, &dark), 0.12 * b.w, [b.x, b.y, b.w, b.h], t_ms)
+    // Patches a sixth of the face wide: several JPEG chroma blocks each, so the codec's
+    // rounding of a block's mean colour averages out, clear of eyes, brows and lips.
+    light::sample_colours(image, (&skin, &dark), 0.16 * b.w, [b.x, b.y, b.w, b.h], t_ms)
 }
 
 /// A probe that sees nothing.
@@ -361,6 +364,11 @@ pub struct ChallengeRunner {
     session: Session,
     flow: FlowParams,
     keypoints: Option<Keypoints>,
+    /// The scene around the head, from the start of the Nose state.
+    surround: Option<Surround>,
+    /// Draw the light challenge's colours from this seed instead of the OS CSPRNG
+    /// (`livegate evaluate`, so that its report regenerates exactly).
+    light_seed: Option<u64>,
     /// The nose tip in the last analysed frame, for the screen.
     nose: Option<[f32; 2]>,
     /// What the last frame showed (`verify --trace`).
@@ -380,11 +388,21 @@ impl ChallengeRunner {
             session,
             flow: FlowParams::default(),
             keypoints: None,
+            surround: None,
+            light_seed: None,
             nose: None,
             trace: FrameTrace::default(),
             shown: (Phase::Face, Prompt::LookAtCamera),
             announced: None,
         }
+    }
+
+    /// Draws the light challenge's colours from `seed` (evaluation only: a terminal's must be
+    /// unpredictable).
+    #[must_use]
+    pub fn with_light_seed(mut self, seed: u64) -> Self {
+        self.light_seed = Some(seed);
+        self
     }
 
     /// The session being run.
@@ -443,7 +461,14 @@ impl ChallengeRunner {
             }
             _ => None,
         };
-        let sample = Sample { t_ms: frame.t_ms, faces: obs.faces, face, parallax, light };
+        let surround = match (&mut self.surround, &obs.face) {
+            (Some(s), Some(f)) if self.session.phase() == Phase::Nose => {
+                s.observe(&Grey::of(&frame.image, surround::DEFAULT_FACTOR), f.bounds);
+                s.measure()
+            }
+            _ => None,
+        };
+        let sample = Sample { t_ms: frame.t_ms, faces: obs.faces, face, parallax, light, surround };
         let step = self.session.step(&sample);
         probe.lap(Stage::Checks);
         if step == Step::NoseStarted
@@ -459,6 +484,8 @@ impl ChallengeRunner {
                 face.camera,
                 &self.flow,
             ));
+            self.surround =
+                Some(Surround::seed(&Grey::of(&frame.image, surround::DEFAULT_FACTOR), face.bounds));
             probe.lap(Stage::Keypoints);
         }
         let t = &mut self.trace;
@@ -500,8 +527,17 @@ impl ChallengeRunner {
         if !c.enabled {
             return Ok(());
         }
-        let indices = crate::entropy::light_colours(c.flashes as usize)?;
-        let plan = LightPlan::new(&indices, c.flash_ms, t_ms + LIGHT_LEAD_MS);
+        let n = c.flashes as usize;
+        let (left, right) = match self.light_seed {
+            Some(seed) => {
+                let mut rng = crate::camera::synthetic::SeededRng::new(seed);
+                let palette = light::PALETTE.len() as u64;
+                light::draw_pair(n, || Ok::<_, std::convert::Infallible>((rng.next_u64() % palette) as usize))
+                    .unwrap_or_else(|e| match e {})
+            }
+            None => crate::entropy::light_colours(n)?,
+        };
+        let plan = LightPlan::new((&left, &right), c.flash_ms, t_ms + LIGHT_LEAD_MS);
         let lit = camera.light(&plan);
         let shown = watcher.light(&plan);
         let seen = lit == Lit::Rendered || (lit == Lit::Screen && shown);

@@ -135,7 +135,7 @@ fn run_at(
     let toward = if geometry.target_is_right() { 1.0 } else { -1.0 };
     tracker.set_config(vision.clone());
     let session = Session::new(config.clone(), geometry).with_light(light.clone());
-    let mut runner = ChallengeRunner::new(tracker, session);
+    let mut runner = ChallengeRunner::new(tracker, session).with_light_seed(rng.next_u64());
     let mut frames = Vec::new();
     let ending = runner.run(&mut camera, &mut NoseFrames(&mut frames))?;
     let decision = match ending {
@@ -178,15 +178,23 @@ pub fn measuring_light() -> LightConfig {
         min_correlation: f32::NEG_INFINITY,
         min_amplitude: f32::NEG_INFINITY,
         min_uniformity: f32::NEG_INFINITY,
+        min_balance: f32::NEG_INFINITY,
+        max_residual: f32::INFINITY,
         max_additivity: f32::INFINITY,
         when_too_bright: WhenTooBright::PassWithout,
+        measure_every_decision: true,
         ..LightConfig::default()
     }
 }
 
 /// A configuration that measures every check without failing on the data-driven ones.
 pub fn measuring(config: &LivenessConfig) -> LivenessConfig {
-    LivenessConfig { min_layout_change: f32::NEG_INFINITY, min_parallax: f32::NEG_INFINITY, ..config.clone() }
+    LivenessConfig {
+        min_layout_change: f32::NEG_INFINITY,
+        min_parallax: f32::NEG_INFINITY,
+        max_surround_following: 1.0,
+        ..config.clone()
+    }
 }
 
 /// One session to generate.
@@ -296,9 +304,14 @@ pub fn write_cases(path: &std::path::Path, sets: &[(&str, &[CaseResult])]) -> an
 pub struct Thresholds {
     pub min_parallax: f32,
     pub min_layout_change: f32,
+    /// Not data-driven: the configured value (`LivenessConfig::max_surround_following`).
+    pub max_surround_following: f32,
     pub min_light_correlation: f32,
     pub min_light_amplitude: f32,
     pub min_light_uniformity: f32,
+    pub min_light_balance: f32,
+    pub max_light_residual: f32,
+    pub max_light_additivity: f32,
 }
 
 impl Thresholds {
@@ -308,9 +321,26 @@ impl Thresholds {
         Self {
             min_parallax: config.min_parallax,
             min_layout_change: config.min_layout_change,
+            max_surround_following: config.max_surround_following,
             min_light_correlation: light.min_correlation,
             min_light_amplitude: light.min_amplitude,
             min_light_uniformity: light.min_uniformity,
+            min_light_balance: light.min_balance,
+            max_light_residual: light.max_residual,
+            max_light_additivity: light.max_additivity,
+        }
+    }
+
+    /// The light thresholds as the service applies them (`LightConfig::seen_in`).
+    pub fn light(&self) -> LightConfig {
+        LightConfig {
+            min_correlation: self.min_light_correlation,
+            min_amplitude: self.min_light_amplitude,
+            min_uniformity: self.min_light_uniformity,
+            min_balance: self.min_light_balance,
+            max_residual: self.max_light_residual,
+            max_additivity: self.max_light_additivity,
+            ..LightConfig::default()
         }
     }
 
@@ -318,14 +348,10 @@ impl Thresholds {
     /// without one), or the skin followed the flashes.
     pub fn light_passes(&self, d: &Decision) -> bool {
         let c = &d.checks;
-        match (c.light, c.light_correlation, c.light_amplitude, c.light_uniformity) {
-            (None | Some(LightOutcome::Off | LightOutcome::NotRun), ..) => true,
-            (Some(_), Some(r), Some(a), Some(u)) => {
-                r >= self.min_light_correlation
-                    && a >= self.min_light_amplitude
-                    && u >= self.min_light_uniformity
-            }
-            (Some(_), ..) => false,
+        match (c.light, c.light_values()) {
+            (None | Some(LightOutcome::Off | LightOutcome::NotRun), _) => true,
+            (Some(_), Some(v)) => self.light().seen_in(&v),
+            (Some(_), None) => false,
         }
     }
 
@@ -340,11 +366,18 @@ impl Thresholds {
             (Outcome::Fail, Some(Reason::LayoutUnchanged))
         } else if !self.motion_passes(d) {
             (Outcome::Fail, Some(Reason::FlatMotion))
+        } else if !self.surround_passes(d) {
+            (Outcome::Fail, Some(Reason::MovingSurround))
         } else if d.reason.is_none() && !self.light_passes(d) {
             (Outcome::Fail, Some(Reason::NoLightResponse))
         } else {
             (d.result, d.reason)
         }
+    }
+
+    /// Whether the surround check alone accepts the session (no value: no evidence, it accepts).
+    pub fn surround_passes(&self, d: &Decision) -> bool {
+        d.checks.surround_following.is_none_or(|f| f <= self.max_surround_following)
     }
 
     /// Whether the 3-D-motion check alone accepts the session (no value: it rejects).
@@ -363,6 +396,8 @@ pub struct Calibration {
     /// The light challenge, from live sessions at ≤ 500 lux and phone-screen attacks.
     pub live_light_correlation_min: f32,
     pub live_light_uniformity_min: f32,
+    pub live_light_balance_min: f32,
+    pub live_light_residual_max: f32,
     pub screen_light_correlation_max: f32,
 }
 
@@ -417,22 +452,36 @@ pub fn calibrate(measured: &[CaseResult]) -> anyhow::Result<Calibration> {
         anyhow::bail!("calibration needs live and attack sessions that reach the target");
     };
     let min_parallax = motion_threshold(live_min, attack_max);
-    // The light check: uniformity at half the smallest live value; correlation between the
-    // largest phone-screen value among those even enough to pass and the smallest live value
-    // (just above that attack value when they overlap); amplitude at its noise floor.
+    // The light check: uniformity and balance at half the smallest live value; correlation
+    // between the largest phone-screen value among those even and balanced enough to pass and
+    // the smallest live value (just above that attack value when they overlap); amplitude at
+    // its noise floor, additivity as configured.
     let lit = |r: &CaseResult| r.script == Script::Live && dim_enough(r);
     let screen = |r: &CaseResult| r.script == Script::Screen;
     let lc = values(measured, lit, |d| d.checks.light_correlation);
     let lu = values(measured, lit, |d| d.checks.light_uniformity);
+    let lb = values(measured, lit, |d| d.checks.light_balance);
+    let lr = values(measured, lit, |d| d.checks.light_residual);
     let defaults = LightConfig::default();
-    let (live_corr, live_uni) = match (lc.first(), lu.first()) {
-        (Some(&c), Some(&u)) => (c, u),
+    let (live_corr, live_uni, live_bal, live_res) = match (lc.first(), lu.first(), lb.first(), lr.last()) {
+        (Some(&c), Some(&u), Some(&b), Some(&r)) => (c, u, b, r),
         // No light challenge ran (`--light` not given): the configured thresholds stand.
-        _ => (defaults.min_correlation, 2.0 * defaults.min_uniformity),
+        _ => (
+            defaults.min_correlation,
+            2.0 * defaults.min_uniformity,
+            2.0 * defaults.min_balance,
+            defaults.max_residual / 2.0,
+        ),
     };
-    let min_light_uniformity = live_uni / 2.0;
-    let even = |d: &Decision| d.checks.light_uniformity.is_some_and(|u| u >= min_light_uniformity);
-    let sc = values(measured, screen, |d| d.checks.light_correlation.filter(|_| even(d)));
+    let (min_light_uniformity, min_light_balance) = (live_uni / 2.0, live_bal / 2.0);
+    let max_light_residual = 2.0 * live_res;
+    let passes_rest = |d: &Decision| {
+        d.checks.light_uniformity.is_some_and(|u| u >= min_light_uniformity)
+            && d.checks.light_balance.is_some_and(|b| b >= min_light_balance)
+            && d.checks.light_residual.is_some_and(|r| r <= max_light_residual)
+            && d.checks.light_additivity.is_none_or(|a| a <= defaults.max_additivity)
+    };
+    let sc = values(measured, screen, |d| d.checks.light_correlation.filter(|_| passes_rest(d)));
     let screen_corr = sc.last().copied().unwrap_or(0.0);
     let min_light_correlation = if lc.is_empty() {
         defaults.min_correlation
@@ -445,12 +494,18 @@ pub fn calibrate(measured: &[CaseResult]) -> anyhow::Result<Calibration> {
         thresholds: Thresholds {
             min_parallax,
             min_layout_change: layout_min / 2.0,
+            max_surround_following: LivenessConfig::default().max_surround_following,
             min_light_correlation,
             min_light_amplitude: LightConfig::default().min_amplitude,
             min_light_uniformity,
+            min_light_balance,
+            max_light_residual,
+            max_light_additivity: defaults.max_additivity,
         },
         live_light_correlation_min: live_corr,
         live_light_uniformity_min: live_uni,
+        live_light_balance_min: live_bal,
+        live_light_residual_max: live_res,
         screen_light_correlation_max: screen_corr,
         live_parallax_min: live_min,
         attack_parallax_max: attack_max,

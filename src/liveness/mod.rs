@@ -8,5 +8,6 @@ pub(crate) mod geometry;
 pub mod light;
 pub(crate) mod motion;
 pub mod session;
+pub mod surround;
 
 pub use geometry::{ChallengeGeometry, TargetDraw};

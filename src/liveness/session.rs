@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::checks::{layout_change, path_rms};
 use super::geometry::{ChallengeGeometry, grow, is_inside};
 use super::light::{self, LightConfig, LightPlan, LightSample, WhenTooBright};
+use super::surround::SurroundMeasure;
 use crate::vision::Rect;
 use crate::vision::pose::{Rotation, mean_rotation, turn_deg};
 
@@ -54,6 +55,10 @@ pub struct LivenessConfig {
     pub max_path_rms: f32,
     /// Maximum nose jump between consecutive frames, as a fraction of the frame height.
     pub max_nose_step: f32,
+    /// Largest share of the textured scene around the head that may move with the face
+    /// (`surround`): a fixed camera's wall stays put (about 0), a picture moved to aim carries
+    /// its own background along (about 1). 1 turns the check off.
+    pub max_surround_following: f32,
 }
 
 impl Default for LivenessConfig {
@@ -74,6 +79,9 @@ impl Default for LivenessConfig {
             min_parallax: 0.0074,
             max_path_rms: 0.02,
             max_nose_step: 0.15,
+            // Halfway between what the physics gives a live scene (0) and a moved picture (1);
+            // not calibrated on the synthetic sessions (docs/evaluation.md reports both sides).
+            max_surround_following: 0.5,
         }
     }
 }
@@ -109,6 +117,8 @@ pub enum Reason {
     CameraError,
     /// The challenge was cancelled by a request (result `aborted`).
     Cancelled,
+    /// The scene around the face moved with it: a picture held up and moved (issue 18 item 5).
+    MovingSurround,
     /// The skin did not follow the screen's flashes (issue 18: a video on a screen, or light
     /// too bright for the flashes to show; `[light] when_too_bright = "fail"`).
     NoLightResponse,
@@ -116,7 +126,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason (for the tests that every language words each one).
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 16] = [
         Self::MultipleFaces,
         Self::FaceLost,
         Self::FaceTimeout,
@@ -132,6 +142,7 @@ impl Reason {
         Self::CameraError,
         Self::Cancelled,
         Self::NoLightResponse,
+        Self::MovingSurround,
     ];
 }
 
@@ -169,6 +180,31 @@ pub struct Checks {
     /// The eyebrows' relative response over the skin's (about 1 for diffuse reflection).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub light_additivity: Option<f32>,
+    /// Share of the textured scene around the head that moved with the face (`surround`),
+    /// when the head moved far enough and the scene had texture to tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub surround_following: Option<f32>,
+    /// How alike the skin patches followed the screen's two halves (1: alike at every patch;
+    /// 0: each followed one half only, as a mirror does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub light_balance: Option<f32>,
+    /// How much the skin's colour changed in ways the flashes do not explain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub light_residual: Option<f32>,
+}
+
+impl Checks {
+    /// The light check's values, when it measured them.
+    pub fn light_values(&self) -> Option<light::LightValues> {
+        Some(light::LightValues {
+            correlation: self.light_correlation?,
+            amplitude: self.light_amplitude?,
+            uniformity: self.light_uniformity?,
+            balance: self.light_balance?,
+            residual: self.light_residual?,
+            additivity: self.light_additivity,
+        })
+    }
 }
 
 /// What the light challenge found (verdict `checks.light`).
@@ -223,6 +259,9 @@ pub struct Sample {
     pub parallax: Option<f32>,
     /// The skin's and the background's colour on this frame, while the screen flashes.
     pub light: Option<LightSample>,
+    /// Whether the scene around the head moved with the face since the Nose state began
+    /// (`surround`), when measured by this frame.
+    pub surround: Option<SurroundMeasure>,
 }
 
 /// What the visitor is asked to do now. The session says which; the screen words it, in the
@@ -264,6 +303,10 @@ pub enum Step {
     Decided(Decision),
 }
 
+/// Frames of face motion the surround measure needs before it counts (one frame could be a
+/// passer-by's shadow or a blurred frame).
+const MIN_SURROUND_FRAMES: usize = 3;
+
 /// One challenge in progress.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -286,13 +329,15 @@ pub struct Session {
     path: Vec<(f32, [f32; 2])>,
     /// The 3-D-motion values of the Nose state, with the time of their frames.
     parallax: Vec<(u64, f32)>,
+    /// The latest measure of the scene around the head in the Nose state.
+    surround: Option<SurroundMeasure>,
     /// `[light]`, and the sequence shown in this challenge's Nose state (`None`: none shown).
     light_config: LightConfig,
     light_plan: Option<LightPlan>,
     light_samples: Vec<LightSample>,
     /// The checks of a nose that reached the target while the flashes still ran: the decision
     /// waits for the sequence's end (and its latest lag).
-    waiting: Option<Checks>,
+    waiting: Option<(Checks, Option<Reason>)>,
 }
 
 impl Session {
@@ -313,6 +358,7 @@ impl Session {
             last_turn: None,
             path: Vec::new(),
             parallax: Vec::new(),
+            surround: None,
             light_config: LightConfig { enabled: false, ..LightConfig::default() },
             light_plan: None,
             light_samples: Vec::new(),
@@ -445,6 +491,7 @@ impl Session {
         self.recent_turn = face.rotation.into_iter().map(|r| (s.t_ms, r)).collect();
         self.path.clear();
         self.parallax.clear();
+        self.surround = None;
         self.record_nose(s.t_ms, face.nose);
         Step::NoseStarted
     }
@@ -511,6 +558,9 @@ impl Session {
         if let Some(p) = s.parallax {
             self.parallax.push((s.t_ms, p));
         }
+        if s.surround.is_some() {
+            self.surround = s.surround;
+        }
         let turn = self.turn_toward_target(s.t_ms, face);
         self.last_turn = Some(turn);
         if turn <= -self.config.min_yaw_deg {
@@ -560,8 +610,8 @@ impl Session {
         if self.light_done_ms().is_some_and(|done| s.t_ms < done) {
             return Step::Running { phase: Phase::Nose, prompt: Prompt::HoldStill };
         }
-        let checks = self.waiting.take().expect("waiting");
-        self.finish(checks, None, s.t_ms)
+        let (checks, reason) = self.waiting.take().expect("waiting");
+        self.finish(checks, reason, s.t_ms)
     }
 
     /// The light check on top of the others' `reason`.
@@ -575,6 +625,8 @@ impl Session {
             checks.light_amplitude = m.map(|m| m.amplitude);
             checks.light_uniformity = m.map(|m| m.uniformity);
             checks.light_additivity = m.and_then(|m| m.additivity);
+            checks.light_balance = m.map(|m| m.balance);
+            checks.light_residual = m.map(|m| m.residual);
             let c = &self.light_config;
             if m.is_some_and(|m| c.seen(&m)) {
                 LightOutcome::Seen
@@ -625,6 +677,10 @@ impl Session {
             layout_change: Some(layout_change(&start.layout, &face.layout)),
             parallax: self.pooled_parallax(t_ms),
             path_rms: path_rms(&self.path),
+            surround_following: self
+                .surround
+                .filter(|m| m.frames >= MIN_SURROUND_FRAMES)
+                .map(|m| m.following),
             ..Checks::default()
         };
         let c = &self.config;
@@ -634,6 +690,8 @@ impl Session {
             Some(Reason::LayoutUnchanged)
         } else if checks.parallax.is_none_or(|v| v < c.min_parallax) {
             Some(Reason::FlatMotion)
+        } else if checks.surround_following.is_some_and(|f| f > c.max_surround_following) {
+            Some(Reason::MovingSurround)
         } else if checks.path_rms.is_none_or(|v| v > c.max_path_rms)
             || self.largest_nose_step() > c.max_nose_step
         {
@@ -641,9 +699,10 @@ impl Session {
         } else {
             None
         };
-        if reason.is_none() && self.light_done_ms().is_some_and(|done| t_ms < done) {
+        let wait = reason.is_none() || self.light_config.measure_every_decision;
+        if wait && self.light_done_ms().is_some_and(|done| t_ms < done) {
             // Everything else passed; the flashes are still to be seen in full.
-            self.waiting = Some(checks);
+            self.waiting = Some((checks, reason));
             return Step::Running { phase: Phase::Nose, prompt: Prompt::HoldStill };
         }
         self.finish(checks, reason, t_ms)
@@ -715,7 +774,14 @@ mod tests {
     }
 
     fn sample(t_ms: u64, face: Option<FaceSample>) -> Sample {
-        Sample { t_ms, faces: usize::from(face.is_some()), face, parallax: Some(0.05), light: None }
+        Sample {
+            t_ms,
+            faces: usize::from(face.is_some()),
+            face,
+            parallax: Some(0.05),
+            light: None,
+            surround: None,
+        }
     }
 
     /// Runs a live-looking performance: nose from the centre to the target over `n` frames
@@ -863,6 +929,29 @@ mod tests {
         let d = decided(perform(&mut session(), 20, |_, smp| smp.parallax = Some(flat)));
         assert_eq!(d.reason, Some(Reason::FlatMotion));
         assert!((d.checks.parallax.unwrap() - flat).abs() < 1e-6, "the pooled value is reported");
+    }
+
+    #[test]
+    fn a_surround_that_moves_with_the_face_fails_and_a_still_one_passes() {
+        let m = |following: f32, frames: usize| SurroundMeasure {
+            following,
+            decided: 10 * frames,
+            frames,
+            patches: 20,
+            max_shift_px: 30.0,
+        };
+        let moved = decided(perform(&mut session(), 20, |_, smp| smp.surround = Some(m(0.9, 6))));
+        assert_eq!(
+            (moved.reason, moved.checks.surround_following),
+            (Some(Reason::MovingSurround), Some(0.9))
+        );
+        let still = decided(perform(&mut session(), 20, |_, smp| smp.surround = Some(m(0.1, 6))));
+        assert_eq!((still.result, still.checks.surround_following), (Outcome::Pass, Some(0.1)));
+        // Two frames of evidence are not enough to refuse; no texture around the head says nothing.
+        let brief = decided(perform(&mut session(), 20, |_, smp| smp.surround = Some(m(1.0, 2))));
+        assert_eq!((brief.result, brief.checks.surround_following), (Outcome::Pass, None));
+        let flat = decided(perform(&mut session(), 20, |_, _| {}));
+        assert_eq!((flat.result, flat.checks.surround_following), (Outcome::Pass, None));
     }
 
     #[test]

@@ -54,19 +54,42 @@ where
     C: PixelColor + From<Rgb888>,
 {
     let layout = Layout::new(s, c);
-    // The light challenge fills the background with its colour; the guidance on it stays
-    // readable: dark text on a light colour.
-    let (background, text) = match c.flash {
-        Some([r, g, b]) => {
-            let luma = 0.2126 * f32::from(r) + 0.7152 * f32::from(g) + 0.0722 * f32::from(b);
-            (Rgb888::new(r, g, b), if luma > 110.0 { style::TEXT_ON_LIGHT } else { style::TEXT })
+    // The light challenge fills the background's left and right halves with its two colours;
+    // the guidance stays readable on a dark band of its own.
+    let (left, right) = match c.flash {
+        Some(f) => {
+            (Rgb888::new(f.left[0], f.left[1], f.left[2]), Rgb888::new(f.right[0], f.right[1], f.right[2]))
         }
-        None => (style::BACKGROUND, style::TEXT),
+        None => (style::BACKGROUND, style::BACKGROUND),
     };
     // The preview covers its whole rectangle (picture or grey), so the background skips it.
     let hole = layout.map.map(|m| m.dest());
+    let middle = s.screen.center().x;
+    let halves = [
+        (
+            Rectangle::with_corners(
+                s.screen.top_left,
+                Point::new(middle - 1, s.screen.bottom_right().map_or(0, |p| p.y)),
+            ),
+            left,
+        ),
+        (
+            Rectangle::with_corners(
+                Point::new(middle, s.screen.top_left.y),
+                s.screen.bottom_right().unwrap_or(s.screen.top_left),
+            ),
+            right,
+        ),
+    ];
     for r in clip {
-        fill_around(target, &r.intersection(&s.screen), hole.as_ref(), C::from(background))?;
+        for (half, colour) in &halves {
+            fill_around(
+                target,
+                &r.intersection(&s.screen).intersection(half),
+                hole.as_ref(),
+                C::from(*colour),
+            )?;
+        }
     }
     if let Some(map) = &layout.map {
         let dest = map.dest();
@@ -103,7 +126,20 @@ where
             .flatten();
         // A line outside every clip rectangle would draw nothing there: skip rendering it.
         if bounds.is_none_or(|b| clip.iter().any(|r| !r.intersection(&b).is_zero_sized())) {
-            centred(&mut Clip::new(target, clip), &s.body, l, x, y, text)?;
+            if let (Some(_), Some(b)) = (c.flash, bounds) {
+                let pad = Size::new(s.margin / 2, s.margin / 4);
+                let band = Rectangle::new(
+                    b.top_left - Point::new(pad.width as i32, pad.height as i32),
+                    b.size + pad * 2,
+                );
+                for r in clip {
+                    let r = r.intersection(&band).intersection(&s.screen);
+                    if !r.is_zero_sized() {
+                        target.fill_solid(&r, C::from(style::BACKGROUND))?;
+                    }
+                }
+            }
+            centred(&mut Clip::new(target, clip), &s.body, l, x, y, style::TEXT)?;
         }
         y += line_height(&s.body) as i32;
     }

@@ -45,11 +45,23 @@ pub fn samples(frame: Arc<RgbImage>) -> Vec<(&'static str, View)> {
         ("nose_hit", v(challenge(Phase::Nose, Prompt::HoldStill, Some(on_target), 0.4), ok)),
         (
             "nose_flash",
-            v(flashing(challenge(Phase::Nose, Prompt::MoveNose, Some(FRAME_NOSE), 0.5), [255, 255, 0]), ok),
+            v(
+                flashing(
+                    challenge(Phase::Nose, Prompt::MoveNose, Some(FRAME_NOSE), 0.5),
+                    ([255, 255, 0], [0, 255, 255]),
+                ),
+                ok,
+            ),
         ),
         (
             "nose_flash_dark",
-            v(flashing(challenge(Phase::Nose, Prompt::MoveNose, Some(FRAME_NOSE), 0.45), [0, 0, 255]), ok),
+            v(
+                flashing(
+                    challenge(Phase::Nose, Prompt::MoveNose, Some(FRAME_NOSE), 0.45),
+                    ([0, 0, 255], [255, 0, 0]),
+                ),
+                ok,
+            ),
         ),
         ("pass", v(Scene::Pass, ok)),
         ("fail_no_rotation", v(Scene::Fail { reason: Reason::NoRotation }, ok)),
@@ -65,9 +77,11 @@ pub fn samples(frame: Arc<RgbImage>) -> Vec<(&'static str, View)> {
 }
 
 /// A challenge scene lit by the light challenge's `colour`.
-fn flashing(scene: Scene, colour: [u8; 3]) -> Scene {
+fn flashing(scene: Scene, (left, right): ([u8; 3], [u8; 3])) -> Scene {
     match scene {
-        Scene::Challenge(c) => Scene::Challenge(Challenge { flash: Some(colour), ..c }),
+        Scene::Challenge(c) => {
+            Scene::Challenge(Challenge { flash: Some(crate::liveness::light::Flash { left, right }), ..c })
+        }
         other => other,
     }
 }

@@ -12,8 +12,6 @@ use u8g2_fonts::{FontRenderer, fonts};
 pub const BACKGROUND: Rgb888 = Rgb888::new(18, 22, 30);
 pub const BAR: Rgb888 = Rgb888::new(8, 10, 14);
 pub const TEXT: Rgb888 = Rgb888::new(245, 245, 245);
-/// Text on the light challenge's light colours (yellow, green, cyan).
-pub const TEXT_ON_LIGHT: Rgb888 = Rgb888::new(12, 12, 16);
 pub const DIM: Rgb888 = Rgb888::new(150, 158, 170);
 pub const TARGET: Rgb888 = Rgb888::new(255, 204, 0);
 pub const NOSE: Rgb888 = Rgb888::new(0, 200, 255);

@@ -80,6 +80,7 @@ pub struct Challenge {
     pub remaining_ms: u64,
     /// What the visitor is asked to do (worded by `text::instruction`).
     pub prompt: Prompt,
-    /// The light challenge's colour, filling the screen behind the guidance (issue 18).
-    pub flash: Option<[u8; 3]>,
+    /// The light challenge's colours, filling the screen's halves behind the guidance
+    /// (issue 18).
+    pub flash: Option<crate::liveness::light::Flash>,
 }

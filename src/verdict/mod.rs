@@ -156,6 +156,8 @@ impl Verdict {
                 light_amplitude: r4(c.light_amplitude),
                 light_uniformity: r4(c.light_uniformity),
                 light_additivity: r4(c.light_additivity),
+                light_balance: r4(c.light_balance),
+                light_residual: r4(c.light_residual),
                 ..c
             },
             started_at: rfc3339_ms(started),

@@ -241,7 +241,8 @@ impl SyntheticCamera {
                 }
             }
             let flash_ms = video.uniform(250.0, 600.0) as u32;
-            LightPlan::new(&indices, flash_ms, (video.uniform(0.0, 1.0) * 600.0) as u64)
+            // The video's light is one colour on the whole face.
+            LightPlan::new((&indices, &indices), flash_ms, (video.uniform(0.0, 1.0) * 600.0) as u64)
         });
         let m_per_texel = head::FACE_WIDTH_CM / 100.0 / face.face_width.max(1.0);
         Self {
@@ -331,9 +332,8 @@ impl SyntheticCamera {
                 look = Some(l.mirroring(illumination::mirrored(c, lux), self.m_per_texel));
             }
             (lit.is_some() || own.is_some()).then(|| {
-                let gain = own.unwrap_or([0; 3]).map(|c| 1.0 + VIDEO_LIGHT * f32::from(c) / 255.0);
-                let add =
-                    lit.unwrap_or([0; 3]).map(|c| illumination::GLASS_DIFFUSE * ratio * f32::from(c) / 255.0);
+                let gain = own.map_or([0.0; 3], |f| f.mix()).map(|c| 1.0 + VIDEO_LIGHT * c);
+                let add = lit.map_or([0.0; 3], |f| f.mix()).map(|c| illumination::GLASS_DIFFUSE * ratio * c);
                 illumination::Tint::new(gain, add)
             })
         } else {
@@ -407,6 +407,8 @@ impl Camera for SyntheticCamera {
     /// Renders the flashes from now on; the performer holds still at the end until they
     /// have been seen.
     fn light(&mut self, plan: &LightPlan) -> Lit {
+        // The service holds the camera's controls from the Nose state on, before the flashes.
+        self.sensor.hold(self.frame_ms(self.next) as f32 / 1000.0);
         let end_s = (plan.end_ms() + LIGHT_TAIL_MS) as f32 / 1000.0;
         self.total = self.total.max((end_s * self.conditions.fps as f32).ceil() as u64);
         self.plan = Some(plan.clone());

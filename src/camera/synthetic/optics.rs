@@ -79,6 +79,13 @@ impl Sensor {
         Self { light, exposure_s, steps }
     }
 
+    /// Holds the control loops from `at_s` on, as the service holds a V4L2 camera's exposure,
+    /// white balance and gain for the light challenge (`camera.v4l2.lock_controls`): steps
+    /// that would have come later do not.
+    pub fn hold(&mut self, at_s: f32) {
+        self.steps.retain(|s| s.at_s < at_s);
+    }
+
     /// Exposure time of each row (s).
     pub fn exposure_s(&self) -> f32 {
         self.exposure_s
@@ -257,6 +264,16 @@ mod tests {
             let ratio = after / before;
             assert!((1.29..=1.81).contains(&ratio) || (1.29..=1.81).contains(&(1.0 / ratio)), "{ratio}");
         }
+    }
+
+    #[test]
+    fn held_controls_take_no_later_step() {
+        let conditions =
+            Conditions { exposure_step: true, white_balance_step: true, ..Conditions::baseline() };
+        let mut sensor = Sensor::new(&conditions, (1.0, 2.0), &mut SeededRng::new(4));
+        assert_ne!(sensor.gains(0.5), sensor.gains(2.5));
+        sensor.hold(0.5);
+        assert_eq!(sensor.gains(0.5), sensor.gains(2.5));
     }
 
     #[test]

@@ -47,9 +47,9 @@ pub struct ScreenLook {
     /// Aliased wave vectors of the display's columns and rows (cycles per image pixel) and
     /// their phases (cycles), with their contrast.
     fringes: [([f32; 2], f32, f32); 2],
-    /// The terminal screen's reflection in the glass: the linear value it adds where the
-    /// glass mirrors it, and metres per texel (`illumination::sees_screen`).
-    mirror: Option<([f32; 3], f32)>,
+    /// The terminal screen's reflection in the glass: the linear value each lit half adds
+    /// where the glass mirrors it, and metres per texel (`illumination::sees_screen`).
+    mirror: Option<([[f32; 3]; 2], f32)>,
 }
 
 impl ScreenLook {
@@ -83,9 +83,10 @@ impl ScreenLook {
         Self { phone, normal: n, fringes, mirror: None }
     }
 
-    /// The look with the terminal's screen lit (`add`: linear value where it is mirrored).
+    /// The look with the terminal's screen lit (`add`: each half's linear value where it is
+    /// mirrored).
     #[must_use]
-    pub fn mirroring(mut self, add: [f32; 3], m_per_texel: f32) -> Self {
+    pub fn mirroring(mut self, add: [[f32; 3]; 2], m_per_texel: f32) -> Self {
         self.mirror = Some((add, m_per_texel));
         self
     }
@@ -134,13 +135,13 @@ impl Shader for ScreenLook {
             let v = f32::from(c) * m;
             (v + (255.0 - v).max(0.0) * g).clamp(0.0, 255.0) as u8
         });
-        match self.mirror {
-            Some((add, m_per_texel)) if super::illumination::sees_screen(p, self.normal, m_per_texel) => {
-                std::array::from_fn(|k| {
-                    super::optics::encode_linear(super::optics::to_linear(shaded[k]) + add[k])
-                })
-            }
-            _ => shaded,
+        let half =
+            self.mirror.and_then(|(add, m)| Some(add[super::illumination::sees_screen(p, self.normal, m)?]));
+        match half {
+            Some(add) => std::array::from_fn(|k| {
+                super::optics::encode_linear(super::optics::to_linear(shaded[k]) + add[k])
+            }),
+            None => shaded,
         }
     }
 }
