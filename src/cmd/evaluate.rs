@@ -475,12 +475,16 @@ pub fn calibrate(measured: &[CaseResult]) -> anyhow::Result<Calibration> {
     };
     let (min_light_uniformity, min_light_balance) = (live_uni / 2.0, live_bal / 2.0);
     let max_light_residual = 2.0 * live_res;
-    let passes_rest = |d: &Decision| {
-        d.checks.light_uniformity.is_some_and(|u| u >= min_light_uniformity)
-            && d.checks.light_balance.is_some_and(|b| b >= min_light_balance)
-            && d.checks.light_residual.is_some_and(|r| r <= max_light_residual)
-            && d.checks.light_additivity.is_none_or(|a| a <= defaults.max_additivity)
+    // Every light threshold but correlation (and amplitude, which is not calibrated).
+    let rest = LightConfig {
+        min_correlation: f32::NEG_INFINITY,
+        min_amplitude: f32::NEG_INFINITY,
+        min_uniformity: min_light_uniformity,
+        min_balance: min_light_balance,
+        max_residual: max_light_residual,
+        ..defaults.clone()
     };
+    let passes_rest = |d: &Decision| d.checks.light_values().is_some_and(|v| rest.seen_in(&v));
     let sc = values(measured, screen, |d| d.checks.light_correlation.filter(|_| passes_rest(d)));
     let screen_corr = sc.last().copied().unwrap_or(0.0);
     let min_light_correlation = if lc.is_empty() {

@@ -66,8 +66,9 @@ pub struct LightConfig {
     /// Minimum evenness of the response over the skin patches (weakest over strongest): a
     /// phone's glass mirrors the terminal's screen in one patch of its picture.
     pub min_uniformity: f32,
-    /// Minimum balance of every skin patch's response to the screen's two halves (weaker
-    /// over stronger): the whole panel lights skin, a mirror shows one half at a spot.
+    /// Minimum balance of the skin patches' responses to the screen's two halves
+    /// (`LightMeasure::balance`): the whole panel lights skin, a mirror shows one half at a
+    /// spot.
     pub min_balance: f32,
     /// Largest change of the skin's chromaticity that the flashes do not explain (RMS, log
     /// units): a screen with its own changing colours.
@@ -504,15 +505,9 @@ fn measure_at(plan: &LightPlan, samples: &[LightSample], lag: u32) -> Option<Lig
 /// The responses of `x` to the screen's left and right halves: a least-squares fit of both at
 /// once over the rows (each channel centred), `[0, 0]` when the halves cannot be told apart.
 fn halves_response(rows: &[Row], x: impl Fn(&Row) -> [f32; 3]) -> [f32; 2] {
-    let (mu, mv, mx) = (mean_of(rows, |r| r.halves[0]), mean_of(rows, |r| r.halves[1]), mean_of(rows, &x));
-    let (mut uu, mut vv, mut uv, mut ux, mut vx) = (0.0f32, 0.0, 0.0, 0.0, 0.0);
-    for r in rows {
-        let xv = x(r);
-        for k in 0..3 {
-            let (u, v, y) = (r.halves[0][k] - mu[k], r.halves[1][k] - mv[k], xv[k] - mx[k]);
-            (uu, vv, uv, ux, vx) = (uu + u * u, vv + v * v, uv + u * v, ux + u * y, vx + v * y);
-        }
-    }
+    let (u, v, one) = (|r: &Row| r.halves[0], |r: &Row| r.halves[1], [1.0; 3]);
+    let (uu, vv, uv) = (co(rows, u, u, one), co(rows, v, v, one), co(rows, u, v, one));
+    let (ux, vx) = (co(rows, u, &x, one), co(rows, v, &x, one));
     let det = uu * vv - uv * uv;
     if det <= 1e-6 * uu * vv || det <= 0.0 {
         return [0.0; 2];

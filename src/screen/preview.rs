@@ -56,39 +56,28 @@ where
     let layout = Layout::new(s, c);
     // The light challenge fills the background's left and right halves with its two colours;
     // the guidance stays readable on a dark band of its own.
-    let (left, right) = match c.flash {
+    let whole = [(s.screen, style::BACKGROUND)];
+    let split;
+    let fills: &[(Rectangle, Rgb888)] = match c.flash {
         Some(f) => {
-            (Rgb888::new(f.left[0], f.left[1], f.left[2]), Rgb888::new(f.right[0], f.right[1], f.right[2]))
+            let left = Size::new((s.screen.center().x - s.screen.top_left.x) as u32, s.screen.size.height);
+            let right = Size::new(s.screen.size.width - left.width, left.height);
+            split = [
+                (Rectangle::new(s.screen.top_left, left), Rgb888::new(f.left[0], f.left[1], f.left[2])),
+                (
+                    Rectangle::new(s.screen.top_left + Point::new(left.width as i32, 0), right),
+                    Rgb888::new(f.right[0], f.right[1], f.right[2]),
+                ),
+            ];
+            &split
         }
-        None => (style::BACKGROUND, style::BACKGROUND),
+        None => &whole,
     };
     // The preview covers its whole rectangle (picture or grey), so the background skips it.
     let hole = layout.map.map(|m| m.dest());
-    let middle = s.screen.center().x;
-    let halves = [
-        (
-            Rectangle::with_corners(
-                s.screen.top_left,
-                Point::new(middle - 1, s.screen.bottom_right().map_or(0, |p| p.y)),
-            ),
-            left,
-        ),
-        (
-            Rectangle::with_corners(
-                Point::new(middle, s.screen.top_left.y),
-                s.screen.bottom_right().unwrap_or(s.screen.top_left),
-            ),
-            right,
-        ),
-    ];
     for r in clip {
-        for (half, colour) in &halves {
-            fill_around(
-                target,
-                &r.intersection(&s.screen).intersection(half),
-                hole.as_ref(),
-                C::from(*colour),
-            )?;
+        for (area, colour) in fills {
+            fill_around(target, &r.intersection(area), hole.as_ref(), C::from(*colour))?;
         }
     }
     if let Some(map) = &layout.map {
