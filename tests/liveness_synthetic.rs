@@ -96,6 +96,29 @@ fn flat_pictures_moved_into_the_target_never_pass_and_their_motion_is_planar() {
     }
 }
 
+/// Issue 18's threat, as the generator renders it: a video of the face performing the
+/// challenge, played on a phone or tablet held still. The head in the picture really turns, so
+/// the checks of the flat-motion kind see a live head's 3-D motion and a surround that does not
+/// follow; only the light challenge can refuse it (docs/liveness.md).
+#[test]
+fn a_video_replayed_on_a_screen_moves_in_3d_like_a_live_head() {
+    let defaults = LivenessConfig::default();
+    let mut live_like = 0;
+    for seed in SEEDS {
+        let d = run(Script::VideoReplay, seed, &measuring(&defaults));
+        assert!(d.checks.nose_hit, "seed {seed}: the video's nose reaches the target: {d:?}");
+        let p = d.checks.parallax.unwrap_or(f32::NEG_INFINITY);
+        live_like += usize::from(
+            p > defaults.min_parallax && d.checks.yaw_deg.is_some_and(|y| y >= defaults.min_yaw_deg),
+        );
+        assert!(
+            d.checks.surround_following.is_none_or(|f| f <= defaults.max_surround_following),
+            "seed {seed}: {d:?}"
+        );
+    }
+    assert!(live_like >= 2, "only {live_like} of 3 replays showed a live head's turn and 3-D motion");
+}
+
 #[test]
 fn a_live_head_turning_into_the_target_moves_in_3d() {
     let defaults = LivenessConfig::default();

@@ -444,7 +444,7 @@ pub fn motion_threshold(live_min: f32, attack_max: f32) -> f32 {
 /// When the set has no live or no attack session that reached the target.
 pub fn calibrate(measured: &[CaseResult]) -> anyhow::Result<Calibration> {
     let live = |r: &CaseResult| r.script == Script::Live;
-    let attack = |r: &CaseResult| r.script.is_attack();
+    let attack = |r: &CaseResult| r.script.is_flat_attack();
     let lp = values(measured, live, |d| d.checks.parallax);
     let ap = values(measured, attack, |d| d.checks.parallax);
     let ll = values(measured, live, |d| d.checks.layout_change);
@@ -457,7 +457,7 @@ pub fn calibrate(measured: &[CaseResult]) -> anyhow::Result<Calibration> {
     // the smallest live value (just above that attack value when they overlap); amplitude at
     // its noise floor, additivity as configured.
     let lit = |r: &CaseResult| r.script == Script::Live && dim_enough(r);
-    let screen = |r: &CaseResult| r.script == Script::Screen;
+    let screen = |r: &CaseResult| super::evaluate_report::is_screen(r);
     let lc = values(measured, lit, |d| d.checks.light_correlation);
     let lu = values(measured, lit, |d| d.checks.light_uniformity);
     let lb = values(measured, lit, |d| d.checks.light_balance);

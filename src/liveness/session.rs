@@ -191,6 +191,11 @@ pub struct Checks {
     /// How much the skin's colour changed in ways the flashes do not explain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub light_residual: Option<f32>,
+    /// The background beside the head's response to the flashes over the skin's (a wall
+    /// metres away: a few per cent; a phone's picture: the same light everywhere, 1 or more).
+    /// Reported, not decided on (`LightMeasure::background_share`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub light_background: Option<f32>,
 }
 
 impl Checks {
@@ -627,6 +632,7 @@ impl Session {
             checks.light_additivity = m.and_then(|m| m.additivity);
             checks.light_balance = m.map(|m| m.balance);
             checks.light_residual = m.map(|m| m.residual);
+            checks.light_background = m.and_then(|m| m.background_share());
             let c = &self.light_config;
             if m.is_some_and(|m| c.seen(&m)) {
                 LightOutcome::Seen

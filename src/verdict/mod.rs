@@ -158,6 +158,7 @@ impl Verdict {
                 light_additivity: r4(c.light_additivity),
                 light_balance: r4(c.light_balance),
                 light_residual: r4(c.light_residual),
+                light_background: r4(c.light_background),
                 ..c
             },
             started_at: rfc3339_ms(started),

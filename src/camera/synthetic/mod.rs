@@ -21,6 +21,7 @@ pub(crate) mod relief;
 pub(crate) mod render;
 pub(crate) mod screen;
 mod script;
+mod video;
 
 use image::{Rgb, RgbImage};
 use serde::{Deserialize, Serialize};
@@ -61,11 +62,15 @@ pub enum Script {
     Screen,
     /// A print curled about a vertical axis (radius 6–20 cm), tilted and moved the same way.
     BentPrint,
+    /// A video of the face performing the challenge (a recording, a re-enactment or a puppet
+    /// that follows the target) played on a phone or tablet held still in front of the
+    /// camera (`video`): the head in the picture turns, the picture does not move.
+    VideoReplay,
 }
 
 impl Script {
     /// Every script, bona fide first.
-    pub const ALL: [Script; 9] = [
+    pub const ALL: [Script; 10] = [
         Script::Live,
         Script::Slide,
         Script::TurnAway,
@@ -75,10 +80,18 @@ impl Script {
         Script::Cutout,
         Script::Screen,
         Script::BentPrint,
+        Script::VideoReplay,
     ];
 
     /// Whether this is a presentation attack (a flat picture instead of a person).
     pub fn is_attack(self) -> bool {
+        self.is_flat_attack() || self == Script::VideoReplay
+    }
+
+    /// Whether this is an attack that moves a flat picture as a whole to aim it (the 3-D
+    /// motion check's target): every attack but a video replay, whose picture shows a head
+    /// that really turns.
+    pub fn is_flat_attack(self) -> bool {
         matches!(self, Script::Print | Script::Cutout | Script::Screen | Script::BentPrint)
     }
 
@@ -87,7 +100,7 @@ impl Script {
         match self {
             Script::Print => Prop::Print,
             Script::Cutout => Prop::Cutout,
-            Script::Screen => Prop::Screen,
+            Script::Screen | Script::VideoReplay => Prop::Screen,
             Script::BentPrint => {
                 let r = rng.uniform(6.0, 20.0);
                 Prop::BentPrint { curl_cm: if rng.next_u64().is_multiple_of(2) { r } else { -r } }
@@ -185,8 +198,11 @@ pub struct SyntheticCamera {
     /// For half the phone-screen attacks, the replayed video's own coloured light: the
     /// victim filmed under flashes of another sequence, not synchronised with the challenge.
     video_light: Option<LightPlan>,
-    /// Metres per texel (a face is [`head::FACE_WIDTH_CM`] wide).
+    /// Metres per texel (a face is [`head::FACE_WIDTH_CM`] wide; a video replay's display:
+    /// per video pixel).
     m_per_texel: f32,
+    /// The video a [`Script::VideoReplay`]'s display plays; its surface changes every frame.
+    replay: Option<video::Replay>,
 }
 
 impl SyntheticCamera {
@@ -206,6 +222,14 @@ impl SyntheticCamera {
         let lens = Lens { width, height, focal };
         let mut rng = SeededRng::new(seed);
         let prop = script.prop(&mut rng);
+        let glow = match conditions.light {
+            Light::Bright => 0.8,
+            Light::Normal => 1.0,
+            Light::Dim => 1.35,
+        };
+        if script == Script::VideoReplay {
+            return Self::replaying(face, other, geometry, conditions, lens, glow, rng);
+        }
         let motion = script::motion(script, prop, &face, &lens, geometry, conditions, &mut rng);
         let total = ((motion.start_s + motion.moving_s + HOLD_S) * conditions.fps as f32).ceil() as u64;
         let mag = focal / motion.from.pos[2].min(motion.to.pos[2]);
@@ -214,11 +238,6 @@ impl SyntheticCamera {
         // toward the camera, so it is sampled finer than a picture. Never coarser than
         // 1.5 texels, so a distant texture is not skipped over.
         let step = (if prop == Prop::Head { 1.0 } else { 1.4 } / mag).min(1.5);
-        let glow = match conditions.light {
-            Light::Bright => 0.8,
-            Light::Normal => 1.0,
-            Light::Dim => 1.35,
-        };
         let surface = face.surface(prop, step, glow);
         let probe = face.extent(prop);
         let landmarks = face.landmarks_local(prop);
@@ -263,6 +282,45 @@ impl SyntheticCamera {
             plan: None,
             video_light,
             m_per_texel,
+            replay: None,
+        }
+    }
+
+    /// A [`Script::VideoReplay`]: a display held up to the camera, playing the face's
+    /// performance (`video`).
+    fn replaying(
+        face: FaceModel,
+        other: FaceModel,
+        geometry: &ChallengeGeometry,
+        conditions: &Conditions,
+        lens: Lens,
+        glow: f32,
+        mut rng: SeededRng,
+    ) -> Self {
+        let (replay, motion) = video::Replay::new(face, other, geometry, conditions, &lens, glow, &mut rng);
+        let total = ((motion.start_s + motion.moving_s + HOLD_S) * conditions.fps as f32).ceil() as u64;
+        let phone = script::phone(replay.size()[0], &mut rng);
+        let turn = (motion.start_s, motion.start_s + motion.moving_s);
+        let sensor = Sensor::new(conditions, turn, &mut rng);
+        Self {
+            lens,
+            wall: background(lens.width, lens.height),
+            conditions: *conditions,
+            motion,
+            surface: Surface::default(),
+            landmarks: Vec::new(),
+            probe: replay.corners(),
+            phone: Some(phone),
+            passer: None,
+            sensor,
+            canvas: Canvas::default(),
+            total,
+            next: 0,
+            rng,
+            plan: None,
+            video_light: None,
+            m_per_texel: replay.m_per_texel(),
+            replay: Some(replay),
         }
     }
 
@@ -311,6 +369,10 @@ impl SyntheticCamera {
     /// The scene (before the sensor) at frame `i`.
     fn radiance(&mut self, i: u64) -> RgbImage {
         let (focal, t) = (self.lens.focal, i as f32 * self.conditions.frame_s());
+        if let Some(replay) = &mut self.replay {
+            // What the display shows when this frame's exposure starts.
+            self.surface = replay.surface_at((1000.0 * t) as u64);
+        }
         let exposure_s = self.sensor.exposure_s();
         let readout_s = self.conditions.rolling_shutter_ms / 1000.0;
         let span = readout_s + exposure_s;

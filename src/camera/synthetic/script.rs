@@ -11,7 +11,7 @@ use crate::liveness::ChallengeGeometry;
 /// Tremor of a head held up by its own neck: a fraction of a pixel, a fraction of a degree.
 const HEAD_TREMOR: (f32, f32) = (0.35, 0.25);
 /// Tremor of a hand holding a picture up at arm's length: larger and faster.
-const HAND_TREMOR: (f32, f32) = (1.2, 0.6);
+pub(crate) const HAND_TREMOR: (f32, f32) = (1.2, 0.6);
 
 /// The movement of `script`'s object (`prop` made from `face`) for `geometry`.
 pub fn motion(
@@ -47,7 +47,8 @@ pub fn motion(
         }
         Script::Slide => (rng.uniform(-1.5, 1.5), rng.uniform(-1.0, 1.0), rng.noise(2.0)),
         Script::TurnAway => (-toward * rng.uniform(10.0, 20.0), up * rng.uniform(0.0, 5.0), rng.noise(2.0)),
-        Script::Print | Script::Cutout | Script::Screen | Script::BentPrint => {
+        // A video replay's display is held still (`video::Replay`); it is not moved from here.
+        Script::Print | Script::Cutout | Script::Screen | Script::BentPrint | Script::VideoReplay => {
             let (yaw, pitch, roll) = attack_turn(rng);
             (toward * yaw, up * pitch, roll)
         }
