@@ -135,6 +135,8 @@ impl Replay {
     /// emitted with the display's gamma, centred on the object's pivot, in its bezel.
     pub fn surface_at(&mut self, t_ms: u64) -> Surface {
         while self.inner.next < self.inner.total && self.inner.frame_ms(self.inner.next) <= t_ms {
+            // A frame the video could not render (only its codec can fail) leaves the last one
+            // on the display, as a player does.
             if let Ok(Some(frame)) = self.inner.next_frame() {
                 self.shown = Some(frame.image);
             }
