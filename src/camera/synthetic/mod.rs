@@ -151,6 +151,19 @@ pub fn background(width: u32, height: u32) -> RgbImage {
     })
 }
 
+/// Colours of a light a video was filmed under (not the challenge's): 12 palette indices from
+/// `rng`, no colour twice in a row.
+fn foreign_flashes(rng: &mut SeededRng) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::new();
+    while out.len() < 12 {
+        let i = (rng.next_u64() % crate::liveness::light::PALETTE.len() as u64) as usize;
+        if out.last() != Some(&i) {
+            out.push(i);
+        }
+    }
+    out
+}
+
 /// Eases 0..=1 in and out (a movement that starts and stops gently).
 pub(crate) fn smoothstep(k: f32) -> f32 {
     let k = k.clamp(0.0, 1.0);
@@ -227,21 +240,35 @@ impl SyntheticCamera {
             Light::Normal => 1.0,
             Light::Dim => 1.35,
         };
-        if script == Script::VideoReplay {
-            return Self::replaying(face, other, geometry, conditions, lens, glow, rng);
-        }
-        let motion = script::motion(script, prop, &face, &lens, geometry, conditions, &mut rng);
+        // What is held up to the camera: the face itself (a head or a picture), or a display
+        // playing a video of it (`video`), whose surface is the video's frame of the moment.
+        let mut replay = None;
+        let (motion, surface, probe, landmarks, picture_width, m_per_texel) = if script == Script::VideoReplay
+        {
+            let (r, motion) =
+                video::Replay::new(face.clone(), other.clone(), geometry, conditions, &lens, glow, &mut rng);
+            let parts = (motion, Surface::default(), r.corners(), Vec::new(), r.size()[0], r.m_per_texel());
+            replay = Some(r);
+            parts
+        } else {
+            let motion = script::motion(script, prop, &face, &lens, geometry, conditions, &mut rng);
+            let mag = focal / motion.from.pos[2].min(motion.to.pos[2]);
+            // Samples about a pixel apart at the nearest pose (each fills 2×2 pixels, so gaps
+            // open only where the surface stretches 2×); a head's sides stretch as they turn
+            // toward the camera, so it is sampled finer than a picture. Never coarser than
+            // 1.5 texels, so a distant texture is not skipped over.
+            let step = (if prop == Prop::Head { 1.0 } else { 1.4 } / mag).min(1.5);
+            (
+                motion,
+                face.surface(prop, step, glow),
+                face.extent(prop),
+                face.landmarks_local(prop),
+                face.picture_width(),
+                head::FACE_WIDTH_CM / 100.0 / face.face_width.max(1.0),
+            )
+        };
         let total = ((motion.start_s + motion.moving_s + HOLD_S) * conditions.fps as f32).ceil() as u64;
-        let mag = focal / motion.from.pos[2].min(motion.to.pos[2]);
-        // Samples about a pixel apart at the nearest pose (each fills 2×2 pixels, so gaps
-        // open only where the surface stretches 2×); a head's sides stretch as they turn
-        // toward the camera, so it is sampled finer than a picture. Never coarser than
-        // 1.5 texels, so a distant texture is not skipped over.
-        let step = (if prop == Prop::Head { 1.0 } else { 1.4 } / mag).min(1.5);
-        let surface = face.surface(prop, step, glow);
-        let probe = face.extent(prop);
-        let landmarks = face.landmarks_local(prop);
-        let phone = (prop == Prop::Screen).then(|| script::phone(face.picture_width(), &mut rng));
+        let phone = (prop == Prop::Screen).then(|| script::phone(picture_width, &mut rng));
         let passer = (script == Script::TwoFaces).then(|| {
             let walk = script::passer(&face, &other, &motion, &lens, conditions, total, &mut rng);
             let step = (walk.pose.pos[2] / focal).min(1.5);
@@ -251,19 +278,12 @@ impl SyntheticCamera {
         let sensor = Sensor::new(conditions, turn, &mut rng);
         // Its own generator, so that every other draw of the session stays as it was.
         let mut video = SeededRng::new(seed ^ 0x0C01_0BED_F1A5);
-        let video_light = (prop == Prop::Screen && video.next_u64().is_multiple_of(2)).then(|| {
-            let mut indices: Vec<usize> = Vec::new();
-            while indices.len() < 12 {
-                let i = (video.next_u64() % crate::liveness::light::PALETTE.len() as u64) as usize;
-                if indices.last() != Some(&i) {
-                    indices.push(i);
-                }
-            }
+        let video_light = (script == Script::Screen && video.next_u64().is_multiple_of(2)).then(|| {
+            let indices = foreign_flashes(&mut video);
             let flash_ms = video.uniform(250.0, 600.0) as u32;
             // The video's light is one colour on the whole face.
             LightPlan::new((&indices, &indices), flash_ms, (video.uniform(0.0, 1.0) * 600.0) as u64)
         });
-        let m_per_texel = head::FACE_WIDTH_CM / 100.0 / face.face_width.max(1.0);
         Self {
             lens,
             wall: background(width, height),
@@ -282,45 +302,7 @@ impl SyntheticCamera {
             plan: None,
             video_light,
             m_per_texel,
-            replay: None,
-        }
-    }
-
-    /// A [`Script::VideoReplay`]: a display held up to the camera, playing the face's
-    /// performance (`video`).
-    fn replaying(
-        face: FaceModel,
-        other: FaceModel,
-        geometry: &ChallengeGeometry,
-        conditions: &Conditions,
-        lens: Lens,
-        glow: f32,
-        mut rng: SeededRng,
-    ) -> Self {
-        let (replay, motion) = video::Replay::new(face, other, geometry, conditions, &lens, glow, &mut rng);
-        let total = ((motion.start_s + motion.moving_s + HOLD_S) * conditions.fps as f32).ceil() as u64;
-        let phone = script::phone(replay.size()[0], &mut rng);
-        let turn = (motion.start_s, motion.start_s + motion.moving_s);
-        let sensor = Sensor::new(conditions, turn, &mut rng);
-        Self {
-            lens,
-            wall: background(lens.width, lens.height),
-            conditions: *conditions,
-            motion,
-            surface: Surface::default(),
-            landmarks: Vec::new(),
-            probe: replay.corners(),
-            phone: Some(phone),
-            passer: None,
-            sensor,
-            canvas: Canvas::default(),
-            total,
-            next: 0,
-            rng,
-            plan: None,
-            video_light: None,
-            m_per_texel: replay.m_per_texel(),
-            replay: Some(replay),
+            replay,
         }
     }
 

@@ -23,10 +23,10 @@ use super::head::{FaceModel, Lens, Placement};
 use super::performance::{Motion, Tremor};
 use super::render::Surface;
 use super::screen::emitted;
-use super::{SETTLE_S, Script, SeededRng, SyntheticCamera};
+use super::{SETTLE_S, Script, SeededRng, SyntheticCamera, foreign_flashes};
 use crate::camera::Camera;
 use crate::liveness::ChallengeGeometry;
-use crate::liveness::light::{LightPlan, PALETTE};
+use crate::liveness::light::LightPlan;
 
 /// Width of the display's black bezel around the picture, as a share of the picture's width.
 const BEZEL: f32 = 0.06;
@@ -73,17 +73,7 @@ impl Replay {
         let mut inner = SyntheticCamera::new(face, other, Script::Live, geometry, &door, rng.next_u64());
         if rng.next_u64().is_multiple_of(2) {
             // Filmed under coloured flashes of another sequence, not this challenge's.
-            let sequence = |rng: &mut SeededRng| {
-                let mut out: Vec<usize> = Vec::new();
-                while out.len() < 12 {
-                    let i = (rng.next_u64() % PALETTE.len() as u64) as usize;
-                    if out.last() != Some(&i) {
-                        out.push(i);
-                    }
-                }
-                out
-            };
-            let (left, right) = (sequence(rng), sequence(rng));
+            let (left, right) = (foreign_flashes(rng), foreign_flashes(rng));
             let flash_ms = rng.uniform(150.0, 400.0) as u32;
             let start_ms = (rng.uniform(0.0, 1.0) * 500.0) as u64;
             inner.light(&LightPlan::new((&left, &right), flash_ms, start_ms));
