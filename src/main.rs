@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use livegate::camera::synthetic::Script;
+use livegate::camera::synthetic::{Script, Wall};
 use livegate::cmd::common::parse_kernels;
 use livegate::cmd::{
     Exit, bench, config, demo, door, evaluate, evaluate_sessions, inspect, keygen, record, run, screens,
@@ -162,6 +162,13 @@ enum Command {
         /// light, codec, …) instead of the baseline door: remakes one of its sessions.
         #[arg(long)]
         door: bool,
+        /// The wall behind the performer, instead of the door's (plain with --door unset).
+        #[arg(long, value_enum)]
+        wall: Option<Wall>,
+        /// Write the frames as PNG, exactly as the synthetic camera delivered them (after its
+        /// own codec), so that `verify` sees what `evaluate` saw (JPEG compresses them again).
+        #[arg(long)]
+        png: bool,
         #[arg(short, long, value_name = "DIR")]
         out: PathBuf,
     },
@@ -300,8 +307,8 @@ fn dispatch(command: Command, models: Option<PathBuf>, logging: &Logging) -> any
         Command::Record { out, config, replay, face, script, seed } => {
             record::exec(record::RecordCommand { models, out, config, replay, face, script, seed })
         }
-        Command::Synth { script, face, other, seed, door, out } => {
-            synth::exec(synth::SynthCommand { models, script, face, other, seed, door, out })
+        Command::Synth { script, face, other, seed, door, wall, png, out } => {
+            synth::exec(synth::SynthCommand { models, script, face, other, seed, door, wall, png, out })
         }
         Command::Evaluate { sessions: Some(dir), config, out, .. } => {
             evaluate_sessions::exec(evaluate_sessions::SessionsCommand { models, dir, config, out })

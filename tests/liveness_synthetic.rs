@@ -133,6 +133,39 @@ fn a_live_head_turning_into_the_target_moves_in_3d() {
     assert!(passed >= SEEDS.count() - 1, "only {passed} live sessions passed");
 }
 
+/// Texture behind the head (bricks, tiles, posters: `Conditions::wall`) is what the surround
+/// check measures, and what a head's outline moves over: a live head in front of it, at the
+/// door its seed draws, still shows 3-D motion, and its wall stays put.
+#[test]
+fn a_live_head_in_front_of_a_textured_wall_passes_and_its_wall_stays_put() {
+    use livegate::camera::synthetic::Wall;
+    use livegate::cmd::evaluate::{door, run_door_case};
+    let f = fixture();
+    let defaults = LivenessConfig::default();
+    let mut measured = 0;
+    for wall in [Wall::Bricks, Wall::Tiles, Wall::Posters] {
+        let seed = (3_000_100..).find(|&s| door(s).wall == wall).expect("every wall is drawn");
+        let config = measuring(&defaults);
+        let (d, _, _) = run_door_case(
+            f.tracker.clone(),
+            &f.astronaut,
+            &f.obama,
+            Script::Live,
+            seed,
+            (&config, &LightConfig::default()),
+            &VisionConfig::default(),
+        )
+        .unwrap();
+        let p = d.checks.parallax.expect("reached the target");
+        assert!(p > defaults.min_parallax, "seed {seed} ({wall:?}): parallax {p}");
+        if let Some(f) = d.checks.surround_following {
+            measured += 1;
+            assert!(f <= 0.1, "seed {seed} ({wall:?}): the wall followed the head: {f}");
+        }
+    }
+    assert!(measured >= 2, "the surround was measured in front of {measured} of 3 textured walls");
+}
+
 #[test]
 fn a_second_person_stepping_in_fails_the_challenge() {
     let d = run(Script::TwoFaces, SEEDS.start, &LivenessConfig::default());

@@ -85,11 +85,12 @@ impl SessionFile {
 }
 
 /// Writes a session directory frame by frame: JPEG frames as a USB camera's MJPEG would
-/// deliver them, then `session.json`.
+/// deliver them (or PNG, [`SessionWriter::lossless`]), then `session.json`.
 #[derive(Debug)]
 pub struct SessionWriter {
     dir: PathBuf,
     session: SessionFile,
+    png: bool,
 }
 
 /// JPEG quality of written frames (a USB camera's MJPEG is about this).
@@ -121,19 +122,33 @@ impl SessionWriter {
             frames: Vec::new(),
             expected: None,
         };
-        Ok(Self { dir: dir.to_owned(), session })
+        Ok(Self { dir: dir.to_owned(), session, png: false })
+    }
+
+    /// Writes the frames as PNG, exactly as they are pushed: for frames that have been through
+    /// a codec already (the synthetic camera's), where JPEG would compress them a second time.
+    #[must_use]
+    pub fn lossless(mut self) -> Self {
+        self.png = true;
+        self
     }
 
     /// Appends a frame and replaces its image with the saved (JPEG-decoded) one, so whoever
-    /// analyses the frame next sees exactly what a replay of the session will see.
+    /// analyses the frame next sees exactly what a replay of the session will see (a PNG frame
+    /// is saved as it is).
     ///
     /// # Errors
     /// When the frame cannot be encoded, written or decoded again.
     pub fn push(&mut self, frame: &mut Frame) -> anyhow::Result<()> {
-        let file = format!("{:04}.jpg", self.session.frames.len());
-        let jpeg = to_jpeg(&frame.image)?;
-        std::fs::write(self.dir.join(&file), &jpeg)?;
-        frame.image = image::load_from_memory(&jpeg)?.into_rgb8();
+        let n = self.session.frames.len();
+        let file = if self.png { format!("{n:04}.png") } else { format!("{n:04}.jpg") };
+        if self.png {
+            frame.image.save_with_format(self.dir.join(&file), image::ImageFormat::Png)?;
+        } else {
+            let jpeg = to_jpeg(&frame.image)?;
+            std::fs::write(self.dir.join(&file), &jpeg)?;
+            frame.image = image::load_from_memory(&jpeg)?.into_rgb8();
+        }
         self.session.frames.push(FrameEntry { file, t_ms: frame.t_ms });
         Ok(())
     }
@@ -318,6 +333,27 @@ mod tests {
             s.lock().unwrap().push(ms);
         });
         (clock, sleep, sleeps)
+    }
+
+    #[test]
+    fn a_lossless_session_replays_its_frames_bit_for_bit() {
+        let dir = std::env::temp_dir().join(format!("livegate-lossless-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let draw = crate::liveness::TargetDraw { right: true, below: false, dx: 60, dy: 40 };
+        let geometry = crate::liveness::ChallengeGeometry::new(64, 48, draw);
+        let mut writer = SessionWriter::create(&dir, &geometry).unwrap().lossless();
+        // Noise that JPEG could not keep.
+        let img = image::RgbImage::from_fn(64, 48, |x, y| {
+            image::Rgb([(x * 37 + y * 11) as u8, (x * y) as u8, ((x ^ y) * 29) as u8])
+        });
+        let mut frame = Frame { image: img.clone(), t_ms: 0 };
+        writer.push(&mut frame).unwrap();
+        assert_eq!(frame.image, img, "a PNG frame is not replaced");
+        writer.finish(None).unwrap();
+        let mut cam = ReplayCamera::open(&dir).unwrap();
+        assert_eq!(cam.session().frames[0].file, "0000.png");
+        assert_eq!(cam.next_frame().unwrap().unwrap().image, img);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     fn play(mut cam: ReplayCamera, n: usize) -> Vec<u64> {

@@ -130,7 +130,7 @@ pub fn render(
          (`Conditions::sample`): 15 or 30 fps, lens 55–90°, camera above or below eye level (face pitched \
          −30…+20°), distance (face 0.33–0.6 of the area), bright/normal/dim light with sensor noise, \
          auto-exposure and white-balance steps mid-turn, motion blur, rolling shutter, JPEG or MJPEG at \
-         q50–95. Frames go through the service's code (`pipeline::ChallengeRunner`). Calibration and report \
+         q50–95, and behind the visitor a plain wall, bricks, tiles or posters. Frames go through the service's code (`pipeline::ChallengeRunner`). Calibration and report \
          sets share no seed and no source face.\n"
     );
     let count = |set: &[CaseResult], f: &dyn Fn(&CaseResult) -> bool| set.iter().filter(|r| f(r)).count();

@@ -12,7 +12,7 @@ use super::inspect::read_rgb;
 use super::{Exit, LOG_TARGET};
 use crate::camera::Camera;
 use crate::camera::replay::SessionWriter;
-use crate::camera::synthetic::{Conditions, FaceModel, Script, SeededRng, SyntheticCamera};
+use crate::camera::synthetic::{Conditions, FaceModel, Script, SeededRng, SyntheticCamera, Wall};
 use crate::liveness::geometry::{TARGET_DX, TARGET_DY};
 use crate::liveness::{ChallengeGeometry, TargetDraw};
 use crate::models::{self, Precision};
@@ -74,9 +74,11 @@ pub fn write_session(
     camera: &mut SyntheticCamera,
     geometry: &ChallengeGeometry,
     script: Script,
+    png: bool,
 ) -> anyhow::Result<usize> {
-    let mut writer =
+    let writer =
         SessionWriter::create(dir, geometry).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut writer = if png { writer.lossless() } else { writer };
     while let Some(mut frame) = camera.next_frame()? {
         writer.push(&mut frame)?;
     }
@@ -96,6 +98,10 @@ pub struct SynthCommand {
     pub seed: u64,
     /// Perform at the door `livegate evaluate` draws for `seed` instead of the baseline door.
     pub door: bool,
+    /// The wall behind the performer, instead of the door's.
+    pub wall: Option<Wall>,
+    /// Frames as PNG: what the synthetic camera delivered, without a second compression.
+    pub png: bool,
     /// The session directory to write.
     pub out: PathBuf,
 }
@@ -119,16 +125,18 @@ pub fn exec(cmd: SynthCommand) -> anyhow::Result<Exit> {
     let other_model = face_model(&other_photo, &detector, &mesh)?;
     let mut rng = SeededRng::new(cmd.seed);
     let geometry = ChallengeGeometry::new(640, 480, seeded_target(&mut rng));
-    let conditions = if cmd.door {
-        let c = super::evaluate::door(cmd.seed);
-        tracing::info!(target: LOG_TARGET, "door: hfov_deg = {}, {:?}", c.hfov_deg, c.labels());
-        c
+    let mut conditions = if cmd.door {
+        super::evaluate::door(cmd.seed)
     } else {
         Conditions { hfov_deg: cfg.hfov_deg, ..Conditions::baseline() }
     };
+    conditions.wall = cmd.wall.unwrap_or(conditions.wall);
+    if cmd.door || cmd.wall.is_some() {
+        tracing::info!(target: LOG_TARGET, "door: hfov_deg = {}, {:?}", conditions.hfov_deg, conditions.labels());
+    }
     let mut camera =
         SyntheticCamera::new(model, other_model, cmd.script, &geometry, &conditions, rng.next_u64());
-    let n = write_session(&cmd.out, &mut camera, &geometry, cmd.script)?;
+    let n = write_session(&cmd.out, &mut camera, &geometry, cmd.script, cmd.png)?;
     tracing::info!(target: LOG_TARGET, "wrote {n} frames to {}", cmd.out.display());
     Ok(Exit::Success)
 }

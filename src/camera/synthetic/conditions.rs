@@ -1,12 +1,13 @@
 //! The door and the camera of one synthetic session: frame rate, lens, mounting height,
-//! distance, light, auto-exposure and white-balance behaviour, shutter, codec and how fast
-//! the performer moves.
+//! distance, light, auto-exposure and white-balance behaviour, shutter, codec, how fast the
+//! performer moves and what covers the wall behind.
 //!
 //! Thresholds calibrated on sessions from one fixed camera did not hold on another generator's
 //! (issue 14): real door cameras differ in all of these, so every session draws its own, and
 //! [`Conditions::labels`] bins them so results can be tabulated per condition.
 
 use super::SeededRng;
+use super::wall::Wall;
 
 /// Scene light. It sets the sensor's exposure time, its gain and so its noise (`optics`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -75,6 +76,9 @@ pub struct Conditions {
     /// Ambient illuminance on the face, lux (with the light level: dim 50–150, normal
     /// 150–600, bright 600–2 000, log-uniform): what the screen's flashes compete with.
     pub ambient_lux: f32,
+    /// What covers the wall behind the visitor (texture for the surround check to measure,
+    /// and for a cut-out's outline to slide over).
+    pub wall: Wall,
 }
 
 /// Ambient-light bins: upper bound (lux) and label.
@@ -108,6 +112,7 @@ impl Conditions {
             codec: Codec::Jpeg { quality: 85 },
             speed: Speed::Slow,
             ambient_lux: 300.0,
+            wall: Wall::Plain,
         }
     }
 
@@ -141,6 +146,8 @@ impl Conditions {
             Light::Bright => (600.0, 2000.0),
         };
         let ambient_lux = (lo.ln() + (hi.ln() - lo.ln()) * rng.uniform(0.0, 1.0)).exp();
+        // After the light, so every door drawn before walls had texture is unchanged.
+        let wall = Wall::sample(rng);
         Self {
             fps,
             hfov_deg,
@@ -153,6 +160,7 @@ impl Conditions {
             codec,
             speed,
             ambient_lux,
+            wall,
         }
     }
 
@@ -207,6 +215,7 @@ impl Conditions {
             ("codec", codec),
             ("speed", if self.speed == Speed::Quick { "quick" } else { "slow" }.into()),
             ("ambient", ambient_bin(self.ambient_lux).into()),
+            ("wall", self.wall.label().into()),
         ]
     }
 
@@ -224,6 +233,7 @@ impl Conditions {
             ("codec", vec!["jpeg q<70", "jpeg q≥70", "mjpeg q<70", "mjpeg q≥70"]),
             ("speed", vec!["slow", "quick"]),
             ("ambient", AMBIENT_BINS.iter().map(|b| b.1).collect()),
+            ("wall", Wall::ALL.iter().map(|w| w.label()).collect()),
         ]
     }
 }

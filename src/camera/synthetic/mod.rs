@@ -7,7 +7,8 @@
 //! a bent print, a cut-out or a phone screen ([`screen`]) so its nose reaches the target.
 //!
 //! Each session draws its door and camera ([`Conditions`]): frame rate, lens, mounting
-//! height, distance, light, AE/WB steps, rolling shutter, codec, speed. Frames are rendered
+//! height, distance, light, AE/WB steps, rolling shutter, codec, speed, the wall behind
+//! ([`Wall`]). Frames are rendered
 //! by forward splatting ([`render`]: rolling shutter and motion blur included), pass through
 //! the sensor and the codec ([`optics`]) and come out as a decoder would give them to the
 //! service, which runs the same vision code on them as on a real camera's.
@@ -22,8 +23,9 @@ pub(crate) mod render;
 pub(crate) mod screen;
 mod script;
 mod video;
+pub(crate) mod wall;
 
-use image::{Rgb, RgbImage};
+use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
 pub use conditions::{Codec, Conditions, Light, Speed};
@@ -32,6 +34,7 @@ use optics::Sensor;
 use performance::{Motion, Passer};
 use render::{Canvas, Moving, Shader, Shutter, Surface, Transform, image_motion};
 use screen::{Phone, ScreenLook};
+pub use wall::Wall;
 
 use super::{Camera, CameraError, Frame, Lit};
 use crate::liveness::ChallengeGeometry;
@@ -137,18 +140,6 @@ impl SeededRng {
     pub fn noise(&mut self, sigma: f32) -> f32 {
         (0..4).map(|_| self.uniform(-1.0, 1.0)).sum::<f32>() * sigma * 0.866
     }
-}
-
-/// The same wall every time: a soft gradient with a door frame and some texture.
-pub fn background(width: u32, height: u32) -> RgbImage {
-    RgbImage::from_fn(width, height, |x, y| {
-        let (u, v) = (x as f32 / width as f32, y as f32 / height as f32);
-        let door = (0.08..0.16).contains(&u) || (0.84..0.92).contains(&u);
-        let grain = ((x * 7 + y * 13) % 17) as f32 - 8.0;
-        let base =
-            if door { [120.0, 92.0, 70.0] } else { [168.0 - 30.0 * v, 170.0 - 28.0 * v, 160.0 - 20.0 * u] };
-        Rgb(base.map(|c| (c + grain * 0.8).clamp(0.0, 255.0) as u8))
-    })
 }
 
 /// Colours of a light a video was filmed under (not the challenge's): 12 palette indices from
@@ -286,7 +277,8 @@ impl SyntheticCamera {
         });
         Self {
             lens,
-            wall: background(width, height),
+            // Its own generator, like the video's light below.
+            wall: conditions.wall.render(width, height, &mut SeededRng::new(seed ^ 0x0057_A11E)),
             conditions: *conditions,
             motion,
             surface,
@@ -463,6 +455,8 @@ impl Camera for SyntheticCamera {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use image::Rgb;
+
     use crate::liveness::TargetDraw;
     use crate::vision::Landmarks;
 
