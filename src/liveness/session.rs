@@ -75,8 +75,8 @@ impl Default for LivenessConfig {
             // Both calibrated by `livegate evaluate` on synthetic sessions at random doors
             // (docs/evaluation.md): the 3-D motion just above the largest flat-attack value of
             // the calibration set; layout at half the smallest live value.
-            min_layout_change: 0.0287,
-            min_parallax: 0.0074,
+            min_layout_change: 0.0257,
+            min_parallax: 0.0049,
             max_path_rms: 0.02,
             max_nose_step: 0.15,
             // Halfway between what the physics gives a live scene (0) and a moved picture (1);
