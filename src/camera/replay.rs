@@ -141,14 +141,17 @@ impl SessionWriter {
     /// When the frame cannot be encoded, written or decoded again.
     pub fn push(&mut self, frame: &mut Frame) -> anyhow::Result<()> {
         let n = self.session.frames.len();
-        let file = if self.png { format!("{n:04}.png") } else { format!("{n:04}.jpg") };
-        if self.png {
+        let file = if self.png {
+            let file = format!("{n:04}.png");
             frame.image.save_with_format(self.dir.join(&file), image::ImageFormat::Png)?;
+            file
         } else {
+            let file = format!("{n:04}.jpg");
             let jpeg = to_jpeg(&frame.image)?;
             std::fs::write(self.dir.join(&file), &jpeg)?;
             frame.image = image::load_from_memory(&jpeg)?.into_rgb8();
-        }
+            file
+        };
         self.session.frames.push(FrameEntry { file, t_ms: frame.t_ms });
         Ok(())
     }
