@@ -73,8 +73,9 @@ impl Default for LivenessConfig {
             nose_area_growth: 0.15,
             min_yaw_deg: 5.0,
             // Both calibrated by `livegate evaluate` on synthetic sessions at random doors
-            // (docs/evaluation.md): the 3-D motion just above the largest flat-attack value of
-            // the calibration set; layout at half the smallest live value.
+            // (docs/evaluation.md): the 3-D motion at the geometric mean of the calibration
+            // set's largest flat-attack value and smallest live value; layout at half the
+            // smallest live value.
             min_layout_change: 0.0257,
             min_parallax: 0.0049,
             max_path_rms: 0.02,

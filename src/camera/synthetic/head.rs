@@ -270,7 +270,7 @@ impl FaceModel {
     fn border(&self, prop: Prop, w: f32, h: f32) -> f32 {
         match prop {
             Prop::Print | Prop::BentPrint { .. } => 0.08 * w.max(h),
-            Prop::Screen => 0.06 * w.max(h),
+            Prop::Screen => super::screen::BEZEL * w.max(h),
             Prop::Head | Prop::Cutout => 0.0,
         }
     }
@@ -316,7 +316,7 @@ impl FaceModel {
             Prop::Print | Prop::BentPrint { .. } if in_photo => Some((bilinear(&self.tex, x, y), 0.0)),
             Prop::Print | Prop::BentPrint { .. } => (border > 0.0).then_some((Rgb([238, 236, 228]), 0.0)),
             Prop::Screen if in_photo => Some((super::screen::emitted(bilinear(&self.tex, x, y), glow), 0.0)),
-            Prop::Screen => (border > 0.0).then_some((Rgb([12, 12, 14]), 0.0)),
+            Prop::Screen => (border > 0.0).then_some((Rgb(super::screen::BEZEL_RGB), 0.0)),
         }
     }
 }

@@ -8,10 +8,10 @@
 //!
 //! Each session draws its door and camera ([`Conditions`]): frame rate, lens, mounting
 //! height, distance, light, AE/WB steps, rolling shutter, codec, speed, the wall behind
-//! ([`Wall`]). Frames are rendered
-//! by forward splatting ([`render`]: rolling shutter and motion blur included), pass through
-//! the sensor and the codec ([`optics`]) and come out as a decoder would give them to the
-//! service, which runs the same vision code on them as on a real camera's.
+//! ([`Wall`]). Frames are rendered by forward splatting ([`render`]: rolling shutter and
+//! motion blur included), pass through the sensor and the codec ([`optics`]) and come out as
+//! a decoder would give them to the service, which runs the same vision code on them as on a
+//! real camera's.
 
 pub(crate) mod conditions;
 pub(crate) mod head;

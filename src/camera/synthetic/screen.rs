@@ -11,6 +11,10 @@ use super::render::{Shader, Transform};
 const DISPLAY_PIXELS_ACROSS: f32 = 1080.0;
 /// Fringes finer than this (cycles per pixel) are washed out by the lens and the demosaic.
 const MOIRE_CUTOFF: f32 = 0.25;
+/// Width of a phone's black bezel around its picture, as a share of the picture's width.
+pub const BEZEL: f32 = 0.06;
+/// The bezel's colour.
+pub const BEZEL_RGB: [u8; 3] = [12, 12, 14];
 
 /// The screen's emitted colour for a photo colour: a display gamma (mid-tones lifted), a
 /// cool white point, scaled by `glow` against the scene's light.

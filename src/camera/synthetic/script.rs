@@ -47,11 +47,11 @@ pub fn motion(
         }
         Script::Slide => (rng.uniform(-1.5, 1.5), rng.uniform(-1.0, 1.0), rng.noise(2.0)),
         Script::TurnAway => (-toward * rng.uniform(10.0, 20.0), up * rng.uniform(0.0, 5.0), rng.noise(2.0)),
-        // A video replay's display is held still (`video::Replay`); it is not moved from here.
-        Script::Print | Script::Cutout | Script::Screen | Script::BentPrint | Script::VideoReplay => {
+        Script::Print | Script::Cutout | Script::Screen | Script::BentPrint => {
             let (yaw, pitch, roll) = attack_turn(rng);
             (toward * yaw, up * pitch, roll)
         }
+        Script::VideoReplay => unreachable!("a video replay's display is held still: video::Replay moves it"),
     };
     let t = geometry.target;
     let goal = [t.x + t.w / 2.0 + rng.uniform(-4.0, 4.0) * k, t.y + t.h / 2.0 + rng.uniform(-4.0, 4.0) * k];

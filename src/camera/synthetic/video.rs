@@ -22,16 +22,11 @@ use super::conditions::{Codec, Conditions};
 use super::head::{FaceModel, Lens, Placement};
 use super::performance::{Motion, Tremor};
 use super::render::Surface;
-use super::screen::emitted;
+use super::screen::{BEZEL, BEZEL_RGB, emitted};
 use super::{SETTLE_S, Script, SeededRng, SyntheticCamera, foreign_flashes};
 use crate::camera::Camera;
 use crate::liveness::ChallengeGeometry;
 use crate::liveness::light::LightPlan;
-
-/// Width of the display's black bezel around the picture, as a share of the picture's width.
-const BEZEL: f32 = 0.06;
-/// The bezel's colour.
-const BEZEL_RGB: [u8; 3] = [12, 12, 14];
 
 /// A video playing on a handheld display.
 #[derive(Debug)]
