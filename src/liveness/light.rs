@@ -231,7 +231,7 @@ fn half_correlation(left: &[usize], right: &[usize]) -> Option<f32> {
 /// What the screen shows at one moment of the sequence: one colour on its left half, another
 /// on its right. A diffuse face in front of the panel is lit by both (their mean); a mirror
 /// (a phone's glass) shows each half where it reflects it, and neither where it reflects the
-/// camera preview between them.
+/// camera picture between them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Flash {
     pub left: [u8; 3],
@@ -331,7 +331,7 @@ pub struct LightMeasure {
     /// How alike the skin patches respond to the screen's two halves ([`balance_of`]: 1 for
     /// equal responses at every patch, 0 when each follows one half only). Diffuse skin at
     /// arm's length is lit by the whole panel, so about 1; a mirror shows each spot of its
-    /// picture one half, or the preview between them.
+    /// picture one half, or the camera picture between them.
     pub balance: f32,
     /// How much the skin's chromaticity changed in ways the flashes do not explain (RMS about
     /// the fit, log units): camera noise and codec rounding for a face; a screen that flickers

@@ -73,15 +73,19 @@ where
         }
         None => &whole,
     };
-    // The preview covers its whole rectangle (picture or grey), so the background skips it.
-    let hole = layout.map.map(|m| m.dest());
+    // The preview covers its rectangle (picture or grey), so the background skips it. While
+    // the screen flashes, the picture shows only in the face area's frame, where the visitor
+    // looks for the nose and the target, and the flash colours fill the rest of the preview
+    // too: the more of the panel flashes, the more light reaches the face (the flash-lit
+    // share of an 800×480 panel: 0.45 around the whole preview, ≈ 0.7 around the face area).
+    let hole = layout.map.map(|m| window(&m, c));
     for r in clip {
         for (area, colour) in fills {
             fill_around(target, &r.intersection(area), hole.as_ref(), C::from(*colour))?;
         }
     }
     if let Some(map) = &layout.map {
-        let dest = map.dest();
+        let dest = window(map, c);
         match &c.frame {
             Some(frame) if frame.width() == c.geometry.width && frame.height() == c.geometry.height => {
                 for r in clip {
@@ -133,6 +137,15 @@ where
         y += line_height(&s.body) as i32;
     }
     time_bar(&mut Clip::new(target, clip), s, c.remaining_fraction, layout.bar_h)
+}
+
+/// Where the camera picture shows: the whole preview, or while the screen flashes only the
+/// face area (its frame's outer edge), clipped to the preview.
+fn window(map: &PreviewMap, c: &Challenge) -> Rectangle {
+    match c.flash {
+        Some(_) => map.rect_to_screen(&c.geometry.area).intersection(&map.dest()),
+        None => map.dest(),
+    }
 }
 
 /// The screen area the overlay (area frame, target, nose marker, guide line) covers, if any.

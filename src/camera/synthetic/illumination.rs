@@ -9,11 +9,18 @@
 //! specularly where the mirrored viewing ray lands on the terminal's screen (a reflected
 //! image of the screen, added to what the phone emits). The screen flashes two colours, one
 //! on each half (`liveness::light::Flash`): diffuse surfaces receive their mean, a mirror
-//! shows each half where it reflects it and nothing where it reflects the camera preview or
-//! the status bar.
+//! shows each half where it reflects it and nothing where it reflects the camera picture, the
+//! status bar or the instruction ([`Panel`]: the panel as the screen's code draws it).
+
+use std::sync::Mutex;
+
+use embedded_graphics::pixelcolor::RgbColor;
 
 use super::optics::{encode_linear, to_linear};
+use crate::liveness::ChallengeGeometry;
 use crate::liveness::light::Flash;
+use crate::liveness::session::Phase;
+use crate::screen::{Canvas, Challenge, Language, Prompt, Scene, Status, View};
 
 /// The terminal screen's luminance at full white, cd/m².
 pub const SCREEN_NITS: f32 = 250.0;
@@ -27,26 +34,120 @@ pub const WALL_M: f32 = 2.0;
 pub const GLASS_DIFFUSE: f32 = 0.01;
 pub const GLASS_SPECULAR: f32 = 0.04;
 
-/// The share of the panel the flash colours: the camera preview and the status bar stay
-/// (`screen::preview`, golden `nose_flash_800x480.png`: the bands beside the preview and the
-/// text band below it, [`lit_half`]).
-pub const LIT_FRACTION: f32 = 0.45;
-
-/// Which half's flash colour the panel shows at `(fx, fy)` (fractions of its width and
-/// height from its top left as the camera's image axes run: x right, y down), `None` on the
-/// preview, the status bar and the time bar. The panel's drawn left half (the visitor's left)
-/// is on the camera's right: half 0 at `fx ≥ 0.5`.
-pub fn lit_half(fx: f32, fy: f32) -> Option<usize> {
-    let (preview_x, preview_y, bars) = ([0.2, 0.8], 0.82, [0.075, 0.98]);
-    let lit = (bars[0]..bars[1]).contains(&fy)
-        && (fy >= preview_y || !(preview_x[0]..preview_x[1]).contains(&fx))
-        && (0.0..=1.0).contains(&fx);
-    lit.then_some(if fx >= 0.5 { 0 } else { 1 })
+/// The terminal's panel while it flashes, as the screen's own code draws it (`screen::draw`
+/// of the Nose state with a flash, 800×480, `screen::preview`): which half's colour each
+/// pixel shows. The camera picture in the face area's frame, the status bar, the instruction's
+/// band and the time bar do not flash.
+#[derive(Debug, PartialEq)]
+pub struct Panel {
+    width: u32,
+    height: u32,
+    /// Per panel pixel (drawing coordinates, the visitor's view): 0 dark, 1 the left
+    /// half's colour, 2 the right half's.
+    half: Vec<u8>,
+    /// The share of the panel that flashes.
+    lit: f32,
 }
 
-/// Irradiance (lux) the screen's full white gives a surface facing it at `d_m`.
-pub fn screen_lux(d_m: f32) -> f32 {
-    LIT_FRACTION * SCREEN_NITS * SCREEN_SIZE_M[0] * SCREEN_SIZE_M[1] / (d_m * d_m).max(1e-4)
+/// The panel's drawing size (a 7" 800×480 display).
+const PANEL_PX: [u32; 2] = [800, 480];
+
+impl Panel {
+    /// The panel for a camera of `width × height` (the face area's frame, where the picture
+    /// stays, follows the camera's aspect), drawn once per size.
+    pub fn of(width: u32, height: u32) -> &'static Panel {
+        static PANELS: Mutex<Vec<((u32, u32), &'static Panel)>> = Mutex::new(Vec::new());
+        let mut panels = PANELS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, p)) = panels.iter().find(|(size, _)| *size == (width, height)) {
+            return p;
+        }
+        let panel: &'static Panel = Box::leak(Box::new(Self::draw(width, height)));
+        panels.push(((width, height), panel));
+        panel
+    }
+
+    fn draw(width: u32, height: u32) -> Self {
+        let (left, right) = ([255, 0, 0], [0, 0, 255]);
+        let geometry = ChallengeGeometry::new(width, height, crate::screen::samples::SAMPLE_TARGET);
+        let view = View {
+            scene: Scene::Challenge(Challenge {
+                frame: None,
+                geometry,
+                nose: None,
+                phase: Phase::Nose,
+                remaining_fraction: 0.5,
+                remaining_ms: 5_000,
+                prompt: Prompt::MoveNose,
+                flash: Some(Flash { left, right }),
+            }),
+            status: Status::default(),
+            language: Language::En,
+        };
+        let mut canvas = Canvas::new(PANEL_PX[0], PANEL_PX[1]);
+        let Ok(()) = crate::screen::draw(&view, &mut canvas);
+        let half: Vec<u8> = canvas
+            .pixels()
+            .iter()
+            .map(|p| match [p.r(), p.g(), p.b()] {
+                c if c == left => 1,
+                c if c == right => 2,
+                _ => 0,
+            })
+            .collect();
+        let lit = half.iter().filter(|&&h| h > 0).count() as f32 / half.len() as f32;
+        Self { width: PANEL_PX[0], height: PANEL_PX[1], half, lit }
+    }
+
+    /// The share of the panel that flashes.
+    #[cfg(test)]
+    pub fn lit_fraction(&self) -> f32 {
+        self.lit
+    }
+
+    /// Which half's flash colour the panel shows at `(fx, fy)` (fractions of its width and
+    /// height from its top left as the camera's image axes run: x right, y down), `None`
+    /// where it does not flash or off the panel. The panel's drawn left half (the visitor's
+    /// left) is on the camera's right: half 0 at `fx ≥ 0.5`.
+    pub fn lit_half(&self, fx: f32, fy: f32) -> Option<usize> {
+        if !(0.0..1.0).contains(&fx) || !(0.0..1.0).contains(&fy) {
+            return None;
+        }
+        // Mirrored: the camera's x runs against the drawing's.
+        let x = (((1.0 - fx) * self.width as f32) as u32).min(self.width - 1);
+        let y = ((fy * self.height as f32) as u32).min(self.height - 1);
+        match self.half[(y * self.width + x) as usize] {
+            1 => Some(0),
+            2 => Some(1),
+            _ => None,
+        }
+    }
+
+    /// Irradiance (lux) the panel's flashing part at full white gives a surface facing it
+    /// at `d_m`.
+    pub fn screen_lux(&self, d_m: f32) -> f32 {
+        self.lit * SCREEN_NITS * SCREEN_SIZE_M[0] * SCREEN_SIZE_M[1] / (d_m * d_m).max(1e-4)
+    }
+
+    /// Which lit half of the panel ([`Panel::lit_half`]) a mirror at camera-space `p`
+    /// (texels) with unit normal `n` shows the camera: where the viewing ray, mirrored, lands
+    /// on the screen's rectangle in the camera's plane. `m_per_texel` converts texels to
+    /// metres.
+    pub fn sees_screen(&self, p: [f32; 3], n: [f32; 3], m_per_texel: f32) -> Option<usize> {
+        let len = (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt();
+        if len <= 0.0 {
+            return None;
+        }
+        let v = p.map(|x| x / len);
+        let vn = v[0] * n[0] + v[1] * n[1] + v[2] * n[2];
+        let r = [v[0] - 2.0 * vn * n[0], v[1] - 2.0 * vn * n[1], v[2] - 2.0 * vn * n[2]];
+        if r[2] >= -1e-6 {
+            return None;
+        }
+        let s = -p[2] / r[2];
+        let hit = [(p[0] + s * r[0]) * m_per_texel, (p[1] + s * r[1]) * m_per_texel];
+        let f = |k: usize| (hit[k] - SCREEN_CENTRE_M[k]) / SCREEN_SIZE_M[k] + 0.5;
+        self.lit_half(f(0), f(1))
+    }
 }
 
 /// The linear value a mirror adds where it shows each half of the screen lit with `flash`
@@ -56,26 +157,6 @@ pub fn mirrored(flash: Flash, ambient_lux: f32) -> [[f32; 3]; 2] {
         c.map(|c| GLASS_SPECULAR * std::f32::consts::PI * SCREEN_NITS * f32::from(c) / 255.0 / ambient_lux)
     };
     [add(flash.left), add(flash.right)]
-}
-
-/// Which lit half of the terminal's screen ([`lit_half`]) a mirror at camera-space `p`
-/// (texels) with unit normal `n` shows the camera: where the viewing ray, mirrored, lands on
-/// the screen's rectangle in the camera's plane. `m_per_texel` converts texels to metres.
-pub fn sees_screen(p: [f32; 3], n: [f32; 3], m_per_texel: f32) -> Option<usize> {
-    let len = (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt();
-    if len <= 0.0 {
-        return None;
-    }
-    let v = p.map(|x| x / len);
-    let vn = v[0] * n[0] + v[1] * n[1] + v[2] * n[2];
-    let r = [v[0] - 2.0 * vn * n[0], v[1] - 2.0 * vn * n[1], v[2] - 2.0 * vn * n[2]];
-    if r[2] >= -1e-6 {
-        return None;
-    }
-    let s = -p[2] / r[2];
-    let hit = [(p[0] + s * r[0]) * m_per_texel, (p[1] + s * r[1]) * m_per_texel];
-    let f = |k: usize| (hit[k] - SCREEN_CENTRE_M[k]) / SCREEN_SIZE_M[k] + 0.5;
-    lit_half(f(0), f(1))
 }
 
 /// A per-channel change of linear radiance, `v·gain + add`, as a table on encoded values.
@@ -108,9 +189,15 @@ mod tests {
 
     #[test]
     fn the_screen_lights_a_face_at_arms_length_a_few_per_cent_of_indoor_light() {
-        let e = screen_lux(0.45);
-        assert!((6.8..8.2).contains(&e), "{e} lux at 45 cm, 45 % of the panel lit");
-        assert!(screen_lux(0.3) / screen_lux(0.6) > 3.9, "inverse square");
+        let panel = Panel::of(640, 480);
+        // The face area's frame (0.42 × 0.75 of a 4:3 preview), the status bar, the
+        // instruction's band and the time bar stay; the rest of the panel flashes.
+        let lit = panel.lit_fraction();
+        assert!((0.66..0.75).contains(&lit), "{lit}: 0.705 in golden nose_flash_800x480.png");
+        let e = panel.screen_lux(0.45);
+        assert!((10.0..13.0).contains(&e), "{e} lux at 45 cm");
+        assert!(panel.screen_lux(0.3) / panel.screen_lux(0.6) > 3.9, "inverse square");
+        assert!(std::ptr::eq(panel, Panel::of(640, 480)), "drawn once per camera size");
     }
 
     #[test]
@@ -127,15 +214,26 @@ mod tests {
     fn a_phone_facing_the_camera_mirrors_the_screen_below_the_lens() {
         // 40 cm away (texel = 1 mm), glass square to the camera: the ray through the image
         // centre comes back to the lens, just above the screen; a point a little lower
-        // sees the screen.
-        // Glass at 40 cm mirrors the screen at half its offsets: the preview in the middle,
-        // the two flashing bands either side of it.
-        let n = [0.0, 0.0, -1.0];
-        assert_eq!(sees_screen([0.0, 0.0, 400.0], n, 0.001), None);
-        assert_eq!(sees_screen([0.0, 35.0, 400.0], n, 0.001), None, "the preview");
-        assert_eq!(sees_screen([30.0, 35.0, 400.0], n, 0.001), Some(0), "the band on the camera's right");
-        assert_eq!(sees_screen([-30.0, 35.0, 400.0], n, 0.001), Some(1));
-        assert_eq!(sees_screen([-5.0, 52.0, 400.0], n, 0.001), Some(1), "the text band below it");
-        assert_eq!(sees_screen([120.0, 35.0, 400.0], n, 0.001), None, "beyond the screen's side");
+        // sees the screen. Glass at 40 cm mirrors the screen at half its offsets: the
+        // camera picture in the middle, the flashing halves around it.
+        let (panel, n) = (Panel::of(640, 480), [0.0, 0.0, -1.0]);
+        assert_eq!(panel.sees_screen([0.0, 0.0, 400.0], n, 0.001), None, "above the panel");
+        assert_eq!(panel.sees_screen([0.0, 35.0, 400.0], n, 0.001), None, "the camera picture");
+        assert_eq!(panel.sees_screen([18.0, 35.0, 400.0], n, 0.001), Some(0), "the camera's right");
+        assert_eq!(panel.sees_screen([-18.0, 35.0, 400.0], n, 0.001), Some(1));
+        assert_eq!(panel.sees_screen([-5.0, 52.0, 400.0], n, 0.001), None, "the instruction below it");
+        assert_eq!(panel.sees_screen([120.0, 35.0, 400.0], n, 0.001), None, "beyond the screen's side");
+    }
+
+    #[test]
+    fn the_panel_flashes_where_the_screen_draws_the_flash_colours() {
+        // Drawing coordinates run against the camera's x: the drawn left half (colour 1,
+        // the visitor's left) is half 0 on the camera's right.
+        let panel = Panel::of(640, 480);
+        assert_eq!(panel.lit_half(0.95, 0.5), Some(0), "the drawn left edge");
+        assert_eq!(panel.lit_half(0.05, 0.5), Some(1), "the drawn right edge");
+        assert_eq!(panel.lit_half(0.5, 0.4), None, "the face area's picture");
+        assert_eq!(panel.lit_half(0.5, 0.02), None, "the status bar");
+        assert_eq!(panel.lit_half(1.0, 0.5), None, "off the panel");
     }
 }

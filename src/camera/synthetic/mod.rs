@@ -205,6 +205,8 @@ pub struct SyntheticCamera {
     /// Metres per texel (a face is [`head::FACE_WIDTH_CM`] wide; a video replay's display:
     /// per video pixel).
     m_per_texel: f32,
+    /// The terminal's panel as it flashes: how much of it lights the scene, and where.
+    panel: &'static illumination::Panel,
     /// The video a [`Script::VideoReplay`]'s display plays; its surface changes every frame.
     replay: Option<video::Replay>,
 }
@@ -294,6 +296,7 @@ impl SyntheticCamera {
             plan: None,
             video_light,
             m_per_texel,
+            panel: illumination::Panel::of(width, height),
             replay,
         }
     }
@@ -359,13 +362,13 @@ impl SyntheticCamera {
         let t_ms = (1000.0 * (t + exposure_s / 2.0)) as u64;
         let lit = self.plan.as_ref().and_then(|p| p.colour_at(t_ms));
         let lux = self.conditions.ambient_lux;
-        let ratio_at = |z: f32| illumination::screen_lux(z * self.m_per_texel) / lux;
+        let ratio_at = |z: f32| self.panel.screen_lux(z * self.m_per_texel) / lux;
         let ratio = ratio_at(self.motion.at(t, focal).pos[2]);
         let mut look = self.phone.map(|phone| ScreenLook::new(phone, &from, &self.lens));
         let tint = if self.phone.is_some() {
             let own = self.video_light.as_ref().and_then(|p| p.colour_at(t_ms));
             if let (Some(c), Some(l)) = (lit, look.take()) {
-                look = Some(l.mirroring(illumination::mirrored(c, lux), self.m_per_texel));
+                look = Some(l.mirroring(illumination::mirrored(c, lux), self.m_per_texel, self.panel));
             }
             (lit.is_some() || own.is_some()).then(|| {
                 let gain = own.map_or([0.0; 3], |f| f.mix()).map(|c| 1.0 + VIDEO_LIGHT * c);
@@ -395,7 +398,7 @@ impl SyntheticCamera {
         match lit {
             Some(c) => {
                 let wall_tint =
-                    illumination::Tint::diffuse(c, illumination::screen_lux(illumination::WALL_M) / lux);
+                    illumination::Tint::diffuse(c, self.panel.screen_lux(illumination::WALL_M) / lux);
                 let mut wall = self.wall.clone();
                 for p in wall.pixels_mut() {
                     p.0 = wall_tint.apply(p.0);

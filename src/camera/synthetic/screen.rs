@@ -5,6 +5,7 @@
 use image::Rgb;
 
 use super::head::Lens;
+use super::illumination::Panel;
 use super::render::{Shader, Transform};
 
 /// Display pixels across the picture shown on the phone: a ~1080-pixel-wide display.
@@ -52,8 +53,8 @@ pub struct ScreenLook {
     /// their phases (cycles), with their contrast.
     fringes: [([f32; 2], f32, f32); 2],
     /// The terminal screen's reflection in the glass: the linear value each lit half adds
-    /// where the glass mirrors it, and metres per texel (`illumination::sees_screen`).
-    mirror: Option<([[f32; 3]; 2], f32)>,
+    /// where the glass mirrors it, metres per texel and the panel (`Panel::sees_screen`).
+    mirror: Option<([[f32; 3]; 2], f32, &'static Panel)>,
 }
 
 impl ScreenLook {
@@ -90,8 +91,8 @@ impl ScreenLook {
     /// The look with the terminal's screen lit (`add`: each half's linear value where it is
     /// mirrored).
     #[must_use]
-    pub fn mirroring(mut self, add: [[f32; 3]; 2], m_per_texel: f32) -> Self {
-        self.mirror = Some((add, m_per_texel));
+    pub fn mirroring(mut self, add: [[f32; 3]; 2], m_per_texel: f32, panel: &'static Panel) -> Self {
+        self.mirror = Some((add, m_per_texel, panel));
         self
     }
 
@@ -139,8 +140,7 @@ impl Shader for ScreenLook {
             let v = f32::from(c) * m;
             (v + (255.0 - v).max(0.0) * g).clamp(0.0, 255.0) as u8
         });
-        let half =
-            self.mirror.and_then(|(add, m)| Some(add[super::illumination::sees_screen(p, self.normal, m)?]));
+        let half = self.mirror.and_then(|(add, m, panel)| Some(add[panel.sees_screen(p, self.normal, m)?]));
         match half {
             Some(add) => std::array::from_fn(|k| {
                 super::optics::encode_linear(super::optics::to_linear(shaded[k]) + add[k])
