@@ -339,14 +339,22 @@ fn incomplete(frames: u32, last_t_ms: u64) -> Decision {
 /// screen's next refresh).
 const LIGHT_LEAD_MS: u64 = 100;
 
-/// The skin's and background's colours of `face` in `image` ([`light::sample_colours`]).
-fn light_sample(image: &RgbImage, face: &TrackedFace, t_ms: u64) -> Option<LightSample> {
+/// The skin's colours of `face` in `image`, and the background's beside `wall` (the face's
+/// box when the Nose state began: the camera is fixed, so the same wall pixels are read on
+/// every frame while the head moves) ([`light::sample_colours`]).
+fn light_sample(
+    image: &RgbImage,
+    face: &TrackedFace,
+    wall: Option<[f32; 4]>,
+    t_ms: u64,
+) -> Option<LightSample> {
     let skin = light::SKIN_LANDMARKS.map(|i| face.landmarks.xy(i));
     let dark = light::DARK_LANDMARKS.map(|i| face.landmarks.xy(i));
     let b = face.bounds;
     // Patches a sixth of the face wide: several JPEG chroma blocks each, so the codec's
     // rounding of a block's mean colour averages out, clear of eyes, brows and lips.
-    light::sample_colours(image, (&skin, &dark), 0.16 * b.w, [b.x, b.y, b.w, b.h], t_ms)
+    let wall = wall.unwrap_or([b.x, b.y, b.w, b.h]);
+    light::sample_colours(image, (&skin, &dark), 0.16 * b.w, wall, t_ms)
 }
 
 /// A probe that sees nothing.
@@ -366,6 +374,9 @@ pub struct ChallengeRunner {
     keypoints: Option<Keypoints>,
     /// The scene around the head, from the start of the Nose state.
     surround: Option<Surround>,
+    /// The face's box at the start of the Nose state: the light challenge reads the wall
+    /// beside it there on every frame.
+    light_wall: Option<[f32; 4]>,
     /// Draw the light challenge's colours from this seed instead of the OS CSPRNG
     /// (`livegate evaluate`, so that its report regenerates exactly).
     light_seed: Option<u64>,
@@ -389,6 +400,7 @@ impl ChallengeRunner {
             flow: FlowParams::default(),
             keypoints: None,
             surround: None,
+            light_wall: None,
             light_seed: None,
             nose: None,
             trace: FrameTrace::default(),
@@ -457,7 +469,7 @@ impl ChallengeRunner {
         let parallax = tracked.and_then(|t| t.motion);
         let light = match (&obs.face, self.session.phase()) {
             (Some(f), Phase::Nose) if self.session.light_plan().is_some() => {
-                light_sample(&frame.image, f, frame.t_ms)
+                light_sample(&frame.image, f, self.light_wall, frame.t_ms)
             }
             _ => None,
         };
@@ -486,6 +498,8 @@ impl ChallengeRunner {
             ));
             self.surround =
                 Some(Surround::seed(&Grey::of(&frame.image, surround::DEFAULT_FACTOR), face.bounds));
+            let b = face.bounds;
+            self.light_wall = Some([b.x, b.y, b.w, b.h]);
             probe.lap(Stage::Keypoints);
         }
         let t = &mut self.trace;

@@ -166,6 +166,41 @@ fn a_live_head_in_front_of_a_textured_wall_passes_and_its_wall_stays_put() {
     assert!(measured >= 2, "the surround was measured in front of {measured} of 3 textured walls");
 }
 
+/// Issue 18's background cue: under the flashes, the wall beside a live head (read on the
+/// same pixels all through the sequence while the head moves past its bricks, tiles or
+/// posters) answers a few per cent of the skin's response, far below the bound a phone's
+/// glass exceeds.
+#[test]
+fn the_wall_beside_a_live_head_barely_answers_the_flashes() {
+    use livegate::camera::synthetic::Wall;
+    use livegate::cmd::evaluate::{door, measuring_light, run_door_case};
+    let f = fixture();
+    let config = measuring(&LivenessConfig::default());
+    let mut measured = 0;
+    for wall in [Wall::Bricks, Wall::Tiles, Wall::Posters] {
+        let seed = (3_000_200..)
+            .find(|&s| door(s).wall == wall && door(s).ambient_lux <= 500.0)
+            .expect("every wall is drawn in dim light");
+        let (d, _, _) = run_door_case(
+            f.tracker.clone(),
+            &f.astronaut,
+            &f.obama,
+            Script::Live,
+            seed,
+            (&config, &measuring_light()),
+            &VisionConfig::default(),
+        )
+        .unwrap();
+        assert!(d.checks.light_correlation.is_some_and(|c| c > 0.5), "seed {seed} ({wall:?}): {d:?}");
+        if let Some(b) = d.checks.light_background {
+            measured += 1;
+            let bound = LightConfig::default().max_background_share;
+            assert!(b.abs() < bound / 4.0, "seed {seed} ({wall:?}): the wall answered {b} of the skin");
+        }
+    }
+    assert!(measured >= 2, "the wall was measured beside {measured} of 3 heads");
+}
+
 #[test]
 fn a_second_person_stepping_in_fails_the_challenge() {
     let d = run(Script::TwoFaces, SEEDS.start, &LivenessConfig::default());

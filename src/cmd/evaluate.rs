@@ -181,6 +181,7 @@ pub fn measuring_light() -> LightConfig {
         min_balance: f32::NEG_INFINITY,
         max_residual: f32::INFINITY,
         max_additivity: f32::INFINITY,
+        max_background_share: f32::INFINITY,
         when_too_bright: WhenTooBright::PassWithout,
         measure_every_decision: true,
         ..LightConfig::default()
@@ -312,6 +313,8 @@ pub struct Thresholds {
     pub min_light_balance: f32,
     pub max_light_residual: f32,
     pub max_light_additivity: f32,
+    /// Not data-driven: the configured value (`LightConfig::max_background_share`).
+    pub max_light_background: f32,
 }
 
 impl Thresholds {
@@ -328,6 +331,7 @@ impl Thresholds {
             min_light_balance: light.min_balance,
             max_light_residual: light.max_residual,
             max_light_additivity: light.max_additivity,
+            max_light_background: light.max_background_share,
         }
     }
 
@@ -340,6 +344,7 @@ impl Thresholds {
             min_balance: self.min_light_balance,
             max_residual: self.max_light_residual,
             max_additivity: self.max_light_additivity,
+            max_background_share: self.max_light_background,
             ..LightConfig::default()
         }
     }
@@ -453,9 +458,9 @@ pub fn calibrate(measured: &[CaseResult]) -> anyhow::Result<Calibration> {
     };
     let min_parallax = motion_threshold(live_min, attack_max);
     // The light check: uniformity and balance at half the smallest live value; correlation
-    // between the largest phone-screen value among those even and balanced enough to pass and
-    // the smallest live value (just above that attack value when they overlap); amplitude at
-    // its noise floor, additivity as configured.
+    // between the largest phone-screen value among those the other light checks let through
+    // and the smallest live value (just above that attack value when they overlap); amplitude
+    // at its noise floor, additivity and background share as configured.
     let lit = |r: &CaseResult| r.script == Script::Live && dim_enough(r);
     let screen = |r: &CaseResult| super::evaluate_report::is_screen(r);
     let lc = values(measured, lit, |d| d.checks.light_correlation);
@@ -505,6 +510,7 @@ pub fn calibrate(measured: &[CaseResult]) -> anyhow::Result<Calibration> {
             min_light_balance,
             max_light_residual,
             max_light_additivity: defaults.max_additivity,
+            max_light_background: defaults.max_background_share,
         },
         live_light_correlation_min: live_corr,
         live_light_uniformity_min: live_uni,

@@ -76,6 +76,13 @@ pub struct LightConfig {
     /// Largest relative response of the eyebrows over the skin's: diffuse light scales both
     /// alike (about 1); a mirrored screen adds the same light to both, far more to the dark.
     pub max_additivity: f32,
+    /// Largest response of the wall beside the head over the skin's (its absolute value,
+    /// `LightMeasure::background_share`): light falls off with the square of the distance,
+    /// so a wall a metre or more behind a face at 30–60 cm answers at most (0.6/1)² ≈ 0.36 of
+    /// it, a few per cent at 2 m; a phone's glass scatters the flashes over the filmed wall as
+    /// much as over the filmed face (about 1, more where the filmed wall is darker). Not
+    /// calibrated on sessions: set from that physics, between the two.
+    pub max_background_share: f32,
     /// `fail` (default) or `pass_without` when the response is too weak to decide.
     pub when_too_bright: WhenTooBright,
     /// Evaluation only (`livegate evaluate --light`, never from a file): wait for the flashes
@@ -103,6 +110,7 @@ impl Default for LightConfig {
             // level in 200); a video's own coloured light changes skin by several per cent.
             max_residual: 0.02,
             max_additivity: 1.6,
+            max_background_share: 0.5,
             when_too_bright: WhenTooBright::Fail,
             measure_every_decision: false,
         }
@@ -123,6 +131,7 @@ impl LightConfig {
             && v.balance >= self.min_balance
             && v.residual <= self.max_residual
             && v.additivity.is_none_or(|a| a <= self.max_additivity)
+            && v.background_share.is_none_or(|b| b.abs() <= self.max_background_share)
     }
 
     /// Checks the values.
@@ -156,6 +165,9 @@ impl LightConfig {
         }
         if !(0.0..=1.0).contains(&self.min_balance) {
             return Err("light.min_balance must be between 0 and 1".into());
+        }
+        if !(0.1..=10.0).contains(&self.max_background_share) {
+            return Err("light.max_background_share must be between 0.1 and 10".into());
         }
         Ok(())
     }
@@ -366,13 +378,16 @@ pub struct LightValues {
     pub balance: f32,
     pub residual: f32,
     pub additivity: Option<f32>,
+    /// `None` where no wall beside the head was in the image.
+    pub background_share: Option<f32>,
 }
 
 impl LightValues {
     /// The thresholded values of `m`.
     pub fn of(m: &LightMeasure) -> Self {
         let LightMeasure { correlation, amplitude, uniformity, balance, residual, additivity, .. } = *m;
-        Self { correlation, amplitude, uniformity, balance, residual, additivity }
+        let background_share = m.background_share();
+        Self { correlation, amplitude, uniformity, balance, residual, additivity, background_share }
     }
 }
 
@@ -559,14 +574,15 @@ pub const DARK_LANDMARKS: [usize; 2] = [105, 334];
 
 /// One frame's colours ([`LightSample`] at `t_ms`): the skin patches around `skin` points
 /// (squares of side `patch` pixels), the eyebrows around `dark` points (half that side), and
-/// two background patches beside the face box `[x, y, w, h]` (half a box width out on either
-/// side, as tall as the box's middle third; zero when both are off the image). `None` when a
-/// skin or eyebrow patch falls outside the image.
+/// two background patches beside the box `wall` = `[x, y, w, h]` (half a box width out on
+/// either side, as tall as the box's middle third; zero when both are off the image): the
+/// face's box when the sequence began, so that every frame reads the same wall pixels. `None`
+/// when a skin or eyebrow patch falls outside the image.
 pub fn sample_colours(
     image: &RgbImage,
     (skin, dark): (&[[f32; 2]; SKIN_PATCHES], &[[f32; 2]; 2]),
     patch: f32,
-    face: [f32; 4],
+    wall: [f32; 4],
     t_ms: u64,
 ) -> Option<LightSample> {
     let mean = |(s, n): ([f64; 3], usize)| s.map(|v| (v / n.max(1) as f64) as f32);
@@ -587,7 +603,7 @@ pub fn sample_colours(
     for p in dark {
         add_box(image, square(*p, (half / 2.0).max(1.0)), &mut dark_sum)?;
     }
-    let [x, y, w, h] = face;
+    let [x, y, w, h] = wall;
     let (top, bottom) = (y + h / 3.0, y + 2.0 * h / 3.0);
     let side = w / 4.0;
     let mut bg_sum = ([0.0f64; 3], 0usize);
@@ -767,15 +783,21 @@ mod tests {
         assert!(m.correlation > 0.9 && m.balance > 0.9, "it follows both halves evenly: {m:?}");
         let share = m.background_share().unwrap();
         assert!(share > 1.0, "the filmed wall answers as much as the face, more being darker: {m:?}");
+        let config = LightConfig::default();
+        let rest = LightConfig { max_background_share: f32::INFINITY, ..config.clone() };
+        assert!(rest.seen(&m) && !config.seen(&m), "only the wall gives it away: {m:?}");
         // A live face: its wall, metres behind, barely answers.
         let live = measure(&p, &samples(&p, 0.08, 0, 0.3, 30), 300).unwrap();
         assert!(live.background_share().is_some_and(|b| b.abs() < 0.1), "{live:?}");
+        assert!(config.seen(&live), "{live:?}");
         // No background patch in the image: no evidence either way.
         let edge: Vec<LightSample> = samples(&p, 0.08, 0, 0.3, 30)
             .into_iter()
             .map(|x| LightSample { background: [0.0; 3], ..x })
             .collect();
-        assert_eq!(measure(&p, &edge, 300).unwrap().background_share(), None);
+        let edge = measure(&p, &edge, 300).unwrap();
+        assert_eq!(edge.background_share(), None);
+        assert!(config.seen(&edge), "{edge:?}");
     }
 
     #[test]
@@ -843,5 +865,7 @@ mod tests {
         assert!(LightConfig::default().validate().is_ok());
         let e = LightConfig { flash_ms: 200, ..LightConfig::default() }.validate().unwrap_err();
         assert!(e.contains("light.flash_ms") && e.contains("3 flashes per second"), "{e}");
+        let e = LightConfig { max_background_share: 0.0, ..LightConfig::default() }.validate().unwrap_err();
+        assert!(e.contains("light.max_background_share"), "{e}");
     }
 }

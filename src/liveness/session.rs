@@ -193,8 +193,8 @@ pub struct Checks {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub light_residual: Option<f32>,
     /// The background beside the head's response to the flashes over the skin's (a wall
-    /// metres away: a few per cent; a phone's picture: the same light everywhere, 1 or more).
-    /// Reported, not decided on (`LightMeasure::background_share`).
+    /// metres away: a few per cent; a phone's picture: the same light everywhere, 1 or more;
+    /// `LightMeasure::background_share`), refused above `[light] max_background_share`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub light_background: Option<f32>,
 }
@@ -209,6 +209,7 @@ impl Checks {
             balance: self.light_balance?,
             residual: self.light_residual?,
             additivity: self.light_additivity,
+            background_share: self.light_background,
         })
     }
 }
