@@ -139,23 +139,12 @@ fn a_live_head_turning_into_the_target_moves_in_3d() {
 #[test]
 fn a_live_head_in_front_of_a_textured_wall_passes_and_its_wall_stays_put() {
     use livegate::camera::synthetic::Wall;
-    use livegate::cmd::evaluate::{door, run_door_case};
-    let f = fixture();
+    use livegate::cmd::evaluate::door;
     let defaults = LivenessConfig::default();
     let mut measured = 0;
     for wall in [Wall::Bricks, Wall::Tiles, Wall::Posters] {
         let seed = (3_000_100..).find(|&s| door(s).wall == wall).expect("every wall is drawn");
-        let config = measuring(&defaults);
-        let (d, _, _) = run_door_case(
-            f.tracker.clone(),
-            &f.astronaut,
-            &f.obama,
-            Script::Live,
-            seed,
-            (&config, &LightConfig::default()),
-            &VisionConfig::default(),
-        )
-        .unwrap();
+        let d = live_at_door(seed, &LightConfig::default());
         let p = d.checks.parallax.expect("reached the target");
         assert!(p > defaults.min_parallax, "seed {seed} ({wall:?}): parallax {p}");
         if let Some(f) = d.checks.surround_following {
@@ -166,6 +155,26 @@ fn a_live_head_in_front_of_a_textured_wall_passes_and_its_wall_stays_put() {
     assert!(measured >= 2, "the surround was measured in front of {measured} of 3 textured walls");
 }
 
+/// A live visitor (the astronaut) at the door `livegate evaluate` draws for `seed`, every
+/// check measured, with the light challenge configured as `light`.
+fn live_at_door(seed: u64, light: &LightConfig) -> livegate::liveness::session::Decision {
+    let f = fixture();
+    let config = measuring(&LivenessConfig::default());
+    let vision = VisionConfig::default();
+    let case = (&config, light);
+    let (d, _, _) = livegate::cmd::evaluate::run_door_case(
+        f.tracker.clone(),
+        &f.astronaut,
+        &f.obama,
+        Script::Live,
+        seed,
+        case,
+        &vision,
+    )
+    .unwrap();
+    d
+}
+
 /// Issue 18's background cue: under the flashes, the wall beside a live head (read on the
 /// same pixels all through the sequence while the head moves past its bricks, tiles or
 /// posters) answers a few per cent of the skin's response, far below the bound a phone's
@@ -173,24 +182,13 @@ fn a_live_head_in_front_of_a_textured_wall_passes_and_its_wall_stays_put() {
 #[test]
 fn the_wall_beside_a_live_head_barely_answers_the_flashes() {
     use livegate::camera::synthetic::Wall;
-    use livegate::cmd::evaluate::{door, measuring_light, run_door_case};
-    let f = fixture();
-    let config = measuring(&LivenessConfig::default());
+    use livegate::cmd::evaluate::{door, measuring_light};
     let mut measured = 0;
     for wall in [Wall::Bricks, Wall::Tiles, Wall::Posters] {
         let seed = (3_000_200..)
             .find(|&s| door(s).wall == wall && door(s).ambient_lux <= 500.0)
             .expect("every wall is drawn in dim light");
-        let (d, _, _) = run_door_case(
-            f.tracker.clone(),
-            &f.astronaut,
-            &f.obama,
-            Script::Live,
-            seed,
-            (&config, &measuring_light()),
-            &VisionConfig::default(),
-        )
-        .unwrap();
+        let d = live_at_door(seed, &measuring_light());
         assert!(d.checks.light_correlation.is_some_and(|c| c > 0.5), "seed {seed} ({wall:?}): {d:?}");
         if let Some(b) = d.checks.light_background {
             measured += 1;
