@@ -63,8 +63,8 @@ pub struct LightConfig {
     pub min_correlation: f32,
     /// Minimum response of the skin (log-chromaticity per unit of emitted chromaticity).
     pub min_amplitude: f32,
-    /// Minimum evenness of the response over the skin patches (weakest over strongest): a
-    /// phone's glass mirrors the terminal's screen in one patch of its picture.
+    /// Minimum evenness of the response over the skin patches (second weakest over
+    /// strongest): a phone's glass mirrors the terminal's screen in one patch of its picture.
     pub min_uniformity: f32,
     /// Minimum balance of the skin patches' responses to the screen's two halves
     /// (`LightMeasure::balance`): the whole panel lights skin, a mirror shows one half at a
@@ -332,9 +332,11 @@ pub struct LightMeasure {
     /// and may reflect too; a live scene's wall is far from the screen); `None` when no
     /// background patch was in the image.
     pub background_amplitude: Option<f32>,
-    /// How evenly the skin patches responded: the weakest patch's response over the
-    /// strongest's (≤ 0 when one did not respond). Diffuse skin is lit all over; a phone's
-    /// glass mirrors the terminal's screen in one patch of its picture.
+    /// How evenly the skin patches responded: the second-weakest patch's response over the
+    /// strongest's (≤ 0 when two did not respond). Diffuse skin is lit all over; a phone's
+    /// glass mirrors the terminal's screen in one patch of its picture. One patch may fail
+    /// on a live face (a lock of hair, a spectacle frame over the nose bridge, a patch the
+    /// turn took past the cheek's edge): the weakest is left out.
     pub uniformity: f32,
     /// The eyebrows' relative response over the skin's: about 1 for diffuse reflection, the
     /// skin's brightness over the eyebrows' for light added by a mirror (`None`: eyebrows too
@@ -506,9 +508,10 @@ fn measure_at(plan: &LightPlan, samples: &[LightSample], lag: u32) -> Option<Lig
     // What the flashes leave unexplained: the RMS of the skin's chromaticity about its fit.
     let residual = ((ss - es * es / ee).max(0.0) / (3 * rows.len()) as f32).sqrt();
     let response: Vec<f32> = (0..SKIN_PATCHES).map(|i| co(&rows, e, |r| r.patches[i], one) / ee).collect();
-    let strongest = response.iter().copied().fold(f32::MIN, f32::max);
-    let weakest = response.iter().copied().fold(f32::MAX, f32::min);
-    let uniformity = if strongest > 0.0 { weakest / strongest } else { 0.0 };
+    let mut ranked = response.clone();
+    ranked.sort_by(f32::total_cmp);
+    let (second_weakest, strongest) = (ranked[1], ranked[SKIN_PATCHES - 1]);
+    let uniformity = if strongest > 0.0 { second_weakest / strongest } else { 0.0 };
     // Diffuse light scales each pixel's own colour; a mirrored screen adds the same light to
     // dark and bright pixels. Relative responses of eyebrows and skin: equal for the first,
     // the eyebrows' far larger for the second.
@@ -798,6 +801,33 @@ mod tests {
         let edge = measure(&p, &edge, 300).unwrap();
         assert_eq!(edge.background_share(), None);
         assert!(config.seen(&edge), "{edge:?}");
+    }
+
+    #[test]
+    fn one_spoiled_patch_leaves_the_skin_even_and_one_mirrored_spot_does_not() {
+        let p = plan();
+        let patched = |f: &dyn Fn(&mut LightSample)| {
+            let s: Vec<LightSample> = samples(&p, 0.05, 0, 0.3, 30)
+                .into_iter()
+                .map(|mut x| {
+                    f(&mut x);
+                    x
+                })
+                .collect();
+            measure(&p, &s, 300).unwrap()
+        };
+        // A spectacle frame over the nose bridge: that patch keeps one colour.
+        let glasses = patched(&|x| x.patches[3] = [120.0, 110.0, 100.0]);
+        assert!(glasses.uniformity > 0.9, "{glasses:?}");
+        // A phone's glass mirroring the screen into one patch: the others answer only the
+        // glass's 1 % (here nothing), so the second weakest is ~0.
+        let spot = patched(&|x| {
+            let lit = p.colour_at(x.t_ms).map_or([0.0; 3], |f| f.mix()).map(|c| 0.04 * c);
+            x.patches = [[150.0, 110.0, 95.0]; SKIN_PATCHES];
+            x.patches[1] = plus_linear(x.patches[1], lit);
+        });
+        assert!(spot.uniformity.abs() < 0.1, "{spot:?}");
+        assert!(!LightConfig::default().seen(&spot));
     }
 
     #[test]
