@@ -342,19 +342,14 @@ const LIGHT_LEAD_MS: u64 = 100;
 /// The skin's colours of `face` in `image`, and the background's beside `wall` (the face's
 /// box when the Nose state began: the camera is fixed, so the same wall pixels are read on
 /// every frame while the head moves) ([`light::sample_colours`]).
-fn light_sample(
-    image: &RgbImage,
-    face: &TrackedFace,
-    wall: Option<[f32; 4]>,
-    t_ms: u64,
-) -> Option<LightSample> {
+fn light_sample(image: &RgbImage, face: &TrackedFace, wall: Option<Rect>, t_ms: u64) -> Option<LightSample> {
     let skin = light::SKIN_LANDMARKS.map(|i| face.landmarks.xy(i));
     let dark = light::DARK_LANDMARKS.map(|i| face.landmarks.xy(i));
     let b = face.bounds;
     // Patches a sixth of the face wide: several JPEG chroma blocks each, so the codec's
     // rounding of a block's mean colour averages out, clear of eyes, brows and lips.
-    let wall = wall.unwrap_or([b.x, b.y, b.w, b.h]);
-    light::sample_colours(image, (&skin, &dark), 0.16 * b.w, wall, t_ms)
+    let w = wall.unwrap_or(b);
+    light::sample_colours(image, (&skin, &dark), 0.16 * b.w, [w.x, w.y, w.w, w.h], t_ms)
 }
 
 /// A probe that sees nothing.
@@ -376,7 +371,7 @@ pub struct ChallengeRunner {
     surround: Option<Surround>,
     /// The face's box at the start of the Nose state: the light challenge reads the wall
     /// beside it there on every frame.
-    light_wall: Option<[f32; 4]>,
+    light_wall: Option<Rect>,
     /// Draw the light challenge's colours from this seed instead of the OS CSPRNG
     /// (`livegate evaluate`, so that its report regenerates exactly).
     light_seed: Option<u64>,
@@ -498,8 +493,7 @@ impl ChallengeRunner {
             ));
             self.surround =
                 Some(Surround::seed(&Grey::of(&frame.image, surround::DEFAULT_FACTOR), face.bounds));
-            let b = face.bounds;
-            self.light_wall = Some([b.x, b.y, b.w, b.h]);
+            self.light_wall = Some(face.bounds);
             probe.lap(Stage::Keypoints);
         }
         let t = &mut self.trace;

@@ -507,10 +507,10 @@ fn measure_at(plan: &LightPlan, samples: &[LightSample], lag: u32) -> Option<Lig
     let correlation = if ss > 0.0 { es / (ee * ss).sqrt() } else { 0.0 };
     // What the flashes leave unexplained: the RMS of the skin's chromaticity about its fit.
     let residual = ((ss - es * es / ee).max(0.0) / (3 * rows.len()) as f32).sqrt();
-    let response: Vec<f32> = (0..SKIN_PATCHES).map(|i| co(&rows, e, |r| r.patches[i], one) / ee).collect();
-    let mut ranked = response.clone();
-    ranked.sort_by(f32::total_cmp);
-    let (second_weakest, strongest) = (ranked[1], ranked[SKIN_PATCHES - 1]);
+    let mut response: Vec<f32> =
+        (0..SKIN_PATCHES).map(|i| co(&rows, e, |r| r.patches[i], one) / ee).collect();
+    response.sort_by(f32::total_cmp);
+    let (second_weakest, strongest) = (response[1], response[SKIN_PATCHES - 1]);
     let uniformity = if strongest > 0.0 { second_weakest / strongest } else { 0.0 };
     // Diffuse light scales each pixel's own colour; a mirrored screen adds the same light to
     // dark and bright pixels. Relative responses of eyebrows and skin: equal for the first,

@@ -77,7 +77,7 @@ where
     // the screen flashes, the picture shows only in the face area's frame, where the visitor
     // looks for the nose and the target, and the flash colours fill the rest of the preview
     // too: the more of the panel flashes, the more light reaches the face (the flash-lit
-    // share of an 800×480 panel: 0.45 around the whole preview, ≈ 0.7 around the face area).
+    // share of an 800×480 panel: 0.40 around the whole preview, 0.71 around the face area).
     let hole = layout.map.map(|m| window(&m, c));
     for r in clip {
         for (area, colour) in fills {
@@ -140,7 +140,7 @@ where
 }
 
 /// Where the camera picture shows: the whole preview, or while the screen flashes only the
-/// face area (its frame's outer edge), clipped to the preview.
+/// face area (the rectangle its frame is drawn on), clipped to the preview.
 fn window(map: &PreviewMap, c: &Challenge) -> Rectangle {
     match c.flash {
         Some(_) => map.rect_to_screen(&c.geometry.area).intersection(&map.dest()),

@@ -40,10 +40,8 @@ pub const GLASS_SPECULAR: f32 = 0.04;
 /// band and the time bar do not flash.
 #[derive(Debug, PartialEq)]
 pub struct Panel {
-    width: u32,
-    height: u32,
-    /// Per panel pixel (drawing coordinates, the visitor's view): 0 dark, 1 the left
-    /// half's colour, 2 the right half's.
+    /// Per panel pixel ([`PANEL_PX`], row by row, drawing coordinates: the visitor's view):
+    /// 0 dark, 1 the left half's colour, 2 the right half's.
     half: Vec<u8>,
     /// The share of the panel that flashes.
     lit: f32,
@@ -95,7 +93,7 @@ impl Panel {
             })
             .collect();
         let lit = half.iter().filter(|&&h| h > 0).count() as f32 / half.len() as f32;
-        Self { width: PANEL_PX[0], height: PANEL_PX[1], half, lit }
+        Self { half, lit }
     }
 
     /// The share of the panel that flashes.
@@ -113,9 +111,10 @@ impl Panel {
             return None;
         }
         // Mirrored: the camera's x runs against the drawing's.
-        let x = (((1.0 - fx) * self.width as f32) as u32).min(self.width - 1);
-        let y = ((fy * self.height as f32) as u32).min(self.height - 1);
-        match self.half[(y * self.width + x) as usize] {
+        let [w, h] = PANEL_PX;
+        let x = (((1.0 - fx) * w as f32) as u32).min(w - 1);
+        let y = ((fy * h as f32) as u32).min(h - 1);
+        match self.half[(y * w + x) as usize] {
             1 => Some(0),
             2 => Some(1),
             _ => None,
